@@ -1,0 +1,34 @@
+# Every external dependency is found here, once, and exposed as an imported
+# target. All of them come from Debian 12 packages (see scripts/setup).
+
+find_package(Threads REQUIRED)
+find_package(fmt REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
+find_package(SQLite3 REQUIRED)
+find_package(ZLIB REQUIRED)
+
+# SystemC: prefer its CMake package (a from-source install ships one); Debian
+# ships only systemc.pc, so fall back to pkg-config. Either way the rest of the
+# build sees one target, isimdl::systemc.
+find_package(SystemCLanguage CONFIG QUIET)
+if(TARGET SystemC::systemc)
+  add_library(isimdl_systemc INTERFACE)
+  target_link_libraries(isimdl_systemc INTERFACE SystemC::systemc)
+  message(STATUS "SystemC: CMake package ${SystemCLanguage_VERSION}")
+else()
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(SYSTEMC REQUIRED IMPORTED_TARGET systemc>=2.3.3)
+  add_library(isimdl_systemc INTERFACE)
+  target_link_libraries(isimdl_systemc INTERFACE PkgConfig::SYSTEMC Threads::Threads)
+  message(STATUS "SystemC: pkg-config ${SYSTEMC_VERSION}")
+endif()
+add_library(isimdl::systemc ALIAS isimdl_systemc)
+
+if(ISIMDL_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(ISIMDL_BUILD_BENCHMARKS)
+  find_package(benchmark REQUIRED)
+endif()

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace isimdl {
+
+// How folds follow each other on the array (docs/hardware.md gives the cycle
+// count of each).
+enum class TimingMode {
+  kScaleSim,        // folds strictly sequential, weight preload not overlapped
+  kDoubleBuffered,  // the next fold's weights load while the current one streams
+};
+
+const char* to_string(TimingMode mode);
+const std::vector<std::string>& timing_mode_names();
+TimingMode timing_mode_from_string(const std::string& name);  // throws Error
+
+// On-chip SRAM buffers, capacities in KiB.
+struct BufferConfig {
+  int ifmap_kib = 64;
+  int weight_kib = 64;
+  int accumulator_kib = 64;
+  int output_kib = 64;
+  int banks = 4;
+};
+
+// The accelerator: an R x C weight-stationary PE array with its buffers.
+struct ArrayConfig {
+  int rows = 16;
+  int cols = 16;
+  TimingMode timing = TimingMode::kScaleSim;
+  BufferConfig buffers;
+  // DRAM bandwidth in bytes per cycle; 0 means unlimited (no stall cycles).
+  double dram_bytes_per_cycle = 0.0;
+
+  int pe_count() const { return rows * cols; }
+  // Architectural register bits of the PE array alone (a 8, psum 32, w0 8,
+  // w1 8, d 8, propagate 1, valid 1 per PE).
+  std::int64_t pe_register_bits() const;
+};
+
+bool operator==(const BufferConfig& a, const BufferConfig& b);
+bool operator==(const ArrayConfig& a, const ArrayConfig& b);
+inline bool operator!=(const ArrayConfig& a, const ArrayConfig& b) { return !(a == b); }
+
+// Version string of the SystemC library the hardware model is linked with.
+std::string systemc_version();
+
+}  // namespace isimdl

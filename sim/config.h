@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hw/array_config.h"
+
+namespace isimdl {
+
+enum class SamplerKind { kUniform, kImportance };
+enum class FaultKind { kBitFlip, kAdjacentBits, kStuckAt0, kStuckAt1 };
+
+const char* to_string(SamplerKind kind);
+const char* to_string(FaultKind kind);
+
+// Half-open range [begin, end) of dataset image indices, written "begin:end".
+struct ImageRange {
+  int begin = 0;
+  int end = 256;
+  int size() const { return end - begin; }
+};
+ImageRange parse_image_range(const std::string& text);  // throws Error
+std::string to_string(const ImageRange& range);
+
+// Register groups a campaign can enable (docs/hardware.md describes each).
+const std::vector<std::string>& fault_group_names();
+
+struct CampaignConfig {
+  int faults = 1000;
+  std::uint64_t seed = 1;
+  SamplerKind sampler = SamplerKind::kImportance;
+  double epsilon = 0.1;         // share of the physical prior in q
+  double critical_drop = 0.05;  // relative accuracy drop that makes a fault critical
+  FaultKind kind = FaultKind::kBitFlip;
+  int adjacent_bits = 2;        // for kAdjacentBits
+  int stuck_cycles = 1;         // window length for stuck-at kinds
+  std::vector<std::string> groups = fault_group_names();
+  int jobs = 1;
+};
+
+// The whole configuration of a run, parsed and validated in one place
+// (sim/config.cpp). Paths are relative to the working directory.
+struct Config {
+  std::string model = "lenet5";  // zoo name or path to a model file
+  std::string dataset_dir = ".cache/mnist";
+  ImageRange images;
+  ArrayConfig array;
+  CampaignConfig campaign;
+  std::string output_dir = "results/default";
+};
+
+bool operator==(const CampaignConfig& a, const CampaignConfig& b);
+bool operator==(const Config& a, const Config& b);
+
+// Parses a YAML configuration file, applies `-p key.path=value` overrides (in
+// order) and validates every key. Throws ConfigError whose message names the
+// file, the line and the key path, e.g.
+//   configs/arrays/16x16.yaml:4: array.rows: expected a positive integer, got "sixteen"
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Same, from text already in memory; `source_name` stands in for the file name.
+Config parse_config(const std::string& text, const std::string& source_name,
+                    const std::vector<std::string>& overrides = {});
+
+// The fully resolved configuration (defaults filled in) as YAML that
+// parse_config reads back to an equal Config.
+std::string to_yaml(const Config& config);
+
+// Writes to_yaml(config) to `<dir>/config.resolved.yaml`, creating `dir`.
+std::string write_resolved_config(const Config& config, const std::string& dir);
+
+}  // namespace isimdl

@@ -1,0 +1,156 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "models/error.h"
+#include "sim/config.h"
+
+namespace isimdl {
+namespace {
+
+const std::string kSource = ISIMDL_SOURCE_DIR;
+
+std::string config_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::string parse_error(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  return config_error([&] { parse_config(text, "test.yaml", overrides); });
+}
+
+TEST(Config, DefaultFileParsesToDocumentedDefaults) {
+  const Config c = load_config(kSource + "/configs/default.yaml");
+  EXPECT_EQ(c.model, "lenet5");
+  EXPECT_EQ(c.array.rows, 16);
+  EXPECT_EQ(c.array.cols, 16);
+  EXPECT_EQ(c.array.timing, TimingMode::kScaleSim);
+  EXPECT_EQ(c.campaign.sampler, SamplerKind::kImportance);
+  EXPECT_DOUBLE_EQ(c.campaign.epsilon, 0.1);
+  EXPECT_EQ(c.images.begin, 0);
+  EXPECT_EQ(c.images.end, 256);
+}
+
+TEST(Config, EveryShippedConfigIsValid) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(kSource + "/configs"))
+    if (entry.path().extension() == ".yaml") {
+      EXPECT_NO_THROW(load_config(entry.path().string())) << entry.path();
+    }
+}
+
+TEST(Config, PartialFileKeepsDefaults) {
+  const Config c = parse_config("array:\n  rows: 8\n", "test.yaml");
+  EXPECT_EQ(c.array.rows, 8);
+  EXPECT_EQ(c.array.cols, Config().array.cols);
+  EXPECT_EQ(c.campaign, Config().campaign);
+}
+
+TEST(Config, WrongTypeNamesFileLineAndKey) {
+  EXPECT_EQ(parse_error("model: lenet5\narray:\n  cols: 16\n  rows: sixteen\n"),
+            "test.yaml:4: array.rows: expected an integer in 1..256, got \"sixteen\"");
+}
+
+TEST(Config, FractionalIntegerIsRejected) {
+  EXPECT_EQ(parse_error("array:\n  rows: 16.5\n"), "test.yaml:2: array.rows: expected an integer in 1..256, got \"16.5\"");
+}
+
+TEST(Config, OutOfRangeNamesTheRange) {
+  EXPECT_EQ(parse_error("array:\n  cols: 300\n"), "test.yaml:2: array.cols: expected an integer in 1..256, got \"300\"");
+  EXPECT_EQ(parse_error("campaign:\n  epsilon: 0\n"),
+            "test.yaml:2: campaign.epsilon: expected a number in [1e-09, 1], got \"0\"");
+}
+
+TEST(Config, BadEnumListsTheChoices) {
+  EXPECT_EQ(parse_error("array:\n  timing: fast\n"),
+            "test.yaml:2: array.timing: expected one of scalesim, double_buffered, got \"fast\"");
+}
+
+TEST(Config, BadListItemIsNamed) {
+  const std::string msg = parse_error("campaign:\n  groups: [pe_a, pe_x]\n");
+  EXPECT_EQ(msg.rfind("test.yaml:2: campaign.groups: item 2: expected one of pe_a,", 0), 0u) << msg;
+  EXPECT_NE(msg.find("got \"pe_x\""), std::string::npos) << msg;
+}
+
+TEST(Config, UnknownKeyIsRejectedWithSuggestion) {
+  EXPECT_EQ(parse_error("array:\n  rows: 4\n  colums: 4\n"), "test.yaml:3: array.colums: unknown key (did you mean 'cols'?)");
+  const std::string msg = parse_error("model: mlp\nbogus_section: 1\n");
+  EXPECT_EQ(msg.rfind("test.yaml:2: bogus_section: unknown key (known keys here:", 0), 0u) << msg;
+}
+
+TEST(Config, DuplicateKeyIsRejected) {
+  EXPECT_EQ(parse_error("array:\n  rows: 4\n  rows: 8\n"), "test.yaml:2: array.rows: duplicate key");
+}
+
+TEST(Config, SectionOfWrongTypeIsRejected) {
+  EXPECT_EQ(parse_error("array: 16\n"), "test.yaml:1: array: expected a mapping, got \"16\"");
+}
+
+TEST(Config, MissingFileIsNamed) {
+  EXPECT_EQ(config_error([] { load_config("/nonexistent/x.yaml"); }),
+            "/nonexistent/x.yaml: cannot open configuration file");
+}
+
+TEST(Config, MalformedYamlGivesLine) {
+  const std::string msg = parse_error("array:\n  rows: [1, 2\n  cols: 3\n");
+  EXPECT_EQ(msg.rfind("test.yaml:", 0), 0u) << msg;
+  EXPECT_NE(msg.find("malformed YAML"), std::string::npos) << msg;
+}
+
+TEST(Config, EmptyFileIsRejected) {
+  EXPECT_EQ(parse_error("").rfind("test.yaml: the configuration is empty", 0), 0u);
+  EXPECT_EQ(parse_error("# only a comment\n").rfind("test.yaml: the configuration is empty", 0), 0u);
+}
+
+TEST(Config, TopLevelListIsRejected) {
+  EXPECT_EQ(parse_error("- a\n- b\n"), "test.yaml:1: expected a mapping at the top level");
+}
+
+TEST(Config, BadImageRange) {
+  EXPECT_EQ(parse_error("dataset:\n  images: \"10:5\"\n"),
+            "test.yaml:2: dataset.images: expected an image range begin:end with 0 <= begin < end, got \"10:5\"");
+}
+
+TEST(Config, OverridesApplyInOrderAndCreateSections) {
+  const Config c = parse_config("array:\n  rows: 4\n", "test.yaml",
+                                {"array.rows=32", "array.buffers.banks=8", "campaign.groups=[pe_psum, accumulator]",
+                                 "array.rows=64"});
+  EXPECT_EQ(c.array.rows, 64);
+  EXPECT_EQ(c.array.buffers.banks, 8);
+  EXPECT_EQ(c.campaign.groups, (std::vector<std::string>{"pe_psum", "accumulator"}));
+}
+
+TEST(Config, BadOverrideNamesTheOverride) {
+  EXPECT_EQ(parse_error("model: mlp\n", {"array.rows=sixteen"}),
+            "-p array.rows=sixteen: array.rows: expected an integer in 1..256, got \"sixteen\"");
+  EXPECT_EQ(parse_error("model: mlp\n", {"array.colls=3"}),
+            "-p array.colls=3: array.colls: unknown key (did you mean 'cols'?)");
+  EXPECT_EQ(parse_error("model: mlp\n", {"array.rows"}), "-p array.rows: expected key.path=value");
+  EXPECT_EQ(parse_error("model: mlp\n", {"model.rows=3"}),
+            "-p model.rows=3: model: is not a section, cannot set 'model.rows' inside it");
+}
+
+TEST(Config, ResolvedYamlRoundTrips) {
+  Config c = parse_config("model: mlp\n", "test.yaml",
+                          {"array.timing=double_buffered", "campaign.epsilon=0.37", "array.dram_bytes_per_cycle=12.5",
+                           "campaign.seed=18446744073709551"});
+  const Config back = parse_config(to_yaml(c), "resolved.yaml");
+  EXPECT_EQ(back, c);
+  EXPECT_FALSE(back == Config());
+}
+
+TEST(Config, ResolvedConfigIsWrittenNextToResults) {
+  const auto dir = std::filesystem::temp_directory_path() / "isimdl_test_resolved";
+  std::filesystem::remove_all(dir);
+  const Config c = parse_config("model: cnn-small\n", "test.yaml");
+  const std::string path = write_resolved_config(c, dir.string());
+  EXPECT_EQ(load_config(path), c);
+}
+
+}  // namespace
+}  // namespace isimdl
