@@ -5,6 +5,7 @@
 #include "models/error.h"
 #include "models/idx_reader.h"
 #include "sim/cli.h"
+#include "sim/cli_commands.h"
 #include "sim/config.h"
 
 namespace isimdl {
@@ -88,13 +89,15 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
 }  // namespace
 
 std::vector<CliCommand> cli_commands() {
-  return {
+  std::vector<CliCommand> commands{
       {"run", "run the main job on a configuration (default " + std::string(kDefaultConfig) + ")", run_main_job, {}},
       {"config",
        "work with configuration files",
        nullptr,
        {{"check", "validate a configuration file and summarise it", config_check, {}}}},
   };
+  for (auto& c : model_commands()) commands.push_back(std::move(c));
+  return commands;
 }
 
 }  // namespace isimdl

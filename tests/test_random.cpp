@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "sampler/random.h"
+#include "models/random.h"
 
 namespace isimdl {
 namespace {

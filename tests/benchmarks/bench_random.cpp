@@ -1,6 +1,6 @@
 #include <benchmark/benchmark.h>
 
-#include "sampler/random.h"
+#include "models/random.h"
 
 // Raw draw rate of the deterministic generator every sampler builds on.
 static void BM_UniformBelow(benchmark::State& state) {

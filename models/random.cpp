@@ -1,4 +1,4 @@
-#include "sampler/random.h"
+#include "models/random.h"
 
 #include <cmath>
 

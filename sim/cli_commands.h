@@ -1,0 +1,13 @@
+#pragma once
+
+#include <vector>
+
+#include "sim/cli.h"
+
+namespace isimdl {
+
+// Each group of subcommands lives in its own source file and is listed by
+// cli_commands() (sim/cli_commands.cpp); there is no self-registration.
+std::vector<CliCommand> model_commands();  // train, infer (sim/cli_models.cpp)
+
+}  // namespace isimdl

@@ -1,0 +1,184 @@
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ostream>
+
+#include "models/error.h"
+#include "models/model_file.h"
+#include "models/reference_engine.h"
+#include "models/trainer.h"
+#include "models/zoo.h"
+#include "sim/cli.h"
+#include "sim/cli_commands.h"
+#include "sim/config.h"
+
+namespace isimdl {
+namespace po = boost::program_options;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Accuracy of the int8 model on test images [begin, end), with a confusion matrix.
+struct Int8Evaluation {
+  int correct = 0;
+  int total = 0;
+  std::vector<std::vector<int>> confusion;  // [true][predicted]
+  double accuracy() const { return total ? static_cast<double>(correct) / total : 0.0; }
+};
+
+Int8Evaluation evaluate_int8(const QuantizedModel& model, const MnistSplit& data, ImageRange range,
+                             std::ostream* progress) {
+  ReferenceEngine engine(model);
+  Int8Evaluation e;
+  const int classes = model.arch.num_classes();
+  e.confusion.assign(static_cast<std::size_t>(classes), std::vector<int>(static_cast<std::size_t>(classes), 0));
+  InferenceTrace trace;
+  for (int i = range.begin; i < range.end; ++i) {
+    engine.run(data.images.image(i), trace);
+    const int predicted = ReferenceEngine::top1(trace.logits());
+    const int label = data.labels[static_cast<std::size_t>(i)];
+    e.correct += predicted == label;
+    ++e.total;
+    ++e.confusion[static_cast<std::size_t>(label)][static_cast<std::size_t>(predicted)];
+    if (progress && (i - range.begin + 1) % 2000 == 0)
+      *progress << fmt::format("  {} / {} images\n", i - range.begin + 1, range.size()) << std::flush;
+  }
+  return e;
+}
+
+void check_range(const ImageRange& range, const MnistSplit& data, const std::string& dir) {
+  if (range.end > data.images.count)
+    throw Error(fmt::format("--images {}: the test set in {} has only {} images", to_string(range), dir, data.images.count));
+}
+
+int train_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  std::string model_name, out_path, data_dir = ".cache/mnist", optimizer = "adam";
+  TrainOptions options;
+  int qat_epochs = 1, calibration_images = 2000;
+  std::uint64_t init_seed = 1;
+  po::options_description desc("Options");
+  desc.add_options()("model", po::value(&model_name)->required(), "zoo architecture: lenet5, cnn-small, mlp")(
+      "epochs", po::value(&options.epochs)->default_value(options.epochs), "float training epochs")(
+      "qat-epochs", po::value(&qat_epochs)->default_value(qat_epochs), "quantization-aware fine-tuning epochs")(
+      "batch", po::value(&options.batch)->default_value(options.batch), "mini-batch size")(
+      "optimizer", po::value(&optimizer)->default_value(optimizer), "adam or sgd (with momentum)")(
+      "lr", po::value(&options.learning_rate)->default_value(options.learning_rate), "learning rate")(
+      "lr-decay", po::value(&options.lr_decay)->default_value(options.lr_decay), "learning rate factor per epoch")(
+      "momentum", po::value(&options.momentum)->default_value(options.momentum), "SGD momentum")(
+      "weight-decay", po::value(&options.weight_decay)->default_value(options.weight_decay), "L2 weight decay")(
+      "seed", po::value(&init_seed)->default_value(init_seed), "seed of initialisation and shuffling")(
+      "train-images", po::value(&options.train_images)->default_value(0), "use the first N training images (0 = all)")(
+      "calibration-images", po::value(&calibration_images)->default_value(calibration_images),
+      "training images used to calibrate activation ranges")(
+      "data", po::value(&data_dir)->default_value(data_dir), "MNIST directory")(
+      "out", po::value(&out_path)->required(), "model file to write (.isq)");
+  po::variables_map values;
+  if (parse_command_line(prog, "--model NAME --out FILE [options]", desc, {}, args, values, io)) return kExitOk;
+  if (optimizer == "adam")
+    options.optimizer = OptimizerKind::kAdam;
+  else if (optimizer == "sgd")
+    options.optimizer = OptimizerKind::kSgd;
+  else
+    throw UsageError(fmt::format("{}: --optimizer: expected adam or sgd, got '{}'", prog, optimizer));
+  if (options.epochs < 0 || qat_epochs < 0 || options.batch < 1 || calibration_images < 1)
+    throw UsageError(fmt::format("{}: epochs must be >= 0, batch and calibration images >= 1", prog));
+  options.seed = init_seed;
+
+  const auto start = std::chrono::steady_clock::now();
+  const MnistSplit train_set = load_mnist(data_dir, "train");
+  const MnistSplit test_set = load_mnist(data_dir, "t10k");
+  FloatNetwork net(zoo_architecture(model_name));
+  net.initialize(init_seed);
+  io.out << fmt::format("training {} ({} parameters) on {} images, {} epochs + {} QAT epochs, {} lr {}\n", model_name,
+                        net.arch().parameter_count(),
+                        options.train_images ? options.train_images : train_set.images.count, options.epochs,
+                        qat_epochs, optimizer, options.learning_rate);
+  int epoch_base = 0, epoch_total = options.epochs + qat_epochs;
+  auto progress = [&](int done, int total, double loss) {
+    io.out << fmt::format("  epoch {}/{}  batch {}/{}  loss {:.4f}  ({:.0f} s)\n", epoch_base + 1, epoch_total, done,
+                          total, loss, seconds_since(start))
+           << std::flush;
+  };
+  auto on_epoch = [&](const EpochReport& r) {
+    ++epoch_base;
+    io.out << fmt::format("epoch {}/{}: loss {:.4f}, train accuracy {:.2f}%\n", epoch_base, epoch_total, r.mean_loss,
+                          100 * r.train_accuracy)
+           << std::flush;
+  };
+  train(net, train_set, options, on_epoch, progress);
+  const double float_accuracy = evaluate(net, test_set, 0, test_set.images.count);
+  io.out << fmt::format("float test accuracy {:.2f}%\n", 100 * float_accuracy);
+
+  const int calib = std::min(calibration_images, train_set.images.count);
+  const std::vector<float> calib_inputs = images_to_float(train_set.images, 0, calib);
+  net.fake_quant() = make_fake_quantization(net.arch(), calibrate(net, calib_inputs, calib), mnist_input_qparams());
+  if (qat_epochs > 0) {
+    TrainOptions qat = options;
+    qat.epochs = qat_epochs;
+    qat.learning_rate = options.learning_rate * std::pow(options.lr_decay, options.epochs) * 0.1;
+    qat.seed = options.seed + 1000;
+    train(net, train_set, qat, on_epoch, progress);
+  }
+  const QuantizedModel model = quantize_network(net, net.fake_quant());
+  const Int8Evaluation e = evaluate_int8(model, test_set, ImageRange{0, test_set.images.count}, nullptr);
+  io.out << fmt::format("int8 test accuracy {:.2f}% ({} / {})\n", 100 * e.accuracy(), e.correct, e.total);
+  save_model(model, out_path);
+  io.out << fmt::format("wrote {} ({:.0f} s)\n", out_path, seconds_since(start));
+  return kExitOk;
+}
+
+int infer_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  std::string model_arg, images = "0:10000", data_dir = ".cache/mnist";
+  bool with_float = false;
+  po::options_description desc("Options");
+  desc.add_options()("model", po::value(&model_arg)->required(), "zoo name (lenet5, cnn-small, mlp) or model file")(
+      "images", po::value(&images)->default_value(images), "test images begin:end")(
+      "data", po::value(&data_dir)->default_value(data_dir), "MNIST directory")(
+      "float", po::bool_switch(&with_float), "also report the float accuracy of the stored float weights");
+  po::variables_map values;
+  if (parse_command_line(prog, "--model NAME|FILE [--images BEGIN:END]", desc, {}, args, values, io)) return kExitOk;
+  ImageRange range;
+  try {
+    range = parse_image_range(images);
+  } catch (const Error& e) {
+    throw UsageError(fmt::format("{}: --images: {}", prog, e.what()));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const std::string path = resolve_model_path(model_arg, default_zoo_dir());
+  const QuantizedModel model = load_model(path);
+  const MnistSplit test_set = load_mnist(data_dir, "t10k");
+  check_range(range, test_set, data_dir);
+  io.out << fmt::format("{}: {} layers, {} parameters; test images {}\n", path, model.arch.size(),
+                        model.arch.parameter_count(), to_string(range));
+  const Int8Evaluation e = evaluate_int8(model, test_set, range, range.size() >= 4000 ? &io.out : nullptr);
+  io.out << fmt::format("int8 accuracy {:.2f}% ({} / {}) in {:.2f} s\n", 100 * e.accuracy(), e.correct, e.total,
+                        seconds_since(start));
+  if (with_float && !model.float_params.empty()) {
+    FloatNetwork net(model.arch);
+    net.params() = model.float_params;
+    io.out << fmt::format("float accuracy {:.2f}%\n", 100 * evaluate(net, test_set, range.begin, range.end));
+  }
+  io.out << "confusion matrix (rows: true class, columns: predicted)\n      ";
+  for (std::size_t c = 0; c < e.confusion.size(); ++c) io.out << fmt::format("{:>6}", c);
+  io.out << "\n";
+  for (std::size_t t = 0; t < e.confusion.size(); ++t) {
+    io.out << fmt::format("{:>6}", t);
+    for (int v : e.confusion[t]) io.out << fmt::format("{:>6}", v);
+    io.out << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<CliCommand> model_commands() {
+  return {
+      {"train", "train a zoo architecture on MNIST and write its int8 model file", train_command, {}},
+      {"infer", "run the int8 reference engine on MNIST test images: accuracy, confusion matrix", infer_command, {}},
+  };
+}
+
+}  // namespace isimdl

@@ -1,0 +1,214 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "model_fixtures.h"
+#include "models/reference_engine.h"
+
+namespace isimdl {
+namespace {
+
+using testing_fixtures::every_layer_architecture;
+using testing_fixtures::mnist_subset;
+using testing_fixtures::quantized_random_model;
+
+__extension__ typedef __int128 Int128;
+
+// A second, deliberately naive implementation of docs/quantization.md:
+// direct convolution over valid positions with (x - zp) operands and the
+// unfolded bias, and requantization in exact 128-bit arithmetic. It shares
+// no code with the engine but the model data.
+std::int64_t exact_requant(std::int64_t acc, const QuantizedMultiplier& m) {
+  EXPECT_LE(m.shift, 0);
+  const Int128 num = static_cast<Int128>(acc) * m.multiplier + (static_cast<Int128>(1) << 30);
+  Int128 q = num / (static_cast<Int128>(1) << 31);
+  if (num % (static_cast<Int128>(1) << 31) != 0 && num < 0) --q;
+  const auto high = static_cast<std::int64_t>(q);
+  const int e = -m.shift;
+  if (e == 0) return high;
+  const std::int64_t d = std::int64_t{1} << e;
+  const std::int64_t mag = (std::llabs(high) + d / 2) / d;
+  return high < 0 ? -mag : mag;
+}
+
+struct NaiveTrace {
+  std::vector<std::vector<std::int64_t>> acc;
+  std::vector<std::vector<int>> out;
+};
+
+NaiveTrace naive_run(const QuantizedModel& model, const std::uint8_t* pixels) {
+  const Architecture& arch = model.arch;
+  std::vector<int> input(arch.input_shape().size());
+  for (std::size_t i = 0; i < input.size(); ++i) input[i] = pixels[i] - 128;
+  NaiveTrace t;
+  t.acc.resize(static_cast<std::size_t>(arch.size()));
+  t.out.resize(static_cast<std::size_t>(arch.size()));
+  auto tensor = [&](int i) -> const std::vector<int>& { return i < 0 ? input : t.out[static_cast<std::size_t>(i)]; };
+  for (int li = 0; li < arch.size(); ++li) {
+    const LayerSpec& l = arch.layer(li);
+    const QuantizedLayer& q = model.layers[static_cast<std::size_t>(li)];
+    const Shape in = arch.output_shape(l.input), out = arch.output_shape(li);
+    const std::vector<int>& x = tensor(l.input);
+    const int zp_in = model.tensor_qparams(l.input).zero_point;
+    auto& acc = t.acc[static_cast<std::size_t>(li)];
+    auto& y = t.out[static_cast<std::size_t>(li)];
+    y.assign(out.size(), 0);
+    if (arch.has_weights(li)) {
+      const int kk = l.kind == LayerKind::kConv2d ? l.kernel : 1;
+      const int cin = l.kind == LayerKind::kConv2d ? in.c : static_cast<int>(in.size());
+      acc.assign(out.size(), 0);
+      for (int n = 0; n < out.c; ++n)
+        for (int oy = 0; oy < out.h; ++oy)
+          for (int ox = 0; ox < out.w; ++ox) {
+            std::int64_t sum = q.bias[static_cast<std::size_t>(n)];
+            for (int c = 0; c < cin; ++c)
+              for (int i = 0; i < kk; ++i)
+                for (int j = 0; j < kk; ++j) {
+                  const int yy = oy * l.stride - l.padding + i, xx = ox * l.stride - l.padding + j;
+                  if (l.kind == LayerKind::kConv2d && (yy < 0 || yy >= in.h || xx < 0 || xx >= in.w)) continue;
+                  const int v = l.kind == LayerKind::kConv2d ? x[static_cast<std::size_t>((c * in.h + yy) * in.w + xx)]
+                                                             : x[static_cast<std::size_t>(c)];
+                  const int w = q.weight[static_cast<std::size_t>(((n * cin + c) * kk + i) * kk + j)];
+                  sum += static_cast<std::int64_t>(v - zp_in) * w;
+                }
+            const std::size_t e = static_cast<std::size_t>((n * out.h + oy) * out.w + ox);
+            acc[e] = sum;
+            const std::int64_t r = exact_requant(sum, q.multiplier[static_cast<std::size_t>(n)]) + q.output.zero_point;
+            y[e] = static_cast<int>(std::clamp<std::int64_t>(r, q.fused_relu ? q.output.zero_point : -128, 127));
+          }
+      continue;
+    }
+    switch (l.kind) {
+      case LayerKind::kReLU:
+        for (std::size_t e = 0; e < y.size(); ++e) y[e] = std::max(x[e], zp_in);
+        break;
+      case LayerKind::kFlatten:
+        y = x;
+        break;
+      case LayerKind::kMaxPool2d:
+      case LayerKind::kAvgPool2d:
+        for (int c = 0; c < out.c; ++c)
+          for (int oy = 0; oy < out.h; ++oy)
+            for (int ox = 0; ox < out.w; ++ox) {
+              std::vector<int> window;
+              for (int i = 0; i < l.kernel; ++i)
+                for (int j = 0; j < l.kernel; ++j)
+                  window.push_back(x[static_cast<std::size_t>((c * in.h + oy * l.stride + i) * in.w + ox * l.stride + j)]);
+              int v = *std::max_element(window.begin(), window.end());
+              if (l.kind == LayerKind::kAvgPool2d) {
+                double mean = 0;
+                for (int w : window) mean += w;
+                mean /= static_cast<double>(window.size());
+                v = static_cast<int>(std::round(mean));  // half away from zero
+              }
+              y[static_cast<std::size_t>((c * out.h + oy) * out.w + ox)] = v;
+            }
+        break;
+      case LayerKind::kAdd: {
+        const std::vector<int>& x2 = tensor(l.input2);
+        const QuantParams q1 = model.tensor_qparams(l.input), q2 = model.tensor_qparams(l.input2);
+        for (std::size_t e = 0; e < y.size(); ++e) {
+          // Per input: (x - zp) * 2^20 scaled by its multiplier, then the sum requantized.
+          const std::int64_t a = exact_requant(static_cast<std::int64_t>(x[e] - q1.zero_point) << q.add_left_shift, q.add_input1);
+          const std::int64_t b = exact_requant(static_cast<std::int64_t>(x2[e] - q2.zero_point) << q.add_left_shift, q.add_input2);
+          y[e] = static_cast<int>(std::clamp<std::int64_t>(exact_requant(a + b, q.add_output) + q.output.zero_point, -128, 127));
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return t;
+}
+
+void expect_engine_matches_naive(const QuantizedModel& model, int images) {
+  ReferenceEngine engine(model);
+  InferenceTrace trace;
+  for (int img = 0; img < images; ++img) {
+    const std::uint8_t* pixels = mnist_subset().images.image(img);
+    engine.run(pixels, trace);
+    const NaiveTrace naive = naive_run(model, pixels);
+    for (int li = 0; li < model.arch.size(); ++li) {
+      const auto i = static_cast<std::size_t>(li);
+      ASSERT_EQ(trace.out[i].size(), naive.out[i].size());
+      for (std::size_t e = 0; e < naive.out[i].size(); ++e)
+        ASSERT_EQ(trace.out[i][e], naive.out[i][e]) << "image " << img << " layer " << li << " element " << e;
+      for (std::size_t e = 0; e < naive.acc[i].size(); ++e)
+        ASSERT_EQ(trace.acc[i][e], naive.acc[i][e]) << "image " << img << " layer " << li << " accumulator " << e;
+    }
+  }
+}
+
+TEST(ReferenceEngine, Lenet5MatchesNaiveImplementationBitForBit) {
+  expect_engine_matches_naive(quantized_random_model(zoo_architecture("lenet5"), 11), 20);
+}
+
+TEST(ReferenceEngine, EveryLayerKindMatchesNaiveImplementation) {
+  expect_engine_matches_naive(quantized_random_model(every_layer_architecture(), 12), 20);
+}
+
+TEST(ReferenceEngine, MlpMatchesNaiveImplementation) {
+  expect_engine_matches_naive(quantized_random_model(zoo_architecture("mlp"), 13), 5);
+}
+
+TEST(ReferenceEngine, IsDeterministicAndRunFromReproducesTail) {
+  const QuantizedModel model = quantized_random_model(zoo_architecture("lenet5"), 14);
+  ReferenceEngine engine(model);
+  InferenceTrace a, b;
+  engine.run(mnist_subset().images.image(3), a);
+  engine.run(mnist_subset().images.image(3), b);
+  EXPECT_EQ(a.out, b.out);
+  b.out[5].assign(b.out[5].size(), 0);  // corrupt, then recompute from layer 3
+  engine.run_from(3, b);
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(a.acc, b.acc);
+}
+
+TEST(ReferenceEngine, AgreesWithFakeQuantizedFloatNetwork) {
+  // The dequantized network (fake quantization) and the int8 engine differ
+  // only by rounding inside requantization: logits within a few steps.
+  const QuantizedModel model = quantized_random_model(zoo_architecture("lenet5"), 15);
+  ReferenceEngine engine(model);
+  FloatNetwork net = dequantized_network(model);
+  const std::vector<float> inputs = images_to_float(mnist_subset().images, 0, 50);
+  ForwardPass pass;
+  net.forward(inputs.data(), 50, pass);
+  const QuantParams out_q = model.layers.back().output;
+  int max_diff = 0;
+  InferenceTrace trace;
+  for (int img = 0; img < 50; ++img) {
+    engine.run(mnist_subset().images.image(img), trace);
+    for (int c = 0; c < 10; ++c) {
+      const int fq = quantize_activation(pass.logits()[static_cast<std::size_t>(img * 10 + c)], out_q);
+      max_diff = std::max(max_diff, std::abs(fq - trace.logits()[static_cast<std::size_t>(c)]));
+    }
+  }
+  EXPECT_LE(max_diff, 3);
+}
+
+TEST(ReferenceEngine, GemmShapesAndKOrder) {
+  const Architecture arch = zoo_architecture("lenet5");
+  EXPECT_EQ(arch.gemm(0).m, 28 * 28);
+  EXPECT_EQ(arch.gemm(0).k, 25);
+  EXPECT_EQ(arch.gemm(0).n, 6);
+  EXPECT_EQ(arch.gemm(3).m, 100);
+  EXPECT_EQ(arch.gemm(3).k, 150);
+  EXPECT_EQ(arch.gemm(7).k, 400);
+  // K order (c, i, j), c slowest: element k of row m is x[c][y+i][x+j].
+  LayerSpec l;
+  l.kind = LayerKind::kConv2d, l.in_channels = 2, l.out_channels = 1, l.kernel = 2, l.stride = 1, l.padding = 1;
+  std::vector<std::int8_t> x{1, 2, 3, 4, 5, 6, 7, 8};  // 2 channels of 2x2
+  std::vector<std::int8_t> rows(9 * 8);
+  im2col_s8(x.data(), Shape{2, 2, 2}, l, Shape{1, 3, 3}, -9, rows.data());
+  // Output pixel (1,1) sees input rows 0..1, cols 0..1 of both channels.
+  EXPECT_EQ(std::vector<std::int8_t>(rows.begin() + 4 * 8, rows.begin() + 5 * 8),
+            (std::vector<std::int8_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  // Output pixel (0,0): only the bottom-right tap of each channel is inside.
+  EXPECT_EQ(std::vector<std::int8_t>(rows.begin(), rows.begin() + 8),
+            (std::vector<std::int8_t>{-9, -9, -9, 1, -9, -9, -9, 5}));
+}
+
+}  // namespace
+}  // namespace isimdl
