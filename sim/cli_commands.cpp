@@ -1,9 +1,14 @@
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
 #include <ostream>
 
 #include "models/error.h"
 #include "models/idx_reader.h"
+#include "models/model_file.h"
+#include "models/reference_engine.h"
+#include "models/zoo.h"
 #include "sim/cli.h"
 #include "sim/cli_commands.h"
 #include "sim/config.h"
@@ -80,9 +85,41 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
                                   to_string(config.images), test.images.count, config.dataset_dir));
   io.out << fmt::format("  dataset        {} MNIST test images of {}x{} found\n", test.images.count, test.images.rows,
                         test.images.cols);
+  const std::string model_path = resolve_model_path(config.model, default_zoo_dir());
+  const QuantizedModel model = load_model(model_path);
+  io.out << fmt::format("  model file     {}: {} layers, {} parameters\n", model_path, model.arch.size(),
+                        model.arch.parameter_count());
+  for (int i = 0; i < model.arch.size(); ++i) {
+    if (!model.arch.has_weights(i)) continue;
+    const GemmShape g = model.arch.gemm(i);
+    const int folds = ((g.k + config.array.rows - 1) / config.array.rows) * ((g.n + config.array.cols - 1) / config.array.cols);
+    io.out << fmt::format("    layer {:>2} {:<7} GEMM M={} K={} N={}: {} folds on the {}x{} array\n", i,
+                          to_string(model.arch.layer(i).kind), g.m, g.k, g.n, folds, config.array.rows,
+                          config.array.cols);
+  }
   const std::string resolved = write_resolved_config(config, config.output_dir);
+  // Golden run on the int8 reference engine: the values every later
+  // cycle-level and faulty run is compared against.
+  ReferenceEngine engine(model);
+  InferenceTrace trace;
+  const std::string golden_path = config.output_dir + "/golden.csv";
+  std::ofstream golden(golden_path + ".tmp");
+  golden << "image,label,golden_top1\n";
+  int correct = 0;
+  for (int i = config.images.begin; i < config.images.end; ++i) {
+    engine.run(test.images.image(i), trace);
+    const int top1 = ReferenceEngine::top1(trace.logits());
+    correct += top1 == test.labels[static_cast<std::size_t>(i)];
+    golden << i << "," << int{test.labels[static_cast<std::size_t>(i)]} << "," << top1 << "\n";
+  }
+  golden.close();
+  if (!golden) throw Error(golden_path + ".tmp: write failed");
+  std::filesystem::rename(golden_path + ".tmp", golden_path);
+  io.out << fmt::format("golden int8 inference: {} / {} correct ({:.2f}%)\n", correct, config.images.size(),
+                        100.0 * correct / config.images.size());
   io.out << "  resolved config written to " << resolved << "\n";
-  io.out << "The cycle-level array model is not built yet: this run stops after resolving the configuration.\n";
+  io.out << "  golden predictions written to " << golden_path << "\n";
+  io.out << "The cycle-level array model is not built yet: this run stops after the golden inference.\n";
   return kExitOk;
 }
 

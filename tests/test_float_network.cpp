@@ -6,6 +6,7 @@
 #include "models/float_network.h"
 #include "models/gradients.h"
 #include "models/random.h"
+#include "models/reference_engine.h"
 
 namespace isimdl {
 namespace {
@@ -258,6 +259,37 @@ TEST(Gradients, LastLayerAccumulatorGradientIsSoftmaxMinusTarget) {
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace isimdl
+
+namespace isimdl {
+namespace {
+
+TEST(QuantizationAwareTraining, FakeQuantizedAccuracyPredictsInt8Accuracy) {
+  FloatNetwork net(zoo_architecture("lenet5"));
+  net.initialize(51);
+  TrainOptions options;
+  options.epochs = 2;
+  options.train_images = 700;
+  train(net, mnist_subset(), options);
+  const std::vector<float> calib = images_to_float(mnist_subset().images, 0, 700);
+  net.fake_quant() = make_fake_quantization(net.arch(), calibrate(net, calib, 700), mnist_input_qparams());
+  options.epochs = 1;
+  options.learning_rate = 1e-4;
+  train(net, mnist_subset(), options);  // quantization-aware: fake quantization is on
+  const double fake_quant_accuracy = evaluate(net, mnist_subset(), 700, 1000);
+  const QuantizedModel model = quantize_network(net, net.fake_quant());
+  ReferenceEngine engine(model);
+  InferenceTrace trace;
+  int correct = 0;
+  for (int i = 700; i < 1000; ++i) {
+    engine.run(mnist_subset().images.image(i), trace);
+    correct += ReferenceEngine::top1(trace.logits()) == mnist_subset().labels[static_cast<std::size_t>(i)];
+  }
+  EXPECT_GT(fake_quant_accuracy, 0.6);
+  EXPECT_NEAR(correct / 300.0, fake_quant_accuracy, 0.02);
 }
 
 }  // namespace
