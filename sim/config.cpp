@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "hw/register_map.h"
 #include "models/error.h"
 #include "sim/config_reader.h"
 
@@ -89,12 +90,7 @@ Config read_config(YAML::Node root, std::shared_ptr<const ConfigSource> source) 
 const char* to_string(SamplerKind kind) { return kSamplerNames.at(static_cast<std::size_t>(kind)).c_str(); }
 const char* to_string(FaultKind kind) { return kFaultKindNames.at(static_cast<std::size_t>(kind)).c_str(); }
 
-const std::vector<std::string>& fault_group_names() {
-  static const std::vector<std::string> names{
-      "pe_a",   "pe_psum", "pe_w0",       "pe_w1",        "pe_d",          "pe_propagate", "pe_valid",
-      "skew",   "deskew",  "accumulator", "ifmap_buffer", "weight_buffer", "output_buffer", "output_stage"};
-  return names;
-}
+const std::vector<std::string>& fault_group_names() { return register_group_names(); }
 
 ImageRange parse_image_range(const std::string& text) {
   const auto colon = text.find(':');

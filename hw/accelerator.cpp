@@ -1,0 +1,163 @@
+#include "hw/accelerator.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "models/quantized_model.h"
+
+namespace isimdl {
+
+Accelerator::Accelerator(const sc_core::sc_module_name& name)
+    : sc_core::sc_module(name),
+      clock_("clk", period()),
+      feed_("feed"),
+      array_output_("array_output"),
+      command_("command"),
+      requant_("requant"),
+      controller_("controller", ifmap_, weights_),
+      array_("array"),
+      accumulator_("accumulator"),
+      output_stage_("output_stage", output_) {
+  controller_.clk(clock_);
+  controller_.feed(feed_);
+  controller_.command(command_);
+  array_.clk(clock_);
+  array_.feed(feed_);
+  array_.out(array_output_);
+  accumulator_.clk(clock_);
+  accumulator_.array_output(array_output_);
+  accumulator_.command(command_);
+  accumulator_.to_output_stage(requant_);
+  output_stage_.clk(clock_);
+  output_stage_.request(requant_);
+}
+
+void Accelerator::configure(const ArrayConfig& config) {
+  if (config.rows < 1 || config.rows > 256 || config.cols < 1 || config.cols > 256)
+    throw ConfigError(fmt::format("array: {}x{} PEs is outside 1..256 x 1..256", config.rows, config.cols));
+  if (config.buffers.banks < 1) throw ConfigError("array.buffers.banks: must be at least 1");
+  if (static_cast<std::int64_t>(config.buffers.weight_kib) * 1024 < static_cast<std::int64_t>(config.rows) * config.cols)
+    throw ConfigError(fmt::format("array.buffers.weight_kib: {} KiB cannot hold one fold of {}x{} int8 weights",
+                                  config.buffers.weight_kib, config.rows, config.cols));
+  if (static_cast<std::int64_t>(config.buffers.accumulator_kib) * 1024 < 4LL * config.cols)
+    throw ConfigError(fmt::format("array.buffers.accumulator_kib: {} KiB cannot hold one row of {} int32 results",
+                                  config.buffers.accumulator_kib, config.cols));
+  config_ = config;
+  configured_ = true;
+  const int banks = config.buffers.banks;
+  ifmap_.configure("ifmap", static_cast<std::int64_t>(config.buffers.ifmap_kib) * 1024, banks);
+  weights_.configure("weight", static_cast<std::int64_t>(config.buffers.weight_kib) * 1024, banks);
+  output_.configure("output", static_cast<std::int64_t>(config.buffers.output_kib) * 1024, banks);
+  controller_.configure(config.rows, config.cols);
+  array_.configure(config.rows, config.cols);
+  accumulator_.configure(config.cols, static_cast<std::int64_t>(config.buffers.accumulator_kib) * 1024 / 4, banks);
+  output_stage_.configure(config.cols);
+}
+
+void Accelerator::reset() {
+  controller_.reset();
+  array_.reset();
+  accumulator_.reset();
+  output_stage_.reset();
+}
+
+LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats) {
+  if (!configured_) throw Error("Accelerator::run_layer: configure() first");
+  const LayerSchedule schedule = make_layer_schedule(job.gemm, config_);
+  reset();
+  ifmap_.load(job.input);
+  weights_.load(job.weight);
+  output_.resize(static_cast<std::size_t>(job.gemm.m) * job.gemm.n);
+  ifmap_.reset_counters();
+  weights_.reset_counters();
+  output_.reset_counters();
+  accumulator_.start(schedule.m_tile, job.bias);
+  output_stage_.start(job);
+  controller_.start(job, schedule);
+  const std::int64_t array_macs_before = array_.mac_count();
+
+  // Edges: the last aligned row reaches the accumulator at
+  // compute_cycles + 2, the output stage writes it two edges later.
+  const std::int64_t expected_edges = schedule.compute_cycles + 5;
+  const std::int64_t expected_rows = static_cast<std::int64_t>(job.gemm.m) * schedule.n_folds();
+  const std::int64_t budget = expected_edges + 64;
+  std::int64_t run = 0;
+  while (output_stage_.rows_written() < expected_rows || !controller_.idle()) {
+    if (run >= budget)
+      throw WatchdogError(fmt::format("watchdog: layer did not finish within {} cycles ({} of {} output rows written)",
+                                      budget, output_stage_.rows_written(), expected_rows));
+    const std::int64_t chunk = std::max<std::int64_t>(1, expected_edges - run);
+    sc_core::sc_start(period() * static_cast<double>(chunk));
+    run += chunk;
+  }
+
+  LayerResult result;
+  result.acc = output_stage_.observed_acc();
+  result.out = output_.words();
+  if (stats) {
+    LayerStats& s = *stats;
+    s.compute_cycles = accumulator_.last_write_edge() - 2;
+    s.total_cycles = accumulator_.last_write_edge() + 3;
+    s.folds = static_cast<int>(schedule.folds.size());
+    s.m_tiles = schedule.m_tiles();
+    s.macs = array_.mac_count() - array_macs_before;
+    s.useful_macs = static_cast<std::int64_t>(job.gemm.m) * job.gemm.k * job.gemm.n;
+    s.utilization = static_cast<double>(s.useful_macs) /
+                    (static_cast<double>(config_.rows) * config_.cols * static_cast<double>(s.compute_cycles + 1));
+    s.mapping_efficiency = static_cast<double>(job.gemm.k) * job.gemm.n /
+                           (static_cast<double>(schedule.k_folds()) * config_.rows * schedule.n_folds() * config_.cols);
+    s.ifmap_reads = ifmap_.reads();
+    s.ifmap_writes = static_cast<std::int64_t>(job.input.size());
+    s.weight_reads = weights_.reads();
+    s.weight_writes = static_cast<std::int64_t>(job.weight.size());
+    s.accumulator_reads = accumulator_.words.reads();
+    s.accumulator_writes = accumulator_.words.writes();
+    s.output_reads = output_.reads();
+    s.output_writes = output_.writes();
+    // DRAM traffic: an operand that fits its buffer is fetched once; one
+    // that does not is re-fetched for every pass that needs it (ifmap per
+    // N-slice, weights per M-tile). Outputs are written back once.
+    const auto in_bytes = static_cast<std::int64_t>(job.input.size());
+    const auto w_bytes = static_cast<std::int64_t>(job.weight.size());
+    s.dram_ifmap_bytes = in_bytes <= ifmap_.capacity_words() ? in_bytes : in_bytes * schedule.n_folds();
+    s.dram_weight_bytes = w_bytes <= weights_.capacity_words() ? w_bytes : w_bytes * schedule.m_tiles();
+    s.dram_output_bytes = static_cast<std::int64_t>(job.gemm.m) * job.gemm.n;
+    if (config_.dram_bytes_per_cycle > 0) {
+      const double transfer =
+          std::ceil(static_cast<double>(s.dram_ifmap_bytes + s.dram_weight_bytes + s.dram_output_bytes) /
+                    config_.dram_bytes_per_cycle);
+      s.stall_cycles = std::max<std::int64_t>(0, static_cast<std::int64_t>(transfer) - (s.compute_cycles + 1));
+    }
+  }
+  return result;
+}
+
+Accelerator& shared_accelerator() {
+  static Accelerator* instance = new Accelerator("accelerator");  // lives as long as the simulation
+  return *instance;
+}
+
+LayerJob make_layer_job(const QuantizedModel& model, int layer, const std::vector<std::int8_t>& input) {
+  const LayerSpec& spec = model.arch.layer(layer);
+  if (!model.arch.has_weights(layer))
+    throw Error(fmt::format("layer {} ({}) has no GEMM to run on the array", layer, to_string(spec.kind)));
+  const QuantizedLayer& q = model.layers[static_cast<std::size_t>(layer)];
+  LayerJob job;
+  job.spec = spec;
+  job.input_shape = model.arch.output_shape(spec.input);
+  job.output_shape = model.arch.output_shape(layer);
+  job.gemm = model.arch.gemm(layer);
+  if (input.size() != job.input_shape.size())
+    throw Error(fmt::format("layer {}: input has {} values, expected {}", layer, input.size(), job.input_shape.size()));
+  job.input = input;
+  job.input_zero_point = static_cast<std::int8_t>(model.tensor_qparams(spec.input).zero_point);
+  job.weight = q.weight;
+  job.bias = model.effective_bias(layer);
+  job.multiplier = q.multiplier;
+  job.output_zero_point = q.output.zero_point;
+  job.relu = q.fused_relu;
+  return job;
+}
+
+}  // namespace isimdl

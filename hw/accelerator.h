@@ -1,0 +1,94 @@
+#pragma once
+
+#include <systemc>
+
+#include <cstdint>
+#include <memory>
+
+#include "hw/accumulator_buffer.h"
+#include "hw/array_config.h"
+#include "hw/controller.h"
+#include "hw/fold_schedule.h"
+#include "hw/layer_job.h"
+#include "hw/output_stage.h"
+#include "hw/pe_array.h"
+#include "hw/sram_buffer.h"
+
+namespace isimdl {
+
+// Per-layer statistics of a cycle-level run (docs/hardware.md defines each).
+struct LayerStats {
+  std::int64_t compute_cycles = 0;  // SCALE-Sim "Total Cycles" convention
+  std::int64_t total_cycles = 0;    // until the last output is in the output buffer
+  std::int64_t stall_cycles = 0;    // DRAM bandwidth stalls (analytic overlap model)
+  int folds = 0;
+  int m_tiles = 0;
+  std::int64_t macs = 0;            // MAC operations the PEs performed (valid operand, any weight)
+  std::int64_t useful_macs = 0;     // M*K*N
+  double utilization = 0.0;         // useful_macs / (R*C*(compute cycles + 1))
+  double mapping_efficiency = 0.0;  // K*N / (k_folds*R * n_folds*C)
+  std::int64_t ifmap_reads = 0, ifmap_writes = 0;
+  std::int64_t weight_reads = 0, weight_writes = 0;
+  std::int64_t accumulator_reads = 0, accumulator_writes = 0;
+  std::int64_t output_reads = 0, output_writes = 0;
+  std::int64_t dram_ifmap_bytes = 0, dram_weight_bytes = 0, dram_output_bytes = 0;
+};
+
+// The hung-array watchdog fired: the run did not finish within its budget.
+class WatchdogError : public Error {
+ public:
+  using Error::Error;
+};
+
+// The accelerator: controller, PE array (with skew and de-skew), ifmap,
+// weight, accumulator and output buffers and the output stage, on one
+// clock. Elaborated once per process; configure() and run_layer() reset and
+// rerun it as often as needed (SystemC cannot re-elaborate).
+class Accelerator : public sc_core::sc_module {
+ public:
+  explicit Accelerator(const sc_core::sc_module_name& name);
+
+  // Validates and applies an array configuration (throws ConfigError).
+  void configure(const ArrayConfig& config);
+  const ArrayConfig& config() const { return config_; }
+
+  // Runs one Conv2d/Linear layer cycle by cycle from reset.
+  LayerResult run_layer(const LayerJob& job, LayerStats* stats = nullptr);
+
+  // Simulation time of one clock cycle.
+  static sc_core::sc_time period() { return sc_core::sc_time(1, sc_core::SC_NS); }
+
+  PeArray& array() { return array_; }
+  Controller& controller() { return controller_; }
+  AccumulatorBuffer& accumulator() { return accumulator_; }
+  OutputStage& output_stage() { return output_stage_; }
+  SramBuffer<std::int8_t>& ifmap_buffer() { return ifmap_; }
+  SramBuffer<std::int8_t>& weight_buffer() { return weights_; }
+  SramBuffer<std::int8_t>& output_buffer() { return output_; }
+
+ private:
+  void reset();
+
+  ArrayConfig config_;
+  bool configured_ = false;
+  sc_core::sc_clock clock_;
+  sc_core::sc_signal<ArrayFeed> feed_;
+  sc_core::sc_signal<ArrayOutput> array_output_;
+  sc_core::sc_signal<AccumulateCommand> command_;
+  sc_core::sc_signal<RequantRequest> requant_;
+  SramBuffer<std::int8_t> ifmap_, weights_, output_;
+  Controller controller_;
+  PeArray array_;
+  AccumulatorBuffer accumulator_;
+  OutputStage output_stage_;
+};
+
+// The process-wide accelerator instance (created on first use, before the
+// first sc_start: SystemC elaborates once).
+Accelerator& shared_accelerator();
+
+// Builds the job of layer `layer` of a quantized model from its int8 input.
+struct QuantizedModel;
+LayerJob make_layer_job(const QuantizedModel& model, int layer, const std::vector<std::int8_t>& input);
+
+}  // namespace isimdl

@@ -1,0 +1,60 @@
+#include "hw/accumulator_buffer.h"
+
+namespace isimdl {
+
+AccumulatorBuffer::AccumulatorBuffer(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {
+  SC_METHOD(on_clock);
+  sensitive << clk.pos();
+  dont_initialize();
+}
+
+void AccumulatorBuffer::configure(int cols, std::int64_t capacity_words, int banks) {
+  cols_ = cols;
+  words.configure("accumulator", capacity_words, banks);
+  request_.acc.assign(static_cast<std::size_t>(cols), 0);
+}
+
+void AccumulatorBuffer::start(int m_tile, const std::vector<std::int32_t>& bias) {
+  words.resize(static_cast<std::size_t>(m_tile) * cols_);
+  words.reset_counters();
+  bias_ = bias;
+  rows_ = 0;
+  edges_ = 0;
+  last_write_edge_ = -1;
+}
+
+void AccumulatorBuffer::reset() {
+  std::fill(words.words().begin(), words.words().end(), 0);
+  request_.valid = false;
+  rows_ = edges_ = 0;
+  last_write_edge_ = -1;
+}
+
+void AccumulatorBuffer::on_clock() {
+  const AccumulateCommand& cmd = command.read();
+  request_.valid = false;
+  if (cmd.valid) {
+    const std::vector<std::int32_t>& psum = array_output.read().psum;
+    const std::size_t base = static_cast<std::size_t>(cmd.m_local) * cols_;
+    for (int c = 0; c < cmd.n_count; ++c) {
+      const std::size_t address = base + static_cast<std::size_t>(c);
+      const std::uint32_t before = cmd.first_k ? static_cast<std::uint32_t>(bias_[static_cast<std::size_t>(cmd.n0 + c)])
+                                               : static_cast<std::uint32_t>(words.read(address));
+      const auto sum = static_cast<std::int32_t>(before + static_cast<std::uint32_t>(psum[static_cast<std::size_t>(c)]));
+      words.write(address, sum);
+      request_.acc[static_cast<std::size_t>(c)] = sum;
+    }
+    if (cmd.last_k) {
+      request_.valid = true;
+      request_.m = cmd.m;
+      request_.n0 = cmd.n0;
+      request_.n_count = cmd.n_count;
+    }
+    ++rows_;
+    last_write_edge_ = edges_;
+  }
+  ++edges_;
+  to_output_stage.write(request_);
+}
+
+}  // namespace isimdl

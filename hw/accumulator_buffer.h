@@ -1,0 +1,45 @@
+#pragma once
+
+#include <systemc>
+
+#include <cstdint>
+#include <vector>
+
+#include "hw/array_signals.h"
+#include "hw/sram_buffer.h"
+
+namespace isimdl {
+
+// The int32 accumulator buffer: sums the partial results of a layer's
+// K-folds. Address of output (m, n0 + c) in the current M-tile: m_local * C + c.
+// The first K-fold writes bias + psum, later ones add psum to the stored
+// word; after the last K-fold the finished row goes to the output stage.
+class AccumulatorBuffer : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(AccumulatorBuffer);
+  sc_core::sc_in<bool> clk;
+  sc_core::sc_in<ArrayOutput> array_output;
+  sc_core::sc_in<AccumulateCommand> command;
+  sc_core::sc_out<RequantRequest> to_output_stage;
+
+  explicit AccumulatorBuffer(const sc_core::sc_module_name& name);
+
+  void configure(int cols, std::int64_t capacity_words, int banks);
+  // Sizes the words for one layer (m_tile rows) and loads its biases.
+  void start(int m_tile, const std::vector<std::int32_t>& bias);
+  void reset();
+
+  SramBuffer<std::int32_t> words;
+  std::int64_t rows_accumulated() const { return rows_; }
+  std::int64_t last_write_edge() const { return last_write_edge_; }
+  std::int64_t edges() const { return edges_; }
+
+ private:
+  void on_clock();
+  int cols_ = 0;
+  std::vector<std::int32_t> bias_;
+  RequantRequest request_;
+  std::int64_t rows_ = 0, edges_ = 0, last_write_edge_ = -1;
+};
+
+}  // namespace isimdl

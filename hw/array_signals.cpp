@@ -1,0 +1,16 @@
+#include "hw/array_signals.h"
+
+namespace isimdl {
+
+std::ostream& operator<<(std::ostream& os, const ArrayFeed& v) {
+  return os << "ArrayFeed(rows=" << v.a.size() << ", latch=" << v.latch << ")";
+}
+std::ostream& operator<<(std::ostream& os, const ArrayOutput& v) { return os << "ArrayOutput(cols=" << v.psum.size() << ")"; }
+std::ostream& operator<<(std::ostream& os, const AccumulateCommand& v) {
+  return os << "AccumulateCommand(valid=" << v.valid << ", m=" << v.m << ", n0=" << v.n0 << ")";
+}
+std::ostream& operator<<(std::ostream& os, const RequantRequest& v) {
+  return os << "RequantRequest(valid=" << v.valid << ", m=" << v.m << ", n0=" << v.n0 << ")";
+}
+
+}  // namespace isimdl

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace sc_core {
+class sc_trace_file;
+}
+
+namespace isimdl {
+
+// Payloads of the sc_signals between the accelerator's blocks. A signal is
+// the pipeline register at a block boundary: written at one clock edge, read
+// at the next.
+
+// Controller -> PE array, per cycle: one activation per row for the skew
+// input (with its valid and propagate tags) and one weight per column for
+// the top of the d path, plus the latch that copies the d path into the
+// weight register `latch_select` of every PE.
+struct ArrayFeed {
+  std::vector<std::int8_t> a;       // R
+  std::vector<std::uint8_t> valid;  // R
+  std::uint8_t propagate = 0;
+  std::vector<std::int8_t> weight;  // C
+  bool latch = false;
+  std::uint8_t latch_select = 0;
+  bool operator==(const ArrayFeed& o) const {
+    return a == o.a && valid == o.valid && propagate == o.propagate && weight == o.weight && latch == o.latch &&
+           latch_select == o.latch_select;
+  }
+};
+
+// PE array -> accumulator buffer: the de-skewed bottom row of partial sums.
+struct ArrayOutput {
+  std::vector<std::int32_t> psum;  // C
+  bool operator==(const ArrayOutput& o) const { return psum == o.psum; }
+};
+
+// Controller -> accumulator buffer: what the aligned row arriving at the
+// same edge belongs to (the controller's tag delay line).
+struct AccumulateCommand {
+  bool valid = false;
+  int m = 0;         // GEMM row (output pixel)
+  int m_local = 0;   // row within the M-tile (accumulator address)
+  int n0 = 0;
+  int n_count = 0;
+  bool first_k = false;
+  bool last_k = false;
+  bool operator==(const AccumulateCommand& o) const {
+    return valid == o.valid && m == o.m && m_local == o.m_local && n0 == o.n0 && n_count == o.n_count &&
+           first_k == o.first_k && last_k == o.last_k;
+  }
+};
+
+// Accumulator buffer -> output stage: a finished row of int32 results.
+struct RequantRequest {
+  bool valid = false;
+  int m = 0;
+  int n0 = 0;
+  int n_count = 0;
+  std::vector<std::int32_t> acc;  // C
+  bool operator==(const RequantRequest& o) const {
+    return valid == o.valid && m == o.m && n0 == o.n0 && n_count == o.n_count && acc == o.acc;
+  }
+};
+
+std::ostream& operator<<(std::ostream& os, const ArrayFeed& v);
+std::ostream& operator<<(std::ostream& os, const ArrayOutput& v);
+std::ostream& operator<<(std::ostream& os, const AccumulateCommand& v);
+std::ostream& operator<<(std::ostream& os, const RequantRequest& v);
+// Boundary payloads are not traced as such: the registers they feed are.
+inline void sc_trace(sc_core::sc_trace_file*, const ArrayFeed&, const std::string&) {}
+inline void sc_trace(sc_core::sc_trace_file*, const ArrayOutput&, const std::string&) {}
+inline void sc_trace(sc_core::sc_trace_file*, const AccumulateCommand&, const std::string&) {}
+inline void sc_trace(sc_core::sc_trace_file*, const RequantRequest&, const std::string&) {}
+
+}  // namespace isimdl

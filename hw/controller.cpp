@@ -1,0 +1,122 @@
+#include "hw/controller.h"
+
+#include <algorithm>
+
+namespace isimdl {
+
+Controller::Controller(const sc_core::sc_module_name& name, SramBuffer<std::int8_t>& ifmap,
+                       SramBuffer<std::int8_t>& weights)
+    : sc_core::sc_module(name), ifmap_(ifmap), weights_(weights) {
+  SC_METHOD(on_clock);
+  sensitive << clk.pos();
+  dont_initialize();
+}
+
+void Controller::configure(int rows, int cols) {
+  rows_ = rows;
+  cols_ = cols;
+  next_feed_.a.assign(static_cast<std::size_t>(rows), 0);
+  next_feed_.valid.assign(static_cast<std::size_t>(rows), 0);
+  next_feed_.weight.assign(static_cast<std::size_t>(cols), 0);
+}
+
+void Controller::reset() {
+  running_ = false;
+  job_ = nullptr;
+  schedule_ = nullptr;
+  cycle_ = 0;
+  last_feed_cycle_ = -1;
+  preload_fold_ = stream_fold_ = 0;
+  tags_.clear();
+}
+
+void Controller::start(const LayerJob& job, const LayerSchedule& schedule) {
+  job_ = &job;
+  schedule_ = &schedule;
+  running_ = true;
+  cycle_ = 0;
+  preload_fold_ = stream_fold_ = 0;
+  tags_.clear();
+  const Fold& last = schedule.folds.back();
+  last_feed_cycle_ = last.stream_start + last.rows - 1;
+  const int kk = job.spec.kind == LayerKind::kConv2d ? job.spec.kernel : 1;
+  k_channel_.resize(static_cast<std::size_t>(job.gemm.k));
+  k_row_.resize(static_cast<std::size_t>(job.gemm.k));
+  k_col_.resize(static_cast<std::size_t>(job.gemm.k));
+  for (int k = 0; k < job.gemm.k; ++k) {
+    k_channel_[static_cast<std::size_t>(k)] = k / (kk * kk);
+    k_row_[static_cast<std::size_t>(k)] = (k / kk) % kk;
+    k_col_[static_cast<std::size_t>(k)] = k % kk;
+  }
+}
+
+std::int8_t Controller::activation(int m, int k) {
+  const LayerJob& j = *job_;
+  if (j.spec.kind != LayerKind::kConv2d) return ifmap_.read(static_cast<std::size_t>(k));
+  const int ow = j.output_shape.w;
+  const int y = (m / ow) * j.spec.stride - j.spec.padding + k_row_[static_cast<std::size_t>(k)];
+  const int x = (m % ow) * j.spec.stride - j.spec.padding + k_col_[static_cast<std::size_t>(k)];
+  if (y < 0 || y >= j.input_shape.h || x < 0 || x >= j.input_shape.w) return j.input_zero_point;
+  return ifmap_.read((static_cast<std::size_t>(k_channel_[static_cast<std::size_t>(k)]) * j.input_shape.h + y) *
+                         j.input_shape.w + x);
+}
+
+void Controller::on_clock() {
+  std::fill(next_feed_.a.begin(), next_feed_.a.end(), 0);
+  std::fill(next_feed_.valid.begin(), next_feed_.valid.end(), 0);
+  std::fill(next_feed_.weight.begin(), next_feed_.weight.end(), 0);
+  next_feed_.latch = false;
+  next_feed_.propagate = 0;
+  AccumulateCommand cmd;
+  if (running_) {
+    const std::vector<Fold>& folds = schedule_->folds;
+    const std::int64_t t = cycle_;
+    // Weight preload: the weight for row r enters the top at preload cycle
+    // R-1-r, so that after R shifts row r holds W[n0+c][k0+r].
+    while (preload_fold_ < folds.size() && t >= folds[preload_fold_].preload_start + rows_) ++preload_fold_;
+    if (preload_fold_ < folds.size() && t >= folds[preload_fold_].preload_start) {
+      const Fold& f = folds[preload_fold_];
+      const int p = static_cast<int>(t - f.preload_start);
+      const int k = f.k0 + (rows_ - 1 - p);
+      if (k < f.k0 + f.k_count)
+        for (int c = 0; c < f.n_count; ++c)
+          next_feed_.weight[static_cast<std::size_t>(c)] =
+              weights_.read(static_cast<std::size_t>(f.n0 + c) * job_->gemm.k + static_cast<std::size_t>(k));
+      if (p == rows_ - 1) {
+        next_feed_.latch = true;
+        next_feed_.latch_select = static_cast<std::uint8_t>(f.index & 1);
+      }
+    }
+    // Streaming: one activation vector per cycle.
+    while (stream_fold_ < folds.size() && t >= folds[stream_fold_].stream_start + folds[stream_fold_].rows) ++stream_fold_;
+    if (stream_fold_ < folds.size() && t >= folds[stream_fold_].stream_start) {
+      const Fold& f = folds[stream_fold_];
+      const int i = static_cast<int>(t - f.stream_start);
+      const int m = f.m0 + i;
+      for (int r = 0; r < f.k_count; ++r) {
+        next_feed_.a[static_cast<std::size_t>(r)] = activation(m, f.k0 + r);
+        next_feed_.valid[static_cast<std::size_t>(r)] = 1;
+      }
+      next_feed_.propagate = static_cast<std::uint8_t>(f.index & 1);
+      AccumulateCommand tag;
+      tag.valid = true;
+      tag.m = m;
+      tag.m_local = i;
+      tag.n0 = f.n0;
+      tag.n_count = f.n_count;
+      tag.first_k = f.first_k;
+      tag.last_k = f.last_k;
+      tags_.emplace_back(t + rows_ + cols_ - 1, tag);
+    }
+    if (!tags_.empty() && tags_.front().first == t) {
+      cmd = tags_.front().second;
+      tags_.pop_front();
+    }
+    ++cycle_;
+    if (cycle_ > last_feed_cycle_ && tags_.empty()) running_ = false;
+  }
+  feed.write(next_feed_);
+  command.write(cmd);
+}
+
+}  // namespace isimdl

@@ -1,0 +1,77 @@
+#include "hw/fold_schedule.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "models/error.h"
+
+namespace isimdl {
+
+int accumulator_m_tile(const GemmShape& gemm, const ArrayConfig& array) {
+  const std::int64_t words = static_cast<std::int64_t>(array.buffers.accumulator_kib) * 1024 / 4;
+  const std::int64_t rows = words / array.cols;
+  if (rows < 1)
+    throw ConfigError(fmt::format("array.buffers.accumulator_kib: {} KiB holds {} int32 words, fewer than one row "
+                                  "of {} columns",
+                                  array.buffers.accumulator_kib, words, array.cols));
+  return static_cast<int>(std::min<std::int64_t>(rows, gemm.m));
+}
+
+LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& array) {
+  if (gemm.m < 1 || gemm.k < 1 || gemm.n < 1)
+    throw Error(fmt::format("GEMM {}x{}x{} has an empty dimension", gemm.m, gemm.k, gemm.n));
+  LayerSchedule s;
+  s.rows = array.rows;
+  s.cols = array.cols;
+  s.timing = array.timing;
+  s.gemm = gemm;
+  s.m_tile = accumulator_m_tile(gemm, array);
+  const int R = array.rows, C = array.cols;
+  for (int m0 = 0; m0 < gemm.m; m0 += s.m_tile)
+    for (int n0 = 0; n0 < gemm.n; n0 += C)
+      for (int k0 = 0; k0 < gemm.k; k0 += R) {
+        Fold f;
+        f.index = static_cast<int>(s.folds.size());
+        f.m0 = m0, f.rows = std::min(s.m_tile, gemm.m - m0);
+        f.n0 = n0, f.n_count = std::min(C, gemm.n - n0);
+        f.k0 = k0, f.k_count = std::min(R, gemm.k - k0);
+        f.first_k = k0 == 0;
+        f.last_k = k0 + R >= gemm.k;
+        s.folds.push_back(f);
+      }
+  // Timing. A fold's last MAC at the bottom-right PE is at
+  // stream_start + T + R + C - 3.
+  auto last_mac = [&](const Fold& f) { return f.stream_start + f.rows + R + C - 3; };
+  for (std::size_t i = 0; i < s.folds.size(); ++i) {
+    Fold& f = s.folds[i];
+    if (array.timing == TimingMode::kScaleSim) {
+      // Strictly sequential: the next preload starts the cycle after the
+      // previous fold's last MAC.
+      f.preload_start = i == 0 ? 0 : last_mac(s.folds[i - 1]) + 1;
+    } else {
+      // The d path is free R cycles after the previous preload started; the
+      // latch (last preload cycle) may only overwrite the weight register of
+      // fold i-2 after that fold's last MAC.
+      f.preload_start = i == 0 ? 0 : s.folds[i - 1].preload_start + R;
+      if (i >= 2) f.preload_start = std::max(f.preload_start, last_mac(s.folds[i - 2]) + 1 - (R - 1));
+    }
+    f.stream_start = f.preload_start + R;
+    if (i > 0) f.stream_start = std::max(f.stream_start, s.folds[i - 1].stream_start + s.folds[i - 1].rows);
+  }
+  s.compute_cycles = last_mac(s.folds.back());
+  return s;
+}
+
+std::int64_t scalesim_closed_form(const GemmShape& g, int R, int C) {
+  const std::int64_t folds = static_cast<std::int64_t>((g.k + R - 1) / R) * ((g.n + C - 1) / C);
+  return folds * (2 * R + C + g.m - 2) - 1;
+}
+
+std::int64_t double_buffered_closed_form(const GemmShape& g, int R, int C) {
+  const std::int64_t folds = static_cast<std::int64_t>((g.k + R - 1) / R) * ((g.n + C - 1) / C);
+  if (g.m < R + C - 1) throw Error("double_buffered_closed_form holds for T >= R + C - 1 only");
+  return folds * g.m + 2 * R + C - 3;
+}
+
+}  // namespace isimdl

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "hw/array_config.h"
+#include "models/architecture.h"
+
+namespace isimdl {
+
+// One fold: a K-slice of up to R rows and an N-slice of up to C columns of
+// the weights held in the array while `rows` activation vectors (M rows
+// m0 .. m0+rows-1) stream through it.
+struct Fold {
+  int index = 0;
+  int m0 = 0, rows = 0;      // the M-tile
+  int n0 = 0, n_count = 0;   // columns used
+  int k0 = 0, k_count = 0;   // rows used
+  bool first_k = false;      // first K-fold of this (M-tile, N-slice): accumulator starts at the bias
+  bool last_k = false;       // last K-fold: results go to the output stage
+  std::int64_t preload_start = 0;  // schedule cycle of the first weight entering the d path
+  std::int64_t stream_start = 0;   // schedule cycle of the first activation entering row 0
+};
+
+// How a layer's GEMM is mapped and timed on the array (docs/hardware.md).
+// Pure C++, no SystemC: the sampler uses it to know what a register holds
+// at a cycle.
+struct LayerSchedule {
+  int rows = 0, cols = 0;
+  TimingMode timing = TimingMode::kScaleSim;
+  GemmShape gemm;
+  int m_tile = 0;  // M rows per tile (all of M unless the accumulator is too small)
+  std::vector<Fold> folds;
+  // Schedule cycle of the last MAC of the last fold at the bottom-right PE:
+  // equals SCALE-Sim's "Total Cycles" in scalesim mode.
+  std::int64_t compute_cycles = 0;
+
+  int k_folds() const { return (gemm.k + rows - 1) / rows; }
+  int n_folds() const { return (gemm.n + cols - 1) / cols; }
+  int m_tiles() const { return (gemm.m + m_tile - 1) / m_tile; }
+};
+
+// Rows of M per tile so that one tile's int32 partial sums of C columns fit
+// the accumulator buffer. Throws ConfigError when not even one row fits.
+int accumulator_m_tile(const GemmShape& gemm, const ArrayConfig& array);
+
+// Folds in the order M-tile, N-slice, K-slice (K innermost, so the
+// accumulator finishes an output tile before the next starts), with the
+// preload and stream cycles of the timing mode.
+LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& array);
+
+// SCALE-Sim v2's weight-stationary cycle count at unlimited bandwidth:
+// folds * (2R + C + T - 2) - 1.
+std::int64_t scalesim_closed_form(const GemmShape& gemm, int rows, int cols);
+
+// Closed form of the double-buffered mode when streaming dominates
+// (T >= R + C - 1, one M-tile): F*T + 2R + C - 3.
+std::int64_t double_buffered_closed_form(const GemmShape& gemm, int rows, int cols);
+
+}  // namespace isimdl

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/architecture.h"
+#include "models/quantization.h"
+
+namespace isimdl {
+
+// One Conv2d or Linear layer as the accelerator executes it: the int8 input
+// tensor (the ifmap buffer's content), the GEMM operands and the output
+// stage's requantization parameters (docs/quantization.md).
+struct LayerJob {
+  LayerSpec spec;      // Conv2d geometry (Linear: kernel 1, no padding)
+  Shape input_shape;   // C x H x W of the layer input
+  Shape output_shape;  // N x OH x OW
+  GemmShape gemm;
+  std::vector<std::int8_t> input;         // C*H*W
+  std::int8_t input_zero_point = 0;       // what the padding reads
+  std::vector<std::int8_t> weight;        // W[n][k], N*K
+  std::vector<std::int32_t> bias;         // bias_eff[n] (input zero point folded in)
+  std::vector<QuantizedMultiplier> multiplier;  // per output channel
+  std::int32_t output_zero_point = 0;
+  bool relu = false;
+};
+
+// What a layer run produced: the accumulators and outputs of every output
+// element, laid out [n][m] like the reference engine's.
+struct LayerResult {
+  std::vector<std::int32_t> acc;
+  std::vector<std::int8_t> out;
+};
+
+}  // namespace isimdl

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <systemc>
+
+#include <cstdint>
+#include <vector>
+
+#include "hw/array_signals.h"
+#include "hw/deskew_buffer.h"
+#include "hw/skew_buffer.h"
+
+namespace isimdl {
+
+// The R x C grid of weight-stationary processing elements (after Gemmini's
+// WS PE), with the input skew registers on its left edge and the output
+// de-skew registers at its bottom. One clocked process steps every PE; the
+// PE registers are plain arrays (index r * C + c), which is what makes the
+// model fast and every register bit addressable for fault injection.
+//
+// At each rising edge, PE(r, c) with incoming activation a_in, tags
+// valid_in/propagate_in (from its left neighbour or the skew register),
+// incoming partial sum psum_in (from the PE above, 0 in row 0) and incoming
+// weight d_in (from the PE above, or the top feed in row 0):
+//   psum      <- valid_in ? psum_in + a_in * (propagate_in ? w1 : w0) : psum_in   (int32, wrapping)
+//   a, valid, propagate <- a_in, valid_in, propagate_in
+//   d         <- d_in
+//   w[latch_select] <- d_in   when the controller's latch is set
+class PeArray : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(PeArray);
+  sc_core::sc_in<bool> clk;
+  sc_core::sc_in<ArrayFeed> feed;
+  sc_core::sc_out<ArrayOutput> out;
+
+  explicit PeArray(const sc_core::sc_module_name& name);
+
+  void configure(int rows, int cols);
+  void reset();
+
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+  std::size_t pe(int r, int c) const { return static_cast<std::size_t>(r) * cols_ + c; }
+
+  // PE registers (see hw/register_map.h).
+  std::vector<std::int8_t> a;
+  std::vector<std::int32_t> psum;
+  std::vector<std::int8_t> w0, w1, d;
+  std::vector<std::uint8_t> propagate, valid;
+
+  SkewBuffer skew;
+  DeskewBuffer deskew;
+
+  std::int64_t mac_count() const { return macs_; }
+
+ private:
+  void on_clock();
+  void step(const ArrayFeed& in);
+
+  int rows_ = 0, cols_ = 0;
+  std::int64_t macs_ = 0;
+  std::vector<std::int32_t> bottom_before_;
+  ArrayOutput output_;
+  ArrayFeed idle_;
+};
+
+}  // namespace isimdl

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/error.h"
+
+namespace isimdl {
+
+// An on-chip SRAM: an array of words with a configured capacity and bank
+// count, counting every read and write. Words are plain members so that
+// faults can be injected into them.
+template <typename Word>
+class SramBuffer {
+ public:
+  void configure(std::string name, std::int64_t capacity_words, int banks) {
+    name_ = std::move(name);
+    capacity_ = capacity_words;
+    banks_ = banks;
+  }
+  // Sizes the array for the operand of one layer (at most the capacity,
+  // unless the operand is tiled through DRAM: see docs/hardware.md).
+  void resize(std::size_t words) { words_.assign(words, Word{}); }
+  void reset_counters() { reads_ = writes_ = 0; }
+
+  Word read(std::size_t address) {
+    ++reads_;
+    return words_[address];
+  }
+  void write(std::size_t address, Word value) {
+    ++writes_;
+    words_[address] = value;
+  }
+  // Bulk load from DRAM (counted as writes).
+  void load(const std::vector<Word>& values) {
+    words_ = values;
+    writes_ += static_cast<std::int64_t>(values.size());
+  }
+
+  const std::string& name() const { return name_; }
+  std::int64_t capacity_words() const { return capacity_; }
+  int banks() const { return banks_; }
+  int bank_of(std::size_t address) const { return static_cast<int>(address % static_cast<std::size_t>(banks_)); }
+  std::int64_t reads() const { return reads_; }
+  std::int64_t writes() const { return writes_; }
+  std::size_t size() const { return words_.size(); }
+  Word* data() { return words_.data(); }
+  const std::vector<Word>& words() const { return words_; }
+  std::vector<Word>& words() { return words_; }
+
+ private:
+  std::string name_;
+  std::int64_t capacity_ = 0;
+  int banks_ = 1;
+  std::vector<Word> words_;
+  std::int64_t reads_ = 0, writes_ = 0;
+};
+
+}  // namespace isimdl

@@ -1,0 +1,225 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "hw/accelerator.h"
+#include "hw/fold_schedule.h"
+#include "models/model_file.h"
+#include "models/random.h"
+#include "models/reference_engine.h"
+#include "models/zoo.h"
+
+namespace isimdl {
+namespace {
+
+ArrayConfig array_config(int rows, int cols, TimingMode timing = TimingMode::kScaleSim) {
+  ArrayConfig a;
+  a.rows = rows;
+  a.cols = cols;
+  a.timing = timing;
+  a.buffers.accumulator_kib = 4096;  // large: no M-tiling unless a test asks for it
+  a.buffers.ifmap_kib = 4096;
+  a.buffers.weight_kib = 4096;
+  a.buffers.output_kib = 4096;
+  return a;
+}
+
+// A random GEMM as a 1x1 convolution over a 1 x M image: M rows, K input
+// channels, N output channels, random int8 operands and requantization.
+LayerJob random_gemm_job(int m, int k, int n, std::uint64_t seed) {
+  Random random(seed);
+  LayerJob job;
+  job.spec.kind = LayerKind::kConv2d;
+  job.spec.in_channels = k;
+  job.spec.out_channels = n;
+  job.spec.kernel = 1;
+  job.input_shape = Shape{k, 1, m};
+  job.output_shape = Shape{n, 1, m};
+  job.gemm = GemmShape{m, k, n};
+  job.input.resize(static_cast<std::size_t>(k) * m);
+  for (auto& v : job.input) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
+  job.weight.resize(static_cast<std::size_t>(n) * k);
+  for (auto& v : job.weight) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(255)) - 127);
+  for (int i = 0; i < n; ++i) {
+    job.bias.push_back(static_cast<std::int32_t>(random.uniform_below(20001)) - 10000);
+    job.multiplier.push_back(quantize_multiplier(1.0 / (64.0 + random.uniform_below(4096))));
+  }
+  job.output_zero_point = static_cast<std::int32_t>(random.uniform_below(41)) - 20;
+  job.relu = random.uniform_below(2) == 1;
+  return job;
+}
+
+// The expected result from the reference engine's GEMM core and requantizer.
+LayerResult expected_result(const LayerJob& job) {
+  const GemmShape g = job.gemm;
+  std::vector<std::int8_t> a(static_cast<std::size_t>(g.m) * g.k);
+  for (int m = 0; m < g.m; ++m)
+    for (int k = 0; k < g.k; ++k) a[static_cast<std::size_t>(m) * g.k + k] = job.input[static_cast<std::size_t>(k) * g.m + m];
+  LayerResult r;
+  r.acc.resize(static_cast<std::size_t>(g.m) * g.n);
+  gemm_s8s8s32(g.m, g.n, g.k, a.data(), job.weight.data(), job.bias.data(), r.acc.data());
+  for (int n = 0; n < g.n; ++n)
+    for (int m = 0; m < g.m; ++m) {
+      const std::size_t e = static_cast<std::size_t>(n) * g.m + m;
+      r.out.push_back(0);
+      r.out[e] = requantize(r.acc[e], job.multiplier[static_cast<std::size_t>(n)], job.output_zero_point, job.relu);
+    }
+  return r;
+}
+
+TEST(Accelerator, RandomGemmsAreBitExact) {
+  Accelerator& acc = shared_accelerator();
+  Random random(77);
+  struct Case {
+    int m, k, n, rows, cols;
+  };
+  const std::vector<Case> cases{
+      {1, 1, 1, 1, 1},   {1, 5, 3, 4, 4},    {7, 3, 2, 4, 4},    {1, 40, 20, 8, 8},  {33, 17, 9, 8, 4},
+      {20, 64, 64, 16, 16}, {5, 100, 37, 8, 32}, {50, 9, 70, 32, 8}, {3, 300, 3, 16, 16}, {64, 16, 16, 16, 16},
+      {17, 31, 45, 7, 5},
+  };
+  for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
+    for (const Case& c : cases) {
+      acc.configure(array_config(c.rows, c.cols, timing));
+      const LayerJob job = random_gemm_job(c.m, c.k, c.n, random.next_u64());
+      const LayerResult got = acc.run_layer(job);
+      const LayerResult want = expected_result(job);
+      ASSERT_EQ(got.acc, want.acc) << c.m << "x" << c.k << "x" << c.n << " on " << c.rows << "x" << c.cols << " "
+                                   << to_string(timing);
+      ASSERT_EQ(got.out, want.out);
+    }
+  }
+}
+
+TEST(Accelerator, SmallAccumulatorTilesMAndStaysExact) {
+  Accelerator& acc = shared_accelerator();
+  ArrayConfig a = array_config(8, 8);
+  a.buffers.accumulator_kib = 1;  // 256 words: 32 rows of 8 columns per M-tile
+  acc.configure(a);
+  const LayerJob job = random_gemm_job(100, 20, 12, 5);
+  LayerStats stats;
+  const LayerResult got = acc.run_layer(job, &stats);
+  EXPECT_EQ(stats.m_tiles, 4);
+  const LayerResult want = expected_result(job);
+  EXPECT_EQ(got.acc, want.acc);
+  EXPECT_EQ(got.out, want.out);
+}
+
+// SCALE-Sim's WS count, computed here independently of the schedule code.
+std::int64_t scalesim_total(int m, int k, int n, int R, int C) {
+  const std::int64_t folds = static_cast<std::int64_t>((k + R - 1) / R) * ((n + C - 1) / C);
+  return folds * (2 * R + C + m - 2) - 1;
+}
+
+TEST(Accelerator, ScaleSimModeReachesScaleSimCycleCounts) {
+  Accelerator& acc = shared_accelerator();
+  struct Case {
+    int m, k, n, rows, cols;
+  };
+  // FC (M = 1), K and N not multiples of R and C, K < R, N < C, square and non-square.
+  for (const Case& c : std::vector<Case>{{1, 400, 120, 16, 16}, {1, 84, 10, 8, 8}, {30, 5, 3, 8, 8},
+                                         {100, 150, 16, 16, 16}, {49, 70, 33, 32, 8}, {12, 12, 40, 4, 16}}) {
+    acc.configure(array_config(c.rows, c.cols));
+    LayerStats stats;
+    acc.run_layer(random_gemm_job(c.m, c.k, c.n, 3), &stats);
+    EXPECT_EQ(stats.compute_cycles, scalesim_total(c.m, c.k, c.n, c.rows, c.cols))
+        << c.m << "x" << c.k << "x" << c.n << " on " << c.rows << "x" << c.cols;
+  }
+}
+
+TEST(Accelerator, ScaleSimModeOnConvLayers) {
+  // Strided and padded convolutions through make_layer_job: SCALE-Sim maps a
+  // conv without padding of its own, so the comparison uses the padded
+  // input size; T = output pixels, K = Cin*kh*kw, N = Cout.
+  Accelerator& acc = shared_accelerator();
+  struct ConvCase {
+    int cin, h, w, cout, k, stride, pad, rows, cols;
+  };
+  for (const ConvCase& c : std::vector<ConvCase>{{1, 28, 28, 6, 5, 1, 2, 16, 16}, {6, 14, 14, 16, 5, 1, 0, 8, 8},
+                                                 {3, 15, 15, 8, 3, 2, 1, 8, 4}, {4, 9, 9, 5, 3, 2, 0, 4, 8}}) {
+    LayerSpec spec;
+    spec.kind = LayerKind::kConv2d;
+    spec.in_channels = c.cin, spec.out_channels = c.cout, spec.kernel = c.k, spec.stride = c.stride, spec.padding = c.pad;
+    const Architecture arch("conv", Shape{c.cin, c.h, c.w}, {spec});
+    const int padded_h = c.h + 2 * c.pad, padded_w = c.w + 2 * c.pad;
+    const int oh = (padded_h - c.k) / c.stride + 1, ow = (padded_w - c.k) / c.stride + 1;
+    ASSERT_EQ(arch.gemm(0).m, oh * ow);
+    LayerJob job = random_gemm_job(arch.gemm(0).m, arch.gemm(0).k, arch.gemm(0).n, 9);
+    job.spec = arch.layer(0);
+    job.input_shape = arch.input_shape();
+    job.output_shape = arch.output_shape(0);
+    job.input.assign(arch.input_shape().size(), 3);
+    acc.configure(array_config(c.rows, c.cols));
+    LayerStats stats;
+    acc.run_layer(job, &stats);
+    EXPECT_EQ(stats.compute_cycles, scalesim_total(oh * ow, c.cin * c.k * c.k, c.cout, c.rows, c.cols));
+  }
+}
+
+// The double-buffered recurrence, written out again from docs/hardware.md.
+std::int64_t double_buffered_reference(int m, int k, int n, int R, int C) {
+  const int folds = ((k + R - 1) / R) * ((n + C - 1) / C);
+  std::vector<std::int64_t> P(static_cast<std::size_t>(folds)), S(static_cast<std::size_t>(folds));
+  for (int f = 0; f < folds; ++f) {
+    const auto i = static_cast<std::size_t>(f);
+    P[i] = f == 0 ? 0 : P[i - 1] + R;
+    if (f >= 2) P[i] = std::max(P[i], S[i - 2] + m + C - 1);
+    S[i] = P[i] + R;
+    if (f >= 1) S[i] = std::max(S[i], S[i - 1] + m);
+  }
+  return S.back() + m + R + C - 3;
+}
+
+TEST(Accelerator, DoubleBufferedModeReachesItsClosedForm) {
+  Accelerator& acc = shared_accelerator();
+  struct Case {
+    int m, k, n, rows, cols;
+  };
+  for (const Case& c : std::vector<Case>{{1, 400, 120, 16, 16}, {100, 150, 16, 16, 16}, {784, 25, 6, 16, 16},
+                                         {30, 40, 30, 8, 8}, {9, 70, 33, 32, 8}, {200, 64, 64, 8, 16}}) {
+    acc.configure(array_config(c.rows, c.cols, TimingMode::kDoubleBuffered));
+    LayerStats stats;
+    acc.run_layer(random_gemm_job(c.m, c.k, c.n, 4), &stats);
+    EXPECT_EQ(stats.compute_cycles, double_buffered_reference(c.m, c.k, c.n, c.rows, c.cols))
+        << c.m << "x" << c.k << "x" << c.n << " on " << c.rows << "x" << c.cols;
+    if (c.m >= c.rows + c.cols - 1) {
+      const std::int64_t folds = static_cast<std::int64_t>((c.k + c.rows - 1) / c.rows) * ((c.n + c.cols - 1) / c.cols);
+      EXPECT_EQ(stats.compute_cycles, folds * c.m + 2 * c.rows + c.cols - 3);
+    }
+    // Overlapping preload never costs cycles.
+    EXPECT_LE(stats.compute_cycles, scalesim_total(c.m, c.k, c.n, c.rows, c.cols));
+  }
+}
+
+TEST(Accelerator, StatisticsAreConsistent) {
+  Accelerator& acc = shared_accelerator();
+  acc.configure(array_config(8, 8));
+  LayerStats s;
+  acc.run_layer(random_gemm_job(10, 20, 12, 6), &s);
+  // Valid activations cross all C columns of every fold (unused columns
+  // hold zero weights): sum over folds of T * k_count * C.
+  EXPECT_EQ(s.macs, 10LL * (8 + 8 + 4) * 8 * 2);
+  EXPECT_EQ(s.useful_macs, 10LL * 20 * 12);
+  EXPECT_EQ(s.folds, 3 * 2);
+  EXPECT_DOUBLE_EQ(s.mapping_efficiency, (20.0 * 12) / (24 * 16));
+  EXPECT_EQ(s.weight_reads, 20LL * 12);       // each weight preloaded once
+  EXPECT_EQ(s.ifmap_reads, 10LL * 20 * 2);    // every activation once per N-slice
+  EXPECT_EQ(s.accumulator_writes, 10LL * 12 * 3);  // one write per (m, n) per K-fold
+  EXPECT_EQ(s.accumulator_reads, 10LL * 12 * 2);   // read-modify-write after the first K-fold
+  EXPECT_EQ(s.output_writes, 10LL * 12);
+  EXPECT_GT(s.utilization, 0.0);
+  EXPECT_LE(s.utilization, 1.0);
+}
+
+TEST(Accelerator, BadConfigurationIsRejectedBeforeRunning) {
+  Accelerator& acc = shared_accelerator();
+  ArrayConfig a = array_config(16, 16);
+  a.rows = 0;
+  EXPECT_THROW(acc.configure(a), ConfigError);
+  a = array_config(64, 64);
+  a.buffers.weight_kib = 1;  // 1 KiB < 64*64 weights of one fold
+  EXPECT_THROW(acc.configure(a), ConfigError);
+}
+
+}  // namespace
+}  // namespace isimdl
