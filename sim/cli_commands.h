@@ -1,5 +1,6 @@
 #pragma once
 
+#include <iosfwd>
 #include <vector>
 
 #include "sim/cli.h"
@@ -9,5 +10,9 @@ namespace isimdl {
 // Each group of subcommands lives in its own source file and is listed by
 // cli_commands() (sim/cli_commands.cpp); there is no self-registration.
 std::vector<CliCommand> model_commands();  // train, infer (sim/cli_models.cpp)
+CliCommand run_command();                  // run (sim/cli_run.cpp)
+
+struct Config;
+void print_config_summary(const Config& config, std::ostream& out);
 
 }  // namespace isimdl

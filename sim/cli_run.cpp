@@ -1,0 +1,208 @@
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <ostream>
+
+#include "hw/accelerator.h"
+#include "models/error.h"
+#include "models/idx_reader.h"
+#include "models/model_file.h"
+#include "models/random.h"
+#include "models/reference_engine.h"
+#include "models/zoo.h"
+#include "sim/cli.h"
+#include "sim/cli_commands.h"
+#include "sim/config.h"
+#include "sim/network_runner.h"
+#include "sim/run_report.h"
+#include "sim/topology.h"
+
+namespace isimdl {
+namespace po = boost::program_options;
+namespace {
+
+const char* kDefaultConfig = "configs/default.yaml";
+
+struct RunOptions {
+  std::string config_path = kDefaultConfig;
+  std::string array_path, model, images, topology;
+  std::vector<std::string> overrides;
+};
+
+std::string stats_yaml(const LayerStats& s, const std::string& indent) {
+  return fmt::format(
+      "{0}compute_cycles: {1}\n{0}total_cycles: {2}\n{0}stall_cycles: {3}\n{0}folds: {4}\n{0}m_tiles: {5}\n"
+      "{0}macs: {6}\n{0}useful_macs: {7}\n{0}utilization: {8:.6f}\n{0}mapping_efficiency: {9:.6f}\n"
+      "{0}ifmap_reads: {10}\n{0}weight_reads: {11}\n{0}accumulator_reads: {12}\n{0}accumulator_writes: {13}\n"
+      "{0}output_writes: {14}\n{0}dram_ifmap_bytes: {15}\n{0}dram_weight_bytes: {16}\n{0}dram_output_bytes: {17}\n",
+      indent, s.compute_cycles, s.total_cycles, s.stall_cycles, s.folds, s.m_tiles, s.macs, s.useful_macs,
+      s.utilization, s.mapping_efficiency, s.ifmap_reads, s.weight_reads, s.accumulator_reads, s.accumulator_writes,
+      s.output_writes, s.dram_ifmap_bytes, s.dram_weight_bytes, s.dram_output_bytes);
+}
+
+void write_reports(const Config& config, const std::vector<LayerReport>& layers, const std::string& extra_yaml,
+                   CliStreams& io) {
+  std::filesystem::create_directories(config.output_dir);
+  const std::string resolved = write_resolved_config(config, config.output_dir);
+  const std::string csv = config.output_dir + "/layers.csv";
+  write_layer_csv(csv, layers);
+  std::string yaml = fmt::format("array: {{rows: {}, cols: {}, timing: {}}}\n", config.array.rows, config.array.cols,
+                                 to_string(config.array.timing));
+  yaml += extra_yaml;
+  yaml += "layers:\n";
+  for (const auto& l : layers)
+    yaml += fmt::format("  - id: {}\n    name: {}\n    gemm: {{m: {}, k: {}, n: {}}}\n", l.id, l.name, l.gemm.m,
+                        l.gemm.k, l.gemm.n) +
+            stats_yaml(l.stats, "    ");
+  yaml += "total:\n" + stats_yaml(total_stats(layers), "  ");
+  const std::string yaml_path = config.output_dir + "/run.yaml";
+  write_file_atomically(yaml_path, yaml);
+  io.out << fmt::format("wrote {}, {}, {}\n", csv, yaml_path, resolved);
+}
+
+int run_topology(const Config& config, const std::string& path, CliStreams& io) {
+  const std::vector<TopologyLayer> topology = read_topology(path);
+  Accelerator& accelerator = shared_accelerator();
+  accelerator.configure(config.array);
+  io.out << fmt::format("topology {}: {} layers on the {}x{} array ({}), random int8 operands (seed {})\n", path,
+                        topology.size(), config.array.rows, config.array.cols, to_string(config.array.timing),
+                        config.campaign.seed);
+  Random random(config.campaign.seed);
+  std::vector<LayerReport> reports;
+  for (std::size_t i = 0; i < topology.size(); ++i) {
+    const TopologyLayer& t = topology[i];
+    const GemmShape g = t.gemm();
+    // The layer's GEMM as a 1x1 convolution over a 1 x M image: the cycle
+    // count depends only on M, K and N.
+    LayerJob job;
+    job.spec.kind = LayerKind::kConv2d;
+    job.spec.in_channels = g.k, job.spec.out_channels = g.n, job.spec.kernel = 1;
+    job.input_shape = Shape{g.k, 1, g.m};
+    job.output_shape = Shape{g.n, 1, g.m};
+    job.gemm = g;
+    job.input.resize(static_cast<std::size_t>(g.m) * g.k);
+    for (auto& v : job.input) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
+    job.weight.resize(static_cast<std::size_t>(g.n) * g.k);
+    for (auto& v : job.weight) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(255)) - 127);
+    job.bias.assign(static_cast<std::size_t>(g.n), 0);
+    job.multiplier.assign(static_cast<std::size_t>(g.n), quantize_multiplier(1.0 / 1024));
+    LayerReport r;
+    r.id = static_cast<int>(i);
+    r.name = t.name;
+    r.gemm = g;
+    const LayerResult result = accelerator.run_layer(job, &r.stats);
+    // Check against the reference GEMM core (contract 1).
+    std::vector<std::int8_t> a(static_cast<std::size_t>(g.m) * g.k);
+    for (int m = 0; m < g.m; ++m)
+      for (int k = 0; k < g.k; ++k) a[static_cast<std::size_t>(m) * g.k + k] = job.input[static_cast<std::size_t>(k) * g.m + m];
+    std::vector<std::int32_t> acc(static_cast<std::size_t>(g.m) * g.n);
+    gemm_s8s8s32(g.m, g.n, g.k, a.data(), job.weight.data(), job.bias.data(), acc.data());
+    if (acc != result.acc) throw Error(fmt::format("layer {}: cycle-level accumulators differ from the reference GEMM", t.name));
+    reports.push_back(r);
+  }
+  print_layer_table(io.out, reports);
+  const LayerStats total = total_stats(reports);
+  io.out << fmt::format("total: {} compute cycles, {} with drain, {} stall cycles; accumulators bit-exact with the "
+                        "reference GEMM on every layer\n",
+                        total.compute_cycles, total.total_cycles, total.stall_cycles);
+  write_reports(config, reports, fmt::format("topology: {}\n", path), io);
+  return kExitOk;
+}
+
+int run_main_job(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  RunOptions o;
+  po::options_description desc("Options");
+  desc.add_options()("config,c", po::value(&o.config_path)->default_value(o.config_path), "configuration file (YAML)")(
+      "array", po::value(&o.array_path), "array configuration file (its array: section replaces the config's)")(
+      "model", po::value(&o.model), "model: zoo name or model file (overrides the config's model)")(
+      "images", po::value(&o.images), "test images begin:end (overrides dataset.images)")(
+      "topology", po::value(&o.topology), "run a SCALE-Sim topology CSV with random int8 data instead of a model")(
+      "param,p", po::value(&o.overrides)->composing(), "override a configuration key: -p key.path=value (repeatable)");
+  po::variables_map values;
+  if (parse_command_line(prog, "[--config FILE] [--array FILE] [--model NAME] [--images A:B] [-p key=value]...", desc,
+                         {}, args, values, io))
+    return kExitOk;
+  Config config = load_config(o.config_path, o.overrides);
+  if (!o.array_path.empty()) config.array = load_config(o.array_path, o.overrides).array;
+  if (!o.model.empty()) config.model = o.model;
+  if (!o.images.empty()) {
+    try {
+      config.images = parse_image_range(o.images);
+    } catch (const Error& e) {
+      throw UsageError(fmt::format("{}: --images: {}", prog, e.what()));
+    }
+  }
+  io.out << "isimdl run: " << o.config_path << (o.array_path.empty() ? "" : " with " + o.array_path) << "\n";
+  print_config_summary(config, io.out);
+  if (!o.topology.empty()) return run_topology(config, o.topology, io);
+
+  const auto start = std::chrono::steady_clock::now();
+  Accelerator& accelerator = shared_accelerator();
+  accelerator.configure(config.array);  // a bad array is an error before anything runs
+  const std::string model_path = resolve_model_path(config.model, default_zoo_dir());
+  const QuantizedModel model = load_model(model_path);
+  const MnistSplit test = load_mnist(config.dataset_dir, "t10k");
+  if (config.images.end > test.images.count)
+    throw ConfigError(fmt::format("{}: dataset.images: range {} exceeds the {} test images in {}", o.config_path,
+                                  to_string(config.images), test.images.count, config.dataset_dir));
+  io.out << fmt::format("{} on the {}x{} array ({}): {} images, layers without weights on the reference engine\n",
+                        model_path, config.array.rows, config.array.cols, to_string(config.array.timing),
+                        config.images.size());
+  NetworkRunner runner(accelerator, model);
+  std::vector<LayerStats> stats;
+  InferenceTrace hw, golden;
+  int hw_correct = 0, golden_correct = 0, mismatched_images = 0;
+  std::string predictions = "image,label,golden_top1,hw_top1,bit_exact\n";
+  for (int i = config.images.begin; i < config.images.end; ++i) {
+    runner.run(test.images.image(i), hw, i == config.images.begin ? &stats : nullptr);
+    runner.engine().run(test.images.image(i), golden);
+    const bool exact = hw.acc == golden.acc && hw.out == golden.out;
+    mismatched_images += !exact;
+    const int label = test.labels[static_cast<std::size_t>(i)];
+    const int hw_top1 = ReferenceEngine::top1(hw.logits()), golden_top1 = ReferenceEngine::top1(golden.logits());
+    hw_correct += hw_top1 == label;
+    golden_correct += golden_top1 == label;
+    predictions += fmt::format("{},{},{},{},{}\n", i, label, golden_top1, hw_top1, exact ? 1 : 0);
+    const int done = i - config.images.begin + 1;
+    if (done % 50 == 0 && done < config.images.size())
+      io.out << fmt::format("  {} / {} images ({:.1f} s)\n", done, config.images.size(),
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count())
+             << std::flush;
+  }
+  std::vector<LayerReport> reports;
+  for (int l = 0; l < model.arch.size(); ++l)
+    if (model.arch.has_weights(l))
+      reports.push_back(LayerReport{l, to_string(model.arch.layer(l).kind), model.arch.gemm(l), stats[static_cast<std::size_t>(l)]});
+  print_layer_table(io.out, reports);
+  const LayerStats total = total_stats(reports);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  io.out << fmt::format("per inference: {} compute cycles, {} with drain, {} stall cycles, {:.1f}% utilization\n",
+                        total.compute_cycles, total.total_cycles, total.stall_cycles, 100 * total.utilization);
+  io.out << fmt::format("accuracy on the cycle-level model: {} / {} ({:.2f}%); reference engine: {} / {}\n", hw_correct,
+                        config.images.size(), 100.0 * hw_correct / config.images.size(), golden_correct,
+                        config.images.size());
+  io.out << fmt::format("bit-exact with the reference engine (every accumulator and output): {} of {} images\n",
+                        config.images.size() - mismatched_images, config.images.size());
+  io.out << fmt::format("{:.1f} s, {:.1f} inferences/s\n", seconds, config.images.size() / seconds);
+  std::filesystem::create_directories(config.output_dir);
+  write_file_atomically(config.output_dir + "/predictions.csv", predictions);
+  write_reports(config,
+                reports,
+                fmt::format("model: {}\nimages: \"{}\"\naccuracy: {:.6f}\ngolden_accuracy: {:.6f}\nbit_exact_images: {}\n",
+                            model_path, to_string(config.images), static_cast<double>(hw_correct) / config.images.size(),
+                            static_cast<double>(golden_correct) / config.images.size(),
+                            config.images.size() - mismatched_images),
+                io);
+  if (mismatched_images > 0)
+    throw Error(fmt::format("{} images differ from the reference engine: contract 1 is broken", mismatched_images));
+  return kExitOk;
+}
+
+}  // namespace
+
+CliCommand run_command() {
+  return {"run", "run a model (or a SCALE-Sim topology) on the cycle-level accelerator", run_main_job, {}};
+}
+
+}  // namespace isimdl

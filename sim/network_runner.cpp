@@ -1,0 +1,31 @@
+#include "sim/network_runner.h"
+
+namespace isimdl {
+
+NetworkRunner::NetworkRunner(Accelerator& accelerator, const QuantizedModel& model)
+    : accelerator_(accelerator), model_(model), engine_(model) {}
+
+void NetworkRunner::run_array_layer(int layer, InferenceTrace& trace, LayerStats* stats) {
+  const int input = model_.arch.layer(layer).input;
+  const std::vector<std::int8_t>& x = input < 0 ? trace.input : trace.out[static_cast<std::size_t>(input)];
+  LayerResult result = accelerator_.run_layer(make_layer_job(model_, layer, x), stats);
+  trace.acc[static_cast<std::size_t>(layer)] = std::move(result.acc);
+  trace.out[static_cast<std::size_t>(layer)] = std::move(result.out);
+}
+
+void NetworkRunner::run(const std::uint8_t* pixels, InferenceTrace& trace, std::vector<LayerStats>* stats) {
+  const std::size_t n = model_.arch.input_shape().size();
+  trace.input.resize(n);
+  for (std::size_t i = 0; i < n; ++i) trace.input[i] = static_cast<std::int8_t>(static_cast<int>(pixels[i]) - 128);
+  trace.acc.assign(static_cast<std::size_t>(model_.arch.size()), {});
+  trace.out.assign(static_cast<std::size_t>(model_.arch.size()), {});
+  if (stats) stats->assign(static_cast<std::size_t>(model_.arch.size()), LayerStats{});
+  for (int layer = 0; layer < model_.arch.size(); ++layer) {
+    if (model_.arch.has_weights(layer))
+      run_array_layer(layer, trace, stats ? &(*stats)[static_cast<std::size_t>(layer)] : nullptr);
+    else
+      engine_.run_layer(layer, trace);
+  }
+}
+
+}  // namespace isimdl

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "hw/accelerator.h"
+#include "models/architecture.h"
+
+namespace isimdl {
+
+// One array layer of a run, as the reports print it.
+struct LayerReport {
+  int id = 0;           // layer index in the model (or topology row)
+  std::string name;     // e.g. "conv2d" or a topology layer name
+  GemmShape gemm;
+  LayerStats stats;
+};
+
+// SCALE-Sim COMPUTE_REPORT column names where the meaning is the same
+// ("Total Cycles", "Stall Cycles", "Overall Util %", "Mapping Efficiency %",
+// "Compute Util %"), then isimdl's own columns. docs/hardware.md defines each.
+void write_layer_csv(const std::string& path, const std::vector<LayerReport>& layers);
+void print_layer_table(std::ostream& out, const std::vector<LayerReport>& layers);
+// Sums over layers.
+LayerStats total_stats(const std::vector<LayerReport>& layers);
+
+// Writes `text` to `path` atomically (temporary file, then rename), so that a
+// killed run never leaves a half-written report.
+void write_file_atomically(const std::string& path, const std::string& text);
+
+}  // namespace isimdl

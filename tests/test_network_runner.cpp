@@ -1,0 +1,59 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "hw/accelerator.h"
+#include "models/idx_reader.h"
+#include "models/model_file.h"
+#include "models/zoo.h"
+#include "sim/config.h"
+#include "sim/network_runner.h"
+
+namespace isimdl {
+namespace {
+
+const std::string kSource = ISIMDL_SOURCE_DIR;
+
+const MnistSplit& mnist_subset() {
+  static const MnistSplit split = load_mnist(ISIMDL_TEST_DATA, "t10k");
+  return split;
+}
+
+// Contract 1: every zoo model on every shipped array (but the 128x128 one,
+// which is too slow for CI), every layer's int32 accumulators and int8
+// outputs equal the reference engine's.
+TEST(NetworkRunner, ZooModelsAreBitExactOnEveryArray) {
+  const int images = 20;
+  Accelerator& accelerator = shared_accelerator();
+  for (const std::string array_file : {"8x8", "16x16", "32x32", "32x8"}) {
+    const Config config = load_config(kSource + "/configs/arrays/" + array_file + ".yaml");
+    for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
+      ArrayConfig array = config.array;
+      array.timing = timing;
+      accelerator.configure(array);
+      for (const auto& name : zoo_names()) {
+        const std::string path = resolve_model_path(name, default_zoo_dir());
+        if (!std::filesystem::exists(path)) continue;
+        const QuantizedModel model = load_model(path);
+        NetworkRunner runner(accelerator, model);
+        // The double-buffered mode computes the same values by a different
+        // schedule: fewer images are enough to catch a hazard.
+        const int count = timing == TimingMode::kScaleSim ? images : 3;
+        for (int i = 0; i < count; ++i) {
+          InferenceTrace hw, golden;
+          runner.run(mnist_subset().images.image(i), hw);
+          runner.engine().run(mnist_subset().images.image(i), golden);
+          for (int l = 0; l < model.arch.size(); ++l) {
+            ASSERT_EQ(hw.acc[static_cast<std::size_t>(l)], golden.acc[static_cast<std::size_t>(l)])
+                << name << " on " << array_file << " " << to_string(timing) << ", image " << i << ", layer " << l;
+            ASSERT_EQ(hw.out[static_cast<std::size_t>(l)], golden.out[static_cast<std::size_t>(l)])
+                << name << " on " << array_file << " " << to_string(timing) << ", image " << i << ", layer " << l;
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace isimdl
