@@ -1,6 +1,7 @@
 #include "hw/deskew_buffer.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace isimdl {
 
@@ -18,11 +19,10 @@ void DeskewBuffer::configure(int cols) {
 void DeskewBuffer::reset() { std::fill(psum.begin(), psum.end(), 0); }
 
 void DeskewBuffer::step(const std::int32_t* bottom) {
-  for (int c = 0; c + 1 < cols_; ++c) {
-    const std::size_t first = index(c, 0);
-    for (std::size_t s = index(c, stages(c) - 1); s > first; --s) psum[s] = psum[s - 1];
-    psum[first] = bottom[c];
-  }
+  // All chains advance in one pass; each chain's first stage takes the
+  // bottom psum of its column.
+  if (psum.size() > 1) std::memmove(psum.data() + 1, psum.data(), (psum.size() - 1) * sizeof(std::int32_t));
+  for (int c = 0; c + 1 < cols_; ++c) psum[index(c, 0)] = bottom[c];
 }
 
 void DeskewBuffer::aligned(const std::int32_t* bottom_after, std::vector<std::int32_t>& out) const {

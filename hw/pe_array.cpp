@@ -1,6 +1,7 @@
 #include "hw/pe_array.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace isimdl {
 
@@ -24,6 +25,11 @@ void PeArray::configure(int rows, int cols) {
   valid.assign(n, 0);
   skew.configure(rows);
   deskew.configure(cols);
+  next_a_.assign(n, 0);
+  next_psum_.assign(n, 0);
+  next_d_.assign(n, 0);
+  next_propagate_.assign(n, 0);
+  next_valid_.assign(n, 0);
   bottom_before_.assign(static_cast<std::size_t>(cols), 0);
   output_.psum.assign(static_cast<std::size_t>(cols), 0);
 }
@@ -58,39 +64,57 @@ void PeArray::on_clock() {
 
 void PeArray::step(const ArrayFeed& in) {
   const int R = rows_, C = cols_;
+  const std::size_t n = static_cast<std::size_t>(R) * C;
   const std::size_t bottom = static_cast<std::size_t>(R - 1) * C;
   std::copy(psum.begin() + static_cast<std::ptrdiff_t>(bottom), psum.begin() + static_cast<std::ptrdiff_t>(bottom) + C,
             bottom_before_.begin());
   skew.step(in.a, in.valid, in.propagate);
-  const std::vector<std::int8_t>& skew_a = skew.out_a();
-  const std::vector<std::uint8_t>& skew_valid = skew.out_valid();
-  const std::vector<std::uint8_t>& skew_prop = skew.out_propagate();
-  // In place, bottom-right first: every PE reads its left and upper
-  // neighbours before they are updated.
-  for (int r = R - 1; r >= 0; --r) {
-    const std::size_t row = static_cast<std::size_t>(r) * C;
-    for (int c = C - 1; c >= 0; --c) {
-      const std::size_t i = row + static_cast<std::size_t>(c);
-      const std::int8_t a_in = c == 0 ? skew_a[static_cast<std::size_t>(r)] : a[i - 1];
-      const std::uint8_t v_in = c == 0 ? skew_valid[static_cast<std::size_t>(r)] : valid[i - 1];
-      const std::uint8_t p_in = c == 0 ? skew_prop[static_cast<std::size_t>(r)] : propagate[i - 1];
-      const std::int32_t psum_in = r == 0 ? 0 : psum[i - static_cast<std::size_t>(C)];
-      const std::int8_t d_in = r == 0 ? in.weight[static_cast<std::size_t>(c)] : d[i - static_cast<std::size_t>(C)];
-      if (v_in) {
-        const std::int32_t w = (p_in & 1) ? w1[i] : w0[i];
-        psum[i] = static_cast<std::int32_t>(static_cast<std::uint32_t>(psum_in) +
-                                            static_cast<std::uint32_t>(static_cast<std::int32_t>(a_in) * w));
-        ++macs_;
-      } else {
-        psum[i] = psum_in;
-      }
-      if (in.latch) ((in.latch_select & 1) ? w1 : w0)[i] = d_in;
-      d[i] = d_in;
-      a[i] = a_in;
-      valid[i] = v_in;
-      propagate[i] = p_in;
-    }
+  // Next state from the current one in whole-array passes (the registers
+  // are double-buffered in memory; the swap at the end is the clock edge):
+  // activations and their tags move one column right, column 0 takes the
+  // skew outputs; weights on the d path move one row down, row 0 takes the
+  // feed.
+  std::memcpy(next_a_.data() + 1, a.data(), n - 1);
+  std::memcpy(next_valid_.data() + 1, valid.data(), n - 1);
+  std::memcpy(next_propagate_.data() + 1, propagate.data(), n - 1);
+  for (int r = 0; r < R; ++r) {
+    const std::size_t i = static_cast<std::size_t>(r) * C;
+    next_a_[i] = skew.out_a()[static_cast<std::size_t>(r)];
+    next_valid_[i] = skew.out_valid()[static_cast<std::size_t>(r)];
+    next_propagate_[i] = skew.out_propagate()[static_cast<std::size_t>(r)];
   }
+  std::memcpy(next_d_.data(), in.weight.data(), static_cast<std::size_t>(C));
+  std::memcpy(next_d_.data() + C, d.data(), n - static_cast<std::size_t>(C));
+  {
+    const std::int8_t* __restrict an = next_a_.data();
+    const std::uint8_t* __restrict vn = next_valid_.data();
+    const std::uint8_t* __restrict pn = next_propagate_.data();
+    const std::int8_t* __restrict w0c = w0.data();
+    const std::int8_t* __restrict w1c = w1.data();
+    const std::int32_t* __restrict up = psum.data();
+    std::int32_t* __restrict ps = next_psum_.data();
+    const auto cols = static_cast<std::size_t>(C);
+    // Branch-free selects (masks) so that the loops vectorize; int32 sums
+    // wrap like the register.
+    for (std::size_t i = 0; i < cols; ++i) {
+      const std::int32_t w = w0c[i] + ((w1c[i] - w0c[i]) & -static_cast<std::int32_t>(pn[i] & 1));
+      ps[i] = (static_cast<std::int32_t>(an[i]) * w) & -static_cast<std::int32_t>(vn[i] & 1);
+    }
+    for (std::size_t i = cols; i < n; ++i) {
+      const std::int32_t w = w0c[i] + ((w1c[i] - w0c[i]) & -static_cast<std::int32_t>(pn[i] & 1));
+      const std::int32_t product = (static_cast<std::int32_t>(an[i]) * w) & -static_cast<std::int32_t>(vn[i] & 1);
+      ps[i] = static_cast<std::int32_t>(static_cast<std::uint32_t>(up[i - cols]) + static_cast<std::uint32_t>(product));
+    }
+    int valid_count = 0;
+    for (std::size_t i = 0; i < n; ++i) valid_count += vn[i] & 1;
+    macs_ += valid_count;
+  }
+  if (in.latch) std::memcpy(((in.latch_select & 1) ? w1.data() : w0.data()), next_d_.data(), n);
+  a.swap(next_a_);
+  valid.swap(next_valid_);
+  propagate.swap(next_propagate_);
+  d.swap(next_d_);
+  psum.swap(next_psum_);
   deskew.step(bottom_before_.data());
   deskew.aligned(psum.data() + bottom, output_.psum);
 }

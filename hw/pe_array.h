@@ -41,7 +41,9 @@ class PeArray : public sc_core::sc_module {
   int cols() const { return cols_; }
   std::size_t pe(int r, int c) const { return static_cast<std::size_t>(r) * cols_ + c; }
 
-  // PE registers (see hw/register_map.h).
+  // PE registers (see hw/register_map.h). The vectors are swapped with a
+  // next-state buffer at every edge: take references to elements only
+  // between edges.
   std::vector<std::int8_t> a;
   std::vector<std::int32_t> psum;
   std::vector<std::int8_t> w0, w1, d;
@@ -61,6 +63,10 @@ class PeArray : public sc_core::sc_module {
   std::vector<std::int32_t> bottom_before_;
   ArrayOutput output_;
   ArrayFeed idle_;
+  // The next state, swapped with the registers at every edge.
+  std::vector<std::int8_t> next_a_, next_d_;
+  std::vector<std::int32_t> next_psum_;
+  std::vector<std::uint8_t> next_propagate_, next_valid_;
 };
 
 }  // namespace isimdl

@@ -1,6 +1,7 @@
 #include "hw/skew_buffer.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace isimdl {
 
@@ -27,15 +28,21 @@ void SkewBuffer::step(const std::vector<std::int8_t>& feed_a, const std::vector<
   out_valid_[0] = feed_valid[0];
   out_propagate_[0] = feed_propagate;
   for (int r = 1; r < rows_; ++r) {
-    const std::size_t first = index(r, 0), last = index(r, r - 1);
+    const std::size_t last = index(r, r - 1);
     out_a_[static_cast<std::size_t>(r)] = a[last];
     out_valid_[static_cast<std::size_t>(r)] = valid[last];
     out_propagate_[static_cast<std::size_t>(r)] = propagate[last];
-    for (std::size_t s = last; s > first; --s) {
-      a[s] = a[s - 1];
-      valid[s] = valid[s - 1];
-      propagate[s] = propagate[s - 1];
-    }
+  }
+  // All chains advance one stage in one pass (rows are contiguous, so the
+  // global shift is right except at each row's first stage, which takes the feed).
+  const std::size_t n = a.size();
+  if (n > 1) {
+    std::memmove(a.data() + 1, a.data(), n - 1);
+    std::memmove(valid.data() + 1, valid.data(), n - 1);
+    std::memmove(propagate.data() + 1, propagate.data(), n - 1);
+  }
+  for (int r = 1; r < rows_; ++r) {
+    const std::size_t first = index(r, 0);
     a[first] = feed_a[static_cast<std::size_t>(r)];
     valid[first] = feed_valid[static_cast<std::size_t>(r)];
     propagate[first] = feed_propagate;
