@@ -83,14 +83,18 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats) {
   const std::int64_t expected_rows = static_cast<std::int64_t>(job.gemm.m) * schedule.n_folds();
   const std::int64_t budget = expected_edges + 64;
   std::int64_t run = 0;
+  running_ = true;
   while (output_stage_.rows_written() < expected_rows || !controller_.idle()) {
-    if (run >= budget)
+    if (run >= budget) {
+      running_ = false;
       throw WatchdogError(fmt::format("watchdog: layer did not finish within {} cycles ({} of {} output rows written)",
                                       budget, output_stage_.rows_written(), expected_rows));
+    }
     const std::int64_t chunk = std::max<std::int64_t>(1, expected_edges - run);
     sc_core::sc_start(period() * static_cast<double>(chunk));
     run += chunk;
   }
+  running_ = false;
 
   LayerResult result;
   result.acc = output_stage_.observed_acc();

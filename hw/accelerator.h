@@ -55,6 +55,13 @@ class Accelerator : public sc_core::sc_module {
   // Runs one Conv2d/Linear layer cycle by cycle from reset.
   LayerResult run_layer(const LayerJob& job, LayerStats* stats = nullptr);
 
+  // The model layer the caller says it is running (tracing selects on it).
+  void set_current_layer(int layer) { current_layer_ = layer; }
+  int current_layer() const { return current_layer_; }
+  // True while run_layer() is simulating.
+  bool running() const { return running_; }
+  sc_core::sc_clock& clock() { return clock_; }
+
   // Simulation time of one clock cycle.
   static sc_core::sc_time period() { return sc_core::sc_time(1, sc_core::SC_NS); }
 
@@ -71,6 +78,8 @@ class Accelerator : public sc_core::sc_module {
 
   ArrayConfig config_;
   bool configured_ = false;
+  bool running_ = false;
+  int current_layer_ = -1;
   sc_core::sc_clock clock_;
   sc_core::sc_signal<ArrayFeed> feed_;
   sc_core::sc_signal<ArrayOutput> array_output_;

@@ -1,10 +1,12 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <memory>
 #include <filesystem>
 #include <ostream>
 
 #include "hw/accelerator.h"
+#include "hw/tracer.h"
 #include "models/error.h"
 #include "models/idx_reader.h"
 #include "models/model_file.h"
@@ -28,7 +30,26 @@ struct RunOptions {
   std::string config_path = kDefaultConfig;
   std::string array_path, model, images, topology;
   std::vector<std::string> overrides;
+  TraceOptions trace;
+  std::string trace_window;
 };
+
+// Sets up cycle tracing when asked; must run before the first simulated cycle.
+std::unique_ptr<Tracer> make_tracer(Accelerator& accelerator, RunOptions& o, const std::string& prog) {
+  if (o.trace.vcd_path.empty() && o.trace.csv_path.empty()) return nullptr;
+  if (!o.trace_window.empty()) {
+    try {
+      const ImageRange w = parse_image_range(o.trace_window);  // same begin:end syntax
+      o.trace.window_begin = w.begin;
+      o.trace.window_end = w.end;
+    } catch (const Error& e) {
+      throw UsageError(fmt::format("{}: --trace-window: {}", prog, e.what()));
+    }
+  }
+  auto tracer = std::make_unique<Tracer>("tracer", accelerator, o.trace);
+  tracer->clk(accelerator.clock());
+  return tracer;
+}
 
 std::string stats_yaml(const LayerStats& s, const std::string& indent) {
   return fmt::format(
@@ -61,10 +82,12 @@ void write_reports(const Config& config, const std::vector<LayerReport>& layers,
   io.out << fmt::format("wrote {}, {}, {}\n", csv, yaml_path, resolved);
 }
 
-int run_topology(const Config& config, const std::string& path, CliStreams& io) {
+int run_topology(const Config& config, RunOptions& o, const std::string& prog, CliStreams& io) {
+  const std::string& path = o.topology;
   const std::vector<TopologyLayer> topology = read_topology(path);
   Accelerator& accelerator = shared_accelerator();
   accelerator.configure(config.array);
+  const std::unique_ptr<Tracer> tracer = make_tracer(accelerator, o, prog);
   io.out << fmt::format("topology {}: {} layers on the {}x{} array ({}), random int8 operands (seed {})\n", path,
                         topology.size(), config.array.rows, config.array.cols, to_string(config.array.timing),
                         config.campaign.seed);
@@ -91,6 +114,7 @@ int run_topology(const Config& config, const std::string& path, CliStreams& io) 
     r.id = static_cast<int>(i);
     r.name = t.name;
     r.gemm = g;
+    accelerator.set_current_layer(static_cast<int>(i));
     const LayerResult result = accelerator.run_layer(job, &r.stats);
     // Check against the reference GEMM core (contract 1).
     std::vector<std::int8_t> a(static_cast<std::size_t>(g.m) * g.k);
@@ -118,7 +142,11 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
       "model", po::value(&o.model), "model: zoo name or model file (overrides the config's model)")(
       "images", po::value(&o.images), "test images begin:end (overrides dataset.images)")(
       "topology", po::value(&o.topology), "run a SCALE-Sim topology CSV with random int8 data instead of a model")(
-      "param,p", po::value(&o.overrides)->composing(), "override a configuration key: -p key.path=value (repeatable)");
+      "param,p", po::value(&o.overrides)->composing(), "override a configuration key: -p key.path=value (repeatable)")(
+      "trace-vcd", po::value(&o.trace.vcd_path), "write a VCD trace of the array registers (docs/traces.md)")(
+      "trace-csv", po::value(&o.trace.csv_path), "write a CSV trace: one row per cycle and register")(
+      "trace-layer", po::value(&o.trace.layer), "model layer (or topology row) to trace; default: the first array layer")(
+      "trace-window", po::value(&o.trace_window), "layer-relative cycles START:END to trace (default: all)");
   po::variables_map values;
   if (parse_command_line(prog, "[--config FILE] [--array FILE] [--model NAME] [--images A:B] [-p key=value]...", desc,
                          {}, args, values, io))
@@ -135,11 +163,12 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   }
   io.out << "isimdl run: " << o.config_path << (o.array_path.empty() ? "" : " with " + o.array_path) << "\n";
   print_config_summary(config, io.out);
-  if (!o.topology.empty()) return run_topology(config, o.topology, io);
+  if (!o.topology.empty()) return run_topology(config, o, prog, io);
 
   const auto start = std::chrono::steady_clock::now();
   Accelerator& accelerator = shared_accelerator();
   accelerator.configure(config.array);  // a bad array is an error before anything runs
+  const std::unique_ptr<Tracer> tracer = make_tracer(accelerator, o, prog);
   const std::string model_path = resolve_model_path(config.model, default_zoo_dir());
   const QuantizedModel model = load_model(model_path);
   const MnistSplit test = load_mnist(config.dataset_dir, "t10k");
@@ -194,6 +223,10 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
                             static_cast<double>(golden_correct) / config.images.size(),
                             config.images.size() - mismatched_images),
                 io);
+  if (tracer)
+    io.out << fmt::format("traced {} cycles{}{}\n", tracer->cycles_sampled(),
+                          o.trace.vcd_path.empty() ? "" : " to " + o.trace.vcd_path,
+                          o.trace.csv_path.empty() ? "" : fmt::format(" ({} CSV rows in {})", tracer->rows_written(), o.trace.csv_path));
   if (mismatched_images > 0)
     throw Error(fmt::format("{} images differ from the reference engine: contract 1 is broken", mismatched_images));
   return kExitOk;

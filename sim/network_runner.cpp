@@ -8,6 +8,7 @@ NetworkRunner::NetworkRunner(Accelerator& accelerator, const QuantizedModel& mod
 void NetworkRunner::run_array_layer(int layer, InferenceTrace& trace, LayerStats* stats) {
   const int input = model_.arch.layer(layer).input;
   const std::vector<std::int8_t>& x = input < 0 ? trace.input : trace.out[static_cast<std::size_t>(input)];
+  accelerator_.set_current_layer(layer);
   LayerResult result = accelerator_.run_layer(make_layer_job(model_, layer, x), stats);
   trace.acc[static_cast<std::size_t>(layer)] = std::move(result.acc);
   trace.out[static_cast<std::size_t>(layer)] = std::move(result.out);

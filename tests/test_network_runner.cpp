@@ -22,10 +22,13 @@ const MnistSplit& mnist_subset() {
 // Contract 1: every zoo model on every shipped array (but the 128x128 one,
 // which is too slow for CI), every layer's int32 accumulators and int8
 // outputs equal the reference engine's.
-TEST(NetworkRunner, ZooModelsAreBitExactOnEveryArray) {
+class ZooModelsOnArray : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ZooModelsOnArray, AreBitExact) {
   const int images = 20;
   Accelerator& accelerator = shared_accelerator();
-  for (const std::string array_file : {"8x8", "16x16", "32x32", "32x8"}) {
+  {
+    const std::string array_file = GetParam();
     const Config config = load_config(kSource + "/configs/arrays/" + array_file + ".yaml");
     for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
       ArrayConfig array = config.array;
@@ -54,6 +57,8 @@ TEST(NetworkRunner, ZooModelsAreBitExactOnEveryArray) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Arrays, ZooModelsOnArray, ::testing::Values("8x8", "16x16", "32x32", "32x8"));
 
 }  // namespace
 }  // namespace isimdl
