@@ -62,7 +62,27 @@ void Accelerator::reset() {
   output_stage_.reset();
 }
 
-LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats) {
+std::int64_t Accelerator::layer_edges(const GemmShape& gemm) const {
+  // The last aligned row reaches the accumulator at edge compute_cycles + 2,
+  // the output stage writes it two edges later.
+  return make_layer_schedule(gemm, config_).compute_cycles + 5;
+}
+
+void Accelerator::advance_to(std::int64_t edges, std::int64_t budget) {
+  while (accumulator_.edges() < edges) {
+    if (accumulator_.edges() >= budget) {
+      running_ = false;
+      throw WatchdogError(fmt::format("watchdog: layer did not finish within {} cycles ({} output rows written)",
+                                      budget, output_stage_.rows_written()));
+    }
+    sc_core::sc_start(period() * static_cast<double>(edges - accumulator_.edges()));
+  }
+  if (accumulator_.edges() != edges)
+    throw Error(fmt::format("internal: simulated to edge {} instead of {}", accumulator_.edges(), edges));
+}
+
+LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const FaultSite* fault,
+                                   InjectionRecord* record) {
   if (!configured_) throw Error("Accelerator::run_layer: configure() first");
   const LayerSchedule schedule = make_layer_schedule(job.gemm, config_);
   reset();
@@ -77,23 +97,32 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats) {
   controller_.start(job, schedule);
   const std::int64_t array_macs_before = array_.mac_count();
 
-  // Edges: the last aligned row reaches the accumulator at
-  // compute_cycles + 2, the output stage writes it two edges later.
   const std::int64_t expected_edges = schedule.compute_cycles + 5;
   const std::int64_t expected_rows = static_cast<std::int64_t>(job.gemm.m) * schedule.n_folds();
   const std::int64_t budget = expected_edges + 64;
-  std::int64_t run = 0;
   running_ = true;
-  while (output_stage_.rows_written() < expected_rows || !controller_.idle()) {
-    if (run >= budget) {
+  if (fault) {
+    if (fault->cycle < 0 || fault->cycle >= expected_edges) {
       running_ = false;
-      throw WatchdogError(fmt::format("watchdog: layer did not finish within {} cycles ({} of {} output rows written)",
-                                      budget, output_stage_.rows_written(), expected_rows));
+      throw Error(fmt::format("fault cycle {} is outside the layer's run of {} cycles", fault->cycle, expected_edges));
     }
-    const std::int64_t chunk = std::max<std::int64_t>(1, expected_edges - run);
-    sc_core::sc_start(period() * static_cast<double>(chunk));
-    run += chunk;
+    const bool stuck = fault->kind == FaultKind::kStuckAt0 || fault->kind == FaultKind::kStuckAt1;
+    const std::int64_t last = stuck ? std::min(expected_edges, fault->cycle + std::max<std::int64_t>(1, fault->duration))
+                                    : fault->cycle + 1;
+    for (std::int64_t cycle = fault->cycle; cycle < last; ++cycle) {
+      advance_to(cycle + 1, budget);
+      try {
+        const InjectionRecord r = apply_fault(*this, *fault);
+        if (record && cycle == fault->cycle) *record = r;
+      } catch (...) {
+        running_ = false;
+        throw;
+      }
+    }
   }
+  advance_to(expected_edges, budget);
+  while (output_stage_.rows_written() < expected_rows || !controller_.idle())
+    advance_to(accumulator_.edges() + 1, budget);
   running_ = false;
 
   LayerResult result;

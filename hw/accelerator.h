@@ -8,6 +8,7 @@
 #include "hw/accumulator_buffer.h"
 #include "hw/array_config.h"
 #include "hw/controller.h"
+#include "hw/fault.h"
 #include "hw/fold_schedule.h"
 #include "hw/layer_job.h"
 #include "hw/output_stage.h"
@@ -52,8 +53,15 @@ class Accelerator : public sc_core::sc_module {
   void configure(const ArrayConfig& config);
   const ArrayConfig& config() const { return config_; }
 
-  // Runs one Conv2d/Linear layer cycle by cycle from reset.
-  LayerResult run_layer(const LayerJob& job, LayerStats* stats = nullptr);
+  // Runs one Conv2d/Linear layer cycle by cycle from reset. With a fault,
+  // injects it after rising edge fault->cycle (layer-relative) and records
+  // the register's value before and after in *record. Throws Error for a
+  // site that does not exist (cycle beyond the run, index or bit out of
+  // range) and WatchdogError when the run does not finish.
+  LayerResult run_layer(const LayerJob& job, LayerStats* stats = nullptr, const FaultSite* fault = nullptr,
+                        InjectionRecord* record = nullptr);
+  // Layer-relative rising edges a fault-free run of `gemm` takes.
+  std::int64_t layer_edges(const GemmShape& gemm) const;
 
   // The model layer the caller says it is running (tracing selects on it).
   void set_current_layer(int layer) { current_layer_ = layer; }
@@ -75,6 +83,8 @@ class Accelerator : public sc_core::sc_module {
 
  private:
   void reset();
+  // Runs until `edges` rising edges of the current layer have been taken.
+  void advance_to(std::int64_t edges, std::int64_t budget);
 
   ArrayConfig config_;
   bool configured_ = false;

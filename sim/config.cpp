@@ -16,7 +16,6 @@ namespace isimdl {
 namespace {
 
 const std::vector<std::string> kSamplerNames{"uniform", "importance"};
-const std::vector<std::string> kFaultKindNames{"bit_flip", "adjacent_bits", "stuck_at_0", "stuck_at_1"};
 
 template <typename Enum>
 Enum enum_from(const std::vector<std::string>& names, const std::string& name) {
@@ -52,7 +51,7 @@ CampaignConfig read_campaign(ConfigReader reader) {
   // epsilon > 0 keeps every site drawable, which unbiasedness needs.
   c.epsilon = reader.number("epsilon", 1e-9, 1.0, c.epsilon);
   c.critical_drop = reader.number("critical_drop", 1e-9, 1.0, c.critical_drop);
-  c.kind = enum_from<FaultKind>(kFaultKindNames, reader.choice("kind", kFaultKindNames, to_string(c.kind)));
+  c.kind = fault_kind_from_string(reader.choice("kind", fault_kind_names(), to_string(c.kind)));
   c.adjacent_bits = static_cast<int>(reader.integer("adjacent_bits", 2, 32, c.adjacent_bits));
   c.stuck_cycles = static_cast<int>(reader.integer("stuck_cycles", 1, 1'000'000'000, c.stuck_cycles));
   c.groups = reader.choice_list("groups", fault_group_names(), c.groups);
@@ -88,7 +87,6 @@ Config read_config(YAML::Node root, std::shared_ptr<const ConfigSource> source) 
 }  // namespace
 
 const char* to_string(SamplerKind kind) { return kSamplerNames.at(static_cast<std::size_t>(kind)).c_str(); }
-const char* to_string(FaultKind kind) { return kFaultKindNames.at(static_cast<std::size_t>(kind)).c_str(); }
 
 const std::vector<std::string>& fault_group_names() { return register_group_names(); }
 

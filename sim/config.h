@@ -5,14 +5,13 @@
 #include <vector>
 
 #include "hw/array_config.h"
+#include "hw/fault.h"
 
 namespace isimdl {
 
 enum class SamplerKind { kUniform, kImportance };
-enum class FaultKind { kBitFlip, kAdjacentBits, kStuckAt0, kStuckAt1 };
 
 const char* to_string(SamplerKind kind);
-const char* to_string(FaultKind kind);
 
 // Half-open range [begin, end) of dataset image indices, written "begin:end".
 struct ImageRange {

@@ -19,10 +19,13 @@ class NetworkRunner {
 
   // Fills `trace` like ReferenceEngine::run; per-layer statistics of the
   // array layers go to `stats` (index = layer; non-array layers stay zero).
-  void run(const std::uint8_t* pixels, InferenceTrace& trace, std::vector<LayerStats>* stats = nullptr);
+  // With a fault, it is injected into the run of layer fault->layer.
+  void run(const std::uint8_t* pixels, InferenceTrace& trace, std::vector<LayerStats>* stats = nullptr,
+           const FaultSite* fault = nullptr, InjectionRecord* record = nullptr);
 
   // Runs only layer `layer` on the accelerator from the trace's input tensor.
-  void run_array_layer(int layer, InferenceTrace& trace, LayerStats* stats = nullptr);
+  void run_array_layer(int layer, InferenceTrace& trace, LayerStats* stats = nullptr, const FaultSite* fault = nullptr,
+                       InjectionRecord* record = nullptr);
 
   const ReferenceEngine& engine() const { return engine_; }
 

@@ -1,0 +1,130 @@
+#include "sim/fault_simulator.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "models/error.h"
+
+namespace isimdl {
+namespace {
+
+const char* kOutcomeNames[] = {"masked", "sdc_benign", "sdc_top1", "sdc_top5", "due"};
+const char* kDeathNames[] = {"array", "accumulator", "requantization", "relu", "pooling", "logits", "n/a"};
+
+std::vector<int> ranking(const std::vector<std::int8_t>& logits) {
+  std::vector<int> order(logits.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    return logits[static_cast<std::size_t>(a)] > logits[static_cast<std::size_t>(b)];
+  });
+  return order;
+}
+
+bool is_array_side(RegisterGroup g) {
+  switch (g) {
+    case RegisterGroup::kAccumulator:
+    case RegisterGroup::kOutputBuffer:
+    case RegisterGroup::kOutputStage:
+      return false;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+const char* to_string(Outcome outcome) { return kOutcomeNames[static_cast<int>(outcome)]; }
+const char* to_string(DeathPoint point) { return kDeathNames[static_cast<int>(point)]; }
+
+Outcome classify(const std::vector<std::int8_t>& golden, const std::vector<std::int8_t>& faulty) {
+  if (golden == faulty) return Outcome::kMasked;
+  const int golden_top1 = ranking(golden).front();
+  const std::vector<int> order = ranking(faulty);
+  if (order.front() == golden_top1) return Outcome::kSdcBenign;
+  const std::size_t top = std::min<std::size_t>(5, order.size());
+  if (std::find(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), golden_top1) ==
+      order.begin() + static_cast<std::ptrdiff_t>(top))
+    return Outcome::kSdcTop5;
+  return Outcome::kSdcTop1;
+}
+
+FaultSimulator::FaultSimulator(Accelerator& accelerator, const QuantizedModel& model, const MnistSplit& data)
+    : accelerator_(accelerator), model_(model), data_(data), runner_(accelerator, model) {}
+
+const InferenceTrace& FaultSimulator::golden(int image) {
+  auto it = golden_.find(image);
+  if (it != golden_.end()) return it->second;
+  InferenceTrace& trace = golden_[image];
+  runner_.engine().run(data_.images.image(image), trace);
+  return trace;
+}
+
+FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {
+  const InferenceTrace& g = golden(image);
+  FaultResult r;
+  const auto layer = static_cast<std::size_t>(fault.layer);
+  work_ = g;  // layers before the faulty one hold exactly these values
+  try {
+    runner_.run_array_layer(fault.layer, work_, nullptr, &fault, &r.injection);
+  } catch (const WatchdogError&) {
+    r.outcome = Outcome::kDue;
+    r.died = DeathPoint::kNotApplicable;
+    return r;
+  }
+  if (work_.out[layer] == g.out[layer]) {
+    // Nothing left the layer: the logits are golden.
+    r.died = work_.acc[layer] != g.acc[layer] ? DeathPoint::kRequantization
+             : is_array_side(fault.group)      ? DeathPoint::kArray
+                                               : DeathPoint::kAccumulator;
+    if (r.died == DeathPoint::kRequantization && model_.layers[layer].fused_relu) {
+      // Every corrupted accumulator requantizes to the zero point's clamp: the fused ReLU masked it.
+      bool all_relu = true;
+      const QuantizedLayer& q = model_.layers[layer];
+      const int m_count = model_.arch.gemm(fault.layer).m;
+      for (std::size_t e = 0; e < g.acc[layer].size() && all_relu; ++e)
+        if (work_.acc[layer][e] != g.acc[layer][e]) {
+          const auto& mult = q.multiplier[e / static_cast<std::size_t>(m_count)];
+          all_relu = requantize(work_.acc[layer][e], mult, q.output.zero_point, false) <= q.output.zero_point &&
+                     requantize(g.acc[layer][e], mult, q.output.zero_point, false) <= q.output.zero_point;
+        }
+      if (all_relu) r.died = DeathPoint::kRelu;
+    }
+    r.logits = g.logits();
+    r.top1 = ReferenceEngine::top1(r.logits);
+    r.outcome = Outcome::kMasked;
+    return r;
+  }
+  runner_.engine().run_from(fault.layer + 1, work_);
+  r.died = DeathPoint::kLogits;
+  for (int l = fault.layer + 1; l < model_.arch.size(); ++l)
+    if (work_.out[static_cast<std::size_t>(l)] == g.out[static_cast<std::size_t>(l)]) {
+      const LayerKind kind = model_.arch.layer(l).kind;
+      r.died = kind == LayerKind::kReLU                                               ? DeathPoint::kRelu
+               : (kind == LayerKind::kMaxPool2d || kind == LayerKind::kAvgPool2d) ? DeathPoint::kPooling
+                                                                                   : DeathPoint::kRequantization;
+      break;
+    }
+  r.logits = work_.logits();
+  r.top1 = ReferenceEngine::top1(r.logits);
+  r.outcome = classify(g.logits(), r.logits);
+  return r;
+}
+
+FaultResult FaultSimulator::run_full(const FaultSite& fault, int image) {
+  const InferenceTrace& g = golden(image);
+  FaultResult r;
+  InferenceTrace trace;
+  try {
+    runner_.run(data_.images.image(image), trace, nullptr, &fault, &r.injection);
+  } catch (const WatchdogError&) {
+    r.outcome = Outcome::kDue;
+    r.died = DeathPoint::kNotApplicable;
+    return r;
+  }
+  r.logits = trace.logits();
+  r.top1 = ReferenceEngine::top1(r.logits);
+  r.outcome = classify(g.logits(), r.logits);
+  return r;
+}
+
+}  // namespace isimdl

@@ -1,0 +1,77 @@
+#include "sim/fault_space.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "hw/fold_schedule.h"
+#include "models/error.h"
+
+namespace isimdl {
+
+FaultSpace::FaultSpace(const QuantizedModel& model, const ArrayConfig& array, const std::vector<RegisterGroup>& groups,
+                       FaultKind kind, int adjacent_bits, std::int64_t stuck_cycles)
+    : kind_(kind), width_bits_(kind == FaultKind::kAdjacentBits ? adjacent_bits : 1), duration_(stuck_cycles) {
+  for (int layer = 0; layer < model.arch.size(); ++layer) {
+    if (!model.arch.has_weights(layer)) continue;
+    const GemmShape g = model.arch.gemm(layer);
+    const LayerSchedule schedule = make_layer_schedule(g, array);
+    RegisterCounts counts;
+    counts.rows = array.rows;
+    counts.cols = array.cols;
+    counts.accumulator_words = static_cast<std::int64_t>(schedule.m_tile) * array.cols;
+    counts.ifmap_words = static_cast<std::int64_t>(model.arch.output_shape(model.arch.layer(layer).input).size());
+    counts.weight_words = static_cast<std::int64_t>(g.k) * g.n;
+    counts.output_words = static_cast<std::int64_t>(g.m) * g.n;
+    for (RegisterGroup group : groups) {
+      FaultSpaceBlock b;
+      b.layer = layer;
+      b.group = group;
+      b.instances = register_instances(group, counts);
+      b.positions = register_info(group).width - width_bits_ + 1;
+      b.cycles = schedule.compute_cycles + 5;
+      if (b.instances <= 0 || b.positions <= 0) continue;
+      blocks_.push_back(b);
+      total_ += b.sites();
+      cumulative_.push_back(total_);
+    }
+  }
+  if (total_ == 0) throw Error("the fault space is empty: no enabled register group exists in any array layer");
+}
+
+FaultSite FaultSpace::site(std::uint64_t n) const {
+  if (n >= total_) throw Error(fmt::format("site number {} is beyond the space of {} sites", n, total_));
+  const std::size_t b = static_cast<std::size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), n) - cumulative_.begin());
+  const FaultSpaceBlock& block = blocks_[b];
+  std::uint64_t offset = n - (b == 0 ? 0 : cumulative_[b - 1]);
+  FaultSite s;
+  s.layer = block.layer;
+  s.group = block.group;
+  s.kind = kind_;
+  s.width = width_bits_;
+  s.duration = duration_;
+  s.cycle = static_cast<std::int64_t>(offset % static_cast<std::uint64_t>(block.cycles));
+  offset /= static_cast<std::uint64_t>(block.cycles);
+  s.bit = static_cast<int>(offset % static_cast<std::uint64_t>(block.positions));
+  s.index = static_cast<std::int64_t>(offset / static_cast<std::uint64_t>(block.positions));
+  return s;
+}
+
+void FaultSpace::check(const FaultSite& s) const {
+  for (const auto& b : blocks_) {
+    if (b.layer != s.layer || b.group != s.group) continue;
+    if (s.index < 0 || s.index >= b.instances)
+      throw Error(fmt::format("register {}[{}] does not exist in layer {} ({} instances)",
+                              register_info(s.group).group_name, s.index, s.layer, b.instances));
+    const int bits = s.kind == FaultKind::kAdjacentBits ? s.width : 1;
+    if (s.bit < 0 || s.bit + bits > register_info(s.group).width)
+      throw Error(fmt::format("bit {} (+{}) is beyond register {} of {} bits", s.bit, bits - 1,
+                              register_info(s.group).group_name, register_info(s.group).width));
+    if (s.cycle < 0 || s.cycle >= b.cycles)
+      throw Error(fmt::format("cycle {} is beyond layer {}'s run of {} cycles", s.cycle, s.layer, b.cycles));
+    return;
+  }
+  throw Error(fmt::format("layer {} has no enabled register group {} on the array", s.layer, register_info(s.group).group_name));
+}
+
+}  // namespace isimdl

@@ -1,0 +1,160 @@
+#include <gtest/gtest.h>
+
+#include "hw/accelerator.h"
+#include "hw/fold_schedule.h"
+#include <array>
+#include <set>
+#include <tuple>
+#include "hw/fault.h"
+#include "models/model_file.h"
+#include "models/random.h"
+#include "models/zoo.h"
+#include "sim/config.h"
+#include "sim/fault_simulator.h"
+#include "sim/fault_space.h"
+
+namespace isimdl {
+namespace {
+
+const MnistSplit& mnist_subset() {
+  static const MnistSplit split = load_mnist(ISIMDL_TEST_DATA, "t10k");
+  return split;
+}
+
+const QuantizedModel& lenet5() {
+  static const QuantizedModel model = load_model(resolve_model_path("lenet5", default_zoo_dir()));
+  return model;
+}
+
+std::vector<RegisterGroup> all_groups() {
+  std::vector<RegisterGroup> groups;
+  for (const auto& r : register_map()) groups.push_back(r.group);
+  return groups;
+}
+
+ArrayConfig small_array() {
+  ArrayConfig a;
+  a.rows = 8;
+  a.cols = 8;
+  return a;
+}
+
+// Contract 2: the fast path (only the faulty layer cycle by cycle, the rest
+// from the golden cache and the reference engine) gives exactly the outcome
+// and the faulty logits of a full cycle-level re-simulation, for random
+// faults of every kind over every register group.
+TEST(FaultSimulator, FastPathEqualsFullResimulation) {
+  Accelerator& accelerator = shared_accelerator();
+  accelerator.configure(small_array());
+  FaultSimulator simulator(accelerator, lenet5(), mnist_subset());
+  Random random(2024);
+  std::array<int, kOutcomeCount> seen{};
+  int faults = 0;
+  for (FaultKind kind : {FaultKind::kBitFlip, FaultKind::kAdjacentBits, FaultKind::kStuckAt0, FaultKind::kStuckAt1}) {
+    const FaultSpace space(lenet5(), small_array(), all_groups(), kind, 3, 40);
+    const int count = kind == FaultKind::kBitFlip ? 350 : 50;
+    for (int i = 0; i < count; ++i) {
+      const FaultSite site = space.sample_uniform(random);
+      const int image = static_cast<int>(random.uniform_below(5));
+      const FaultResult fast = simulator.run_fast(site, image);
+      const FaultResult full = simulator.run_full(site, image);
+      ASSERT_EQ(to_string(fast.outcome), std::string(to_string(full.outcome)))
+          << "layer " << site.layer << " " << register_info(site.group).group_name << "[" << site.index << "] bit "
+          << site.bit << " cycle " << site.cycle << " " << to_string(kind);
+      ASSERT_EQ(fast.logits, full.logits);
+      ASSERT_TRUE(fast.injection.injected);
+      ASSERT_EQ(fast.injection.before, full.injection.before);
+      ASSERT_EQ(fast.injection.after, full.injection.after);
+      ++seen[static_cast<std::size_t>(fast.outcome)];
+      ++faults;
+    }
+  }
+  EXPECT_EQ(faults, 500);
+  // The sample is not degenerate: faults are masked and some corrupt the output.
+  EXPECT_GT(seen[static_cast<std::size_t>(Outcome::kMasked)], 0);
+  EXPECT_GT(faults - seen[static_cast<std::size_t>(Outcome::kMasked)], 0);
+}
+
+// A weight-buffer bit flip before preload acts exactly like a corrupted
+// weight: for a Linear layer (M = 1) accumulator n changes by x[k] * (w' - w)
+// and no other accumulator changes. Independent of the simulator's code.
+TEST(FaultSimulator, WeightBufferFlipChangesOneAccumulatorByClosedForm) {
+  Accelerator& accelerator = shared_accelerator();
+  accelerator.configure(ArrayConfig{});
+  FaultSimulator simulator(accelerator, lenet5(), mnist_subset());
+  const int layer = 11, K = 84, n = 3, k = 17, bit = 6;
+  const InferenceTrace& golden = simulator.golden(0);
+  const QuantizedLayer& q = lenet5().layers[layer];
+  const int w = q.weight[static_cast<std::size_t>(n * K + k)];
+  const int flipped = static_cast<std::int8_t>(static_cast<std::uint8_t>(w) ^ (1u << bit));
+  const int x = golden.out[10][static_cast<std::size_t>(k)];
+  FaultSite site;
+  site.layer = layer;
+  site.group = RegisterGroup::kWeightBuffer;
+  site.index = n * K + k;
+  site.bit = bit;
+  site.cycle = 0;
+  NetworkRunner runner(accelerator, lenet5());
+  InferenceTrace trace = golden;
+  InjectionRecord record;
+  runner.run_array_layer(layer, trace, nullptr, &site, &record);
+  EXPECT_EQ(record.before, w);
+  EXPECT_EQ(record.after, flipped);
+  for (int i = 0; i < 10; ++i) {
+    const std::int64_t expected = golden.acc[layer][static_cast<std::size_t>(i)] + (i == n ? static_cast<std::int64_t>(x) * (flipped - w) : 0);
+    EXPECT_EQ(trace.acc[layer][static_cast<std::size_t>(i)], expected) << "accumulator " << i;
+  }
+}
+
+TEST(FaultSimulator, SitesOutsideTheSpaceAreErrors) {
+  Accelerator& accelerator = shared_accelerator();
+  accelerator.configure(small_array());
+  FaultSimulator simulator(accelerator, lenet5(), mnist_subset());
+  FaultSite site;
+  site.layer = 11;
+  site.group = RegisterGroup::kPePsum;
+  site.index = 64;  // 8x8 array: 0..63
+  EXPECT_THROW(simulator.run_fast(site, 0), Error);
+  site.index = 0;
+  site.bit = 32;
+  EXPECT_THROW(simulator.run_fast(site, 0), Error);
+  site.bit = 0;
+  site.cycle = 1'000'000;
+  EXPECT_THROW(simulator.run_fast(site, 0), Error);
+  site.cycle = 0;
+  site.layer = 1;  // a ReLU: not on the array
+  EXPECT_THROW(simulator.run_full(site, 0), Error);
+  const FaultSpace space(lenet5(), small_array(), all_groups(), FaultKind::kBitFlip);
+  site.layer = 11;
+  site.group = RegisterGroup::kPeValid;
+  site.bit = 1;
+  EXPECT_THROW(space.check(site), Error);
+}
+
+TEST(FaultSimulator, ClassifiesTopKOutcomes) {
+  const std::vector<std::int8_t> golden{10, 50, 20, 30, 0, 5, 6, 7, 8, 9};
+  EXPECT_EQ(classify(golden, golden), Outcome::kMasked);
+  EXPECT_EQ(classify(golden, {10, 49, 20, 30, 0, 5, 6, 7, 8, 9}), Outcome::kSdcBenign);
+  EXPECT_EQ(classify(golden, {10, 50, 20, 60, 0, 5, 6, 7, 8, 9}), Outcome::kSdcTop1);
+  EXPECT_EQ(classify(golden, {100, -50, 90, 80, 70, 60, 6, 7, 8, 9}), Outcome::kSdcTop5);
+}
+
+TEST(FaultSpace, SizeIsTheSumOfBitsTimesCycles) {
+  const FaultSpace space(lenet5(), ArrayConfig{}, {RegisterGroup::kPePsum, RegisterGroup::kPeValid}, FaultKind::kBitFlip);
+  std::uint64_t expected = 0;
+  for (int layer : {0, 3, 7, 9, 11}) {
+    const std::int64_t cycles = make_layer_schedule(lenet5().arch.gemm(layer), ArrayConfig{}).compute_cycles + 5;
+    expected += static_cast<std::uint64_t>(256 * (32 + 1) * cycles);
+  }
+  EXPECT_EQ(space.size(), expected);
+  // Flat numbering is a bijection onto sites.
+  std::set<std::tuple<int, int, std::int64_t, int, std::int64_t>> seen;
+  for (std::uint64_t n = 0; n < space.size(); n += space.size() / 997) {
+    const FaultSite s = space.site(n);
+    EXPECT_NO_THROW(space.check(s));
+    EXPECT_TRUE(seen.insert({s.layer, static_cast<int>(s.group), s.index, s.bit, s.cycle}).second);
+  }
+}
+
+}  // namespace
+}  // namespace isimdl
