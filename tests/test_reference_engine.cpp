@@ -110,8 +110,8 @@ NaiveTrace naive_run(const QuantizedModel& model, const std::uint8_t* pixels) {
         const QuantParams q1 = model.tensor_qparams(l.input), q2 = model.tensor_qparams(l.input2);
         for (std::size_t e = 0; e < y.size(); ++e) {
           // Per input: (x - zp) * 2^20 scaled by its multiplier, then the sum requantized.
-          const std::int64_t a = exact_requant(static_cast<std::int64_t>(x[e] - q1.zero_point) << q.add_left_shift, q.add_input1);
-          const std::int64_t b = exact_requant(static_cast<std::int64_t>(x2[e] - q2.zero_point) << q.add_left_shift, q.add_input2);
+          const std::int64_t a = exact_requant(static_cast<std::int64_t>(x[e] - q1.zero_point) * (std::int64_t{1} << q.add_left_shift), q.add_input1);
+          const std::int64_t b = exact_requant(static_cast<std::int64_t>(x2[e] - q2.zero_point) * (std::int64_t{1} << q.add_left_shift), q.add_input2);
           y[e] = static_cast<int>(std::clamp<std::int64_t>(exact_requant(a + b, q.add_output) + q.output.zero_point, -128, 127));
         }
         break;
