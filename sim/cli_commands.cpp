@@ -35,7 +35,8 @@ void print_config_summary(const Config& c, std::ostream& out) {
   std::string groups;
   for (const auto& g : c.campaign.groups) groups += (groups.empty() ? "" : " ") + g;
   out << fmt::format("  campaign       {} {} faults ({}), seed {}, epsilon {}, critical drop {}, {} job(s)\n",
-                     c.campaign.faults, to_string(c.campaign.sampler), to_string(c.campaign.kind), c.campaign.seed,
+                     c.campaign.faults == kAllFaults ? std::string("all") : std::to_string(c.campaign.faults),
+                     to_string(c.campaign.sampler), to_string(c.campaign.kind), c.campaign.seed,
                      c.campaign.epsilon, c.campaign.critical_drop, c.campaign.jobs);
   out << fmt::format("  fault groups   {}\n", groups);
   out << fmt::format("  output         {}\n", c.output_dir);
@@ -76,6 +77,7 @@ std::vector<CliCommand> cli_commands() {
        {{"check", "validate a configuration file and summarise it", config_check, {}}}},
   };
   commands.insert(commands.begin(), run_command());
+  for (auto& c : campaign_commands()) commands.push_back(std::move(c));
   for (auto& c : model_commands()) commands.push_back(std::move(c));
   return commands;
 }

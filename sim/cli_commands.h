@@ -11,6 +11,7 @@ namespace isimdl {
 // cli_commands() (sim/cli_commands.cpp); there is no self-registration.
 std::vector<CliCommand> model_commands();  // train, infer (sim/cli_models.cpp)
 CliCommand run_command();                  // run (sim/cli_run.cpp)
+std::vector<CliCommand> campaign_commands();  // campaign, results (sim/cli_campaign.cpp)
 
 struct Config;
 void print_config_summary(const Config& config, std::ostream& out);

@@ -45,7 +45,9 @@ ArrayConfig read_array(ConfigReader reader) {
 
 CampaignConfig read_campaign(ConfigReader reader) {
   CampaignConfig c;
-  c.faults = static_cast<int>(reader.integer("faults", 1, 100'000'000, c.faults));
+  // "all" is the exhaustive campaign: every site of the space once.
+  c.faults = reader.is_word("faults", "all") ? kAllFaults
+                                             : static_cast<int>(reader.integer("faults", 1, 100'000'000, c.faults));
   c.seed = static_cast<std::uint64_t>(reader.integer("seed", 0, ConfigReader::kNoLimit, static_cast<std::int64_t>(c.seed)));
   c.sampler = enum_from<SamplerKind>(kSamplerNames, reader.choice("sampler", kSamplerNames, to_string(c.sampler)));
   // epsilon > 0 keeps every site drawable, which unbiasedness needs.
@@ -55,6 +57,7 @@ CampaignConfig read_campaign(ConfigReader reader) {
   c.adjacent_bits = static_cast<int>(reader.integer("adjacent_bits", 2, 32, c.adjacent_bits));
   c.stuck_cycles = static_cast<int>(reader.integer("stuck_cycles", 1, 1'000'000'000, c.stuck_cycles));
   c.groups = reader.choice_list("groups", fault_group_names(), c.groups);
+  for (std::int64_t l : reader.integer_list("layers", 0, 10'000, {})) c.layers.push_back(static_cast<int>(l));
   c.jobs = static_cast<int>(reader.integer("jobs", 1, 256, c.jobs));
   reader.finish();
   return c;
@@ -108,7 +111,7 @@ std::string to_string(const ImageRange& range) { return fmt::format("{}:{}", ran
 bool operator==(const CampaignConfig& a, const CampaignConfig& b) {
   return a.faults == b.faults && a.seed == b.seed && a.sampler == b.sampler && a.epsilon == b.epsilon &&
          a.critical_drop == b.critical_drop && a.kind == b.kind && a.adjacent_bits == b.adjacent_bits &&
-         a.stuck_cycles == b.stuck_cycles && a.groups == b.groups && a.jobs == b.jobs;
+         a.stuck_cycles == b.stuck_cycles && a.groups == b.groups && a.layers == b.layers && a.jobs == b.jobs;
 }
 
 bool operator==(const Config& a, const Config& b) {
@@ -166,7 +169,10 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "banks" << YAML::Value << c.array.buffers.banks;
   out << YAML::EndMap << YAML::EndMap;
   out << YAML::Key << "campaign" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "faults" << YAML::Value << c.campaign.faults;
+  if (c.campaign.faults == kAllFaults)
+    out << YAML::Key << "faults" << YAML::Value << "all";
+  else
+    out << YAML::Key << "faults" << YAML::Value << c.campaign.faults;
   out << YAML::Key << "seed" << YAML::Value << c.campaign.seed;
   out << YAML::Key << "sampler" << YAML::Value << to_string(c.campaign.sampler);
   out << YAML::Key << "epsilon" << YAML::Value << c.campaign.epsilon;
@@ -175,6 +181,7 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "adjacent_bits" << YAML::Value << c.campaign.adjacent_bits;
   out << YAML::Key << "stuck_cycles" << YAML::Value << c.campaign.stuck_cycles;
   out << YAML::Key << "groups" << YAML::Value << YAML::Flow << c.campaign.groups;
+  out << YAML::Key << "layers" << YAML::Value << YAML::Flow << c.campaign.layers;
   out << YAML::Key << "jobs" << YAML::Value << c.campaign.jobs;
   out << YAML::EndMap;
   out << YAML::Key << "output" << YAML::Value << YAML::BeginMap;

@@ -25,8 +25,10 @@ std::string to_string(const ImageRange& range);
 // Register groups a campaign can enable (docs/hardware.md describes each).
 const std::vector<std::string>& fault_group_names();
 
+inline constexpr int kAllFaults = -1;  // campaign.faults: all
+
 struct CampaignConfig {
-  int faults = 1000;
+  int faults = 1000;  // budget; kAllFaults = exhaustive
   std::uint64_t seed = 1;
   SamplerKind sampler = SamplerKind::kImportance;
   double epsilon = 0.1;         // share of the physical prior in q
@@ -35,6 +37,7 @@ struct CampaignConfig {
   int adjacent_bits = 2;        // for kAdjacentBits
   int stuck_cycles = 1;         // window length for stuck-at kinds
   std::vector<std::string> groups = fault_group_names();
+  std::vector<int> layers;      // model layers faults may hit; empty = every array layer
   int jobs = 1;
 };
 

@@ -185,6 +185,33 @@ std::vector<std::string> ConfigReader::choice_list(const std::string& key, const
   return items;
 }
 
+std::vector<std::int64_t> ConfigReader::integer_list(const std::string& key, std::int64_t lo, std::int64_t hi,
+                                                     std::vector<std::int64_t> fallback) {
+  const YAML::Node value = lookup(key);
+  if (!value.IsDefined()) return fallback;
+  if (!value.IsSequence()) fail(key, fmt::format("expected a list of {}, got {}", range_phrase(lo, hi), describe(value)));
+  std::vector<std::int64_t> items;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const YAML::Node item = value[i];
+    std::int64_t parsed = 0;
+    bool ok = item.IsScalar();
+    if (ok) {
+      const std::string& s = item.Scalar();
+      const auto r = std::from_chars(s.data(), s.data() + s.size(), parsed);
+      ok = !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
+    }
+    if (!ok || parsed < lo || parsed > hi)
+      fail(key, fmt::format("item {}: expected {}, got {}", i + 1, range_phrase(lo, hi), describe(item)));
+    items.push_back(parsed);
+  }
+  return items;
+}
+
+bool ConfigReader::is_word(const std::string& key, const std::string& word) {
+  const YAML::Node value = lookup(key);
+  return value.IsDefined() && value.IsScalar() && value.Scalar() == word;
+}
+
 void ConfigReader::finish() const {
   if (!node_.IsMap()) return;
   std::set<std::string> seen;

@@ -40,6 +40,14 @@ class ConfigReader {
   std::vector<std::string> choice_list(const std::string& key, const std::vector<std::string>& choices,
                                        std::optional<std::vector<std::string>> fallback);
 
+  // A list of integers in [lo, hi]; a missing key gives `fallback`.
+  std::vector<std::int64_t> integer_list(const std::string& key, std::int64_t lo, std::int64_t hi,
+                                         std::vector<std::int64_t> fallback);
+
+  // True when `key` holds exactly the scalar `word` (e.g. faults: all); the
+  // key is then known, and the caller does not read it again.
+  bool is_word(const std::string& key, const std::string& word);
+
   // Throws for every key present that no accessor read, and for duplicates.
   void finish() const;
 

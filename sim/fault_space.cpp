@@ -10,10 +10,11 @@
 namespace isimdl {
 
 FaultSpace::FaultSpace(const QuantizedModel& model, const ArrayConfig& array, const std::vector<RegisterGroup>& groups,
-                       FaultKind kind, int adjacent_bits, std::int64_t stuck_cycles)
+                       FaultKind kind, int adjacent_bits, std::int64_t stuck_cycles, const std::vector<int>& layers)
     : kind_(kind), width_bits_(kind == FaultKind::kAdjacentBits ? adjacent_bits : 1), duration_(stuck_cycles) {
   for (int layer = 0; layer < model.arch.size(); ++layer) {
     if (!model.arch.has_weights(layer)) continue;
+    if (!layers.empty() && std::find(layers.begin(), layers.end(), layer) == layers.end()) continue;
     const GemmShape g = model.arch.gemm(layer);
     const LayerSchedule schedule = make_layer_schedule(g, array);
     RegisterCounts counts;
@@ -36,6 +37,9 @@ FaultSpace::FaultSpace(const QuantizedModel& model, const ArrayConfig& array, co
       cumulative_.push_back(total_);
     }
   }
+  for (int layer : layers)
+    if (layer < 0 || layer >= model.arch.size() || !model.arch.has_weights(layer))
+      throw Error(fmt::format("campaign.layers: layer {} is not a Conv2d/Linear layer of {}", layer, model.arch.name()));
   if (total_ == 0) throw Error("the fault space is empty: no enabled register group exists in any array layer");
 }
 

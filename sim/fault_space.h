@@ -28,7 +28,7 @@ struct FaultSpaceBlock {
 class FaultSpace {
  public:
   FaultSpace(const QuantizedModel& model, const ArrayConfig& array, const std::vector<RegisterGroup>& groups,
-             FaultKind kind, int adjacent_bits = 2, std::int64_t stuck_cycles = 1);
+             FaultKind kind, int adjacent_bits = 2, std::int64_t stuck_cycles = 1, const std::vector<int>& layers = {});
 
   const std::vector<FaultSpaceBlock>& blocks() const { return blocks_; }
   std::uint64_t size() const { return total_; }

@@ -1,0 +1,343 @@
+#include "sim/campaign.h"
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+
+#include "hw/accelerator.h"
+#include "isimdl/version.h"
+#include "models/error.h"
+#include "models/model_file.h"
+#include "models/random.h"
+#include "models/zoo.h"
+#include "sim/fault_list.h"
+#include "sim/fault_simulator.h"
+#include "sim/fault_space.h"
+
+namespace isimdl {
+namespace {
+
+std::uint32_t file_crc(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+}
+
+std::vector<RegisterGroup> enabled_groups(const Config& config) {
+  std::vector<RegisterGroup> groups;
+  for (const auto& name : config.campaign.groups) groups.push_back(register_group_from_name(name));
+  return groups;
+}
+
+// Evaluates one fault on every image of the campaign.
+FaultRecord evaluate(FaultSimulator& simulator, const MnistSplit& data, const Config& config, std::int64_t index,
+                     const FaultSite& site) {
+  FaultRecord r;
+  r.fault_index = index;
+  r.site = site;
+  for (int image = config.images.begin; image < config.images.end; ++image) {
+    const FaultResult f = simulator.run_fast(site, image);
+    if (image == config.images.begin) r.injection = f.injection;
+    ++r.outcomes[static_cast<std::size_t>(f.outcome)];
+    if (f.outcome != Outcome::kDue) ++r.died[static_cast<std::size_t>(f.died)];
+    const int label = data.labels[static_cast<std::size_t>(image)];
+    r.correct += f.outcome != Outcome::kDue && f.top1 == label;
+    r.golden_correct += ReferenceEngine::top1(simulator.golden(image).logits()) == label;
+    ++r.images;
+  }
+  r.accuracy = static_cast<double>(r.correct) / r.images;
+  const double golden = static_cast<double>(r.golden_correct) / r.images;
+  r.drop = golden > 0 ? (golden - r.accuracy) / golden : 0.0;
+  r.critical = r.drop >= config.campaign.critical_drop;
+  return r;
+}
+
+// A fault whose worker died: recorded so that the campaign goes on.
+FaultRecord failed_fault(std::int64_t index, const FaultSite& site, int images, bool hung, const std::string& why) {
+  FaultRecord r;
+  r.fault_index = index;
+  r.site = site;
+  r.images = images;
+  if (hung)
+    r.outcomes[static_cast<std::size_t>(Outcome::kDue)] = images;
+  else
+    r.sim_errors = images;
+  r.accuracy = 0;
+  r.drop = 1;
+  r.critical = true;
+  r.error = why;
+  return r;
+}
+
+std::string marker_path(const std::string& database, int worker) { return fmt::format("{}.worker{}", database, worker); }
+
+}  // namespace
+
+std::vector<FaultSite> sample_fault_list(const Config& config, const FaultSpace& space) {
+  std::vector<FaultSite> faults;
+  if (config.campaign.faults == kAllFaults) {
+    if (space.size() > 50'000'000) throw Error(fmt::format("faults: all: the space has {} sites; restrict the groups, layers or array", space.size()));
+    for (std::uint64_t n = 0; n < space.size(); ++n) faults.push_back(space.site(n));
+    return faults;
+  }
+  if (config.campaign.sampler == SamplerKind::kImportance)
+    throw Error("campaign.sampler: importance sampling is not implemented yet; use uniform");
+  Random random(config.campaign.seed);
+  for (int i = 0; i < config.campaign.faults; ++i) faults.push_back(space.sample_uniform(random));
+  return faults;
+}
+
+CampaignSummary run_campaign(const Config& config, const CampaignOptions& options, std::ostream& out,
+                             std::ostream& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  Accelerator& accelerator = shared_accelerator();
+  accelerator.configure(config.array);
+  const std::string model_path = resolve_model_path(config.model, default_zoo_dir());
+  const QuantizedModel model = load_model(model_path);
+  const MnistSplit data = load_mnist(config.dataset_dir, "t10k");
+  if (config.images.end > data.images.count)
+    throw ConfigError(fmt::format("{}: dataset.images: {} exceeds the {} test images", options.config_path,
+                                  to_string(config.images), data.images.count));
+  const FaultSpace space(model, config.array, enabled_groups(config), config.campaign.kind, config.campaign.adjacent_bits,
+                         config.campaign.stuck_cycles, config.campaign.layers);
+  out << fmt::format("fault space: {} sites (register bit x cycle) over {} layer/group blocks\n", space.size(),
+                     space.blocks().size());
+  std::map<std::string, std::uint64_t> per_group;
+  std::map<int, std::uint64_t> per_layer;
+  for (const auto& b : space.blocks()) {
+    per_group[register_info(b.group).group_name] += b.sites();
+    per_layer[b.layer] += b.sites();
+  }
+  for (const auto& [g, n] : per_group) out << fmt::format("  group {:<14} {:>16} sites\n", g, n);
+  for (const auto& [l, n] : per_layer) out << fmt::format("  layer {:<14} {:>16} sites\n", l, n);
+
+  const std::vector<FaultSite> faults =
+      options.fault_list.empty() ? sample_fault_list(config, space) : read_fault_list(options.fault_list, space);
+  if (!options.emit_fault_list.empty()) {
+    write_fault_list(options.emit_fault_list, faults);
+    out << fmt::format("wrote {} faults to {}\n", faults.size(), options.emit_fault_list);
+    return CampaignSummary{static_cast<std::int64_t>(faults.size()), 0, 0, 0, 0, ""};
+  }
+
+  std::filesystem::create_directories(config.output_dir);
+  const std::string database = options.database.empty() ? config.output_dir + "/campaign.sqlite" : options.database;
+  write_resolved_config(config, config.output_dir);
+  CampaignInfo info;
+  info.version = kVersion;
+  info.config_yaml = to_yaml(config) + (options.fault_list.empty() ? "" : "# fault list: " + options.fault_list + "\n");
+  info.model_path = model_path;
+  info.model_crc = file_crc(model_path);
+  info.array_yaml = fmt::format("rows: {}\ncols: {}\ntiming: {}\n", config.array.rows, config.array.cols,
+                                to_string(config.array.timing));
+  info.seed = config.campaign.seed;
+  info.planned_faults = static_cast<std::int64_t>(faults.size());
+  std::set<std::int64_t> done;
+  {
+    ResultsStore store(database);
+    store.begin(info, options.resume);
+    done = store.finished_faults();
+  }
+  std::vector<std::int64_t> todo;
+  for (std::int64_t i = 0; i < static_cast<std::int64_t>(faults.size()); ++i)
+    if (!done.count(i)) todo.push_back(i);
+  CampaignSummary summary;
+  summary.planned = static_cast<std::int64_t>(faults.size());
+  summary.skipped = static_cast<std::int64_t>(done.size());
+  summary.database = database;
+  out << fmt::format("{} faults x {} images; {} already in {}, {} to run\n", faults.size(), config.images.size(),
+                     done.size(), database, todo.size());
+
+  const int jobs = std::max(1, options.jobs > 0 ? options.jobs : config.campaign.jobs);
+  const bool show_progress = !options.quiet && isatty(STDERR_FILENO);
+  FaultSimulator simulator(accelerator, model, data);
+  for (int image = config.images.begin; image < config.images.end; ++image) simulator.golden(image);
+
+  // Workers are forked processes (SystemC is elaborated once, before the
+  // fork): a crash or hang costs one fault, not the campaign.
+  auto run_worker = [&](int worker, const std::vector<std::int64_t>& mine) {
+    ResultsStore store(database);
+    const std::string marker = marker_path(database, worker);
+    for (std::int64_t index : mine) {
+      { std::ofstream(marker) << index << "\n"; }
+      alarm(static_cast<unsigned>(std::max(1.0, options.fault_timeout_seconds)));
+      const FaultRecord record = evaluate(simulator, data, config, index, faults[static_cast<std::size_t>(index)]);
+      alarm(0);
+      store.write(record);
+    }
+    std::filesystem::remove(marker);
+  };
+
+  std::vector<std::vector<std::int64_t>> share(static_cast<std::size_t>(jobs));
+  for (std::size_t i = 0; i < todo.size(); ++i) share[i % static_cast<std::size_t>(jobs)].push_back(todo[i]);
+  std::map<pid_t, int> running;
+  auto launch = [&](int worker) {
+    std::cout.flush();
+    const pid_t pid = fork();
+    if (pid < 0) throw Error("fork failed");
+    if (pid == 0) {
+      int code = 0;
+      try {
+        run_worker(worker, share[static_cast<std::size_t>(worker)]);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "isimdl: worker %d: %s\n", worker, e.what());
+        code = 3;
+      }
+      std::fflush(nullptr);
+      _exit(code);
+    }
+    running[pid] = worker;
+  };
+  for (int w = 0; w < jobs; ++w)
+    if (!share[static_cast<std::size_t>(w)].empty()) launch(w);
+
+  std::int64_t last_count = static_cast<std::int64_t>(done.size());
+  auto report_progress = [&](bool final) {
+    if (!show_progress) return;
+    ResultsStore store(database);
+    const auto records = store.read_all();
+    std::int64_t critical = 0;
+    for (const auto& r : records) critical += r.critical;
+    const std::int64_t now = static_cast<std::int64_t>(records.size()) - static_cast<std::int64_t>(done.size());
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double rate = now / std::max(secs, 1e-9);
+    const double eta = rate > 0 ? static_cast<double>(static_cast<std::int64_t>(todo.size()) - now) / rate : 0;
+    progress << fmt::format("\r{} / {} faults, {:.1f} faults/s, ETA {:.0f} s, {} critical   {}", records.size(),
+                            faults.size(), rate, eta, critical, final ? "\n" : "")
+             << std::flush;
+    last_count = static_cast<std::int64_t>(records.size());
+  };
+  while (!running.empty()) {
+    int status = 0;
+    pid_t pid = 0;
+    for (;;) {
+      pid = waitpid(-1, &status, WNOHANG);
+      if (pid != 0) break;
+      report_progress(false);
+      usleep(200000);
+    }
+    if (pid < 0) break;
+    const int worker = running[pid];
+    running.erase(pid);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+      throw Error(fmt::format("worker {} failed (see the message above); finished faults are kept in {}", worker, database));
+    // Crashed or hung: record its fault, then restart the worker on the rest.
+    const bool hung = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
+    std::int64_t current = -1;
+    { std::ifstream(marker_path(database, worker)) >> current; }
+    ResultsStore store(database);
+    const std::set<std::int64_t> finished = store.finished_faults();
+    if (current >= 0 && !finished.count(current)) {
+      const std::string why = hung ? "worker hung (timeout)" : fmt::format("worker crashed (signal {})", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+      store.write(failed_fault(current, faults[static_cast<std::size_t>(current)], config.images.size(), hung, why));
+    }
+    std::vector<std::int64_t> rest;
+    for (std::int64_t index : share[static_cast<std::size_t>(worker)])
+      if (!finished.count(index) && index != current) rest.push_back(index);
+    share[static_cast<std::size_t>(worker)] = rest;
+    if (!rest.empty()) launch(worker);
+  }
+  report_progress(true);
+  ResultsStore store(database);
+  const auto records = store.read_all();
+  summary.run_now = static_cast<std::int64_t>(records.size()) - summary.skipped;
+  for (const auto& r : records) summary.critical += r.critical;
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  (void)last_count;
+  return summary;
+}
+
+void print_summary(ResultsStore& store, std::ostream& out) {
+  const CampaignInfo info = store.info();
+  const std::vector<FaultRecord> records = store.read_all();
+  out << fmt::format("{}: {} of {} planned faults, model {}\n", store.path(), records.size(), info.planned_faults,
+                     info.model_path);
+  struct Tally {
+    std::int64_t faults = 0, critical = 0, evaluations = 0, sim_errors = 0;
+    std::array<std::int64_t, kOutcomeCount> outcomes{};
+  };
+  std::map<std::string, Tally> by_group;
+  std::map<int, Tally> by_layer;
+  Tally all;
+  for (const auto& r : records)
+    for (Tally* t : {&by_group[register_info(r.site.group).group_name], &by_layer[r.site.layer], &all}) {
+      ++t->faults;
+      t->critical += r.critical;
+      t->evaluations += r.images;
+      t->sim_errors += r.sim_errors;
+      for (int o = 0; o < kOutcomeCount; ++o) t->outcomes[static_cast<std::size_t>(o)] += r.outcomes[static_cast<std::size_t>(o)];
+    }
+  auto row = [&](const std::string& name, const Tally& t) {
+    std::string line = fmt::format("  {:<16} {:>8} {:>9.2f}%", name, t.faults, 100.0 * t.critical / std::max<std::int64_t>(1, t.faults));
+    for (int o = 0; o < kOutcomeCount; ++o)
+      line += fmt::format(" {:>10.3f}%", 100.0 * static_cast<double>(t.outcomes[static_cast<std::size_t>(o)]) /
+                                              static_cast<double>(std::max<std::int64_t>(1, t.evaluations)));
+    out << line << fmt::format(" {:>9}\n", t.sim_errors);
+  };
+  auto header = [&](const char* what) {
+    std::string line = fmt::format("  {:<16} {:>8} {:>10}", what, "faults", "critical");
+    for (int o = 0; o < kOutcomeCount; ++o) line += fmt::format(" {:>11}", to_string(static_cast<Outcome>(o)));
+    out << line << fmt::format(" {:>9}\n", "sim_error");
+  };
+  out << "outcome rates per (fault, image), per register group:\n";
+  header("group");
+  for (const auto& [g, t] : by_group) row(g, t);
+  out << "per layer:\n";
+  header("layer");
+  for (const auto& [l, t] : by_layer) row(std::to_string(l), t);
+  header("all");
+  row("all", all);
+}
+
+void export_results(ResultsStore& store, const std::string& format, std::ostream& out) {
+  const std::vector<FaultRecord> records = store.read_all();
+  const char* died_names[] = {"died_array", "died_accumulator", "died_requantization", "died_relu", "died_pooling", "died_logits"};
+  if (format == "csv") {
+    out << "fault_index,layer,cycle,group,index,bit,kind,width,duration,value_before,value_after";
+    for (int o = 0; o < kOutcomeCount; ++o) out << "," << to_string(static_cast<Outcome>(o));
+    out << ",sim_error";
+    for (const char* d : died_names) out << "," << d;
+    out << ",images,correct,golden_correct,accuracy,drop,critical,weight\n";
+    for (const auto& r : records) {
+      out << fmt::format("{},{},{},{},{},{},{},{},{},{},{}", r.fault_index, r.site.layer, r.site.cycle,
+                         register_info(r.site.group).group_name, r.site.index, r.site.bit, to_string(r.site.kind),
+                         r.site.width, r.site.duration, r.injection.before, r.injection.after);
+      for (int o : r.outcomes) out << "," << o;
+      out << "," << r.sim_errors;
+      for (int d = 0; d < kDeathPointCount - 1; ++d) out << "," << r.died[static_cast<std::size_t>(d)];
+      out << fmt::format(",{},{},{},{:.6f},{:.6f},{},{}\n", r.images, r.correct, r.golden_correct, r.accuracy, r.drop,
+                         r.critical ? 1 : 0, r.weight);
+    }
+    return;
+  }
+  if (format != "json") throw UsageError("results export: --format must be csv or json, got '" + format + "'");
+  out << "[\n";
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    out << fmt::format("  {{\"fault_index\": {}, \"layer\": {}, \"cycle\": {}, \"group\": \"{}\", \"index\": {}, "
+                       "\"bit\": {}, \"kind\": \"{}\", \"width\": {}, \"duration\": {}, \"value_before\": {}, "
+                       "\"value_after\": {}, \"outcomes\": {{",
+                       r.fault_index, r.site.layer, r.site.cycle, register_info(r.site.group).group_name, r.site.index,
+                       r.site.bit, to_string(r.site.kind), r.site.width, r.site.duration, r.injection.before,
+                       r.injection.after);
+    for (int o = 0; o < kOutcomeCount; ++o)
+      out << fmt::format("{}\"{}\": {}", o ? ", " : "", to_string(static_cast<Outcome>(o)), r.outcomes[static_cast<std::size_t>(o)]);
+    out << fmt::format("}}, \"sim_error\": {}, \"died\": {{", r.sim_errors);
+    for (int d = 0; d < kDeathPointCount - 1; ++d)
+      out << fmt::format("{}\"{}\": {}", d ? ", " : "", to_string(static_cast<DeathPoint>(d)), r.died[static_cast<std::size_t>(d)]);
+    out << fmt::format("}}, \"images\": {}, \"accuracy\": {:.6f}, \"drop\": {:.6f}, \"critical\": {}, \"weight\": {}}}{}\n",
+                       r.images, r.accuracy, r.drop, r.critical ? "true" : "false", r.weight,
+                       i + 1 < records.size() ? "," : "");
+  }
+  out << "]\n";
+}
+
+}  // namespace isimdl

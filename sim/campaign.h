@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "hw/fault.h"
+#include "sim/config.h"
+#include "sim/results_store.h"
+
+namespace isimdl {
+
+struct CampaignOptions {
+  std::string config_path;      // for messages
+  std::string fault_list;       // run this list instead of sampling
+  std::string emit_fault_list;  // write the list and stop
+  std::string database;         // default <output.dir>/campaign.sqlite
+  bool resume = false;
+  bool quiet = false;
+  int jobs = 0;                 // 0: campaign.jobs
+  double fault_timeout_seconds = 60;  // a worker stuck longer on one fault is killed (hang isolation)
+};
+
+struct CampaignSummary {
+  std::int64_t planned = 0, run_now = 0, skipped = 0, critical = 0;
+  double seconds = 0;
+  std::string database;
+};
+
+// Runs a fault campaign (docs/campaigns.md): samples or reads the fault
+// list, evaluates every fault on the images through the fast path, stores
+// each fault's result transactionally, and carries on after a crashed or hung
+// worker (its fault is recorded as sim_error or due).
+CampaignSummary run_campaign(const Config& config, const CampaignOptions& options, std::ostream& out,
+                             std::ostream& progress);
+
+// The campaign's fault list: `campaign.faults` sites drawn from the uniform
+// prior with `campaign.seed`, or every site for `faults: all`.
+class FaultSpace;
+std::vector<FaultSite> sample_fault_list(const Config& config, const FaultSpace& space);
+
+// Outcome rates per register group and per layer, printed from a results file.
+void print_summary(ResultsStore& store, std::ostream& out);
+void export_results(ResultsStore& store, const std::string& format, std::ostream& out);
+
+}  // namespace isimdl

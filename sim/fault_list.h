@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "hw/fault.h"
+
+namespace isimdl {
+
+class FaultSpace;
+
+// Fault lists: TSV, one fault a line, after a header line
+//   layer  cycle  group  index  bit  kind  width  duration
+// group as campaign.groups names it, kind as campaign.kind; `#` starts a
+// comment line. docs/campaigns.md describes it.
+void write_fault_list(const std::string& path, const std::vector<FaultSite>& faults);
+// Throws Error naming the file and line of the first malformed or
+// impossible fault (checked against `space`); nothing is run before.
+std::vector<FaultSite> read_fault_list(const std::string& path, const FaultSpace& space);
+
+}  // namespace isimdl

@@ -1,0 +1,199 @@
+#include "sim/results_store.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include "models/error.h"
+
+namespace isimdl {
+namespace {
+
+// A prepared statement that finalizes itself.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql, const std::string& path) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
+      throw Error(fmt::format("{}: SQL error: {}", path, sqlite3_errmsg(db)));
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  void bind(int i, const std::string& v) { sqlite3_bind_text(stmt_, i, v.c_str(), -1, SQLITE_TRANSIENT); }
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw Error(fmt::format("SQLite: {}", sqlite3_errmsg(db_)));
+  }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? reinterpret_cast<const char*>(p) : "";
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+const char* kSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS campaign (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  version TEXT NOT NULL, config TEXT NOT NULL, model_path TEXT NOT NULL, model_crc INTEGER NOT NULL,
+  array TEXT NOT NULL, seed INTEGER NOT NULL, planned_faults INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS faults (
+  fault_index INTEGER PRIMARY KEY,
+  layer INTEGER NOT NULL, cycle INTEGER NOT NULL, grp TEXT NOT NULL, reg_index INTEGER NOT NULL,
+  bit INTEGER NOT NULL, kind TEXT NOT NULL, width INTEGER NOT NULL, duration INTEGER NOT NULL,
+  value_before INTEGER, value_after INTEGER,
+  masked INTEGER NOT NULL, sdc_benign INTEGER NOT NULL, sdc_top1 INTEGER NOT NULL, sdc_top5 INTEGER NOT NULL,
+  due INTEGER NOT NULL, sim_error INTEGER NOT NULL,
+  died_array INTEGER NOT NULL, died_accumulator INTEGER NOT NULL, died_requantization INTEGER NOT NULL,
+  died_relu INTEGER NOT NULL, died_pooling INTEGER NOT NULL, died_logits INTEGER NOT NULL,
+  images INTEGER NOT NULL, correct INTEGER NOT NULL, golden_correct INTEGER NOT NULL,
+  accuracy REAL NOT NULL, drop_rel REAL NOT NULL, critical INTEGER NOT NULL, weight REAL NOT NULL, error TEXT);
+)SQL";
+
+}  // namespace
+
+ResultsStore::ResultsStore(const std::string& path) : path_(path) {
+  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+    const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw Error(fmt::format("{}: cannot open results database: {}", path, why));
+  }
+  sqlite3_busy_timeout(db_, 10000);
+  // WAL lets worker processes write concurrently; FULL sync makes every
+  // committed fault durable before the next starts.
+  exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+  exec(kSchema);
+}
+
+ResultsStore::~ResultsStore() { sqlite3_close(db_); }
+
+void ResultsStore::exec(const std::string& sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    const std::string why = message ? message : "unknown error";
+    sqlite3_free(message);
+    throw Error(fmt::format("{}: SQLite: {}", path_, why));
+  }
+}
+
+void ResultsStore::begin(const CampaignInfo& info, bool resume) {
+  Statement count(db_, "SELECT COUNT(*) FROM campaign", path_);
+  count.step();
+  const bool exists = count.integer(0) > 0;
+  if (exists && !resume)
+    throw Error(fmt::format("{}: already holds a campaign; use --resume to continue it or choose another output", path_));
+  if (!exists) {
+    Statement insert(db_, "INSERT INTO campaign VALUES (1, ?, ?, ?, ?, ?, ?, ?)", path_);
+    insert.bind(1, info.version);
+    insert.bind(2, info.config_yaml);
+    insert.bind(3, info.model_path);
+    insert.bind(4, static_cast<std::int64_t>(info.model_crc));
+    insert.bind(5, info.array_yaml);
+    insert.bind(6, static_cast<std::int64_t>(info.seed));
+    insert.bind(7, info.planned_faults);
+    insert.step();
+    return;
+  }
+  const CampaignInfo stored = this->info();
+  if (stored.config_yaml != info.config_yaml)
+    throw Error(fmt::format("{}: --resume: the stored campaign has another configuration (see its campaign table)", path_));
+  if (stored.model_crc != info.model_crc)
+    throw Error(fmt::format("{}: --resume: the model file {} changed since the campaign started", path_, info.model_path));
+  if (stored.planned_faults != info.planned_faults)
+    throw Error(fmt::format("{}: --resume: the stored campaign planned {} faults, this one {}", path_,
+                            stored.planned_faults, info.planned_faults));
+}
+
+CampaignInfo ResultsStore::info() {
+  Statement s(db_, "SELECT version, config, model_path, model_crc, array, seed, planned_faults FROM campaign", path_);
+  if (!s.step()) throw Error(fmt::format("{}: no campaign in this results file", path_));
+  CampaignInfo i;
+  i.version = s.text(0);
+  i.config_yaml = s.text(1);
+  i.model_path = s.text(2);
+  i.model_crc = static_cast<std::uint32_t>(s.integer(3));
+  i.array_yaml = s.text(4);
+  i.seed = static_cast<std::uint64_t>(s.integer(5));
+  i.planned_faults = s.integer(6);
+  return i;
+}
+
+std::set<std::int64_t> ResultsStore::finished_faults() {
+  std::set<std::int64_t> done;
+  Statement s(db_, "SELECT fault_index FROM faults", path_);
+  while (s.step()) done.insert(s.integer(0));
+  return done;
+}
+
+void ResultsStore::write(const FaultRecord& r) {
+  Statement s(db_,
+              "INSERT INTO faults VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", path_);
+  int i = 1;
+  s.bind(i++, r.fault_index);
+  s.bind(i++, static_cast<std::int64_t>(r.site.layer));
+  s.bind(i++, r.site.cycle);
+  s.bind(i++, std::string(register_info(r.site.group).group_name));
+  s.bind(i++, r.site.index);
+  s.bind(i++, static_cast<std::int64_t>(r.site.bit));
+  s.bind(i++, std::string(to_string(r.site.kind)));
+  s.bind(i++, static_cast<std::int64_t>(r.site.width));
+  s.bind(i++, r.site.duration);
+  s.bind(i++, r.injection.before);
+  s.bind(i++, r.injection.after);
+  for (int o = 0; o < kOutcomeCount; ++o) s.bind(i++, static_cast<std::int64_t>(r.outcomes[static_cast<std::size_t>(o)]));
+  s.bind(i++, static_cast<std::int64_t>(r.sim_errors));
+  for (int d = 0; d < kDeathPointCount - 1; ++d) s.bind(i++, static_cast<std::int64_t>(r.died[static_cast<std::size_t>(d)]));
+  s.bind(i++, static_cast<std::int64_t>(r.images));
+  s.bind(i++, static_cast<std::int64_t>(r.correct));
+  s.bind(i++, static_cast<std::int64_t>(r.golden_correct));
+  s.bind(i++, r.accuracy);
+  s.bind(i++, r.drop);
+  s.bind(i++, static_cast<std::int64_t>(r.critical));
+  s.bind(i++, r.weight);
+  s.bind(i++, r.error);
+  // One statement is one transaction in SQLite's autocommit mode.
+  s.step();
+}
+
+std::vector<FaultRecord> ResultsStore::read_all() {
+  std::vector<FaultRecord> out;
+  Statement s(db_, "SELECT * FROM faults ORDER BY fault_index", path_);
+  while (s.step()) {
+    FaultRecord r;
+    int i = 0;
+    r.fault_index = s.integer(i++);
+    r.site.layer = static_cast<int>(s.integer(i++));
+    r.site.cycle = s.integer(i++);
+    r.site.group = register_group_from_name(s.text(i++));
+    r.site.index = s.integer(i++);
+    r.site.bit = static_cast<int>(s.integer(i++));
+    r.site.kind = fault_kind_from_string(s.text(i++));
+    r.site.width = static_cast<int>(s.integer(i++));
+    r.site.duration = s.integer(i++);
+    r.injection.before = s.integer(i++);
+    r.injection.after = s.integer(i++);
+    r.injection.injected = true;
+    for (int o = 0; o < kOutcomeCount; ++o) r.outcomes[static_cast<std::size_t>(o)] = static_cast<int>(s.integer(i++));
+    r.sim_errors = static_cast<int>(s.integer(i++));
+    for (int d = 0; d < kDeathPointCount - 1; ++d) r.died[static_cast<std::size_t>(d)] = static_cast<int>(s.integer(i++));
+    r.images = static_cast<int>(s.integer(i++));
+    r.correct = static_cast<int>(s.integer(i++));
+    r.golden_correct = static_cast<int>(s.integer(i++));
+    r.accuracy = s.real(i++);
+    r.drop = s.real(i++);
+    r.critical = s.integer(i++) != 0;
+    r.weight = s.real(i++);
+    r.error = s.text(i++);
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace isimdl

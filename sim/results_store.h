@@ -1,0 +1,73 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "hw/fault.h"
+#include "sim/fault_simulator.h"
+
+struct sqlite3;
+
+namespace isimdl {
+
+// One fault's result over the campaign's images.
+struct FaultRecord {
+  std::int64_t fault_index = 0;  // position in the campaign's fault list
+  FaultSite site;
+  InjectionRecord injection;  // on the first image
+  std::array<int, kOutcomeCount> outcomes{};
+  std::array<int, kDeathPointCount> died{};
+  int sim_errors = 0;
+  int images = 0;
+  int correct = 0;         // faulty top-1 == label
+  int golden_correct = 0;  // golden top-1 == label
+  double accuracy = 0.0;
+  double drop = 0.0;       // (golden - faulty) / golden accuracy
+  bool critical = false;
+  double weight = 1.0;     // importance weight p/q (1 for uniform sampling)
+  std::string error;       // sim_error detail
+};
+
+// Identity of a campaign, stored once per results file.
+struct CampaignInfo {
+  std::string version;
+  std::string config_yaml;     // resolved configuration
+  std::string model_path;
+  std::uint32_t model_crc = 0;
+  std::string array_yaml;
+  std::uint64_t seed = 0;
+  std::int64_t planned_faults = 0;
+};
+
+// The campaign's SQLite results file: a `campaign` table (one row) and a
+// `faults` table with one row per fault. Each fault is written in its own
+// transaction, so a campaign killed at any moment keeps every finished fault
+// and no half-written one; the primary key (fault_index) makes a resumed run
+// skip finished faults and never duplicate one.
+class ResultsStore {
+ public:
+  explicit ResultsStore(const std::string& path);
+  ~ResultsStore();
+  ResultsStore(const ResultsStore&) = delete;
+  ResultsStore& operator=(const ResultsStore&) = delete;
+
+  // Creates the campaign row, or checks that the stored one describes the
+  // same campaign (throws Error naming the difference) when resuming.
+  void begin(const CampaignInfo& info, bool resume);
+  CampaignInfo info();
+  std::set<std::int64_t> finished_faults();
+  void write(const FaultRecord& record);
+  std::vector<FaultRecord> read_all();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void exec(const std::string& sql);
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace isimdl
