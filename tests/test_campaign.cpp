@@ -1,0 +1,166 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <sstream>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "hw/register_map.h"
+#include "models/error.h"
+#include "models/model_file.h"
+#include "models/zoo.h"
+#include "sim/config.h"
+#include "sim/fault_list.h"
+#include "sim/fault_space.h"
+#include "sim/results_store.h"
+
+namespace isimdl {
+namespace {
+
+const std::string kSource = ISIMDL_SOURCE_DIR;
+
+std::string temp_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("isimdl_" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+// A small campaign (CI-sized): lenet5 on 8x8, 3 images.
+std::vector<std::string> campaign_args(const std::string& dir) {
+  return {std::string(ISIMDL_BINARY), "campaign", "--config", kSource + "/configs/campaigns/lenet5-uniform.yaml",
+          "-p", "array.rows=8", "-p", "array.cols=8", "-p", "campaign.faults=40", "-p", "campaign.seed=5",
+          "-p", "dataset.images=0:3", "-p", "dataset.dir=" + kSource + "/tests/data", "-p", "output.dir=" + dir,
+          "-p", "campaign.jobs=1", "--quiet"};
+}
+
+pid_t spawn(std::vector<std::string> args, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);  // its own process group, so that its workers die with it
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string export_csv(const std::string& db) {
+  ResultsStore store(db);
+  std::ostringstream out;
+  for (const auto& r : store.read_all())
+    out << r.fault_index << ',' << r.site.layer << ',' << r.site.cycle << ',' << static_cast<int>(r.site.group) << ','
+        << r.site.index << ',' << r.site.bit << ',' << r.injection.before << ',' << r.injection.after << ','
+        << r.outcomes[0] << ',' << r.outcomes[1] << ',' << r.outcomes[2] << ',' << r.outcomes[3] << ',' << r.correct
+        << ',' << r.accuracy << '\n';
+  return out.str();
+}
+
+std::int64_t rows_in(const std::string& db) {
+  if (!std::filesystem::exists(db)) return 0;
+  try {
+    ResultsStore store(db);
+    return static_cast<std::int64_t>(store.finished_faults().size());
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
+// Contract 5: a campaign killed with SIGKILL (parent and workers) and rerun
+// with --resume ends with exactly the rows of an uninterrupted run.
+TEST(Campaign, KilledAndResumedEqualsUninterrupted) {
+  const std::string straight = temp_dir("campaign_straight"), killed = temp_dir("campaign_killed");
+  ASSERT_EQ(wait_for(spawn(campaign_args(straight), straight + "/log")), 0);
+  const std::string expected = export_csv(straight + "/campaign.sqlite");
+  ASSERT_EQ(std::count(expected.begin(), expected.end(), '\n'), 40);
+
+  const pid_t pid = spawn(campaign_args(killed), killed + "/log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (rows_in(killed + "/campaign.sqlite") < 5 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(-pid, SIGKILL);
+  wait_for(pid);
+  const std::int64_t before_resume = rows_in(killed + "/campaign.sqlite");
+  EXPECT_GE(before_resume, 5);
+  EXPECT_LT(before_resume, 40) << "the campaign finished before it could be killed; make it longer";
+
+  // Without --resume the results file is refused, not overwritten.
+  EXPECT_EQ(wait_for(spawn(campaign_args(killed), killed + "/log2")), 1);
+  auto resume = campaign_args(killed);
+  resume.push_back("--resume");
+  ASSERT_EQ(wait_for(spawn(resume, killed + "/log3")), 0);
+  EXPECT_EQ(export_csv(killed + "/campaign.sqlite"), expected);
+}
+
+TEST(Campaign, SameSeedSameFaultList) {
+  const std::string dir = temp_dir("campaign_emit");
+  auto a = campaign_args(dir), b = campaign_args(dir);
+  a.insert(a.end(), {"--emit-fault-list", dir + "/a.tsv"});
+  b.insert(b.end(), {"--emit-fault-list", dir + "/b.tsv"});
+  ASSERT_EQ(wait_for(spawn(a, dir + "/la")), 0);
+  ASSERT_EQ(wait_for(spawn(b, dir + "/lb")), 0);
+  std::ifstream fa(dir + "/a.tsv"), fb(dir + "/b.tsv");
+  const std::string ta((std::istreambuf_iterator<char>(fa)), {}), tb((std::istreambuf_iterator<char>(fb)), {});
+  EXPECT_EQ(ta, tb);
+  EXPECT_EQ(std::count(ta.begin(), ta.end(), '\n'), 41);  // header + 40
+  // Running the emitted list gives the same rows as sampling.
+  auto run_list = campaign_args(dir + "/from_list");
+  run_list.insert(run_list.end(), {"--fault-list", dir + "/a.tsv"});
+  auto run_sampled = campaign_args(dir + "/sampled");
+  ASSERT_EQ(wait_for(spawn(run_list, dir + "/lc")), 0);
+  ASSERT_EQ(wait_for(spawn(run_sampled, dir + "/ld")), 0);
+  EXPECT_EQ(export_csv(dir + "/from_list/campaign.sqlite"), export_csv(dir + "/sampled/campaign.sqlite"));
+}
+
+std::string fault_list_error(const std::string& body) {
+  static int n = 0;
+  const std::string path = temp_dir("fault_list_" + std::to_string(n++)) + "/faults.tsv";
+  std::ofstream(path) << "layer\tcycle\tgroup\tindex\tbit\tkind\twidth\tduration\n" << body;
+  ArrayConfig array;
+  array.rows = array.cols = 8;
+  std::vector<RegisterGroup> groups;
+  for (const auto& r : register_map()) groups.push_back(r.group);
+  static const QuantizedModel model = load_model(resolve_model_path("lenet5", default_zoo_dir()));
+  const FaultSpace space(model, array, groups, FaultKind::kBitFlip);
+  try {
+    read_fault_list(path, space);
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind(path + ":", 0), 0u) << msg;
+    return msg.substr(path.size() + 1);
+  }
+  return "(no error)";
+}
+
+TEST(Campaign, BadFaultListLinesAreNamed) {
+  EXPECT_EQ(fault_list_error("11\t5\tpe_psum\t0\t3\tbit_flip\t1\t1\n11\t5\tpe_bogus\t0\t3\tbit_flip\t1\t1\n"),
+            "3: unknown register group 'pe_bogus'");
+  EXPECT_EQ(fault_list_error("11\t5\tpe_valid\t0\t1\tbit_flip\t1\t1\n"),
+            "2: bit 1 (+0) is beyond register pe_valid of 1 bits");
+  EXPECT_EQ(fault_list_error("11\t999999\tpe_psum\t0\t0\tbit_flip\t1\t1\n").rfind("2: cycle 999999 is beyond layer 11's run", 0), 0u);
+  EXPECT_EQ(fault_list_error("11\t5\tpe_psum\t64\t0\tbit_flip\t1\t1\n").rfind("2: register pe_psum[64] does not exist", 0), 0u);
+  EXPECT_EQ(fault_list_error("11\t5\tpe_psum\n"), "2: expected 8 tab-separated fields, got 3");
+  EXPECT_EQ(fault_list_error("11\tfive\tpe_psum\t0\t0\tbit_flip\t1\t1\n"), "2: cycle: expected an integer, got \"five\"");
+  EXPECT_EQ(fault_list_error("1\t5\tpe_psum\t0\t0\tbit_flip\t1\t1\n").rfind("2: layer 1 has no enabled register group", 0), 0u);
+}
+
+}  // namespace
+}  // namespace isimdl
