@@ -9,6 +9,8 @@
 #include "models/model_file.h"
 #include "models/random.h"
 #include "models/zoo.h"
+#include "sim/fault_simulator.h"
+#include "sim/fault_space.h"
 #include "sim/network_runner.h"
 
 namespace isimdl {
@@ -76,6 +78,38 @@ void BM_Lenet5Inference(benchmark::State& state) {
   state.counters["inferences/s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_Lenet5Inference)->Unit(benchmark::kMillisecond);
+
+// (fault, image) evaluations per second on lenet5 / 16x16, uniform faults
+// over every register group but the SRAM buffers: the fast path (faulty layer
+// only, from the golden cache) against full cycle-level re-simulation.
+void BM_FaultEvaluation(benchmark::State& state) {
+  const bool fast = state.range(0) == 1;
+  const std::string path = resolve_model_path("lenet5", default_zoo_dir());
+  if (!std::filesystem::exists(path)) {
+    state.SkipWithError("lenet5 model missing");
+    return;
+  }
+  static const QuantizedModel model = load_model(path);
+  static const MnistSplit data = load_mnist(ISIMDL_SOURCE_DIR "/tests/data", "t10k");
+  Accelerator& accelerator = shared_accelerator();
+  accelerator.configure(ArrayConfig{});
+  FaultSimulator simulator(accelerator, model, data);
+  std::vector<RegisterGroup> groups;
+  for (const auto& r : register_map())
+    if (r.group != RegisterGroup::kIfmapBuffer && r.group != RegisterGroup::kWeightBuffer &&
+        r.group != RegisterGroup::kOutputBuffer)
+      groups.push_back(r.group);
+  const FaultSpace space(model, ArrayConfig{}, groups, FaultKind::kBitFlip);
+  Random random(7);
+  for (auto _ : state) {
+    const FaultSite site = space.sample_uniform(random);
+    const int image = static_cast<int>(random.uniform_below(100));
+    const FaultResult r = fast ? simulator.run_fast(site, image) : simulator.run_full(site, image);
+    benchmark::DoNotOptimize(r.top1);
+  }
+  state.counters["evaluations/s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_FaultEvaluation)->Arg(0)->Arg(1)->ArgName("fast")->Unit(benchmark::kMillisecond)->MinTime(3.0);
 
 }  // namespace
 }  // namespace isimdl
