@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include <fmt/format.h>
+
 #include "models/error.h"
 
 namespace isimdl {
@@ -59,10 +61,69 @@ const InferenceTrace& FaultSimulator::golden(int image) {
   return trace;
 }
 
+FaultSimulator::LayerContext& FaultSimulator::context(int layer, int image) {
+  auto& slot = contexts_[{layer, image}];
+  if (!slot) {
+    const InferenceTrace& g = golden(image);
+    const int input = model_.arch.layer(layer).input;
+    slot = std::make_unique<LayerContext>();
+    slot->job = make_layer_job(model_, layer, input < 0 ? g.input : g.out[static_cast<std::size_t>(input)]);
+    slot->schedule = make_layer_schedule(slot->job.gemm, accelerator_.config());
+    slot->oracle = std::make_unique<RegisterOracle>(slot->job, slot->schedule);
+  }
+  return *slot;
+}
+
 FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {
   const InferenceTrace& g = golden(image);
   FaultResult r;
   const auto layer = static_cast<std::size_t>(fault.layer);
+  if (fault.layer < 0 || fault.layer >= model_.arch.size() || !model_.arch.has_weights(fault.layer))
+    throw Error("fault layer " + std::to_string(fault.layer) + " is not a layer that runs on the array");
+  const bool single_edge = fault.kind == FaultKind::kBitFlip || fault.kind == FaultKind::kAdjacentBits || fault.duration <= 1;
+  if (analytic_ && single_edge && RegisterOracle::covers(fault.group)) {
+    // Values on the partial-sum path are only ever added to: the schedule
+    // says which output's final accumulator a changed value reaches (if any),
+    // by exactly the change (docs/campaigns.md).
+    LayerContext& ctx = context(fault.layer, image);
+    const ArrayConfig& a = accelerator_.config();
+    RegisterCounts counts;
+    counts.rows = a.rows;
+    counts.cols = a.cols;
+    counts.accumulator_words = static_cast<std::int64_t>(ctx.schedule.m_tile) * a.cols;
+    const std::int64_t instances = register_instances(fault.group, counts);
+    const std::int64_t edges = ctx.schedule.compute_cycles + 5;
+    const int width = register_info(fault.group).width;
+    const int bits = fault.kind == FaultKind::kAdjacentBits ? fault.width : 1;
+    if (fault.index < 0 || fault.index >= instances)
+      throw Error(fmt::format("register {}[{}] does not exist: the group has {} instances in this layer",
+                              register_info(fault.group).group_name, fault.index, instances));
+    if (fault.bit < 0 || bits < 1 || fault.bit + bits > width)
+      throw Error(fmt::format("bits {}..{} are outside register {} ({} bits)", fault.bit, fault.bit + bits - 1,
+                              register_info(fault.group).group_name, width));
+    if (fault.cycle < 0 || fault.cycle >= edges)
+      throw Error(fmt::format("fault cycle {} is outside the layer's run of {} cycles", fault.cycle, edges));
+    const std::int64_t before = ctx.oracle->value(fault.group, fault.index, fault.cycle);
+    const std::uint64_t mask = ((std::uint64_t{1} << bits) - 1) << fault.bit;
+    auto raw = static_cast<std::uint64_t>(before);
+    if (fault.kind == FaultKind::kStuckAt0) raw &= ~mask;
+    else if (fault.kind == FaultKind::kStuckAt1) raw |= mask;
+    else raw ^= mask;
+    const auto after = static_cast<std::int32_t>(static_cast<std::uint32_t>(raw));
+    r.injection = InjectionRecord{true, before, after};
+    const auto target = ctx.oracle->target(fault.group, fault.index, fault.cycle);
+    work_ = g;
+    if (target && after != before) {
+      const int M = ctx.job.gemm.m;
+      const std::size_t e = static_cast<std::size_t>(target->n) * M + static_cast<std::size_t>(target->m);
+      std::int32_t& acc = work_.acc[layer][e];
+      acc = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc) + static_cast<std::uint32_t>(after) -
+                                      static_cast<std::uint32_t>(static_cast<std::int32_t>(before)));
+      work_.out[layer][e] = requantize(acc, ctx.job.multiplier[static_cast<std::size_t>(target->n)],
+                                       ctx.job.output_zero_point, ctx.job.relu);
+    }
+    return finish(fault, image, r);
+  }
   work_ = g;  // layers before the faulty one hold exactly these values
   try {
     runner_.run_array_layer(fault.layer, work_, nullptr, &fault, &r.injection);
@@ -71,6 +132,12 @@ FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {
     r.died = DeathPoint::kNotApplicable;
     return r;
   }
+  return finish(fault, image, r);
+}
+
+FaultResult FaultSimulator::finish(const FaultSite& fault, int image, FaultResult r) {
+  const InferenceTrace& g = golden(image);
+  const auto layer = static_cast<std::size_t>(fault.layer);
   if (work_.out[layer] == g.out[layer]) {
     // Nothing left the layer: the logits are golden.
     r.died = work_.acc[layer] != g.acc[layer] ? DeathPoint::kRequantization

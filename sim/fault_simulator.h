@@ -2,11 +2,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "hw/accelerator.h"
 #include "hw/fault.h"
+#include "hw/fold_schedule.h"
+#include "hw/register_oracle.h"
 #include "models/idx_reader.h"
 #include "models/quantized_model.h"
 #include "sim/network_runner.h"
@@ -54,6 +57,9 @@ class FaultSimulator {
   // by contract 1).
   const InferenceTrace& golden(int image);
   FaultResult run_fast(const FaultSite& fault, int image);
+  // Analytic classification of the fast path is on by default; off, every
+  // fault is simulated (the benchmark compares the two).
+  void set_analytic(bool on) { analytic_ = on; }
   FaultResult run_full(const FaultSite& fault, int image);
 
  private:
@@ -61,7 +67,17 @@ class FaultSimulator {
   const QuantizedModel& model_;
   const MnistSplit& data_;
   NetworkRunner runner_;
+  // What the fast path needs of a faulty layer for one image, built once.
+  struct LayerContext {
+    LayerJob job;
+    LayerSchedule schedule;
+    std::unique_ptr<RegisterOracle> oracle;
+  };
+  LayerContext& context(int layer, int image);
+  FaultResult finish(const FaultSite& fault, int image, FaultResult r);
+  bool analytic_ = true;
   std::map<int, InferenceTrace> golden_;
+  std::map<std::pair<int, int>, std::unique_ptr<LayerContext>> contexts_;
   InferenceTrace work_;
 };
 

@@ -12,6 +12,8 @@
 #include "sim/config.h"
 #include "sim/fault_simulator.h"
 #include "sim/fault_space.h"
+#include "sim/network_runner.h"
+#include "hw/register_oracle.h"
 
 namespace isimdl {
 namespace {
@@ -153,6 +155,60 @@ TEST(FaultSpace, SizeIsTheSumOfBitsTimesCycles) {
     const FaultSite s = space.site(n);
     EXPECT_NO_THROW(space.check(s));
     EXPECT_TRUE(seen.insert({s.layer, static_cast<int>(s.group), s.index, s.bit, s.cycle}).second);
+  }
+}
+
+}  // namespace
+}  // namespace isimdl
+
+namespace isimdl {
+namespace {
+
+// Contract 3 for the partial-sum path: for random sites, the value the
+// schedule says a register holds equals what the cycle-level model holds
+// (read back by the injector), and the change lands in the output the
+// schedule names — in both timing modes and with M-tiling.
+TEST(RegisterOracle, MatchesTheCycleLevelModel) {
+  Accelerator& accelerator = shared_accelerator();
+  Random random(99);
+  for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
+    ArrayConfig array = small_array();
+    array.timing = timing;
+    array.buffers.accumulator_kib = 1;  // 32 rows of 8 columns: conv layers are M-tiled
+    accelerator.configure(array);
+    FaultSimulator simulator(accelerator, lenet5(), mnist_subset());
+    NetworkRunner runner(accelerator, lenet5());
+    for (int layer : {0, 3, 9, 11}) {
+      const InferenceTrace& golden = simulator.golden(1);
+      const int input = lenet5().arch.layer(layer).input;
+      const LayerJob job = make_layer_job(lenet5(), layer, input < 0 ? golden.input : golden.out[static_cast<std::size_t>(input)]);
+      const LayerSchedule schedule = make_layer_schedule(job.gemm, array);
+      const RegisterOracle oracle(job, schedule);
+      const FaultSpace space(lenet5(), array,
+                             {RegisterGroup::kPePsum, RegisterGroup::kDeskew, RegisterGroup::kAccumulator,
+                              RegisterGroup::kOutputStage},
+                             FaultKind::kBitFlip, 2, 1, {layer});
+      for (int t = 0; t < 150; ++t) {
+        FaultSite site = space.sample_uniform(random);
+        site.bit = register_info(site.group).width - 1;  // the sign bit: a large change
+        InjectionRecord record;
+        InferenceTrace trace = golden;
+        runner.run_array_layer(layer, trace, nullptr, &site, &record);
+        ASSERT_EQ(record.before, oracle.value(site.group, site.index, site.cycle))
+            << register_info(site.group).group_name << "[" << site.index << "] after edge " << site.cycle
+            << ", layer " << layer << ", " << to_string(timing);
+        const auto target = oracle.target(site.group, site.index, site.cycle);
+        const auto& want = golden.acc[static_cast<std::size_t>(layer)];
+        const auto& got = trace.acc[static_cast<std::size_t>(layer)];
+        for (std::size_t e = 0; e < want.size(); ++e) {
+          const bool hit = target && e == static_cast<std::size_t>(target->n) * job.gemm.m + static_cast<std::size_t>(target->m);
+          const std::int64_t delta = hit ? record.after - record.before : 0;
+          ASSERT_EQ(static_cast<std::int32_t>(static_cast<std::uint32_t>(want[e]) + static_cast<std::uint32_t>(delta)), got[e])
+              << register_info(site.group).group_name << "[" << site.index << "] after edge " << site.cycle
+              << ", layer " << layer << ", output " << e << (hit ? " (target)" : "");
+        }
+      }
+    }
   }
 }
 
