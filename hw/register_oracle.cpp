@@ -19,8 +19,139 @@ RegisterOracle::RegisterOracle(const LayerJob& job, const LayerSchedule& schedul
 }
 
 bool RegisterOracle::covers(RegisterGroup group) {
-  return group == RegisterGroup::kPePsum || group == RegisterGroup::kDeskew || group == RegisterGroup::kAccumulator ||
-         group == RegisterGroup::kOutputStage;
+  switch (group) {
+    case RegisterGroup::kIfmapBuffer:
+    case RegisterGroup::kWeightBuffer:
+    case RegisterGroup::kOutputBuffer:
+      return false;
+    default:
+      return true;
+  }
+}
+
+std::int32_t RegisterOracle::fold_weight(const Fold& f, int r, int c) const {
+  if (r >= f.k_count || c >= f.n_count) return 0;
+  return job_.weight[static_cast<std::size_t>(f.n0 + c) * job_.gemm.k + static_cast<std::size_t>(f.k0 + r)];
+}
+
+std::int32_t RegisterOracle::weight_register(int r, int c, int p, std::int64_t x) const {
+  const Fold* last = nullptr;
+  for (const Fold& f : schedule_.folds)
+    if ((f.index & 1) == p && latch_edge(f) <= x) last = &f;
+  return last ? fold_weight(*last, r, c) : 0;
+}
+
+RegisterOracle::Operand RegisterOracle::operand(const Slot& s, int r) const {
+  Operand o;
+  if (!s.fold) return o;
+  o.propagate = s.fold->index & 1;
+  if (r < s.fold->k_count) {
+    o.valid = 1;
+    o.a = a_[static_cast<std::size_t>(s.fold->m0 + s.i) * job_.gemm.k + static_cast<std::size_t>(s.fold->k0 + r)];
+  }
+  return o;
+}
+
+void RegisterOracle::row_change(std::int64_t t_feed, int r, int first_col, const Operand& was, const Operand& now,
+                                std::vector<Change>& out) const {
+  const Slot s = slot_at(t_feed);
+  if (!s.fold) return;  // an idle slot's sums are never accumulated
+  for (int c = first_col; c < std::min(cols_, s.fold->n_count); ++c) {
+    const std::int64_t mac_edge = t_feed + 1 + r + c;  // reads the weight register before this edge's latch
+    const std::int32_t before = was.valid ? was.a * weight_register(r, c, was.propagate, mac_edge - 1) : 0;
+    const std::int32_t after = now.valid ? now.a * weight_register(r, c, now.propagate, mac_edge - 1) : 0;
+    if (before != after)
+      out.push_back(Change{s.fold->m0 + s.i, s.fold->n0 + c,
+                           static_cast<std::int32_t>(static_cast<std::uint32_t>(after) - static_cast<std::uint32_t>(before))});
+  }
+}
+
+void RegisterOracle::weight_change(int r, int c, int p, std::int64_t e, std::int32_t delta_w,
+                                   std::vector<Change>& out) const {
+  std::int64_t next_latch = INT64_MAX;
+  for (const Fold& f : schedule_.folds)
+    if ((f.index & 1) == p && latch_edge(f) > e) {
+      next_latch = latch_edge(f);
+      break;
+    }
+  for (const Fold& f : schedule_.folds) {
+    if ((f.index & 1) != p || r >= f.k_count || c >= f.n_count) continue;
+    for (int i = 0; i < f.rows; ++i) {
+      const std::int64_t mac_edge = f.stream_start + i + 1 + r + c;
+      if (mac_edge <= e) continue;
+      if (mac_edge > next_latch) break;
+      const std::int32_t a = a_[static_cast<std::size_t>(f.m0 + i) * job_.gemm.k + static_cast<std::size_t>(f.k0 + r)];
+      if (a != 0) out.push_back(Change{f.m0 + i, f.n0 + c, a * delta_w});
+    }
+  }
+}
+
+std::vector<RegisterOracle::Change> RegisterOracle::effect(RegisterGroup group, std::int64_t index, std::int64_t e,
+                                                           std::int64_t after) const {
+  std::vector<Change> out;
+  const std::int64_t before = value(group, index, e);
+  if (before == after) return out;
+  const int R = rows_, C = cols_;
+  switch (group) {
+    case RegisterGroup::kPePsum:
+    case RegisterGroup::kDeskew:
+    case RegisterGroup::kAccumulator:
+    case RegisterGroup::kOutputStage:
+      if (const auto t = target(group, index, e))
+        out.push_back(Change{t->m, t->n, static_cast<std::int32_t>(static_cast<std::uint32_t>(after) -
+                                                                    static_cast<std::uint32_t>(before))});
+      return out;
+    case RegisterGroup::kPeA:
+    case RegisterGroup::kPeValid:
+    case RegisterGroup::kPePropagate: {
+      // The vector's operand at PE(r, c) goes on to the PEs on its right.
+      const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
+      const std::int64_t t_feed = e - 1 - r - c;
+      const Operand was = operand(slot_at(t_feed), r);
+      Operand now = was;
+      if (group == RegisterGroup::kPeA) now.a = static_cast<std::int32_t>(after);
+      if (group == RegisterGroup::kPeValid) now.valid = static_cast<int>(after & 1);
+      if (group == RegisterGroup::kPePropagate) now.propagate = static_cast<int>(after & 1);
+      row_change(t_feed, r, c + 1, was, now, out);
+      return out;
+    }
+    case RegisterGroup::kSkew: {
+      // Row r, stage s: the operand enters PE(r, 0) and goes along the whole row.
+      int r = 1;
+      while (static_cast<std::int64_t>(r) * (r + 1) / 2 <= index) ++r;
+      const int stage = static_cast<int>(index - static_cast<std::int64_t>(r) * (r - 1) / 2);
+      const std::int64_t t_feed = e - stage - 1;
+      const Operand was = operand(slot_at(t_feed), r);
+      Operand now;
+      now.a = static_cast<std::int8_t>(after & 0xff);
+      now.valid = static_cast<int>((after >> 8) & 1);
+      now.propagate = static_cast<int>((after >> 9) & 1);
+      row_change(t_feed, r, 0, was, now, out);
+      return out;
+    }
+    case RegisterGroup::kPeW0:
+    case RegisterGroup::kPeW1: {
+      const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
+      weight_change(r, c, group == RegisterGroup::kPeW1 ? 1 : 0, e, static_cast<std::int32_t>(after - before), out);
+      return out;
+    }
+    case RegisterGroup::kPeD: {
+      // The value moves one row down per edge; a latch at edge L copies the
+      // incoming d of row x = r + L - e into the weight register.
+      const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
+      for (const Fold& f : schedule_.folds) {
+        const std::int64_t latch = latch_edge(f);
+        if (latch <= e) continue;
+        const std::int64_t x = r + latch - e;
+        if (x > R - 1) break;
+        weight_change(static_cast<int>(x), c, f.index & 1, latch, static_cast<std::int32_t>(after - before), out);
+        break;
+      }
+      return out;
+    }
+    default:
+      throw Error(fmt::format("the register oracle does not cover group {}", register_info(group).group_name));
+  }
 }
 
 RegisterOracle::Slot RegisterOracle::slot_at(std::int64_t t_feed) const {
@@ -118,6 +249,34 @@ std::optional<RegisterOracle::Target> RegisterOracle::target(RegisterGroup group
 std::int64_t RegisterOracle::value(RegisterGroup group, std::int64_t index, std::int64_t e) const {
   const int R = rows_, C = cols_;
   switch (group) {
+    case RegisterGroup::kPeA:
+    case RegisterGroup::kPeValid:
+    case RegisterGroup::kPePropagate: {
+      const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
+      const Operand o = operand(slot_at(e - 1 - r - c), r);
+      return group == RegisterGroup::kPeA ? o.a : group == RegisterGroup::kPeValid ? o.valid : o.propagate;
+    }
+    case RegisterGroup::kSkew: {
+      int r = 1;
+      while (static_cast<std::int64_t>(r) * (r + 1) / 2 <= index) ++r;
+      const int stage = static_cast<int>(index - static_cast<std::int64_t>(r) * (r - 1) / 2);
+      const Operand o = operand(slot_at(e - stage - 1), r);
+      return (o.a & 0xff) | (o.valid << 8) | (o.propagate << 9);
+    }
+    case RegisterGroup::kPeW0:
+    case RegisterGroup::kPeW1: {
+      const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
+      return weight_register(r, c, group == RegisterGroup::kPeW1 ? 1 : 0, e);
+    }
+    case RegisterGroup::kPeD: {
+      // d(r, c) after edge e: the top feed the array consumed at edge e - r,
+      // i.e. the controller's schedule cycle e - r - 1.
+      const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
+      const std::int64_t t = e - r - 1;
+      for (const Fold& f : schedule_.folds)
+        if (t >= f.preload_start && t < f.preload_start + R) return fold_weight(f, R - 1 - static_cast<int>(t - f.preload_start), c);
+      return 0;
+    }
     case RegisterGroup::kPePsum: {
       const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
       const Slot s = slot_at(e - 1 - r - c);

@@ -11,13 +11,19 @@
 namespace isimdl {
 
 // Answers, from a layer's schedule and operands alone (no simulation), what
-// the result-path registers hold after a given rising edge and where that
-// value goes: contract 3 ("the schedule's answer to what register X holds at
-// cycle t matches the model") for the groups on the partial-sum path —
-// pe_psum, deskew, accumulator, output_stage. Every value on that path is
-// only ever added to (or requantized), so a changed value changes exactly
-// one output's final accumulator by the same amount; the fault simulator
-// uses this to classify those faults without simulating.
+// every array register holds after a given rising edge, and what changing
+// that value does to the layer's final accumulators: contract 3 ("the
+// schedule's answer to what register X holds at cycle t matches the model").
+//
+// Partial-sum path (pe_psum, deskew, accumulator, output_stage): values are
+// only ever added to, so a change reaches exactly one output's final
+// accumulator, unchanged. Operand path (pe_a, pe_valid, pe_propagate, skew):
+// the vector's remaining MACs in that row use the changed operand, tag or
+// weight register. Weights (pe_w0, pe_w1): every MAC that reads the
+// register before its next latch. Weight path (pe_d): the value is latched
+// into a weight register if a latch catches it on its way down. The fault
+// simulator uses this to classify these faults without simulating; SRAM
+// buffer words are not covered.
 //
 // Cycle numbering as in docs/traces.md: "after edge e" is the state a fault at
 // cycle e acts on.
@@ -30,12 +36,21 @@ class RegisterOracle {
   // Where a changed value of register (group, index) after edge `cycle`
   // ends up: the output (m, n) whose final accumulator it changes by the same
   // amount, or nothing when the value is dead (never read again, or
-  // overwritten before it is read).
+  // overwritten before it is read). Partial-sum path groups only.
   struct Target {
     int m = 0;
     int n = 0;
   };
   std::optional<Target> target(RegisterGroup group, std::int64_t index, std::int64_t cycle) const;
+
+  // The changes to final accumulators when register (group, index) holds
+  // `after` instead of value(...) after edge `cycle`. Any covered group.
+  struct Change {
+    int m = 0;
+    int n = 0;
+    std::int32_t delta = 0;  // int32, wrapping
+  };
+  std::vector<Change> effect(RegisterGroup group, std::int64_t index, std::int64_t cycle, std::int64_t after) const;
 
   // The value register (group, index) holds after edge `cycle` in a
   // fault-free run.
@@ -57,6 +72,26 @@ class RegisterOracle {
   // Accumulator word value after fold f's access to row m_local, column c.
   std::int32_t word_after(std::size_t fold_index, int m_local, int c) const;
   std::int64_t access_edge(const Fold& f, int m_local) const { return f.stream_start + m_local + rows_ + cols_; }
+  // Weight register w_p of PE(r, c) after edge x: the weight the last latch
+  // into it (at or before x) wrote.
+  std::int32_t weight_register(int r, int c, int p, std::int64_t x) const;
+  // The fold weight for row r, column c (0 outside the fold).
+  std::int32_t fold_weight(const Fold& f, int r, int c) const;
+  // The operand (a, valid, propagate) of row r of the vector fed at t_feed.
+  struct Operand {
+    std::int32_t a = 0;
+    int valid = 0;
+    int propagate = 0;
+  };
+  Operand operand(const Slot& slot, int r) const;
+  // MAC contributions of row r of the vector fed at t_feed, columns
+  // [first_col, C), with the operand `was` replaced by `now`.
+  void row_change(std::int64_t t_feed, int r, int first_col, const Operand& was, const Operand& now,
+                  std::vector<Change>& out) const;
+  // Every MAC reading w_p of PE(r, c) after edge e up to its next latch,
+  // with the weight changed by `delta_w`.
+  void weight_change(int r, int c, int p, std::int64_t e, std::int32_t delta_w, std::vector<Change>& out) const;
+  std::int64_t latch_edge(const Fold& f) const { return f.preload_start + rows_; }
 
   const LayerJob& job_;
   const LayerSchedule& schedule_;

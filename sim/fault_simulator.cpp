@@ -111,15 +111,18 @@ FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {
     else raw ^= mask;
     const auto after = static_cast<std::int32_t>(static_cast<std::uint32_t>(raw));
     r.injection = InjectionRecord{true, before, after};
-    const auto target = ctx.oracle->target(fault.group, fault.index, fault.cycle);
+    const bool is_unsigned = width == 1 || fault.group == RegisterGroup::kSkew;
+    const std::int64_t after_value =
+        is_unsigned ? static_cast<std::int64_t>(raw & ((std::uint64_t{1} << width) - 1))
+                    : (width == 8 ? static_cast<std::int64_t>(static_cast<std::int8_t>(raw)) : static_cast<std::int64_t>(after));
+    r.injection.after = after_value;
     work_ = g;
-    if (target && after != before) {
-      const int M = ctx.job.gemm.m;
-      const std::size_t e = static_cast<std::size_t>(target->n) * M + static_cast<std::size_t>(target->m);
+    const int M = ctx.job.gemm.m;
+    for (const RegisterOracle::Change& change : ctx.oracle->effect(fault.group, fault.index, fault.cycle, after_value)) {
+      const std::size_t e = static_cast<std::size_t>(change.n) * M + static_cast<std::size_t>(change.m);
       std::int32_t& acc = work_.acc[layer][e];
-      acc = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc) + static_cast<std::uint32_t>(after) -
-                                      static_cast<std::uint32_t>(static_cast<std::int32_t>(before)));
-      work_.out[layer][e] = requantize(acc, ctx.job.multiplier[static_cast<std::size_t>(target->n)],
+      acc = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc) + static_cast<std::uint32_t>(change.delta));
+      work_.out[layer][e] = requantize(acc, ctx.job.multiplier[static_cast<std::size_t>(change.n)],
                                        ctx.job.output_zero_point, ctx.job.relu);
     }
     return finish(fault, image, r);
