@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -162,12 +163,21 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
 
   // Workers are forked processes (SystemC is elaborated once, before the
   // fork): a crash or hang costs one fault, not the campaign.
+  // Self-test hooks for the isolation tests: a worker crashes (SIGSEGV) or
+  // hangs on the fault with this index.
+  const char* crash_env = std::getenv("ISIMDL_TEST_CRASH_AT_FAULT");
+  const char* hang_env = std::getenv("ISIMDL_TEST_HANG_AT_FAULT");
+  const std::int64_t crash_at = crash_env ? std::atoll(crash_env) : -1;
+  const std::int64_t hang_at = hang_env ? std::atoll(hang_env) : -1;
   auto run_worker = [&](int worker, const std::vector<std::int64_t>& mine) {
     ResultsStore store(database);
     const std::string marker = marker_path(database, worker);
     for (std::int64_t index : mine) {
       { std::ofstream(marker) << index << "\n"; }
       alarm(static_cast<unsigned>(std::max(1.0, options.fault_timeout_seconds)));
+      if (index == crash_at) std::raise(SIGSEGV);
+      if (index == hang_at)
+        for (;;) pause();
       const FaultRecord record = evaluate(simulator, data, config, index, faults[static_cast<std::size_t>(index)]);
       alarm(0);
       store.write(record);

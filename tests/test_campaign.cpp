@@ -164,3 +164,44 @@ TEST(Campaign, BadFaultListLinesAreNamed) {
 
 }  // namespace
 }  // namespace isimdl
+
+namespace isimdl {
+namespace {
+
+// A worker that crashes or hangs costs its fault (recorded as sim_error or
+// due), not the campaign: every other fault has its normal row.
+TEST(Campaign, CrashedAndHungWorkersAreIsolated) {
+  const std::string reference = temp_dir("campaign_isolation_ref"), dir = temp_dir("campaign_isolation");
+  auto args = campaign_args(reference);
+  args.insert(args.end(), {"-p", "campaign.faults=12", "--jobs", "2"});
+  ASSERT_EQ(wait_for(spawn(args, reference + "/log")), 0);
+
+  args = campaign_args(dir);
+  args.insert(args.end(), {"-p", "campaign.faults=12", "--jobs", "2", "--fault-timeout", "1"});
+  setenv("ISIMDL_TEST_CRASH_AT_FAULT", "3", 1);
+  setenv("ISIMDL_TEST_HANG_AT_FAULT", "6", 1);
+  const int code = wait_for(spawn(args, dir + "/log"));
+  unsetenv("ISIMDL_TEST_CRASH_AT_FAULT");
+  unsetenv("ISIMDL_TEST_HANG_AT_FAULT");
+  ASSERT_EQ(code, 0);
+  ResultsStore ref(reference + "/campaign.sqlite"), got(dir + "/campaign.sqlite");
+  const auto want = ref.read_all(), rows = got.read_all();
+  ASSERT_EQ(rows.size(), 12u);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_EQ(rows[i].fault_index, static_cast<std::int64_t>(i));
+    EXPECT_EQ(rows[i].site, want[i].site);
+    if (i == 3) {
+      EXPECT_EQ(rows[i].sim_errors, 3) << rows[i].error;
+      EXPECT_NE(rows[i].error.find("crashed"), std::string::npos) << rows[i].error;
+    } else if (i == 6) {
+      EXPECT_EQ(rows[i].outcomes[static_cast<std::size_t>(Outcome::kDue)], 3) << rows[i].error;
+      EXPECT_NE(rows[i].error.find("hung"), std::string::npos) << rows[i].error;
+    } else {
+      EXPECT_EQ(rows[i].outcomes, want[i].outcomes) << "fault " << i;
+      EXPECT_EQ(rows[i].accuracy, want[i].accuracy) << "fault " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace isimdl
