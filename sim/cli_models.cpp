@@ -8,6 +8,7 @@
 #include "models/reference_engine.h"
 #include "models/trainer.h"
 #include "models/zoo.h"
+#include "sampler/sensitivity.h"
 #include "sim/cli.h"
 #include "sim/cli_commands.h"
 #include "sim/config.h"
@@ -172,12 +173,55 @@ int infer_command(const std::vector<std::string>& args, const std::string& prog,
   return kExitOk;
 }
 
+int sensitivity_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  std::string model_arg, images = "0:256", data_dir = ".cache/mnist", out_path, target = "golden";
+  po::options_description desc("Options");
+  desc.add_options()("model", po::value(&model_arg)->required(), "zoo name or model file")(
+      "images", po::value(&images)->default_value(images), "calibration images begin:end (test set)")(
+      "data", po::value(&data_dir)->default_value(data_dir), "MNIST directory")(
+      "target", po::value(&target)->default_value(target), "loss against the model's golden prediction or the label")(
+      "out", po::value(&out_path)->required(), "CSV to write: layer,kind,tensor,index,mean_abs_grad");
+  po::variables_map values;
+  if (parse_command_line(prog, "--model NAME --out FILE [--images A:B]", desc, {}, args, values, io)) return kExitOk;
+  if (target != "golden" && target != "label")
+    throw UsageError(fmt::format("{}: --target: expected golden or label, got '{}'", prog, target));
+  ImageRange range;
+  try {
+    range = parse_image_range(images);
+  } catch (const Error& e) {
+    throw UsageError(fmt::format("{}: --images: {}", prog, e.what()));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const std::string path = resolve_model_path(model_arg, default_zoo_dir());
+  const QuantizedModel model = load_model(path);
+  const MnistSplit test_set = load_mnist(data_dir, "t10k");
+  check_range(range, test_set, data_dir);
+  const auto sensitivity = compute_sensitivity(model, test_set, range.begin, range.end,
+                                               target == "golden" ? LossTarget::kGoldenPrediction : LossTarget::kTrueLabel);
+  io.out << fmt::format("{}: mean |dL/dx| over {} images (loss against the {})\n", path, range.size(),
+                        target == "golden" ? "golden prediction" : "label");
+  io.out << fmt::format("{:>5} {:<9} {:>14} {:>14} {:>14}\n", "layer", "kind", "activation", "accumulator", "weight");
+  auto mean = [](const std::vector<float>& v) {
+    double s = 0;
+    for (float x : v) s += x;
+    return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+  };
+  for (std::size_t l = 0; l < sensitivity.size(); ++l)
+    io.out << fmt::format("{:>5} {:<9} {:>14.6g} {:>14.6g} {:>14.6g}\n", l, to_string(model.arch.layer(static_cast<int>(l)).kind),
+                          mean(sensitivity[l].activation), mean(sensitivity[l].accumulator), mean(sensitivity[l].weight));
+  write_sensitivity_csv(out_path, model, sensitivity);
+  io.out << fmt::format("wrote {} ({:.1f} s)\n", out_path, seconds_since(start));
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<CliCommand> model_commands() {
   return {
       {"train", "train a zoo architecture on MNIST and write its int8 model file", train_command, {}},
       {"infer", "run the int8 reference engine on MNIST test images: accuracy, confusion matrix", infer_command, {}},
+      {"sensitivity", "mean |dloss/dx| of every activation, accumulator and weight over images (ISimDL)",
+       sensitivity_command, {}},
   };
 }
 

@@ -294,3 +294,51 @@ TEST(QuantizationAwareTraining, FakeQuantizedAccuracyPredictsInt8Accuracy) {
 
 }  // namespace
 }  // namespace isimdl
+
+#include "sampler/sensitivity.h"
+
+namespace isimdl {
+namespace {
+
+// The sensitivity of the logits' accumulators is the closed form
+// mean_i |softmax(z_i) - onehot(golden_i)| (each image's own loss), on the
+// fake-quantized network; every tensor has one value per element.
+TEST(Sensitivity, LogitAccumulatorsFollowTheClosedForm) {
+  const QuantizedModel model = quantized_random_model(zoo_architecture("lenet5"), 61);
+  const int images = 6;
+  const auto s = compute_sensitivity(model, mnist_subset(), 0, images);
+  const int last = model.arch.size() - 1;
+  FloatNetwork net = dequantized_network(model);
+  ReferenceEngine engine(model);
+  std::vector<double> expected(10, 0.0);
+  for (int i = 0; i < images; ++i) {
+    const std::vector<float> input = images_to_float(mnist_subset().images, i, i + 1);
+    ForwardPass pass;
+    net.forward(input.data(), 1, pass);
+    InferenceTrace trace;
+    engine.run(mnist_subset().images.image(i), trace);
+    const int golden = ReferenceEngine::top1(trace.logits());
+    const float* z = pass.logits().data();
+    const double zmax = *std::max_element(z, z + 10);
+    double sum = 0;
+    for (int c = 0; c < 10; ++c) sum += std::exp(z[c] - zmax);
+    const QuantParams q = model.layers.back().output;
+    for (int c = 0; c < 10; ++c) {
+      const float pre = pass.pre_quant[static_cast<std::size_t>(last)][static_cast<std::size_t>(c)];
+      const bool in_range = pre >= dequantize(-128, q) && pre <= dequantize(127, q);
+      if (in_range) expected[static_cast<std::size_t>(c)] += std::fabs(std::exp(z[c] - zmax) / sum - (c == golden)) / images;
+    }
+  }
+  for (int c = 0; c < 10; ++c)
+    EXPECT_NEAR(s[static_cast<std::size_t>(last)].accumulator[static_cast<std::size_t>(c)], expected[static_cast<std::size_t>(c)], 1e-5);
+  for (int l = 0; l < model.arch.size(); ++l) {
+    EXPECT_EQ(s[static_cast<std::size_t>(l)].activation.size(), model.arch.output_shape(l).size());
+    if (model.arch.has_weights(l)) {
+      EXPECT_EQ(s[static_cast<std::size_t>(l)].weight.size(), model.layers[static_cast<std::size_t>(l)].weight.size());
+      EXPECT_EQ(s[static_cast<std::size_t>(l)].accumulator.size(), model.arch.output_shape(l).size());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace isimdl
