@@ -86,6 +86,127 @@ void RegisterOracle::weight_change(int r, int c, int p, std::int64_t e, std::int
   }
 }
 
+RegisterOracle::Holding RegisterOracle::holds(RegisterGroup group, std::int64_t index, std::int64_t e) const {
+  using Kind = Holding::Kind;
+  const int R = rows_, C = cols_;
+  Holding h;
+  auto operand_holding = [&](const Slot& s, int r) {
+    // A row beyond the fold's K carries no activation, but its propagate
+    // tag still says the fold's parity.
+    if (s.fold) h.fold = s.fold->index;
+    if (s.fold && r < s.fold->k_count) {
+      h.kind = Kind::kActivation;
+      h.m = s.fold->m0 + s.i;
+      h.k = s.fold->k0 + r;
+      h.fold = s.fold->index;
+    }
+    return h;
+  };
+  auto weight_holding = [&](const Fold* f, int r, int c) {
+    if (f && r < f->k_count && c < f->n_count) {
+      h.kind = Kind::kWeight;
+      h.n = f->n0 + c;
+      h.k = f->k0 + r;
+      h.fold = f->index;
+    }
+    return h;
+  };
+  switch (group) {
+    case RegisterGroup::kPeA:
+    case RegisterGroup::kPeValid:
+    case RegisterGroup::kPePropagate: {
+      const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
+      return operand_holding(slot_at(e - 1 - r - c), r);
+    }
+    case RegisterGroup::kSkew: {
+      int r = 1;
+      while (static_cast<std::int64_t>(r) * (r + 1) / 2 <= index) ++r;
+      const int stage = static_cast<int>(index - static_cast<std::int64_t>(r) * (r - 1) / 2);
+      return operand_holding(slot_at(e - stage - 1), r);
+    }
+    case RegisterGroup::kPeW0:
+    case RegisterGroup::kPeW1: {
+      const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
+      const int p = group == RegisterGroup::kPeW1 ? 1 : 0;
+      const Fold* last = nullptr;
+      for (const Fold& f : schedule_.folds)
+        if ((f.index & 1) == p && latch_edge(f) <= e) last = &f;
+      return weight_holding(last, r, c);
+    }
+    case RegisterGroup::kPeD: {
+      const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
+      const std::int64_t t = e - r - 1;
+      for (const Fold& f : schedule_.folds)
+        if (t >= f.preload_start && t < f.preload_start + R)
+          return weight_holding(&f, R - 1 - static_cast<int>(t - f.preload_start), c);
+      return h;
+    }
+    case RegisterGroup::kPePsum:
+    case RegisterGroup::kDeskew: {
+      int r = R - 1, c = 0;
+      std::int64_t t_feed = 0;
+      if (group == RegisterGroup::kPePsum) {
+        r = static_cast<int>(index / C), c = static_cast<int>(index % C);
+        t_feed = e - 1 - r - c;
+      } else {
+        std::int64_t offset = index;
+        while (offset >= C - 1 - c) offset -= C - 1 - c, ++c;
+        t_feed = e - offset - 1 - 1 - (R - 1) - c;
+      }
+      const Slot s = slot_at(t_feed);
+      if (!s.fold || c >= s.fold->n_count) return h;
+      h.kind = Kind::kPartialSum;
+      h.m = s.fold->m0 + s.i;
+      h.n = s.fold->n0 + c;
+      h.k = s.fold->k0;
+      h.terms = std::min(r + 1, s.fold->k_count);
+      h.fold = s.fold->index;
+      return h;
+    }
+    case RegisterGroup::kAccumulator: {
+      const int m_local = static_cast<int>(index / C), c = static_cast<int>(index % C);
+      const Fold* last = nullptr;
+      std::int64_t best = -1;
+      for (const Fold& f : schedule_.folds) {
+        if (m_local >= f.rows || c >= f.n_count) continue;
+        const std::int64_t edge = access_edge(f, m_local);
+        if (edge <= e && edge > best) best = edge, last = &f;
+      }
+      if (!last) return h;
+      h.kind = Kind::kAccumulator;
+      h.m = last->m0 + m_local;
+      h.n = last->n0 + c;
+      h.k = 0;
+      h.terms = last->k0 + last->k_count;
+      h.fold = last->index;
+      return h;
+    }
+    case RegisterGroup::kOutputStage: {
+      const int c = static_cast<int>(index);
+      std::int64_t best = -1;
+      for (const Fold& f : schedule_.folds) {
+        if (!f.last_k || c >= f.n_count) continue;
+        for (int i = 0; i < f.rows; ++i) {
+          const std::int64_t latch = f.stream_start + i + R + C + 1;
+          if (latch > e) break;
+          if (latch > best) {
+            best = latch;
+            h.kind = Kind::kAccumulator;
+            h.m = f.m0 + i;
+            h.n = f.n0 + c;
+            h.k = 0;
+            h.terms = job_.gemm.k;
+            h.fold = f.index;
+          }
+        }
+      }
+      return h;
+    }
+    default:
+      throw Error(fmt::format("the register oracle does not cover group {}", register_info(group).group_name));
+  }
+}
+
 std::vector<RegisterOracle::Change> RegisterOracle::effect(RegisterGroup group, std::int64_t index, std::int64_t e,
                                                            std::int64_t after) const {
   std::vector<Change> out;

@@ -56,6 +56,23 @@ class RegisterOracle {
   // fault-free run.
   std::int64_t value(RegisterGroup group, std::int64_t index, std::int64_t cycle) const;
 
+  // Which tensor element(s) register (group, index) holds after edge
+  // `cycle`, in GEMM coordinates (docs/quantization.md: A[m][k] activations,
+  // W[n][k] weights, output (m, n)).
+  struct Holding {
+    enum class Kind {
+      kNothing,      // idle: the register holds no element (zero after reset, or a dead value)
+      kActivation,   // A[m][k] (pe_a; pe_valid / pe_propagate / skew: its tags)
+      kWeight,       // W[n][k] (pe_w0 / pe_w1 / pe_d)
+      kPartialSum,   // sum over k in [k, k + terms) of A[m][k] * W[n][k] (pe_psum, deskew)
+      kAccumulator,  // bias[n] + sum over k in [0, terms) (accumulator, output_stage)
+    };
+    Kind kind = Kind::kNothing;
+    int m = -1, n = -1, k = -1, terms = 0;
+    int fold = -1;  // the fold the element belongs to (for operand tags of a row beyond K: the fold it streams in)
+  };
+  Holding holds(RegisterGroup group, std::int64_t index, std::int64_t cycle) const;
+
   // Final accumulator of output (m, n) (bias included), [n][m] layout.
   std::int32_t final_acc(int m, int n) const;
 

@@ -168,6 +168,51 @@ namespace {
 // schedule says a register holds equals what the cycle-level model holds
 // (read back by the injector), and the change lands in the output the
 // schedule names — in both timing modes and with M-tiling.
+// The value of a holding, computed independently of the oracle from the
+// layer's operands (im2col of the input, W[n][k], biases).
+std::vector<std::int8_t> im2col_of(const LayerJob& job) {
+  std::vector<std::int8_t> a(static_cast<std::size_t>(job.gemm.m) * job.gemm.k);
+  if (job.spec.kind == LayerKind::kConv2d)
+    im2col_s8(job.input.data(), job.input_shape, job.spec, job.output_shape, job.input_zero_point, a.data());
+  else
+    std::copy(job.input.begin(), job.input.end(), a.begin());
+  return a;
+}
+
+std::int64_t value_of(const RegisterOracle::Holding& h, RegisterGroup group, const LayerJob& job,
+                      const std::vector<std::int8_t>& a) {
+  using Kind = RegisterOracle::Holding::Kind;
+  const GemmShape g = job.gemm;
+  auto A = [&](int m, int k) { return static_cast<std::int64_t>(a[static_cast<std::size_t>(m) * g.k + k]); };
+  auto W = [&](int n, int k) { return static_cast<std::int64_t>(job.weight[static_cast<std::size_t>(n) * g.k + k]); };
+  const bool operand_tag = group == RegisterGroup::kPeValid || group == RegisterGroup::kPePropagate;
+  switch (h.kind) {
+    case Kind::kNothing:
+      // A row beyond the fold's K: no activation, but the fold's propagate tag.
+      if (h.fold >= 0 && group == RegisterGroup::kPePropagate) return h.fold & 1;
+      if (h.fold >= 0 && group == RegisterGroup::kSkew) return (h.fold & 1) << 9;
+      return 0;
+    case Kind::kActivation:
+      if (group == RegisterGroup::kPeValid) return 1;
+      if (group == RegisterGroup::kPePropagate) return h.fold & 1;
+      if (group == RegisterGroup::kSkew) return (A(h.m, h.k) & 0xff) | (1 << 8) | ((h.fold & 1) << 9);
+      return A(h.m, h.k);
+    case Kind::kWeight:
+      return operand_tag ? -1 : W(h.n, h.k);
+    case Kind::kPartialSum: {
+      std::int64_t sum = 0;
+      for (int k = h.k; k < h.k + h.terms; ++k) sum += A(h.m, k) * W(h.n, k);
+      return static_cast<std::int32_t>(sum);
+    }
+    case Kind::kAccumulator: {
+      std::int64_t sum = job.bias[static_cast<std::size_t>(h.n)];
+      for (int k = 0; k < h.terms; ++k) sum += A(h.m, k) * W(h.n, k);
+      return static_cast<std::int32_t>(sum);
+    }
+  }
+  return -1;
+}
+
 TEST(RegisterOracle, MatchesTheCycleLevelModel) {
   Accelerator& accelerator = shared_accelerator();
   Random random(99);
@@ -184,6 +229,7 @@ TEST(RegisterOracle, MatchesTheCycleLevelModel) {
       const LayerJob job = make_layer_job(lenet5(), layer, input < 0 ? golden.input : golden.out[static_cast<std::size_t>(input)]);
       const LayerSchedule schedule = make_layer_schedule(job.gemm, array);
       const RegisterOracle oracle(job, schedule);
+      const std::vector<std::int8_t> im2col = im2col_of(job);
       std::vector<RegisterGroup> covered;
       for (const auto& info : register_map())
         if (RegisterOracle::covers(info.group)) covered.push_back(info.group);
@@ -195,6 +241,11 @@ TEST(RegisterOracle, MatchesTheCycleLevelModel) {
         InferenceTrace trace = golden;
         runner.run_array_layer(layer, trace, nullptr, &site, &record);
         ASSERT_EQ(record.before, oracle.value(site.group, site.index, site.cycle))
+            << register_info(site.group).group_name << "[" << site.index << "] after edge " << site.cycle
+            << ", layer " << layer << ", " << to_string(timing);
+        // The element the schedule names, evaluated here from the operands,
+        // is what the model's register held.
+        ASSERT_EQ(record.before, value_of(oracle.holds(site.group, site.index, site.cycle), site.group, job, im2col))
             << register_info(site.group).group_name << "[" << site.index << "] after edge " << site.cycle
             << ", layer " << layer << ", " << to_string(timing);
         std::vector<std::int32_t> want = golden.acc[static_cast<std::size_t>(layer)];
