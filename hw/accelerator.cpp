@@ -166,6 +166,8 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const
   return result;
 }
 
+std::string systemc_version() { return sc_core::sc_release(); }
+
 Accelerator& shared_accelerator() {
   static Accelerator* instance = new Accelerator("accelerator");  // lives as long as the simulation
   return *instance;

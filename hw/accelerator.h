@@ -8,7 +8,7 @@
 #include "hw/accumulator_buffer.h"
 #include "hw/array_config.h"
 #include "hw/controller.h"
-#include "hw/fault.h"
+#include "hw/fault_injector.h"
 #include "hw/fold_schedule.h"
 #include "hw/layer_job.h"
 #include "hw/output_stage.h"
@@ -101,6 +101,9 @@ class Accelerator : public sc_core::sc_module {
   AccumulatorBuffer accumulator_;
   OutputStage output_stage_;
 };
+
+// Version string of the SystemC library the hardware model is linked with.
+std::string systemc_version();
 
 // The process-wide accelerator instance (created on first use, before the
 // first sc_start: SystemC elaborates once).

@@ -1,7 +1,5 @@
 #include "hw/array_config.h"
 
-#include <systemc>
-
 #include "models/error.h"
 
 namespace isimdl {
@@ -41,7 +39,5 @@ std::int64_t ArrayConfig::pe_register_bits() const {
   constexpr int kBitsPerPe = 8 + 32 + 8 + 8 + 8 + 1 + 1;
   return static_cast<std::int64_t>(pe_count()) * kBitsPerPe;
 }
-
-std::string systemc_version() { return sc_core::sc_release(); }
 
 }  // namespace isimdl

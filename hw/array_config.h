@@ -45,7 +45,5 @@ bool operator==(const BufferConfig& a, const BufferConfig& b);
 bool operator==(const ArrayConfig& a, const ArrayConfig& b);
 inline bool operator!=(const ArrayConfig& a, const ArrayConfig& b) { return !(a == b); }
 
-// Version string of the SystemC library the hardware model is linked with.
-std::string systemc_version();
 
 }  // namespace isimdl

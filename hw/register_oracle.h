@@ -4,7 +4,7 @@
 #include <optional>
 #include <vector>
 
-#include "hw/fault.h"
+#include "hw/fault_site.h"
 #include "hw/fold_schedule.h"
 #include "hw/layer_job.h"
 

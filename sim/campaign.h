@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "hw/fault.h"
+#include "hw/fault_site.h"
 #include "sim/config.h"
 #include "sim/results_store.h"
 

@@ -4,7 +4,7 @@
 
 #include <ostream>
 
-#include "hw/array_config.h"
+#include "hw/accelerator.h"
 #include "isimdl/version.h"
 #include "models/error.h"
 

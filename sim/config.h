@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "hw/array_config.h"
-#include "hw/fault.h"
+#include "hw/fault_site.h"
 
 namespace isimdl {
 

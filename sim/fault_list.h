@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "hw/fault.h"
+#include "hw/fault_site.h"
 
 namespace isimdl {
 

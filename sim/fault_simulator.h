@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "hw/accelerator.h"
-#include "hw/fault.h"
+#include "hw/fault_site.h"
 #include "hw/fold_schedule.h"
 #include "hw/register_oracle.h"
 #include "models/idx_reader.h"

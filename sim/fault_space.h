@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "hw/array_config.h"
-#include "hw/fault.h"
+#include "hw/fault_site.h"
 #include "models/quantized_model.h"
 #include "models/random.h"
 

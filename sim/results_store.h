@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "hw/fault.h"
+#include "hw/fault_site.h"
 #include "sim/fault_simulator.h"
 
 struct sqlite3;

@@ -5,7 +5,7 @@
 #include <array>
 #include <set>
 #include <tuple>
-#include "hw/fault.h"
+#include "hw/fault_injector.h"
 #include "models/model_file.h"
 #include "models/random.h"
 #include "models/zoo.h"

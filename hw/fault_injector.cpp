@@ -1,4 +1,4 @@
-#include "hw/fault.h"
+#include "hw/fault_injector.h"
 
 #include <fmt/format.h>
 
@@ -7,8 +7,6 @@
 
 namespace isimdl {
 namespace {
-
-const std::vector<std::string> kFaultKindNames{"bit_flip", "adjacent_bits", "stuck_at_0", "stuck_at_1"};
 
 std::int64_t sign_extend(std::uint64_t raw, int width) {
   if (width >= 64) return static_cast<std::int64_t>(raw);
@@ -26,19 +24,6 @@ void check_index(Accelerator& acc, RegisterGroup group, std::int64_t index) {
 }
 
 }  // namespace
-
-const char* to_string(FaultKind kind) { return kFaultKindNames.at(static_cast<std::size_t>(kind)).c_str(); }
-const std::vector<std::string>& fault_kind_names() { return kFaultKindNames; }
-FaultKind fault_kind_from_string(const std::string& name) {
-  for (std::size_t i = 0; i < kFaultKindNames.size(); ++i)
-    if (kFaultKindNames[i] == name) return static_cast<FaultKind>(i);
-  throw Error(fmt::format("unknown fault kind '{}' (expected bit_flip, adjacent_bits, stuck_at_0 or stuck_at_1)", name));
-}
-
-bool operator==(const FaultSite& a, const FaultSite& b) {
-  return a.layer == b.layer && a.cycle == b.cycle && a.group == b.group && a.index == b.index && a.bit == b.bit &&
-         a.kind == b.kind && a.width == b.width && a.duration == b.duration;
-}
 
 std::int64_t register_instance_count(Accelerator& acc, RegisterGroup group) {
   PeArray& array = acc.array();

@@ -8,8 +8,6 @@
 
 namespace isimdl {
 
-class Accelerator;
-
 enum class FaultKind { kBitFlip, kAdjacentBits, kStuckAt0, kStuckAt1 };
 const char* to_string(FaultKind kind);
 const std::vector<std::string>& fault_kind_names();
@@ -40,16 +38,5 @@ struct InjectionRecord {
   std::int64_t before = 0;
   std::int64_t after = 0;
 };
-
-// Register instances by group and index (docs/hardware.md gives each
-// group's indexing); values are sign-extended (1-bit and 10-bit skew words
-// are unsigned). Valid between clock edges. Throw Error for an index out of range.
-std::int64_t register_instance_count(Accelerator& accelerator, RegisterGroup group);
-std::int64_t read_register(Accelerator& accelerator, RegisterGroup group, std::int64_t index);
-void write_register(Accelerator& accelerator, RegisterGroup group, std::int64_t index, std::int64_t value);
-
-// Applies the fault's bit operation to its register now; records the values.
-// Throws Error when the site does not exist (index or bits out of range).
-InjectionRecord apply_fault(Accelerator& accelerator, const FaultSite& fault);
 
 }  // namespace isimdl
