@@ -88,6 +88,14 @@ std::int64_t rows_in(const std::string& db) {
 // with --resume ends with exactly the rows of an uninterrupted run.
 TEST(Campaign, KilledAndResumedEqualsUninterrupted) {
   const std::string straight = temp_dir("campaign_straight"), killed = temp_dir("campaign_killed");
+  // SRAM buffer faults are simulated cycle by cycle (the other groups are
+  // classified from the schedule in microseconds): slow enough to be killed
+  // half-way.
+  const auto campaign_args = [](const std::string& dir) {
+    auto args = isimdl::campaign_args(dir);
+    args.insert(args.end(), {"-p", "campaign.groups=[ifmap_buffer, weight_buffer, output_buffer, pe_psum]"});
+    return args;
+  };
   ASSERT_EQ(wait_for(spawn(campaign_args(straight), straight + "/log")), 0);
   const std::string expected = export_csv(straight + "/campaign.sqlite");
   ASSERT_EQ(std::count(expected.begin(), expected.end(), '\n'), 40);
