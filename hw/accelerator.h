@@ -109,8 +109,5 @@ std::string systemc_version();
 // first sc_start: SystemC elaborates once).
 Accelerator& shared_accelerator();
 
-// Builds the job of layer `layer` of a quantized model from its int8 input.
-struct QuantizedModel;
-LayerJob make_layer_job(const QuantizedModel& model, int layer, const std::vector<std::int8_t>& input);
 
 }  // namespace isimdl

@@ -32,4 +32,8 @@ struct LayerResult {
   std::vector<std::int8_t> out;
 };
 
+// Builds the job of layer `layer` of a quantized model from its int8 input.
+struct QuantizedModel;
+LayerJob make_layer_job(const QuantizedModel& model, int layer, const std::vector<std::int8_t>& input);
+
 }  // namespace isimdl

@@ -21,7 +21,11 @@
 #include "models/zoo.h"
 #include "sim/fault_list.h"
 #include "sim/fault_simulator.h"
-#include "sim/fault_space.h"
+#include "sampler/estimators.h"
+#include "sampler/fault_space.h"
+#include "sampler/importance_sampler.h"
+#include "sampler/sensitivity.h"
+#include "sampler/site_scores.h"
 
 namespace isimdl {
 namespace {
@@ -82,18 +86,43 @@ std::string marker_path(const std::string& database, int worker) { return fmt::f
 
 }  // namespace
 
-std::vector<FaultSite> sample_fault_list(const Config& config, const FaultSpace& space) {
-  std::vector<FaultSite> faults;
+FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
+                            const MnistSplit& data, std::ostream& out) {
+  FaultList list;
   if (config.campaign.faults == kAllFaults) {
     if (space.size() > 50'000'000) throw Error(fmt::format("faults: all: the space has {} sites; restrict the groups, layers or array", space.size()));
-    for (std::uint64_t n = 0; n < space.size(); ++n) faults.push_back(space.site(n));
-    return faults;
+    for (std::uint64_t n = 0; n < space.size(); ++n) list.faults.push_back(space.site(n));
+    list.weights.assign(list.faults.size(), 1.0);
+    return list;
   }
-  if (config.campaign.sampler == SamplerKind::kImportance)
-    throw Error("campaign.sampler: importance sampling is not implemented yet; use uniform");
   Random random(config.campaign.seed);
-  for (int i = 0; i < config.campaign.faults; ++i) faults.push_back(space.sample_uniform(random));
-  return faults;
+  if (config.campaign.sampler == SamplerKind::kUniform) {
+    for (int i = 0; i < config.campaign.faults; ++i) list.faults.push_back(space.sample_uniform(random));
+    list.weights.assign(list.faults.size(), 1.0);
+    return list;
+  }
+  // ISimDL: sensitivities from the network's own gradients on (up to 32 of)
+  // the campaign's images, per-block site sensitivity from the register
+  // oracle, bits weighted by the size of their flip.
+  const int calibration_end = std::min(config.images.end, config.images.begin + 32);
+  const auto sensitivity = compute_sensitivity(model, data, config.images.begin, calibration_end);
+  const std::vector<double> scores = block_scores(space, model, config.array, data, config.images.begin, calibration_end,
+                                                  sensitivity, 64, config.campaign.seed ^ 0x5eed);
+  ImportanceSampler::Options options;
+  options.epsilon = config.campaign.epsilon;
+  options.bit_weighting = config.campaign.bit_weighting;
+  const ImportanceSampler sampler(space, scores, options);
+  out << "importance distribution over blocks (layer, group: share of q's sensitivity part):\n";
+  for (std::size_t b = 0; b < space.blocks().size(); ++b)
+    if (sampler.block_probabilities()[b] >= 0.01)
+      out << fmt::format("  layer {:>2} {:<14} {:>6.2f}%\n", space.blocks()[b].layer,
+                         register_info(space.blocks()[b].group).group_name, 100 * sampler.block_probabilities()[b]);
+  for (int i = 0; i < config.campaign.faults; ++i) {
+    const ImportanceSampler::Draw d = sampler.sample(random);
+    list.faults.push_back(d.site);
+    list.weights.push_back(d.weight());
+  }
+  return list;
 }
 
 CampaignSummary run_campaign(const Config& config, const CampaignOptions& options, std::ostream& out,
@@ -120,10 +149,11 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   for (const auto& [g, n] : per_group) out << fmt::format("  group {:<14} {:>16} sites\n", g, n);
   for (const auto& [l, n] : per_layer) out << fmt::format("  layer {:<14} {:>16} sites\n", l, n);
 
-  const std::vector<FaultSite> faults =
-      options.fault_list.empty() ? sample_fault_list(config, space) : read_fault_list(options.fault_list, space);
+  const FaultList list = options.fault_list.empty() ? sample_fault_list(config, space, model, data, out)
+                                                    : read_fault_list(options.fault_list, space);
+  const std::vector<FaultSite>& faults = list.faults;
   if (!options.emit_fault_list.empty()) {
-    write_fault_list(options.emit_fault_list, faults);
+    write_fault_list(options.emit_fault_list, list);
     out << fmt::format("wrote {} faults to {}\n", faults.size(), options.emit_fault_list);
     return CampaignSummary{static_cast<std::int64_t>(faults.size()), 0, 0, 0, 0, ""};
   }
@@ -140,6 +170,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
                                 to_string(config.array.timing));
   info.seed = config.campaign.seed;
   info.planned_faults = static_cast<std::int64_t>(faults.size());
+  info.population = space.size();
   std::set<std::int64_t> done;
   {
     ResultsStore store(database);
@@ -178,7 +209,8 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
       if (index == crash_at) std::raise(SIGSEGV);
       if (index == hang_at)
         for (;;) pause();
-      const FaultRecord record = evaluate(simulator, data, config, index, faults[static_cast<std::size_t>(index)]);
+      FaultRecord record = evaluate(simulator, data, config, index, faults[static_cast<std::size_t>(index)]);
+      record.weight = list.weights[static_cast<std::size_t>(index)];
       alarm(0);
       store.write(record);
     }
@@ -247,7 +279,9 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
     const std::set<std::int64_t> finished = store.finished_faults();
     if (current >= 0 && !finished.count(current)) {
       const std::string why = hung ? "worker hung (timeout)" : fmt::format("worker crashed (signal {})", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
-      store.write(failed_fault(current, faults[static_cast<std::size_t>(current)], config.images.size(), hung, why));
+      FaultRecord failed = failed_fault(current, faults[static_cast<std::size_t>(current)], config.images.size(), hung, why);
+      failed.weight = list.weights[static_cast<std::size_t>(current)];
+      store.write(failed);
     }
     std::vector<std::int64_t> rest;
     for (std::int64_t index : share[static_cast<std::size_t>(worker)])
@@ -305,6 +339,29 @@ void print_summary(ResultsStore& store, std::ostream& out) {
   for (const auto& [l, t] : by_layer) row(std::to_string(l), t);
   header("all");
   row("all", all);
+  // Estimates over the fault space (importance-weighted; weights are 1 for
+  // uniform campaigns).
+  std::vector<double> critical, drop, w;
+  for (const auto& r : records) {
+    critical.push_back(r.critical ? 1.0 : 0.0);
+    drop.push_back(r.drop);
+    w.push_back(r.weight);
+  }
+  const Estimate c = weighted_estimate(critical, w), d = weighted_estimate(drop, w);
+  out << fmt::format("critical-fault rate (drop >= threshold) over the fault space: {:.6f}  95% CI [{:.6f}, {:.6f}]\n",
+                     c.value, std::max(0.0, c.lo), c.hi);
+  out << fmt::format("mean relative accuracy drop over the fault space:            {:.6f}  95% CI [{:.6f}, {:.6f}]\n",
+                     d.value, d.lo, d.hi);
+  out << fmt::format("faults: {}, effective sample size {:.1f}; precision (critical among simulated) {:.4f}\n", c.n,
+                     c.effective_sample_size, records.empty() ? 0.0 : all.critical / static_cast<double>(records.size()));
+  bool uniform = true;
+  for (double x : w) uniform = uniform && x == 1.0;
+  const double population = static_cast<double>(info.population);
+  if (uniform && population > 0)
+    out << fmt::format("uniform sampling (Leveugle et al., DATE 2009): {} faults give a margin of {:.4f} at 95% "
+                       "confidence; a 1% margin needs {:.0f} faults\n",
+                       records.size(), leveugle_margin(population, static_cast<double>(records.size())),
+                       std::ceil(leveugle_sample_size(population, 0.01)));
 }
 
 void export_results(ResultsStore& store, const std::string& format, std::ostream& out) {

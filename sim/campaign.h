@@ -35,10 +35,18 @@ struct CampaignSummary {
 CampaignSummary run_campaign(const Config& config, const CampaignOptions& options, std::ostream& out,
                              std::ostream& progress);
 
-// The campaign's fault list: `campaign.faults` sites drawn from the uniform
-// prior with `campaign.seed`, or every site for `faults: all`.
+// The campaign's fault list: `campaign.faults` sites drawn with
+// `campaign.seed` from the uniform prior or from ISimDL's importance
+// distribution (with their weights p/q), or every site for `faults: all`.
 class FaultSpace;
-std::vector<FaultSite> sample_fault_list(const Config& config, const FaultSpace& space);
+struct QuantizedModel;
+struct MnistSplit;
+struct FaultList {
+  std::vector<FaultSite> faults;
+  std::vector<double> weights;  // p/q per fault; 1 for uniform and exhaustive
+};
+FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
+                            const MnistSplit& data, std::ostream& out);
 
 // Outcome rates per register group and per layer, printed from a results file.
 void print_summary(ResultsStore& store, std::ostream& out);

@@ -7,7 +7,8 @@
 #include <sstream>
 
 #include "models/error.h"
-#include "sim/fault_space.h"
+#include "sampler/fault_space.h"
+#include "sim/campaign.h"
 #include "sim/run_report.h"
 
 namespace isimdl {
@@ -26,18 +27,25 @@ T parse_number(const std::string& text, const std::string& field, const std::str
 
 }  // namespace
 
-void write_fault_list(const std::string& path, const std::vector<FaultSite>& faults) {
-  std::string text = std::string(kHeader) + "\n";
-  for (const auto& f : faults)
-    text += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", f.layer, f.cycle, register_info(f.group).group_name, f.index,
+void write_fault_list(const std::string& path, const FaultList& list) {
+  bool weighted = false;
+  for (double w : list.weights) weighted = weighted || w != 1.0;
+  std::string text = std::string(kHeader) + (weighted ? "\tweight\n" : "\n");
+  for (std::size_t i = 0; i < list.faults.size(); ++i) {
+    const FaultSite& f = list.faults[i];
+    text += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", f.layer, f.cycle, register_info(f.group).group_name, f.index,
                         f.bit, to_string(f.kind), f.width, f.duration);
+    text += weighted ? fmt::format("\t{:.17g}\n", list.weights[i]) : "\n";
+  }
   write_file_atomically(path, text);
 }
 
-std::vector<FaultSite> read_fault_list(const std::string& path, const FaultSpace& space) {
+FaultList read_fault_list(const std::string& path, const FaultSpace& space) {
   std::ifstream in(path);
   if (!in) throw Error(fmt::format("{}: cannot open fault list", path));
-  std::vector<FaultSite> faults;
+  FaultList list;
+  std::vector<FaultSite>& faults = list.faults;
+  bool weighted = false;
   std::string line;
   int line_no = 0;
   bool header_seen = false;
@@ -47,7 +55,9 @@ std::vector<FaultSite> read_fault_list(const std::string& path, const FaultSpace
     if (line.empty() || line[0] == '#') continue;
     const std::string where = fmt::format("{}:{}", path, line_no);
     if (!header_seen) {
-      if (line != kHeader) throw Error(fmt::format("{}: expected the header line \"{}\"", where, kHeader));
+      weighted = line == std::string(kHeader) + "\tweight";
+      if (line != kHeader && !weighted)
+        throw Error(fmt::format("{}: expected the header line \"{}\" (optionally with a weight column)", where, kHeader));
       header_seen = true;
       continue;
     }
@@ -55,7 +65,9 @@ std::vector<FaultSite> read_fault_list(const std::string& path, const FaultSpace
     std::stringstream row(line);
     std::string cell;
     while (std::getline(row, cell, '\t')) cells.push_back(cell);
-    if (cells.size() != 8) throw Error(fmt::format("{}: expected 8 tab-separated fields, got {}", where, cells.size()));
+    const std::size_t fields = weighted ? 9 : 8;
+    if (cells.size() != fields)
+      throw Error(fmt::format("{}: expected {} tab-separated fields, got {}", where, fields, cells.size()));
     FaultSite f;
     f.layer = parse_number<int>(cells[0], "layer", where);
     f.cycle = parse_number<std::int64_t>(cells[1], "cycle", where);
@@ -76,10 +88,21 @@ std::vector<FaultSite> read_fault_list(const std::string& path, const FaultSpace
     } catch (const Error& e) {
       throw Error(fmt::format("{}: {}", where, e.what()));
     }
+    double weight = 1.0;
+    if (weighted) {
+      try {
+        std::size_t used = 0;
+        weight = std::stod(cells[8], &used);
+        if (used != cells[8].size() || !(weight > 0)) throw std::invalid_argument(cells[8]);
+      } catch (const std::exception&) {
+        throw Error(fmt::format("{}: weight: expected a positive number, got \"{}\"", where, cells[8]));
+      }
+    }
     faults.push_back(f);
+    list.weights.push_back(weight);
   }
   if (!header_seen) throw Error(fmt::format("{}: empty fault list (no header line)", path));
-  return faults;
+  return list;
 }
 
 }  // namespace isimdl

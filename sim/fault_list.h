@@ -13,9 +13,11 @@ class FaultSpace;
 //   layer  cycle  group  index  bit  kind  width  duration
 // group as campaign.groups names it, kind as campaign.kind; `#` starts a
 // comment line. docs/campaigns.md describes it.
-void write_fault_list(const std::string& path, const std::vector<FaultSite>& faults);
+// An optional ninth column `weight` carries importance weights p/q (1 when absent).
+struct FaultList;
+void write_fault_list(const std::string& path, const FaultList& list);
 // Throws Error naming the file and line of the first malformed or
 // impossible fault (checked against `space`); nothing is run before.
-std::vector<FaultSite> read_fault_list(const std::string& path, const FaultSpace& space);
+FaultList read_fault_list(const std::string& path, const FaultSpace& space);
 
 }  // namespace isimdl

@@ -43,7 +43,7 @@ const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS campaign (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   version TEXT NOT NULL, config TEXT NOT NULL, model_path TEXT NOT NULL, model_crc INTEGER NOT NULL,
-  array TEXT NOT NULL, seed INTEGER NOT NULL, planned_faults INTEGER NOT NULL);
+  array TEXT NOT NULL, seed INTEGER NOT NULL, planned_faults INTEGER NOT NULL, population INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS faults (
   fault_index INTEGER PRIMARY KEY,
   layer INTEGER NOT NULL, cycle INTEGER NOT NULL, grp TEXT NOT NULL, reg_index INTEGER NOT NULL,
@@ -90,7 +90,7 @@ void ResultsStore::begin(const CampaignInfo& info, bool resume) {
   if (exists && !resume)
     throw Error(fmt::format("{}: already holds a campaign; use --resume to continue it or choose another output", path_));
   if (!exists) {
-    Statement insert(db_, "INSERT INTO campaign VALUES (1, ?, ?, ?, ?, ?, ?, ?)", path_);
+    Statement insert(db_, "INSERT INTO campaign VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)", path_);
     insert.bind(1, info.version);
     insert.bind(2, info.config_yaml);
     insert.bind(3, info.model_path);
@@ -98,6 +98,7 @@ void ResultsStore::begin(const CampaignInfo& info, bool resume) {
     insert.bind(5, info.array_yaml);
     insert.bind(6, static_cast<std::int64_t>(info.seed));
     insert.bind(7, info.planned_faults);
+    insert.bind(8, static_cast<std::int64_t>(info.population));
     insert.step();
     return;
   }
@@ -112,7 +113,7 @@ void ResultsStore::begin(const CampaignInfo& info, bool resume) {
 }
 
 CampaignInfo ResultsStore::info() {
-  Statement s(db_, "SELECT version, config, model_path, model_crc, array, seed, planned_faults FROM campaign", path_);
+  Statement s(db_, "SELECT version, config, model_path, model_crc, array, seed, planned_faults, population FROM campaign", path_);
   if (!s.step()) throw Error(fmt::format("{}: no campaign in this results file", path_));
   CampaignInfo i;
   i.version = s.text(0);
@@ -122,6 +123,7 @@ CampaignInfo ResultsStore::info() {
   i.array_yaml = s.text(4);
   i.seed = static_cast<std::uint64_t>(s.integer(5));
   i.planned_faults = s.integer(6);
+  i.population = static_cast<std::uint64_t>(s.integer(7));
   return i;
 }
 

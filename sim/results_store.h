@@ -40,6 +40,7 @@ struct CampaignInfo {
   std::string array_yaml;
   std::uint64_t seed = 0;
   std::int64_t planned_faults = 0;
+  std::uint64_t population = 0;  // sites in the fault space
 };
 
 // The campaign's SQLite results file: a `campaign` table (one row) and a

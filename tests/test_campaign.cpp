@@ -17,8 +17,9 @@
 #include "models/model_file.h"
 #include "models/zoo.h"
 #include "sim/config.h"
+#include "sim/campaign.h"
 #include "sim/fault_list.h"
-#include "sim/fault_space.h"
+#include "sampler/fault_space.h"
 #include "sim/results_store.h"
 
 namespace isimdl {

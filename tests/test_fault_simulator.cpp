@@ -11,7 +11,7 @@
 #include "models/zoo.h"
 #include "sim/config.h"
 #include "sim/fault_simulator.h"
-#include "sim/fault_space.h"
+#include "sampler/fault_space.h"
 #include "sim/network_runner.h"
 #include "hw/register_oracle.h"
 

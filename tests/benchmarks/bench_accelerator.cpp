@@ -10,7 +10,7 @@
 #include "models/random.h"
 #include "models/zoo.h"
 #include "sim/fault_simulator.h"
-#include "sim/fault_space.h"
+#include "sampler/fault_space.h"
 #include "sim/network_runner.h"
 
 namespace isimdl {

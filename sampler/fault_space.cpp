@@ -1,4 +1,4 @@
-#include "sim/fault_space.h"
+#include "sampler/fault_space.h"
 
 #include <fmt/format.h>
 
@@ -59,6 +59,33 @@ FaultSite FaultSpace::site(std::uint64_t n) const {
   s.bit = static_cast<int>(offset % static_cast<std::uint64_t>(block.positions));
   s.index = static_cast<std::int64_t>(offset / static_cast<std::uint64_t>(block.positions));
   return s;
+}
+
+FaultSite FaultSpace::site_in_block(std::size_t b, std::uint64_t instance, int bit, std::int64_t cycle) const {
+  const FaultSpaceBlock& block = blocks_.at(b);
+  FaultSite s;
+  s.layer = block.layer;
+  s.group = block.group;
+  s.kind = kind_;
+  s.width = width_bits_;
+  s.duration = duration_;
+  s.index = static_cast<std::int64_t>(instance);
+  s.bit = bit;
+  s.cycle = cycle;
+  return s;
+}
+
+std::uint64_t FaultSpace::number(const FaultSite& s) const {
+  check(s);
+  for (std::size_t b = 0; b < blocks_.size(); ++b) {
+    const FaultSpaceBlock& block = blocks_[b];
+    if (block.layer != s.layer || block.group != s.group) continue;
+    const std::uint64_t base = b == 0 ? 0 : cumulative_[b - 1];
+    return base + (static_cast<std::uint64_t>(s.index) * static_cast<std::uint64_t>(block.positions) +
+                   static_cast<std::uint64_t>(s.bit)) * static_cast<std::uint64_t>(block.cycles) +
+           static_cast<std::uint64_t>(s.cycle);
+  }
+  throw Error("site not in the fault space");
 }
 
 void FaultSpace::check(const FaultSite& s) const {

@@ -34,6 +34,10 @@ class FaultSpace {
   std::uint64_t size() const { return total_; }
   // The site with flat number `n` in [0, size()).
   FaultSite site(std::uint64_t n) const;
+  // The site of block b with this register instance, bit position and cycle.
+  FaultSite site_in_block(std::size_t block, std::uint64_t instance, int bit, std::int64_t cycle) const;
+  // The flat number of a site (the inverse of site()); throws for a site outside the space.
+  std::uint64_t number(const FaultSite& site) const;
   // A site drawn from the uniform prior.
   FaultSite sample_uniform(Random& random) const { return site(random.uniform_below(total_)); }
   // Throws Error naming what is wrong when `site` is not in the space.

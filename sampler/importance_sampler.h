@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/random.h"
+#include "sampler/fault_space.h"
+
+namespace isimdl {
+
+// ISimDL's importance distribution over the fault space, sampled without
+// materializing it:
+//
+//   q(site) = (1 - epsilon) * pi(site) + epsilon * p(site),   p = 1 / |space|
+//   pi(site) = block_score[b] * bit_weight(bit) / Z
+//
+// for a site of block b (a layer and register group). pi is hierarchical
+// with exact marginals: a block in proportion to
+// block_score * instances * cycles * sum of its bit weights, then a bit in
+// proportion to its weight, then register instance and cycle uniformly.
+// block_score is the block's mean site sensitivity (sampler/site_scores.h);
+// bit_weight(b) = 2^b for multi-bit registers (the magnitude of the flip),
+// 1 for single-bit ones. epsilon > 0 keeps every site drawable, so that the
+// weights p/q make every estimate unbiased.
+class ImportanceSampler {
+ public:
+  struct Options {
+    double epsilon = 0.1;
+    bool bit_weighting = true;
+    // Bit b weighs 2^(bit_exponent * b): 1 is the flip's magnitude (ISimDL's
+    // |delta value|); smaller values flatten it.
+    double bit_exponent = 1.0;
+  };
+  ImportanceSampler(const FaultSpace& space, std::vector<double> block_scores, Options options);
+
+  struct Draw {
+    FaultSite site;
+    double p = 0;
+    double q = 0;
+    double weight() const { return p / q; }
+  };
+  Draw sample(Random& random) const;
+  // The exact probability of a site under q and p.
+  double q(const FaultSite& site) const;
+  double p() const { return 1.0 / static_cast<double>(space_.size()); }
+
+  const std::vector<double>& block_probabilities() const { return block_mass_; }
+
+ private:
+  std::size_t block_of(const FaultSite& site) const;
+  double bit_weight(const FaultSpaceBlock& block, int bit) const;
+
+  const FaultSpace& space_;
+  Options options_;
+  std::vector<double> block_score_;
+  std::vector<double> block_bit_total_;  // sum of bit weights over the block's bit positions
+  std::vector<double> block_mass_;       // pi's marginal over blocks
+  std::vector<double> block_cumulative_;
+};
+
+}  // namespace isimdl

@@ -1,0 +1,66 @@
+#include "sampler/site_scores.h"
+
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "hw/fold_schedule.h"
+#include "hw/layer_job.h"
+#include "hw/register_oracle.h"
+#include "models/error.h"
+#include "models/random.h"
+#include "models/reference_engine.h"
+
+namespace isimdl {
+
+std::vector<double> block_scores(const FaultSpace& space, const QuantizedModel& model, const ArrayConfig& array,
+                                 const MnistSplit& data, int image_begin, int image_end,
+                                 const std::vector<LayerSensitivity>& sensitivity, int samples, std::uint64_t seed) {
+  if (image_end <= image_begin) throw Error("block_scores: empty image range");
+  ReferenceEngine engine(model);
+  std::map<int, InferenceTrace> traces;
+  struct Context {
+    LayerJob job;
+    LayerSchedule schedule;
+    std::unique_ptr<RegisterOracle> oracle;
+  };
+  std::map<std::pair<int, int>, std::unique_ptr<Context>> contexts;
+  auto context = [&](int layer, int image) -> Context& {
+    auto& slot = contexts[{layer, image}];
+    if (!slot) {
+      auto& trace = traces[image];
+      if (trace.out.empty()) engine.run(data.images.image(image), trace);
+      const int input = model.arch.layer(layer).input;
+      slot = std::make_unique<Context>();
+      slot->job = make_layer_job(model, layer, input < 0 ? trace.input : trace.out[static_cast<std::size_t>(input)]);
+      slot->schedule = make_layer_schedule(slot->job.gemm, array);
+      slot->oracle = std::make_unique<RegisterOracle>(slot->job, slot->schedule);
+    }
+    return *slot;
+  };
+  Random random(seed);
+  std::vector<double> scores;
+  for (std::size_t b = 0; b < space.blocks().size(); ++b) {
+    const FaultSpaceBlock& block = space.blocks()[b];
+    const auto layer = static_cast<std::size_t>(block.layer);
+    const QuantizedLayer& q = model.layers[layer];
+    const float s_in = model.tensor_qparams(model.arch.layer(block.layer).input).scale;
+    const int M = model.arch.gemm(block.layer).m;
+    double total = 0;
+    for (int s = 0; s < samples; ++s) {
+      const int image = image_begin + static_cast<int>(random.uniform_below(static_cast<std::uint64_t>(image_end - image_begin)));
+      Context& ctx = context(block.layer, image);
+      const auto index = static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.instances)));
+      const auto cycle = static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.cycles)));
+      const std::int64_t value = ctx.oracle->value(block.group, index, cycle);
+      for (const auto& change : ctx.oracle->effect(block.group, index, cycle, value ^ 1)) {
+        const double g = sensitivity[layer].accumulator[static_cast<std::size_t>(change.n) * M + static_cast<std::size_t>(change.m)];
+        total += g * s_in * q.weight_scale[static_cast<std::size_t>(change.n)] * std::fabs(static_cast<double>(change.delta));
+      }
+    }
+    scores.push_back(total / samples);
+  }
+  return scores;
+}
+
+}  // namespace isimdl
