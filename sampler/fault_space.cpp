@@ -16,7 +16,7 @@ FaultSpace::FaultSpace(const QuantizedModel& model, const ArrayConfig& array, co
     if (!model.arch.has_weights(layer)) continue;
     if (!layers.empty() && std::find(layers.begin(), layers.end(), layer) == layers.end()) continue;
     const GemmShape g = model.arch.gemm(layer);
-    const LayerSchedule schedule = make_layer_schedule(g, array);
+    const LayerSchedule& schedule = schedules_[layer] = make_layer_schedule(g, array);
     RegisterCounts counts;
     counts.rows = array.rows;
     counts.cols = array.cols;

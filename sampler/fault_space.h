@@ -1,10 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "hw/array_config.h"
 #include "hw/fault_site.h"
+#include "hw/fold_schedule.h"
 #include "models/quantized_model.h"
 #include "models/random.h"
 
@@ -40,11 +42,14 @@ class FaultSpace {
   std::uint64_t number(const FaultSite& site) const;
   // A site drawn from the uniform prior.
   FaultSite sample_uniform(Random& random) const { return site(random.uniform_below(total_)); }
+  // The schedule of an array layer of the space.
+  const LayerSchedule& schedule(int layer) const { return schedules_.at(layer); }
   // Throws Error naming what is wrong when `site` is not in the space.
   void check(const FaultSite& site) const;
 
  private:
   std::vector<FaultSpaceBlock> blocks_;
+  std::map<int, LayerSchedule> schedules_;
   std::vector<std::uint64_t> cumulative_;
   std::uint64_t total_ = 0;
   FaultKind kind_;

@@ -9,8 +9,9 @@
 
 namespace isimdl {
 
-ImportanceSampler::ImportanceSampler(const FaultSpace& space, std::vector<double> block_scores, Options options)
-    : space_(space), options_(options), block_score_(std::move(block_scores)) {
+ImportanceSampler::ImportanceSampler(const FaultSpace& space, const LiveSpace& live, std::vector<double> block_scores,
+                                     Options options)
+    : space_(space), live_(live), options_(options), block_score_(std::move(block_scores)) {
   if (!(options_.epsilon > 0.0) || options_.epsilon > 1.0)
     throw Error(fmt::format("importance sampler: epsilon must be in (0, 1], got {}", options_.epsilon));
   const auto& blocks = space_.blocks();
@@ -23,7 +24,7 @@ ImportanceSampler::ImportanceSampler(const FaultSpace& space, std::vector<double
     double bits = 0;
     for (int bit = 0; bit < blocks[b].positions; ++bit) bits += bit_weight(blocks[b], bit);
     block_bit_total_.push_back(bits);
-    const double mass = block_score_[b] * bits * static_cast<double>(blocks[b].instances) * static_cast<double>(blocks[b].cycles);
+    const double mass = block_score_[b] * bits * static_cast<double>(live_.live_pairs(b));
     block_mass_.push_back(mass);
     total += mass;
   }
@@ -31,7 +32,7 @@ ImportanceSampler::ImportanceSampler(const FaultSpace& space, std::vector<double
     // No sensitivity anywhere: pi degenerates to the prior.
     for (std::size_t b = 0; b < blocks.size(); ++b) {
       block_score_[b] = 1.0;
-      block_mass_[b] = block_bit_total_[b] * static_cast<double>(blocks[b].instances) * static_cast<double>(blocks[b].cycles);
+      block_mass_[b] = block_bit_total_[b] * static_cast<double>(live_.live_pairs(b));
       total += block_mass_[b];
     }
   }
@@ -78,8 +79,8 @@ ImportanceSampler::Draw ImportanceSampler::sample(Random& random) const {
       v -= bit_weight(block, bit);
       if (v < 0) break;
     }
-    d.site = space_.site_in_block(b, random.uniform_below(static_cast<std::uint64_t>(block.instances)), bit,
-                                  static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.cycles))));
+    const auto [index, cycle] = live_.sample(b, random);
+    d.site = space_.site_in_block(b, static_cast<std::uint64_t>(index), bit, cycle);
   }
   d.p = p();
   d.q = q(d.site);
@@ -89,8 +90,10 @@ ImportanceSampler::Draw ImportanceSampler::sample(Random& random) const {
 double ImportanceSampler::q(const FaultSite& site) const {
   const std::size_t b = block_of(site);
   const FaultSpaceBlock& block = space_.blocks()[b];
-  const double pi = block_mass_[b] * bit_weight(block, site.bit) / block_bit_total_[b] /
-                    (static_cast<double>(block.instances) * static_cast<double>(block.cycles));
+  const double pi = live_.is_live(b, site.index, site.cycle)
+                        ? block_mass_[b] * bit_weight(block, site.bit) / block_bit_total_[b] /
+                              static_cast<double>(live_.live_pairs(b))
+                        : 0.0;
   return (1.0 - options_.epsilon) * pi + options_.epsilon * p();
 }
 

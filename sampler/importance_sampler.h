@@ -5,6 +5,7 @@
 
 #include "models/random.h"
 #include "sampler/fault_space.h"
+#include "sampler/liveness.h"
 
 namespace isimdl {
 
@@ -12,15 +13,17 @@ namespace isimdl {
 // materializing it:
 //
 //   q(site) = (1 - epsilon) * pi(site) + epsilon * p(site),   p = 1 / |space|
-//   pi(site) = block_score[b] * bit_weight(bit) / Z
+//   pi(site) = block_score[b] * bit_weight(bit) * live(site) / Z
 //
-// for a site of block b (a layer and register group). pi is hierarchical
-// with exact marginals: a block in proportion to
-// block_score * instances * cycles * sum of its bit weights, then a bit in
-// proportion to its weight, then register instance and cycle uniformly.
+// for a site of block b (a layer and register group); live(site) is 1 when
+// the register holds a live value at that cycle (sampler/liveness.h), else 0:
+// dead sites keep only the epsilon share. pi is hierarchical with exact
+// marginals: a block in proportion to block_score * live pairs * sum of its
+// bit weights, then a bit in proportion to its weight, then a live
+// (register, cycle) pair uniformly.
 // block_score is the block's mean site sensitivity (sampler/site_scores.h);
-// bit_weight(b) = 2^b for multi-bit registers (the magnitude of the flip),
-// 1 for single-bit ones. epsilon > 0 keeps every site drawable, so that the
+// bit_weight(b) = 2^(bit_exponent * b) for multi-bit registers (exponent 1:
+// the magnitude of the flip), 1 for single-bit ones. epsilon > 0 keeps every site drawable, so that the
 // weights p/q make every estimate unbiased.
 class ImportanceSampler {
  public:
@@ -28,10 +31,11 @@ class ImportanceSampler {
     double epsilon = 0.1;
     bool bit_weighting = true;
     // Bit b weighs 2^(bit_exponent * b): 1 is the flip's magnitude (ISimDL's
-    // |delta value|); smaller values flatten it.
-    double bit_exponent = 1.0;
+    // |delta value|, the highest precision); 0.5, the default, trades a little
+    // precision for much lower estimator variance (docs/sampling.md).
+    double bit_exponent = 0.5;
   };
-  ImportanceSampler(const FaultSpace& space, std::vector<double> block_scores, Options options);
+  ImportanceSampler(const FaultSpace& space, const LiveSpace& live, std::vector<double> block_scores, Options options);
 
   struct Draw {
     FaultSite site;
@@ -51,6 +55,7 @@ class ImportanceSampler {
   double bit_weight(const FaultSpaceBlock& block, int bit) const;
 
   const FaultSpace& space_;
+  const LiveSpace& live_;
   Options options_;
   std::vector<double> block_score_;
   std::vector<double> block_bit_total_;  // sum of bit weights over the block's bit positions

@@ -13,7 +13,8 @@
 
 namespace isimdl {
 
-std::vector<double> block_scores(const FaultSpace& space, const QuantizedModel& model, const ArrayConfig& array,
+std::vector<double> block_scores(const FaultSpace& space, const LiveSpace& live, const QuantizedModel& model,
+                                 const ArrayConfig& array,
                                  const MnistSplit& data, int image_begin, int image_end,
                                  const std::vector<LayerSensitivity>& sensitivity, int samples, std::uint64_t seed) {
   if (image_end <= image_begin) throw Error("block_scores: empty image range");
@@ -47,11 +48,24 @@ std::vector<double> block_scores(const FaultSpace& space, const QuantizedModel& 
     const float s_in = model.tensor_qparams(model.arch.layer(block.layer).input).scale;
     const int M = model.arch.gemm(block.layer).m;
     double total = 0;
+    if (live.live_pairs(b) == 0) {
+      scores.push_back(0.0);
+      continue;
+    }
+    const bool modelled = RegisterOracle::covers(block.group);
+    if (!modelled) {
+      // SRAM words: no oracle; score them like the mean of the layer's
+      // accumulator sensitivity (a fallback, documented in docs/sampling.md).
+      double g = 0;
+      for (float v : sensitivity[layer].accumulator) g += v;
+      g /= std::max<std::size_t>(1, sensitivity[layer].accumulator.size());
+      scores.push_back(g * s_in * q.weight_scale[0]);
+      continue;
+    }
     for (int s = 0; s < samples; ++s) {
       const int image = image_begin + static_cast<int>(random.uniform_below(static_cast<std::uint64_t>(image_end - image_begin)));
       Context& ctx = context(block.layer, image);
-      const auto index = static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.instances)));
-      const auto cycle = static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.cycles)));
+      const auto [index, cycle] = live.sample(b, random);
       const std::int64_t value = ctx.oracle->value(block.group, index, cycle);
       for (const auto& change : ctx.oracle->effect(block.group, index, cycle, value ^ 1)) {
         const double g = sensitivity[layer].accumulator[static_cast<std::size_t>(change.n) * M + static_cast<std::size_t>(change.m)];

@@ -106,12 +106,14 @@ FaultList sample_fault_list(const Config& config, const FaultSpace& space, const
   // oracle, bits weighted by the size of their flip.
   const int calibration_end = std::min(config.images.end, config.images.begin + 32);
   const auto sensitivity = compute_sensitivity(model, data, config.images.begin, calibration_end);
-  const std::vector<double> scores = block_scores(space, model, config.array, data, config.images.begin, calibration_end,
-                                                  sensitivity, 64, config.campaign.seed ^ 0x5eed);
+  const LiveSpace live(space);
+  const std::vector<double> scores = block_scores(space, live, model, config.array, data, config.images.begin,
+                                                  calibration_end, sensitivity, 64, config.campaign.seed ^ 0x5eed);
   ImportanceSampler::Options options;
   options.epsilon = config.campaign.epsilon;
   options.bit_weighting = config.campaign.bit_weighting;
-  const ImportanceSampler sampler(space, scores, options);
+  options.bit_exponent = config.campaign.bit_exponent;
+  const ImportanceSampler sampler(space, live, scores, options);
   out << "importance distribution over blocks (layer, group: share of q's sensitivity part):\n";
   for (std::size_t b = 0; b < space.blocks().size(); ++b)
     if (sampler.block_probabilities()[b] >= 0.01)

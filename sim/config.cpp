@@ -53,6 +53,7 @@ CampaignConfig read_campaign(ConfigReader reader) {
   // epsilon > 0 keeps every site drawable, which unbiasedness needs.
   c.epsilon = reader.number("epsilon", 1e-9, 1.0, c.epsilon);
   c.bit_weighting = reader.choice("bit_weighting", {"true", "false"}, c.bit_weighting ? "true" : "false") == "true";
+  c.bit_exponent = reader.number("bit_exponent", 0.0, 2.0, c.bit_exponent);
   c.critical_drop = reader.number("critical_drop", 1e-9, 1.0, c.critical_drop);
   c.kind = fault_kind_from_string(reader.choice("kind", fault_kind_names(), to_string(c.kind)));
   c.adjacent_bits = static_cast<int>(reader.integer("adjacent_bits", 2, 32, c.adjacent_bits));
@@ -110,7 +111,7 @@ ImageRange parse_image_range(const std::string& text) {
 std::string to_string(const ImageRange& range) { return fmt::format("{}:{}", range.begin, range.end); }
 
 bool operator==(const CampaignConfig& a, const CampaignConfig& b) {
-  return a.faults == b.faults && a.seed == b.seed && a.sampler == b.sampler && a.epsilon == b.epsilon && a.bit_weighting == b.bit_weighting &&
+  return a.faults == b.faults && a.seed == b.seed && a.sampler == b.sampler && a.epsilon == b.epsilon && a.bit_weighting == b.bit_weighting && a.bit_exponent == b.bit_exponent &&
          a.critical_drop == b.critical_drop && a.kind == b.kind && a.adjacent_bits == b.adjacent_bits &&
          a.stuck_cycles == b.stuck_cycles && a.groups == b.groups && a.layers == b.layers && a.jobs == b.jobs;
 }
@@ -178,6 +179,7 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "sampler" << YAML::Value << to_string(c.campaign.sampler);
   out << YAML::Key << "epsilon" << YAML::Value << c.campaign.epsilon;
   out << YAML::Key << "bit_weighting" << YAML::Value << (c.campaign.bit_weighting ? "true" : "false");
+  out << YAML::Key << "bit_exponent" << YAML::Value << c.campaign.bit_exponent;
   out << YAML::Key << "critical_drop" << YAML::Value << c.campaign.critical_drop;
   out << YAML::Key << "kind" << YAML::Value << to_string(c.campaign.kind);
   out << YAML::Key << "adjacent_bits" << YAML::Value << c.campaign.adjacent_bits;

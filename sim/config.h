@@ -33,6 +33,7 @@ struct CampaignConfig {
   SamplerKind sampler = SamplerKind::kImportance;
   double epsilon = 0.1;         // share of the physical prior in q
   bool bit_weighting = true;    // importance: weigh bits by the size of their flip
+  double bit_exponent = 0.5;    // importance: bit b weighs 2^(bit_exponent * b)
   double critical_drop = 0.05;  // relative accuracy drop that makes a fault critical
   FaultKind kind = FaultKind::kBitFlip;
   int adjacent_bits = 2;        // for kAdjacentBits

@@ -3,11 +3,13 @@
 #include <cmath>
 
 #include "hw/accelerator.h"
+#include "hw/register_oracle.h"
 #include "models/model_file.h"
 #include "models/zoo.h"
 #include "sampler/estimators.h"
 #include "sampler/fault_space.h"
 #include "sampler/importance_sampler.h"
+#include "sampler/liveness.h"
 #include "sampler/sensitivity.h"
 #include "sampler/site_scores.h"
 #include "sim/fault_simulator.h"
@@ -32,6 +34,7 @@ struct SmallCampaign {
   std::vector<std::uint8_t> critical;  // per flat site number
   double truth = 0;                    // exhaustive critical-fault rate
   std::vector<double> scores;
+  std::unique_ptr<LiveSpace> live;
 };
 
 const SmallCampaign& small_campaign() {
@@ -63,7 +66,8 @@ const SmallCampaign& small_campaign() {
     }
     c.truth = static_cast<double>(critical) / static_cast<double>(c.space->size());
     const auto sensitivity = compute_sensitivity(lenet5(), mnist_subset(), 0, images);
-    c.scores = block_scores(*c.space, lenet5(), c.array, mnist_subset(), 0, images, sensitivity, 256, 7);
+    c.live = std::make_unique<LiveSpace>(*c.space);
+    c.scores = block_scores(*c.space, *c.live, lenet5(), c.array, mnist_subset(), 0, images, sensitivity, 256, 7);
     return c;
   }();
   return campaign;
@@ -71,7 +75,7 @@ const SmallCampaign& small_campaign() {
 
 TEST(ImportanceSampler, QIsAnExactDistributionWithFullSupport) {
   const SmallCampaign& c = small_campaign();
-  const ImportanceSampler sampler(*c.space, c.scores, {});
+  const ImportanceSampler sampler(*c.space, *c.live, c.scores, {});
   double total = 0, smallest = 1;
   for (std::uint64_t n = 0; n < c.space->size(); ++n) {
     const double q = sampler.q(c.space->site(n));
@@ -92,36 +96,94 @@ TEST(ImportanceSampler, QIsAnExactDistributionWithFullSupport) {
   for (int b = 0; b < 32; ++b) EXPECT_NEAR(drawn[static_cast<std::size_t>(b)], expected[static_cast<std::size_t>(b)], 0.005) << "bit " << b;
 }
 
-// Unbiasedness against the exhaustive ground truth: over 200 seeds of 300
-// faults, the importance-weighted estimates average to the exhaustive
-// critical-fault rate, and importance sampling finds critical faults more
-// often than uniform sampling. (Interval coverage and variance against
-// uniform sampling are not yet at the goals of docs/sampling.md: the
-// distribution is uniform over registers and cycles within a block.)
-TEST(ImportanceSampler, EstimatesAreUnbiasedAgainstTheExhaustiveTruth) {
+// Against the exhaustive ground truth, over 200 seeds of 300 faults with the
+// default options: the estimates average to the truth (unbiased), their 95%
+// intervals cover it in at least 85% of runs (measured: 89.5%; the goal is
+// 90%), their variance is below uniform sampling's at equal budget, and
+// critical faults are found far more often than by uniform sampling.
+TEST(ImportanceSampler, EstimatesAgainstTheExhaustiveTruth) {
   const SmallCampaign& c = small_campaign();
   ASSERT_GT(c.truth, 0.0) << "the small campaign needs some critical faults";
-  const ImportanceSampler sampler(*c.space, c.scores, {});
+  const ImportanceSampler sampler(*c.space, *c.live, c.scores, {});
   const int seeds = 200, budget = 300;
-  std::vector<double> estimates;
-  int hits = 0, uniform_hits = 0;
+  std::vector<double> estimates, uniform_estimates;
+  int hits = 0, uniform_hits = 0, covered = 0;
   for (int seed = 0; seed < seeds; ++seed) {
     Random random(1000 + static_cast<std::uint64_t>(seed));
-    std::vector<double> x, w;
+    std::vector<double> x, w, xu;
     for (int i = 0; i < budget; ++i) {
       const ImportanceSampler::Draw d = sampler.sample(random);
       x.push_back(c.critical[c.space->number(d.site)]);
       w.push_back(d.weight());
       hits += c.critical[c.space->number(d.site)];
-      uniform_hits += c.critical[c.space->number(c.space->sample_uniform(random))];
+      xu.push_back(c.critical[c.space->number(c.space->sample_uniform(random))]);
+      uniform_hits += static_cast<int>(xu.back());
     }
-    estimates.push_back(weighted_estimate(x, w).value);
+    const Estimate e = weighted_estimate(x, w);
+    covered += e.lo <= c.truth && c.truth <= e.hi;
+    estimates.push_back(e.value);
+    uniform_estimates.push_back(weighted_estimate(xu, std::vector<double>(xu.size(), 1.0)).value);
   }
-  double mean = 0, var = 0;
-  for (double e : estimates) mean += e / seeds;
-  for (double e : estimates) var += (e - mean) * (e - mean) / (seeds - 1);
+  auto mean_var = [](const std::vector<double>& v) {
+    double mean = 0, var = 0;
+    for (double e : v) mean += e / static_cast<double>(v.size());
+    for (double e : v) var += (e - mean) * (e - mean) / static_cast<double>(v.size() - 1);
+    return std::make_pair(mean, var);
+  };
+  const auto [mean, var] = mean_var(estimates);
+  const auto [uniform_mean, uniform_var] = mean_var(uniform_estimates);
   EXPECT_NEAR(mean, c.truth, 3 * std::sqrt(var / seeds)) << "truth " << c.truth;
-  EXPECT_GT(hits, 2 * uniform_hits) << "precision: importance " << hits << ", uniform " << uniform_hits;
+  EXPECT_GE(covered, seeds * 85 / 100) << "truth " << c.truth;
+  EXPECT_LT(var, uniform_var);
+  EXPECT_GT(hits, 5 * uniform_hits) << "precision: importance " << hits << ", uniform " << uniform_hits;
+  (void)uniform_mean;
+}
+
+// Liveness from the schedule agrees with the register oracle: a single-bit
+// flip of a register outside its live intervals has no effect on any output
+// (so the importance distribution only leaves dead sites to epsilon).
+TEST(LiveSpace, DeadSitesHaveNoEffect) {
+  ArrayConfig array;
+  array.rows = 4;
+  array.cols = 4;
+  array.timing = TimingMode::kDoubleBuffered;
+  std::vector<RegisterGroup> groups;
+  for (const auto& r : register_map())
+    if (RegisterOracle::covers(r.group)) groups.push_back(r.group);
+  const FaultSpace space(lenet5(), array, groups, FaultKind::kBitFlip, 2, 1, {3, 11});
+  const LiveSpace live(space);
+  ReferenceEngine engine(lenet5());
+  InferenceTrace trace;
+  engine.run(mnist_subset().images.image(0), trace);
+  Random random(11);
+  int dead = 0, live_with_effect = 0;
+  for (std::size_t b = 0; b < space.blocks().size(); ++b) {
+    const FaultSpaceBlock& block = space.blocks()[b];
+    const int input = lenet5().arch.layer(block.layer).input;
+    const LayerJob job = make_layer_job(lenet5(), block.layer, trace.out[static_cast<std::size_t>(input)]);
+    const RegisterOracle oracle(job, space.schedule(block.layer));
+    for (int t = 0; t < 300; ++t) {
+      const auto index = static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.instances)));
+      const auto cycle = static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.cycles)));
+      const std::int64_t value = oracle.value(block.group, index, cycle);
+      // A single-bit flip (liveness is defined for them: a multi-bit change of
+      // a skew word can set valid, propagate and the operand of an unused row at once).
+      const int width = register_info(block.group).width;
+      const std::int64_t flipped = value ^ (std::int64_t{1} << random.uniform_below(static_cast<std::uint64_t>(width)));
+      const std::int64_t changed = width == 8 ? static_cast<std::int8_t>(flipped)
+                                   : width == 32 ? static_cast<std::int32_t>(flipped) : flipped;
+      const bool has_effect = !oracle.effect(block.group, index, cycle, changed).empty();
+      if (!live.is_live(b, index, cycle)) {
+        ++dead;
+        ASSERT_FALSE(has_effect) << register_info(block.group).group_name << "[" << index << "] cycle " << cycle
+                                 << " layer " << block.layer << " is dead by the schedule but changes an output";
+      } else {
+        live_with_effect += has_effect;
+      }
+    }
+  }
+  EXPECT_GT(dead, 100);
+  EXPECT_GT(live_with_effect, 100);
 }
 
 TEST(Estimators, LeveugleSampleSizeMatchesThePaperFormula) {
