@@ -12,6 +12,7 @@ namespace isimdl {
 std::vector<CliCommand> model_commands();  // train, infer (sim/cli_models.cpp)
 CliCommand run_command();                  // run (sim/cli_run.cpp)
 std::vector<CliCommand> campaign_commands();  // campaign, results (sim/cli_campaign.cpp)
+CliCommand compare_command_entry();          // compare (sim/cli_compare.cpp)
 
 struct Config;
 void print_config_summary(const Config& config, std::ostream& out);
