@@ -26,32 +26,15 @@ void check_index(Accelerator& acc, RegisterGroup group, std::int64_t index) {
 }  // namespace
 
 std::int64_t register_instance_count(Accelerator& acc, RegisterGroup group) {
-  PeArray& array = acc.array();
-  switch (group) {
-    case RegisterGroup::kPeA:
-    case RegisterGroup::kPePsum:
-    case RegisterGroup::kPeW0:
-    case RegisterGroup::kPeW1:
-    case RegisterGroup::kPeD:
-    case RegisterGroup::kPePropagate:
-    case RegisterGroup::kPeValid:
-      return static_cast<std::int64_t>(array.a.size());
-    case RegisterGroup::kSkew:
-      return static_cast<std::int64_t>(array.skew.a.size());
-    case RegisterGroup::kDeskew:
-      return static_cast<std::int64_t>(array.deskew.psum.size());
-    case RegisterGroup::kAccumulator:
-      return static_cast<std::int64_t>(acc.accumulator().words.size());
-    case RegisterGroup::kIfmapBuffer:
-      return static_cast<std::int64_t>(acc.ifmap_buffer().size());
-    case RegisterGroup::kWeightBuffer:
-      return static_cast<std::int64_t>(acc.weight_buffer().size());
-    case RegisterGroup::kOutputBuffer:
-      return static_cast<std::int64_t>(acc.output_buffer().size());
-    case RegisterGroup::kOutputStage:
-      return static_cast<std::int64_t>(acc.output_stage().acc.size());
-  }
-  return 0;
+  // The live sizes of this layer's arrays, counted by the register map.
+  RegisterCounts counts;
+  counts.rows = acc.array().rows();
+  counts.cols = acc.array().cols();
+  counts.accumulator_words = static_cast<std::int64_t>(acc.accumulator().words.size());
+  counts.ifmap_words = static_cast<std::int64_t>(acc.ifmap_buffer().size());
+  counts.weight_words = static_cast<std::int64_t>(acc.weight_buffer().size());
+  counts.output_words = static_cast<std::int64_t>(acc.output_buffer().size());
+  return register_instances(group, counts);
 }
 
 std::int64_t read_register(Accelerator& acc, RegisterGroup group, std::int64_t index) {

@@ -48,17 +48,10 @@ FaultSite FaultSpace::site(std::uint64_t n) const {
   const std::size_t b = static_cast<std::size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), n) - cumulative_.begin());
   const FaultSpaceBlock& block = blocks_[b];
   std::uint64_t offset = n - (b == 0 ? 0 : cumulative_[b - 1]);
-  FaultSite s;
-  s.layer = block.layer;
-  s.group = block.group;
-  s.kind = kind_;
-  s.width = width_bits_;
-  s.duration = duration_;
-  s.cycle = static_cast<std::int64_t>(offset % static_cast<std::uint64_t>(block.cycles));
+  const auto cycle = static_cast<std::int64_t>(offset % static_cast<std::uint64_t>(block.cycles));
   offset /= static_cast<std::uint64_t>(block.cycles);
-  s.bit = static_cast<int>(offset % static_cast<std::uint64_t>(block.positions));
-  s.index = static_cast<std::int64_t>(offset / static_cast<std::uint64_t>(block.positions));
-  return s;
+  const auto bit = static_cast<int>(offset % static_cast<std::uint64_t>(block.positions));
+  return site_in_block(b, offset / static_cast<std::uint64_t>(block.positions), bit, cycle);
 }
 
 FaultSite FaultSpace::site_in_block(std::size_t b, std::uint64_t instance, int bit, std::int64_t cycle) const {

@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cerrno>
 #include <csignal>
+#include <iostream>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -258,38 +260,78 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
              << std::flush;
     last_count = static_cast<std::int64_t>(records.size());
   };
-  while (!running.empty()) {
-    int status = 0;
-    pid_t pid = 0;
-    for (;;) {
-      pid = waitpid(-1, &status, WNOHANG);
-      if (pid != 0) break;
-      report_progress(false);
-      usleep(200000);
+  auto supervise = [&] {
+    while (!running.empty()) {
+      int status = 0;
+      pid_t pid = 0;
+      for (;;) {
+        pid = waitpid(-1, &status, WNOHANG);
+        if (pid != 0) break;
+        report_progress(false);
+        usleep(100000);
+      }
+      if (pid < 0) {
+        if (errno == EINTR) continue;
+        running.clear();  // no children left: the completeness check below takes over
+        break;
+      }
+      const auto it = running.find(pid);
+      if (it == running.end()) continue;  // not one of our workers
+      const int worker = it->second;
+      running.erase(it);
+
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+        throw Error(fmt::format("worker {} failed (see the message above); finished faults are kept in {}", worker, database));
+      // Crashed or hung: record its fault, then restart the worker on the rest.
+      const bool hung = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
+      std::int64_t current = -1;
+      {
+        std::ifstream marker(marker_path(database, worker));
+        marker >> current;
+      }
+      std::set<std::int64_t> finished;
+      {
+        // Closed again before the next fork: a child must never inherit an
+        // open SQLite connection (SQLite's rule; a resumed worker's writes
+        // were lost when it did).
+        ResultsStore store(database);
+        finished = store.finished_faults();
+        if (current >= 0 && !finished.count(current)) {
+          const std::string why = hung ? "worker hung (timeout)"
+                                       : fmt::format("worker crashed (signal {})", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+          FaultRecord failed = failed_fault(current, faults[static_cast<std::size_t>(current)], config.images.size(), hung, why);
+          failed.weight = list.weights[static_cast<std::size_t>(current)];
+          store.write(failed);
+        }
+      }
+      std::vector<std::int64_t> rest;
+      for (std::int64_t index : share[static_cast<std::size_t>(worker)])
+        if (!finished.count(index) && index != current) rest.push_back(index);
+      share[static_cast<std::size_t>(worker)] = rest;
+      if (!rest.empty()) launch(worker);
     }
-    if (pid < 0) break;
-    const int worker = running[pid];
-    running.erase(pid);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
-      throw Error(fmt::format("worker {} failed (see the message above); finished faults are kept in {}", worker, database));
-    // Crashed or hung: record its fault, then restart the worker on the rest.
-    const bool hung = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
-    std::int64_t current = -1;
-    { std::ifstream(marker_path(database, worker)) >> current; }
-    ResultsStore store(database);
-    const std::set<std::int64_t> finished = store.finished_faults();
-    if (current >= 0 && !finished.count(current)) {
-      const std::string why = hung ? "worker hung (timeout)" : fmt::format("worker crashed (signal {})", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
-      FaultRecord failed = failed_fault(current, faults[static_cast<std::size_t>(current)], config.images.size(), hung, why);
-      failed.weight = list.weights[static_cast<std::size_t>(current)];
-      store.write(failed);
+  };
+  // Contract 5: the campaign ends only when every fault has its row.
+  for (int round = 0;; ++round) {
+    supervise();
+    std::vector<std::int64_t> missing;
+    {
+      ResultsStore store(database);
+      const std::set<std::int64_t> finished = store.finished_faults();
+      for (std::int64_t index : todo)
+        if (!finished.count(index)) missing.push_back(index);
     }
-    std::vector<std::int64_t> rest;
-    for (std::int64_t index : share[static_cast<std::size_t>(worker)])
-      if (!finished.count(index) && index != current) rest.push_back(index);
-    share[static_cast<std::size_t>(worker)] = rest;
-    if (!rest.empty()) launch(worker);
+    if (missing.empty()) break;
+    if (round >= 3)
+      throw Error(fmt::format("{} faults have no result after {} rounds of workers; finished faults are kept in {} "
+                              "(rerun with --resume)",
+                              missing.size(), round + 1, database));
+    std::cerr << fmt::format("isimdl campaign: {} faults without a result, running them again\n", missing.size());
+    for (auto& s : share) s.clear();
+    for (std::size_t i = 0; i < missing.size(); ++i) share[i % static_cast<std::size_t>(jobs)].push_back(missing[i]);
+    for (int w = 0; w < jobs; ++w)
+      if (!share[static_cast<std::size_t>(w)].empty()) launch(w);
   }
   report_progress(true);
   ResultsStore store(database);

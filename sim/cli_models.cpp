@@ -50,6 +50,14 @@ Int8Evaluation evaluate_int8(const QuantizedModel& model, const MnistSplit& data
   return e;
 }
 
+ImageRange images_option(const std::string& prog, const std::string& text) {
+  try {
+    return parse_image_range(text);
+  } catch (const Error& e) {
+    throw UsageError(fmt::format("{}: --images: {}", prog, e.what()));
+  }
+}
+
 void check_range(const ImageRange& range, const MnistSplit& data, const std::string& dir) {
   if (range.end > data.images.count)
     throw Error(fmt::format("--images {}: the test set in {} has only {} images", to_string(range), dir, data.images.count));
@@ -141,12 +149,7 @@ int infer_command(const std::vector<std::string>& args, const std::string& prog,
       "float", po::bool_switch(&with_float), "also report the float accuracy of the stored float weights");
   po::variables_map values;
   if (parse_command_line(prog, "--model NAME|FILE [--images BEGIN:END]", desc, {}, args, values, io)) return kExitOk;
-  ImageRange range;
-  try {
-    range = parse_image_range(images);
-  } catch (const Error& e) {
-    throw UsageError(fmt::format("{}: --images: {}", prog, e.what()));
-  }
+  const ImageRange range = images_option(prog, images);
   const auto start = std::chrono::steady_clock::now();
   const std::string path = resolve_model_path(model_arg, default_zoo_dir());
   const QuantizedModel model = load_model(path);
@@ -185,12 +188,7 @@ int sensitivity_command(const std::vector<std::string>& args, const std::string&
   if (parse_command_line(prog, "--model NAME --out FILE [--images A:B]", desc, {}, args, values, io)) return kExitOk;
   if (target != "golden" && target != "label")
     throw UsageError(fmt::format("{}: --target: expected golden or label, got '{}'", prog, target));
-  ImageRange range;
-  try {
-    range = parse_image_range(images);
-  } catch (const Error& e) {
-    throw UsageError(fmt::format("{}: --images: {}", prog, e.what()));
-  }
+  const ImageRange range = images_option(prog, images);
   const auto start = std::chrono::steady_clock::now();
   const std::string path = resolve_model_path(model_arg, default_zoo_dir());
   const QuantizedModel model = load_model(path);

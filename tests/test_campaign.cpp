@@ -194,6 +194,11 @@ TEST(Campaign, CrashedAndHungWorkersAreIsolated) {
   unsetenv("ISIMDL_TEST_CRASH_AT_FAULT");
   unsetenv("ISIMDL_TEST_HANG_AT_FAULT");
   ASSERT_EQ(code, 0);
+  // Restarted workers write their faults themselves; the final completeness
+  // pass (a safety net) must have had nothing to do.
+  std::ifstream log(dir + "/log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("without a result"), std::string::npos) << text;
   ResultsStore ref(reference + "/campaign.sqlite"), got(dir + "/campaign.sqlite");
   const auto want = ref.read_all(), rows = got.read_all();
   ASSERT_EQ(rows.size(), 12u);
