@@ -188,3 +188,28 @@ TEST(CliBinary, BadTopologyIsAnErrorBeforeRunning) {
 
 }  // namespace
 }  // namespace isimdl
+
+namespace isimdl {
+namespace {
+
+TEST(CliBinary, CompareWritesItsTablesAndFigureData) {
+  const std::string dir = (std::filesystem::temp_directory_path() / "isimdl_compare_test").string();
+  std::filesystem::remove_all(dir);
+  const std::string command = std::string(ISIMDL_BINARY) + " compare --config " + kSource +
+                              "/configs/campaigns/lenet5-isimdl.yaml -p array.rows=8 -p array.cols=8 -p dataset.images=0:5"
+                              " -p dataset.dir=" + kSource + "/tests/data --seeds 2 --faults 25 --out " + dir +
+                              " > " + dir + ".log 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  std::ifstream csv(dir + "/precision.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "model,threshold,sampler,seed,budget,critical_found,precision,estimate,lo,hi");
+  int rows = 0;
+  for (std::string line; std::getline(csv, line);) ++rows;
+  EXPECT_EQ(rows, 2 /*thresholds*/ * 2 /*samplers*/ * 2 /*seeds*/ * 2 /*budgets 10, 25*/);
+  for (const char* f : {"table.md", "by_group.csv", "precision_lenet5_0.05.csv", "estimate_lenet5_0.25.csv", "plots.gnuplot"})
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + f)) << f;
+}
+
+}  // namespace
+}  // namespace isimdl
