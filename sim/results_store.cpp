@@ -66,10 +66,16 @@ ResultsStore::ResultsStore(const std::string& path) : path_(path) {
     throw Error(fmt::format("{}: cannot open results database: {}", path, why));
   }
   sqlite3_busy_timeout(db_, 10000);
-  // WAL lets worker processes write concurrently; FULL sync makes every
-  // committed fault durable before the next starts.
-  exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-  exec(kSchema);
+  try {
+    // WAL lets worker processes write concurrently; FULL sync makes every
+    // committed fault durable before the next starts.
+    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+    exec(kSchema);
+  } catch (...) {
+    // The destructor does not run for a constructor that throws.
+    sqlite3_close(db_);
+    throw;
+  }
 }
 
 ResultsStore::~ResultsStore() { sqlite3_close(db_); }
