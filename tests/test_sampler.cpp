@@ -96,16 +96,17 @@ TEST(ImportanceSampler, QIsAnExactDistributionWithFullSupport) {
   for (int b = 0; b < 32; ++b) EXPECT_NEAR(drawn[static_cast<std::size_t>(b)], expected[static_cast<std::size_t>(b)], 0.005) << "bit " << b;
 }
 
-// Against the exhaustive ground truth, over 200 seeds of 300 faults with the
-// default options: the estimates average to the truth (unbiased), their 95%
-// intervals cover it in at least 85% of runs (measured: 89.5%; the goal is
-// 90%), their variance is below uniform sampling's at equal budget, and
-// critical faults are found far more often than by uniform sampling.
+// Against the exhaustive ground truth, over 200 seeds of 1,000 faults with
+// the default options: the estimates average to the truth (unbiased), their
+// 95% intervals cover it in at least 90% of runs, their variance is below
+// uniform sampling's at equal budget, and critical faults are found far more
+// often than by uniform sampling. (At 300 faults coverage is about 89%: the
+// normal interval needs enough draws for the skewed weighted sums.)
 TEST(ImportanceSampler, EstimatesAgainstTheExhaustiveTruth) {
   const SmallCampaign& c = small_campaign();
   ASSERT_GT(c.truth, 0.0) << "the small campaign needs some critical faults";
   const ImportanceSampler sampler(*c.space, *c.live, c.scores, {});
-  const int seeds = 200, budget = 300;
+  const int seeds = 200, budget = 1000;
   std::vector<double> estimates, uniform_estimates;
   int hits = 0, uniform_hits = 0, covered = 0;
   for (int seed = 0; seed < seeds; ++seed) {
@@ -133,7 +134,7 @@ TEST(ImportanceSampler, EstimatesAgainstTheExhaustiveTruth) {
   const auto [mean, var] = mean_var(estimates);
   const auto [uniform_mean, uniform_var] = mean_var(uniform_estimates);
   EXPECT_NEAR(mean, c.truth, 3 * std::sqrt(var / seeds)) << "truth " << c.truth;
-  EXPECT_GE(covered, seeds * 85 / 100) << "truth " << c.truth;
+  EXPECT_GE(covered, seeds * 90 / 100) << "truth " << c.truth;
   EXPECT_LT(var, uniform_var);
   EXPECT_GT(hits, 5 * uniform_hits) << "precision: importance " << hits << ", uniform " << uniform_hits;
   (void)uniform_mean;
