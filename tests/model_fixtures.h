@@ -1,6 +1,7 @@
 #pragma once
 
 #include "models/idx_reader.h"
+#include "models/model_file.h"
 #include "models/quantized_model.h"
 #include "models/trainer.h"
 #include "models/zoo.h"
@@ -10,6 +11,12 @@ namespace isimdl::testing_fixtures {
 inline const MnistSplit& mnist_subset() {
   static const MnistSplit split = load_mnist(ISIMDL_TEST_DATA, "t10k");
   return split;
+}
+
+// The committed zoo model, loaded once per test binary.
+inline const QuantizedModel& lenet5() {
+  static const QuantizedModel model = load_model(resolve_model_path("lenet5", default_zoo_dir()));
+  return model;
 }
 
 // A network exercising every layer kind: strided and padded convs, a ReLU

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "model_fixtures.h"
+
 #include "hw/accelerator.h"
 #include "hw/fold_schedule.h"
 #include <array>
@@ -18,15 +20,8 @@
 namespace isimdl {
 namespace {
 
-const MnistSplit& mnist_subset() {
-  static const MnistSplit split = load_mnist(ISIMDL_TEST_DATA, "t10k");
-  return split;
-}
-
-const QuantizedModel& lenet5() {
-  static const QuantizedModel model = load_model(resolve_model_path("lenet5", default_zoo_dir()));
-  return model;
-}
+using testing_fixtures::lenet5;
+using testing_fixtures::mnist_subset;
 
 std::vector<RegisterGroup> all_groups() {
   std::vector<RegisterGroup> groups;

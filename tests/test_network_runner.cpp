@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "model_fixtures.h"
+
 #include <filesystem>
 
 #include "hw/accelerator.h"
@@ -12,12 +14,10 @@
 namespace isimdl {
 namespace {
 
-const std::string kSource = ISIMDL_SOURCE_DIR;
+using testing_fixtures::lenet5;
+using testing_fixtures::mnist_subset;
 
-const MnistSplit& mnist_subset() {
-  static const MnistSplit split = load_mnist(ISIMDL_TEST_DATA, "t10k");
-  return split;
-}
+const std::string kSource = ISIMDL_SOURCE_DIR;
 
 // Contract 1: every zoo model on every shipped array (but the 128x128 one,
 // which is too slow for CI), every layer's int32 accumulators and int8
