@@ -194,6 +194,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   const int jobs = std::max(1, options.jobs > 0 ? options.jobs : config.campaign.jobs);
   const bool show_progress = !options.quiet && isatty(STDERR_FILENO);
   FaultSimulator simulator(accelerator, model, data);
+  simulator.set_analytic(!options.simulate_all);
   for (int image = config.images.begin; image < config.images.end; ++image) simulator.golden(image);
 
   // Workers are forked processes (SystemC is elaborated once, before the

@@ -20,6 +20,7 @@ struct CampaignOptions {
   bool quiet = false;
   int jobs = 0;                 // 0: campaign.jobs
   double fault_timeout_seconds = 60;  // a worker stuck longer on one fault is killed (hang isolation)
+  bool simulate_all = false;          // no register oracle: every fault's layer simulated cycle by cycle
 };
 
 struct CampaignSummary {

@@ -30,7 +30,9 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
       "jobs,j", po::value(&o.jobs)->default_value(0), "worker processes (default campaign.jobs)")(
       "fault-timeout", po::value(&o.fault_timeout_seconds)->default_value(o.fault_timeout_seconds),
       "seconds one fault may take before its worker is killed and the fault recorded as due")(
-      "quiet,q", po::bool_switch(&o.quiet), "no progress output");
+      "quiet,q", po::bool_switch(&o.quiet), "no progress output")(
+      "no-oracle", po::bool_switch(&o.simulate_all),
+      "simulate every fault's layer cycle by cycle instead of using the register oracle (for cross-checks)");
   po::variables_map values;
   if (parse_command_line(prog, "[--config FILE] [-p key=value]... [--resume] [--jobs N]", desc, {}, args, values, io))
     return kExitOk;
