@@ -63,9 +63,7 @@ void Accelerator::reset() {
 }
 
 std::int64_t Accelerator::layer_edges(const GemmShape& gemm) const {
-  // The last aligned row reaches the accumulator at edge compute_cycles + 2,
-  // the output stage writes it two edges later.
-  return make_layer_schedule(gemm, config_).compute_cycles + 5;
+  return make_layer_schedule(gemm, config_).edges();
 }
 
 void Accelerator::advance_to(std::int64_t edges, std::int64_t budget) {
@@ -97,7 +95,7 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const
   controller_.start(job, schedule);
   const std::int64_t array_macs_before = array_.mac_count();
 
-  const std::int64_t expected_edges = schedule.compute_cycles + 5;
+  const std::int64_t expected_edges = schedule.edges();
   const std::int64_t expected_rows = static_cast<std::int64_t>(job.gemm.m) * schedule.n_folds();
   const std::int64_t budget = expected_edges + 64;
   running_ = true;

@@ -35,6 +35,11 @@ struct LayerSchedule {
   // equals SCALE-Sim's "Total Cycles" in scalesim mode.
   std::int64_t compute_cycles = 0;
 
+  // Layer-relative rising edges of a fault-free run: the last aligned row
+  // reaches the accumulator at compute_cycles + 2, the output stage writes it
+  // two edges later (docs/hardware.md, "Cycles with drain").
+  std::int64_t edges() const { return compute_cycles + 5; }
+
   int k_folds() const { return (gemm.k + rows - 1) / rows; }
   int n_folds() const { return (gemm.n + cols - 1) / cols; }
   int m_tiles() const { return (gemm.m + m_tile - 1) / m_tile; }

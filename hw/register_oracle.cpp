@@ -2,10 +2,31 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+#include <utility>
+
 #include "models/error.h"
 #include "models/reference_engine.h"
 
 namespace isimdl {
+
+namespace {
+
+// Skew register `index` (docs/hardware.md order) as (row, stage).
+std::pair<int, int> skew_row_stage(std::int64_t index) {
+  int r = 1;
+  while (static_cast<std::int64_t>(r) * (r + 1) / 2 <= index) ++r;
+  return {r, static_cast<int>(index - static_cast<std::int64_t>(r) * (r - 1) / 2)};
+}
+
+// De-skew register `index` of a C-column array as (column, stage).
+std::pair<int, int> deskew_column_stage(std::int64_t index, int C) {
+  int c = 0;
+  while (index >= C - 1 - c) index -= C - 1 - c, ++c;
+  return {c, static_cast<int>(index)};
+}
+
+}  // namespace
 
 RegisterOracle::RegisterOracle(const LayerJob& job, const LayerSchedule& schedule)
     : job_(job), schedule_(schedule), rows_(schedule.rows), cols_(schedule.cols) {
@@ -119,9 +140,7 @@ RegisterOracle::Holding RegisterOracle::holds(RegisterGroup group, std::int64_t 
       return operand_holding(slot_at(e - 1 - r - c), r);
     }
     case RegisterGroup::kSkew: {
-      int r = 1;
-      while (static_cast<std::int64_t>(r) * (r + 1) / 2 <= index) ++r;
-      const int stage = static_cast<int>(index - static_cast<std::int64_t>(r) * (r - 1) / 2);
+      const auto [r, stage] = skew_row_stage(index);
       return operand_holding(slot_at(e - stage - 1), r);
     }
     case RegisterGroup::kPeW0:
@@ -149,9 +168,9 @@ RegisterOracle::Holding RegisterOracle::holds(RegisterGroup group, std::int64_t 
         r = static_cast<int>(index / C), c = static_cast<int>(index % C);
         t_feed = e - 1 - r - c;
       } else {
-        std::int64_t offset = index;
-        while (offset >= C - 1 - c) offset -= C - 1 - c, ++c;
-        t_feed = e - offset - 1 - 1 - (R - 1) - c;
+        int stage = 0;
+        std::tie(c, stage) = deskew_column_stage(index, C);
+        t_feed = e - stage - 1 - 1 - (R - 1) - c;
       }
       const Slot s = slot_at(t_feed);
       if (!s.fold || c >= s.fold->n_count) return h;
@@ -238,9 +257,7 @@ std::vector<RegisterOracle::Change> RegisterOracle::effect(RegisterGroup group, 
     }
     case RegisterGroup::kSkew: {
       // Row r, stage s: the operand enters PE(r, 0) and goes along the whole row.
-      int r = 1;
-      while (static_cast<std::int64_t>(r) * (r + 1) / 2 <= index) ++r;
-      const int stage = static_cast<int>(index - static_cast<std::int64_t>(r) * (r - 1) / 2);
+      const auto [r, stage] = skew_row_stage(index);
       const std::int64_t t_feed = e - stage - 1;
       const Operand was = operand(slot_at(t_feed), r);
       Operand now;
@@ -329,10 +346,7 @@ std::optional<RegisterOracle::Target> RegisterOracle::target(RegisterGroup group
     case RegisterGroup::kDeskew: {
       // Column c's chain of C-1-c stages; stage s after edge e holds the
       // bottom psum after edge e - s - 1.
-      int c = 0;
-      std::int64_t offset = index;
-      while (offset >= C - 1 - c) offset -= C - 1 - c, ++c;
-      const int stage = static_cast<int>(offset);
+      const auto [c, stage] = deskew_column_stage(index, C);
       // The last stage of a chain went into the array's output register at
       // the same edge that wrote it: after that edge it is dead.
       if (stage == C - 2 - c) return std::nullopt;
@@ -378,9 +392,7 @@ std::int64_t RegisterOracle::value(RegisterGroup group, std::int64_t index, std:
       return group == RegisterGroup::kPeA ? o.a : group == RegisterGroup::kPeValid ? o.valid : o.propagate;
     }
     case RegisterGroup::kSkew: {
-      int r = 1;
-      while (static_cast<std::int64_t>(r) * (r + 1) / 2 <= index) ++r;
-      const int stage = static_cast<int>(index - static_cast<std::int64_t>(r) * (r - 1) / 2);
+      const auto [r, stage] = skew_row_stage(index);
       const Operand o = operand(slot_at(e - stage - 1), r);
       return (o.a & 0xff) | (o.valid << 8) | (o.propagate << 9);
     }
@@ -404,10 +416,8 @@ std::int64_t RegisterOracle::value(RegisterGroup group, std::int64_t index, std:
       return s.fold ? partial(*s.fold, s.i, c, r + 1) : 0;
     }
     case RegisterGroup::kDeskew: {
-      int c = 0;
-      std::int64_t offset = index;
-      while (offset >= C - 1 - c) offset -= C - 1 - c, ++c;
-      const Slot s = slot_at(e - static_cast<int>(offset) - 1 - 1 - (R - 1) - c);
+      const auto [c, stage] = deskew_column_stage(index, C);
+      const Slot s = slot_at(e - stage - 1 - 1 - (R - 1) - c);
       return s.fold ? partial(*s.fold, s.i, c, R) : 0;
     }
     case RegisterGroup::kAccumulator: {
@@ -441,6 +451,16 @@ std::int64_t RegisterOracle::value(RegisterGroup group, std::int64_t index, std:
     default:
       throw Error(fmt::format("the register oracle does not cover group {}", register_info(group).group_name));
   }
+}
+
+std::unique_ptr<LayerOracle> make_layer_oracle(const QuantizedModel& model, int layer, const InferenceTrace& golden,
+                                               const ArrayConfig& array) {
+  const int input = model.arch.layer(layer).input;
+  auto context = std::make_unique<LayerOracle>();
+  context->job = make_layer_job(model, layer, input < 0 ? golden.input : golden.out[static_cast<std::size_t>(input)]);
+  context->schedule = make_layer_schedule(context->job.gemm, array);
+  context->oracle = std::make_unique<RegisterOracle>(context->job, context->schedule);
+  return context;
 }
 
 }  // namespace isimdl

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "hw/fault_site.h"
 #include "hw/fold_schedule.h"
 #include "hw/layer_job.h"
+#include "models/reference_engine.h"
 
 namespace isimdl {
 
@@ -115,5 +117,15 @@ class RegisterOracle {
   int rows_, cols_;
   std::vector<std::int8_t> a_;  // im2col, [M][K]
 };
+
+// A layer's job (operands from a golden trace), schedule and register oracle,
+// built together because the oracle refers to the other two.
+struct LayerOracle {
+  LayerJob job;
+  LayerSchedule schedule;
+  std::unique_ptr<RegisterOracle> oracle;
+};
+std::unique_ptr<LayerOracle> make_layer_oracle(const QuantizedModel& model, int layer, const InferenceTrace& golden,
+                                               const ArrayConfig& array);
 
 }  // namespace isimdl

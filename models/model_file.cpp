@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "models/atomic_file.h"
 #include "models/error.h"
 
 namespace isimdl {
@@ -143,17 +144,9 @@ void save_model(const QuantizedModel& model, const std::string& path) {
   header.put(kModelFileVersion);
   header.put(static_cast<std::uint64_t>(w.bytes.size()));
   header.put(crc(w.bytes.data(), w.bytes.size()));
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw Error(fmt::format("{}: cannot write", tmp));
-    out.write(header.bytes.data(), static_cast<std::streamsize>(header.bytes.size()));
-    out.write(w.bytes.data(), static_cast<std::streamsize>(w.bytes.size()));
-    if (!out) throw Error(fmt::format("{}: write failed", tmp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(fmt::format("{}: cannot rename into place: {}", path, ec.message()));
+  std::string bytes(header.bytes.begin(), header.bytes.end());
+  bytes.append(w.bytes.begin(), w.bytes.end());
+  write_file_atomically(path, bytes);
 }
 
 QuantizedModel load_model(const std::string& path) {

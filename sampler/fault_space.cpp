@@ -30,7 +30,7 @@ FaultSpace::FaultSpace(const QuantizedModel& model, const ArrayConfig& array, co
       b.group = group;
       b.instances = register_instances(group, counts);
       b.positions = register_info(group).width - width_bits_ + 1;
-      b.cycles = schedule.compute_cycles + 5;
+      b.cycles = schedule.edges();
       if (b.instances <= 0 || b.positions <= 0) continue;
       blocks_.push_back(b);
       total_ += b.sites();

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
+#include <sstream>
 
+#include "models/atomic_file.h"
 #include "models/error.h"
 
 namespace isimdl {
@@ -39,23 +39,18 @@ std::vector<LayerSensitivity> compute_sensitivity(const QuantizedModel& model, c
 
 void write_sensitivity_csv(const std::string& path, const QuantizedModel& model,
                            const std::vector<LayerSensitivity>& sensitivity) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) throw Error(fmt::format("{}: cannot write", tmp));
-    out << "layer,kind,tensor,index,mean_abs_grad\n";
-    for (std::size_t l = 0; l < sensitivity.size(); ++l) {
-      const char* kind = to_string(model.arch.layer(static_cast<int>(l)).kind);
-      const auto emit = [&](const char* tensor, const std::vector<float>& values) {
-        for (std::size_t i = 0; i < values.size(); ++i) out << l << ',' << kind << ',' << tensor << ',' << i << ',' << values[i] << '\n';
-      };
-      emit("activation", sensitivity[l].activation);
-      emit("accumulator", sensitivity[l].accumulator);
-      emit("weight", sensitivity[l].weight);
-    }
-    if (!out) throw Error(fmt::format("{}: write failed", tmp));
+  std::ostringstream out;
+  out << "layer,kind,tensor,index,mean_abs_grad\n";
+  for (std::size_t l = 0; l < sensitivity.size(); ++l) {
+    const char* kind = to_string(model.arch.layer(static_cast<int>(l)).kind);
+    const auto emit = [&](const char* tensor, const std::vector<float>& values) {
+      for (std::size_t i = 0; i < values.size(); ++i) out << l << ',' << kind << ',' << tensor << ',' << i << ',' << values[i] << '\n';
+    };
+    emit("activation", sensitivity[l].activation);
+    emit("accumulator", sensitivity[l].accumulator);
+    emit("weight", sensitivity[l].weight);
   }
-  std::filesystem::rename(tmp, path);
+  write_file_atomically(path, out.str());
 }
 
 }  // namespace isimdl

@@ -20,22 +20,13 @@ std::vector<double> block_scores(const FaultSpace& space, const LiveSpace& live,
   if (image_end <= image_begin) throw Error("block_scores: empty image range");
   ReferenceEngine engine(model);
   std::map<int, InferenceTrace> traces;
-  struct Context {
-    LayerJob job;
-    LayerSchedule schedule;
-    std::unique_ptr<RegisterOracle> oracle;
-  };
-  std::map<std::pair<int, int>, std::unique_ptr<Context>> contexts;
-  auto context = [&](int layer, int image) -> Context& {
+  std::map<std::pair<int, int>, std::unique_ptr<LayerOracle>> contexts;
+  auto context = [&](int layer, int image) -> LayerOracle& {
     auto& slot = contexts[{layer, image}];
     if (!slot) {
       auto& trace = traces[image];
       if (trace.out.empty()) engine.run(data.images.image(image), trace);
-      const int input = model.arch.layer(layer).input;
-      slot = std::make_unique<Context>();
-      slot->job = make_layer_job(model, layer, input < 0 ? trace.input : trace.out[static_cast<std::size_t>(input)]);
-      slot->schedule = make_layer_schedule(slot->job.gemm, array);
-      slot->oracle = std::make_unique<RegisterOracle>(slot->job, slot->schedule);
+      slot = make_layer_oracle(model, layer, trace, array);
     }
     return *slot;
   };
@@ -64,7 +55,7 @@ std::vector<double> block_scores(const FaultSpace& space, const LiveSpace& live,
     }
     for (int s = 0; s < samples; ++s) {
       const int image = image_begin + static_cast<int>(random.uniform_below(static_cast<std::uint64_t>(image_end - image_begin)));
-      Context& ctx = context(block.layer, image);
+      LayerOracle& ctx = context(block.layer, image);
       const auto [index, cycle] = live.sample(b, random);
       const std::int64_t value = ctx.oracle->value(block.group, index, cycle);
       for (const auto& change : ctx.oracle->effect(block.group, index, cycle, value ^ 1)) {

@@ -44,29 +44,6 @@ std::vector<RegisterGroup> enabled_groups(const Config& config) {
   return groups;
 }
 
-// Evaluates one fault on every image of the campaign.
-FaultRecord evaluate(FaultSimulator& simulator, const MnistSplit& data, const Config& config, std::int64_t index,
-                     const FaultSite& site) {
-  FaultRecord r;
-  r.fault_index = index;
-  r.site = site;
-  for (int image = config.images.begin; image < config.images.end; ++image) {
-    const FaultResult f = simulator.run_fast(site, image);
-    if (image == config.images.begin) r.injection = f.injection;
-    ++r.outcomes[static_cast<std::size_t>(f.outcome)];
-    if (f.outcome != Outcome::kDue) ++r.died[static_cast<std::size_t>(f.died)];
-    const int label = data.labels[static_cast<std::size_t>(image)];
-    r.correct += f.outcome != Outcome::kDue && f.top1 == label;
-    r.golden_correct += ReferenceEngine::top1(simulator.golden(image).logits()) == label;
-    ++r.images;
-  }
-  r.accuracy = static_cast<double>(r.correct) / r.images;
-  const double golden = static_cast<double>(r.golden_correct) / r.images;
-  r.drop = golden > 0 ? (golden - r.accuracy) / golden : 0.0;
-  r.critical = r.drop >= config.campaign.critical_drop;
-  return r;
-}
-
 // A fault whose worker died: recorded so that the campaign goes on.
 FaultRecord failed_fault(std::int64_t index, const FaultSite& site, int images, bool hung, const std::string& why) {
   FaultRecord r;
@@ -87,6 +64,34 @@ FaultRecord failed_fault(std::int64_t index, const FaultSite& site, int images, 
 std::string marker_path(const std::string& database, int worker) { return fmt::format("{}.worker{}", database, worker); }
 
 }  // namespace
+
+int golden_correct(FaultSimulator& simulator, const MnistSplit& data, const ImageRange& images) {
+  int correct = 0;
+  for (int image = images.begin; image < images.end; ++image)
+    correct += ReferenceEngine::top1(simulator.golden(image).logits()) == data.labels[static_cast<std::size_t>(image)];
+  return correct;
+}
+
+FaultRecord evaluate_fault(FaultSimulator& simulator, const MnistSplit& data, const Config& config, int golden_correct,
+                           std::int64_t index, const FaultSite& site) {
+  FaultRecord r;
+  r.fault_index = index;
+  r.site = site;
+  for (int image = config.images.begin; image < config.images.end; ++image) {
+    const FaultResult f = simulator.run_fast(site, image);
+    if (image == config.images.begin) r.injection = f.injection;
+    ++r.outcomes[static_cast<std::size_t>(f.outcome)];
+    if (f.outcome != Outcome::kDue) ++r.died[static_cast<std::size_t>(f.died)];
+    r.correct += f.outcome != Outcome::kDue && f.top1 == data.labels[static_cast<std::size_t>(image)];
+    ++r.images;
+  }
+  r.golden_correct = golden_correct;
+  r.accuracy = static_cast<double>(r.correct) / r.images;
+  const double golden = static_cast<double>(r.golden_correct) / r.images;
+  r.drop = golden > 0 ? (golden - r.accuracy) / golden : 0.0;
+  r.critical = r.drop >= config.campaign.critical_drop;
+  return r;
+}
 
 FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
                             const MnistSplit& data, std::ostream& out) {
@@ -195,7 +200,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   const bool show_progress = !options.quiet && isatty(STDERR_FILENO);
   FaultSimulator simulator(accelerator, model, data);
   simulator.set_analytic(!options.simulate_all);
-  for (int image = config.images.begin; image < config.images.end; ++image) simulator.golden(image);
+  const int golden_correct_images = golden_correct(simulator, data, config.images);  // computes the golden cache
 
   // Workers are forked processes (SystemC is elaborated once, before the
   // fork): a crash or hang costs one fault, not the campaign.
@@ -214,7 +219,8 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
       if (index == crash_at) std::raise(SIGSEGV);
       if (index == hang_at)
         for (;;) pause();
-      FaultRecord record = evaluate(simulator, data, config, index, faults[static_cast<std::size_t>(index)]);
+      FaultRecord record =
+          evaluate_fault(simulator, data, config, golden_correct_images, index, faults[static_cast<std::size_t>(index)]);
       record.weight = list.weights[static_cast<std::size_t>(index)];
       alarm(0);
       store.write(record);
@@ -245,21 +251,17 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   for (int w = 0; w < jobs; ++w)
     if (!share[static_cast<std::size_t>(w)].empty()) launch(w);
 
-  std::int64_t last_count = static_cast<std::int64_t>(done.size());
   auto report_progress = [&](bool final) {
     if (!show_progress) return;
     ResultsStore store(database);
-    const auto records = store.read_all();
-    std::int64_t critical = 0;
-    for (const auto& r : records) critical += r.critical;
-    const std::int64_t now = static_cast<std::int64_t>(records.size()) - static_cast<std::int64_t>(done.size());
+    const auto [finished, critical] = store.counts();
+    const std::int64_t now = finished - static_cast<std::int64_t>(done.size());
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double rate = now / std::max(secs, 1e-9);
     const double eta = rate > 0 ? static_cast<double>(static_cast<std::int64_t>(todo.size()) - now) / rate : 0;
-    progress << fmt::format("\r{} / {} faults, {:.1f} faults/s, ETA {:.0f} s, {} critical   {}", records.size(),
+    progress << fmt::format("\r{} / {} faults, {:.1f} faults/s, ETA {:.0f} s, {} critical   {}", finished,
                             faults.size(), rate, eta, critical, final ? "\n" : "")
              << std::flush;
-    last_count = static_cast<std::int64_t>(records.size());
   };
   auto supervise = [&] {
     while (!running.empty()) {
@@ -340,7 +342,6 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   summary.run_now = static_cast<std::int64_t>(records.size()) - summary.skipped;
   for (const auto& r : records) summary.critical += r.critical;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  (void)last_count;
   return summary;
 }
 

@@ -49,6 +49,16 @@ struct FaultList {
 FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
                             const MnistSplit& data, std::ostream& out);
 
+// How many of the campaign's images the golden model classifies correctly
+// (fills the simulator's golden cache).
+class FaultSimulator;
+struct ImageRange;
+int golden_correct(FaultSimulator& simulator, const MnistSplit& data, const ImageRange& images);
+// One fault over every image of the campaign: outcome and death-point counts,
+// accuracy, relative drop against `golden_correct`, critical or not.
+FaultRecord evaluate_fault(FaultSimulator& simulator, const MnistSplit& data, const Config& config, int golden_correct,
+                           std::int64_t index, const FaultSite& site);
+
 // Outcome rates per register group and per layer, printed from a results file.
 void print_summary(ResultsStore& store, std::ostream& out);
 void export_results(ResultsStore& store, const std::string& format, std::ostream& out);

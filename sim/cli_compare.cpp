@@ -22,6 +22,7 @@
 #include "sampler/site_scores.h"
 #include "sim/cli.h"
 #include "sim/cli_commands.h"
+#include "sim/campaign.h"
 #include "sim/config.h"
 #include "sim/fault_simulator.h"
 #include "sim/run_report.h"
@@ -117,11 +118,9 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
     const std::vector<double> scores = block_scores(space, live, model, config.array, data, config.images.begin,
                                                     calibration_end, sensitivity, 64, config.campaign.seed ^ 0x5eed);
     FaultSimulator simulator(accelerator, model, data);
-    int golden_correct = 0;
-    for (int i = config.images.begin; i < config.images.end; ++i)
-      golden_correct += ReferenceEngine::top1(simulator.golden(i).logits()) == data.labels[static_cast<std::size_t>(i)];
+    const int golden = golden_correct(simulator, data, config.images);
     io.out << fmt::format("{}: {} sites, golden accuracy {:.2f}% on images {}\n", model_name, space.size(),
-                          100.0 * golden_correct / config.images.size(), to_string(config.images))
+                          100.0 * golden / config.images.size(), to_string(config.images))
            << std::flush;
     for (const Variant& variant : variants(config.campaign, ablations)) {
       std::vector<double> block = scores;
@@ -139,10 +138,7 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
           } else {
             e.site = space.sample_uniform(random);
           }
-          int correct = 0;
-          for (int i = config.images.begin; i < config.images.end; ++i)
-            correct += simulator.run_fast(e.site, i).top1 == data.labels[static_cast<std::size_t>(i)];
-          e.drop = golden_correct ? static_cast<double>(golden_correct - correct) / golden_correct : 0.0;
+          e.drop = evaluate_fault(simulator, data, config, golden, f, e.site).drop;
           faults.push_back(e);
         }
         for (double threshold : thresholds) {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "hw/register_map.h"
+#include "models/atomic_file.h"
 #include "models/error.h"
 #include "sim/config_reader.h"
 
@@ -200,15 +201,8 @@ std::string write_resolved_config(const Config& config, const std::string& dir) 
   std::filesystem::create_directories(dir, ec);
   if (ec) throw Error(fmt::format("{}: cannot create output directory: {}", dir, ec.message()));
   const std::string path = dir + "/config.resolved.yaml";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << "# Fully resolved configuration of this run (defaults filled in); isimdl reads it back as is.\n"
-        << to_yaml(config);
-    if (!out) throw Error(fmt::format("{}: cannot write", tmp));
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(fmt::format("{}: cannot rename into place: {}", path, ec.message()));
+  write_file_atomically(path, "# Fully resolved configuration of this run (defaults filled in); isimdl reads it back as is.\n" +
+                                  to_yaml(config));
   return path;
 }
 

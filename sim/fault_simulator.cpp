@@ -61,16 +61,9 @@ const InferenceTrace& FaultSimulator::golden(int image) {
   return trace;
 }
 
-FaultSimulator::LayerContext& FaultSimulator::context(int layer, int image) {
+LayerOracle& FaultSimulator::context(int layer, int image) {
   auto& slot = contexts_[{layer, image}];
-  if (!slot) {
-    const InferenceTrace& g = golden(image);
-    const int input = model_.arch.layer(layer).input;
-    slot = std::make_unique<LayerContext>();
-    slot->job = make_layer_job(model_, layer, input < 0 ? g.input : g.out[static_cast<std::size_t>(input)]);
-    slot->schedule = make_layer_schedule(slot->job.gemm, accelerator_.config());
-    slot->oracle = std::make_unique<RegisterOracle>(slot->job, slot->schedule);
-  }
+  if (!slot) slot = make_layer_oracle(model_, layer, golden(image), accelerator_.config());
   return *slot;
 }
 
@@ -85,14 +78,14 @@ FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {
     // Values on the partial-sum path are only ever added to: the schedule
     // says which output's final accumulator a changed value reaches (if any),
     // by exactly the change (docs/campaigns.md).
-    LayerContext& ctx = context(fault.layer, image);
+    LayerOracle& ctx = context(fault.layer, image);
     const ArrayConfig& a = accelerator_.config();
     RegisterCounts counts;
     counts.rows = a.rows;
     counts.cols = a.cols;
     counts.accumulator_words = static_cast<std::int64_t>(ctx.schedule.m_tile) * a.cols;
     const std::int64_t instances = register_instances(fault.group, counts);
-    const std::int64_t edges = ctx.schedule.compute_cycles + 5;
+    const std::int64_t edges = ctx.schedule.edges();
     const int width = register_info(fault.group).width;
     const int bits = fault.kind == FaultKind::kAdjacentBits ? fault.width : 1;
     if (fault.index < 0 || fault.index >= instances)
@@ -116,9 +109,18 @@ FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {
         is_unsigned ? static_cast<std::int64_t>(raw & ((std::uint64_t{1} << width) - 1))
                     : (width == 8 ? static_cast<std::int64_t>(static_cast<std::int8_t>(raw)) : static_cast<std::int64_t>(after));
     r.injection.after = after_value;
+    const std::vector<RegisterOracle::Change> changes =
+        ctx.oracle->effect(fault.group, fault.index, fault.cycle, after_value);
+    if (changes.empty()) {
+      // Dead value: the layer, and so the logits, stay golden.
+      r.died = is_array_side(fault.group) ? DeathPoint::kArray : DeathPoint::kAccumulator;
+      r.logits = g.logits();
+      r.top1 = ReferenceEngine::top1(r.logits);
+      return r;
+    }
     work_ = g;
     const int M = ctx.job.gemm.m;
-    for (const RegisterOracle::Change& change : ctx.oracle->effect(fault.group, fault.index, fault.cycle, after_value)) {
+    for (const RegisterOracle::Change& change : changes) {
       const std::size_t e = static_cast<std::size_t>(change.n) * M + static_cast<std::size_t>(change.m);
       std::int32_t& acc = work_.acc[layer][e];
       acc = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc) + static_cast<std::uint32_t>(change.delta));

@@ -68,16 +68,11 @@ class FaultSimulator {
   const MnistSplit& data_;
   NetworkRunner runner_;
   // What the fast path needs of a faulty layer for one image, built once.
-  struct LayerContext {
-    LayerJob job;
-    LayerSchedule schedule;
-    std::unique_ptr<RegisterOracle> oracle;
-  };
-  LayerContext& context(int layer, int image);
+  LayerOracle& context(int layer, int image);
   FaultResult finish(const FaultSite& fault, int image, FaultResult r);
   bool analytic_ = true;
   std::map<int, InferenceTrace> golden_;
-  std::map<std::pair<int, int>, std::unique_ptr<LayerContext>> contexts_;
+  std::map<std::pair<int, int>, std::unique_ptr<LayerOracle>> contexts_;
   InferenceTrace work_;
 };
 

@@ -140,6 +140,12 @@ std::set<std::int64_t> ResultsStore::finished_faults() {
   return done;
 }
 
+std::pair<std::int64_t, std::int64_t> ResultsStore::counts() {
+  Statement s(db_, "SELECT COUNT(*), COALESCE(SUM(critical), 0) FROM faults", path_);
+  s.step();
+  return {s.integer(0), s.integer(1)};
+}
+
 void ResultsStore::write(const FaultRecord& r) {
   Statement s(db_,
               "INSERT INTO faults VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", path_);

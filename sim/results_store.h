@@ -60,6 +60,8 @@ class ResultsStore {
   void begin(const CampaignInfo& info, bool resume);
   CampaignInfo info();
   std::set<std::int64_t> finished_faults();
+  // Finished faults and how many of them are critical.
+  std::pair<std::int64_t, std::int64_t> counts();
   void write(const FaultRecord& record);
   std::vector<FaultRecord> read_all();
 

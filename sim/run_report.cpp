@@ -18,18 +18,6 @@ double overall_util(const LayerStats& s, const ArrayConfig* = nullptr) {
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out) throw Error(fmt::format("{}: cannot write", tmp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(fmt::format("{}: cannot rename into place: {}", path, ec.message()));
-}
-
 void write_layer_csv(const std::string& path, const std::vector<LayerReport>& layers) {
   std::string text =
       "LayerID, Layer, M, K, N, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, Compute Util %, "

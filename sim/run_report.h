@@ -6,6 +6,7 @@
 
 #include "hw/accelerator.h"
 #include "models/architecture.h"
+#include "models/atomic_file.h"
 
 namespace isimdl {
 
@@ -25,8 +26,5 @@ void print_layer_table(std::ostream& out, const std::vector<LayerReport>& layers
 // Sums over layers.
 LayerStats total_stats(const std::vector<LayerReport>& layers);
 
-// Writes `text` to `path` atomically (temporary file, then rename), so that a
-// killed run never leaves a half-written report.
-void write_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace isimdl

@@ -140,7 +140,7 @@ TEST(FaultSpace, SizeIsTheSumOfBitsTimesCycles) {
   const FaultSpace space(lenet5(), ArrayConfig{}, {RegisterGroup::kPePsum, RegisterGroup::kPeValid}, FaultKind::kBitFlip);
   std::uint64_t expected = 0;
   for (int layer : {0, 3, 7, 9, 11}) {
-    const std::int64_t cycles = make_layer_schedule(lenet5().arch.gemm(layer), ArrayConfig{}).compute_cycles + 5;
+    const std::int64_t cycles = make_layer_schedule(lenet5().arch.gemm(layer), ArrayConfig{}).edges();
     expected += static_cast<std::uint64_t>(256 * (32 + 1) * cycles);
   }
   EXPECT_EQ(space.size(), expected);
