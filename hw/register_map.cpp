@@ -75,4 +75,15 @@ std::int64_t register_instances(RegisterGroup group, const RegisterCounts& c) {
   return 0;
 }
 
+std::vector<RegisterGroup> all_register_groups() {
+  std::vector<RegisterGroup> groups;
+  for (const auto& r : register_map()) groups.push_back(r.group);
+  return groups;
+}
+
+bool is_sram_buffer(RegisterGroup group) {
+  return group == RegisterGroup::kIfmapBuffer || group == RegisterGroup::kWeightBuffer ||
+         group == RegisterGroup::kOutputBuffer;
+}
+
 }  // namespace isimdl

@@ -34,10 +34,15 @@ struct RegisterInfo {
   const char* description;
 };
 
+// The SRAM buffer word groups (ifmap, weight, output), as opposed to the
+// flip-flops of the array, its feeders and the accumulator path.
+bool is_sram_buffer(RegisterGroup group);
+
 // Every architectural register kind, in a fixed order.
 const std::vector<RegisterInfo>& register_map();
 const RegisterInfo& register_info(RegisterGroup group);
 const std::vector<std::string>& register_group_names();
+std::vector<RegisterGroup> all_register_groups();
 RegisterGroup register_group_from_name(const std::string& name);  // throws Error
 
 // How many instances of a register group an R x C array with the given

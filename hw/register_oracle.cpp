@@ -39,17 +39,6 @@ RegisterOracle::RegisterOracle(const LayerJob& job, const LayerSchedule& schedul
   }
 }
 
-bool RegisterOracle::covers(RegisterGroup group) {
-  switch (group) {
-    case RegisterGroup::kIfmapBuffer:
-    case RegisterGroup::kWeightBuffer:
-    case RegisterGroup::kOutputBuffer:
-      return false;
-    default:
-      return true;
-  }
-}
-
 std::int32_t RegisterOracle::fold_weight(const Fold& f, int r, int c) const {
   if (r >= f.k_count || c >= f.n_count) return 0;
   return job_.weight[static_cast<std::size_t>(f.n0 + c) * job_.gemm.k + static_cast<std::size_t>(f.k0 + r)];
@@ -221,9 +210,25 @@ RegisterOracle::Holding RegisterOracle::holds(RegisterGroup group, std::int64_t 
       }
       return h;
     }
-    default:
-      throw Error(fmt::format("the register oracle does not cover group {}", register_info(group).group_name));
+    case RegisterGroup::kIfmapBuffer:
+      h.kind = Kind::kInputWord;
+      h.element = index;
+      return h;
+    case RegisterGroup::kWeightBuffer:
+      h.kind = Kind::kWeight;
+      h.n = static_cast<int>(index / job_.gemm.k);
+      h.k = static_cast<int>(index % job_.gemm.k);
+      return h;
+    case RegisterGroup::kOutputBuffer: {
+      const int m = static_cast<int>(index % job_.gemm.m), n = static_cast<int>(index / job_.gemm.m);
+      if (output_write_edge(m, n) > e) return h;
+      h.kind = Kind::kOutputWord;
+      h.m = m;
+      h.n = n;
+      return h;
+    }
   }
+  throw Error(fmt::format("the register oracle does not cover group {}", register_info(group).group_name));
 }
 
 std::vector<RegisterOracle::Change> RegisterOracle::effect(RegisterGroup group, std::int64_t index, std::int64_t e,
@@ -287,9 +292,74 @@ std::vector<RegisterOracle::Change> RegisterOracle::effect(RegisterGroup group, 
       }
       return out;
     }
-    default:
-      throw Error(fmt::format("the register oracle does not cover group {}", register_info(group).group_name));
+    case RegisterGroup::kIfmapBuffer:
+      ifmap_change(index, e, static_cast<std::int32_t>(after - before), out);
+      return out;
+    case RegisterGroup::kWeightBuffer:
+      weight_word_change(static_cast<int>(index / job_.gemm.k), static_cast<int>(index % job_.gemm.k), e,
+                         static_cast<std::int32_t>(after - before), out);
+      return out;
+    case RegisterGroup::kOutputBuffer:
+      return out;  // an int8 output, not an accumulator: see output_write_edge
   }
+  throw Error(fmt::format("the register oracle does not cover group {}", register_info(group).group_name));
+}
+
+void RegisterOracle::ifmap_change(std::int64_t word, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const {
+  const GemmShape g = job_.gemm;
+  // The (m, k) GEMM positions im2col reads this word at.
+  std::vector<std::pair<int, int>> uses;
+  if (job_.spec.kind != LayerKind::kConv2d) {
+    for (int m = 0; m < g.m; ++m) uses.emplace_back(m, static_cast<int>(word));
+  } else {
+    const Shape& in = job_.input_shape;
+    const int kk = job_.spec.kernel, stride = job_.spec.stride, pad = job_.spec.padding;
+    const int ch = static_cast<int>(word / (static_cast<std::int64_t>(in.h) * in.w));
+    const int y = static_cast<int>(word / in.w % in.h), x = static_cast<int>(word % in.w);
+    for (int ky = 0; ky < kk; ++ky)
+      for (int kx = 0; kx < kk; ++kx) {
+        const int oy_s = y + pad - ky, ox_s = x + pad - kx;
+        if (oy_s < 0 || ox_s < 0 || oy_s % stride || ox_s % stride) continue;
+        const int oy = oy_s / stride, ox = ox_s / stride;
+        if (oy >= job_.output_shape.h || ox >= job_.output_shape.w) continue;
+        uses.emplace_back(oy * job_.output_shape.w + ox, (ch * kk + ky) * kk + kx);
+      }
+  }
+  // Each N-fold reads the word again, when the vector of m enters the array.
+  for (const Fold& f : schedule_.folds)
+    for (const auto& [m, k] : uses) {
+      if (m < f.m0 || m >= f.m0 + f.rows || k < f.k0 || k >= f.k0 + f.k_count) continue;
+      if (f.stream_start + (m - f.m0) <= e) continue;  // read before the fault
+      for (int c = 0; c < f.n_count; ++c) {
+        const std::int32_t w = job_.weight[static_cast<std::size_t>(f.n0 + c) * g.k + static_cast<std::size_t>(k)];
+        if (w != 0) out.push_back(Change{m, f.n0 + c, w * delta});
+      }
+    }
+}
+
+void RegisterOracle::weight_word_change(int n, int k, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const {
+  // Read once per fold that holds (n, k), at the preload cycle of its row.
+  for (const Fold& f : schedule_.folds) {
+    if (n < f.n0 || n >= f.n0 + f.n_count || k < f.k0 || k >= f.k0 + f.k_count) continue;
+    if (f.preload_start + (rows_ - 1 - (k - f.k0)) <= e) continue;
+    for (int i = 0; i < f.rows; ++i) {
+      const std::int32_t a = a_[static_cast<std::size_t>(f.m0 + i) * job_.gemm.k + static_cast<std::size_t>(k)];
+      if (a != 0) out.push_back(Change{f.m0 + i, n, a * delta});
+    }
+  }
+}
+
+std::int8_t RegisterOracle::final_out(int m, int n) const {
+  return requantize(final_acc(m, n), job_.multiplier[static_cast<std::size_t>(n)], job_.output_zero_point, job_.relu);
+}
+
+std::int64_t RegisterOracle::output_write_edge(int m, int n) const {
+  // The accumulator finishes the row of m in the last K-fold, the output
+  // stage latches it one edge later and writes it at the next.
+  for (const Fold& f : schedule_.folds)
+    if (f.last_k && m >= f.m0 && m < f.m0 + f.rows && n >= f.n0 && n < f.n0 + f.n_count)
+      return f.stream_start + (m - f.m0) + rows_ + cols_ + 2;
+  throw Error(fmt::format("output ({}, {}) is not in the layer's schedule", m, n));
 }
 
 RegisterOracle::Slot RegisterOracle::slot_at(std::int64_t t_feed) const {
@@ -448,9 +518,17 @@ std::int64_t RegisterOracle::value(RegisterGroup group, std::int64_t index, std:
       }
       return v;
     }
-    default:
-      throw Error(fmt::format("the register oracle does not cover group {}", register_info(group).group_name));
+    case RegisterGroup::kIfmapBuffer:
+      return job_.input[static_cast<std::size_t>(index)];
+    case RegisterGroup::kWeightBuffer:
+      return job_.weight[static_cast<std::size_t>(index)];
+    case RegisterGroup::kOutputBuffer: {
+      // Cleared when the layer starts; written once by the output stage.
+      const int m = static_cast<int>(index % job_.gemm.m), n = static_cast<int>(index / job_.gemm.m);
+      return output_write_edge(m, n) <= e ? final_out(m, n) : 0;
+    }
   }
+  throw Error(fmt::format("the register oracle does not cover group {}", register_info(group).group_name));
 }
 
 std::unique_ptr<LayerOracle> make_layer_oracle(const QuantizedModel& model, int layer, const InferenceTrace& golden,

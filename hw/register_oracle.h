@@ -33,8 +33,6 @@ class RegisterOracle {
  public:
   RegisterOracle(const LayerJob& job, const LayerSchedule& schedule);
 
-  static bool covers(RegisterGroup group);
-
   // Where a changed value of register (group, index) after edge `cycle`
   // ends up: the output (m, n) whose final accumulator it changes by the same
   // amount, or nothing when the value is dead (never read again, or
@@ -46,7 +44,8 @@ class RegisterOracle {
   std::optional<Target> target(RegisterGroup group, std::int64_t index, std::int64_t cycle) const;
 
   // The changes to final accumulators when register (group, index) holds
-  // `after` instead of value(...) after edge `cycle`. Any covered group.
+  // `after` instead of value(...) after edge `cycle`. Any group; always empty
+  // for output_buffer words, which hold int8 outputs, not accumulators.
   struct Change {
     int m = 0;
     int n = 0;
@@ -68,8 +67,11 @@ class RegisterOracle {
       kWeight,       // W[n][k] (pe_w0 / pe_w1 / pe_d)
       kPartialSum,   // sum over k in [k, k + terms) of A[m][k] * W[n][k] (pe_psum, deskew)
       kAccumulator,  // bias[n] + sum over k in [0, terms) (accumulator, output_stage)
+      kInputWord,    // ifmap_buffer: the layer input element `element` (C x H x W order)
+      kOutputWord,   // output_buffer: the int8 output (m, n), once written
     };
     Kind kind = Kind::kNothing;
+    std::int64_t element = -1;  // kInputWord
     int m = -1, n = -1, k = -1, terms = 0;
     int fold = -1;  // the fold the element belongs to (for operand tags of a row beyond K: the fold it streams in)
   };
@@ -77,6 +79,11 @@ class RegisterOracle {
 
   // Final accumulator of output (m, n) (bias included), [n][m] layout.
   std::int32_t final_acc(int m, int n) const;
+  // Its int8 output after requantization.
+  std::int8_t final_out(int m, int n) const;
+  // The edge at which the output stage writes output (m, n) into the output
+  // buffer; a word changed after it keeps the change to the end of the layer.
+  std::int64_t output_write_edge(int m, int n) const;
 
  private:
   // The fold and vector whose operand row entered the skew input at
@@ -111,6 +118,10 @@ class RegisterOracle {
   // with the weight changed by `delta_w`.
   void weight_change(int r, int c, int p, std::int64_t e, std::int32_t delta_w, std::vector<Change>& out) const;
   std::int64_t latch_edge(const Fold& f) const { return f.preload_start + rows_; }
+  // Every MAC of every read of ifmap word `word` after edge e, the word changed by `delta`.
+  void ifmap_change(std::int64_t word, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const;
+  // Every MAC of every read of weight W[n][k] after edge e, changed by `delta`.
+  void weight_word_change(int n, int k, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const;
 
   const LayerJob& job_;
   const LayerSchedule& schedule_;

@@ -115,7 +115,8 @@ std::vector<float> FloatNetwork::effective_bias(int layer) const {
   return b;
 }
 
-void FloatNetwork::forward(const float* input, int batch, ForwardPass& pass) const {
+void FloatNetwork::forward(const float* input, int batch, ForwardPass& pass,
+                           const ForwardPerturbation* perturbation) const {
   const int layers = arch_.size();
   pass.batch = batch;
   pass.outputs.resize(static_cast<std::size_t>(layers));
@@ -213,12 +214,18 @@ void FloatNetwork::forward(const float* input, int batch, ForwardPass& pass) con
         break;
       }
     }
+    if (perturbation)
+      for (const auto& c : perturbation->adds)
+        if (c.layer == li) y.at(out.size() * static_cast<std::size_t>(c.sample) + c.element) += c.value;
     if (fake_quant_.enabled && fake_quant_.quantize_output[i]) {
       pass.pre_quant[i] = y;
       for (float& v : y) v = fake_quantize_activation(v, fake_quant_.output[i]);
     } else {
       pass.pre_quant[i].clear();
     }
+    if (perturbation)
+      for (const auto& c : perturbation->sets)
+        if (c.layer == li) y.at(out.size() * static_cast<std::size_t>(c.sample) + c.element) = c.value;
   }
 }
 

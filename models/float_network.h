@@ -41,6 +41,24 @@ struct ForwardPass {
   const std::vector<float>& logits() const { return outputs.back(); }
 };
 
+// Changes applied during one forward pass: fault-aware training applies the
+// software-level equivalent of a hardware fault this way. `add` adds to a
+// Conv2d/Linear layer's real-valued accumulator (its output before a fused
+// ReLU and before quantization); `set` overwrites an element of a layer's
+// output after its fake quantization. Elements index the layer's output of
+// one sample ([C][H][W]). The backward pass runs through the perturbed
+// values (an overwritten element's gradient still flows straight through).
+struct ForwardPerturbation {
+  struct Change {
+    int sample = 0;
+    int layer = 0;
+    std::size_t element = 0;
+    float value = 0;  // added (adds) or written (sets)
+  };
+  std::vector<Change> adds, sets;
+  bool empty() const { return adds.empty() && sets.empty(); }
+};
+
 // Gradients of the loss with respect to activations of one batch.
 struct ActivationGradients {
   std::vector<std::vector<float>> outputs;  // dL/d(layer output), per layer, [batch][shape]
@@ -68,7 +86,7 @@ class FloatNetwork {
   void zero_grads();
 
   // Forward pass of `batch` images (each arch().input_shape().size() floats).
-  void forward(const float* input, int batch, ForwardPass& pass) const;
+  void forward(const float* input, int batch, ForwardPass& pass, const ForwardPerturbation* perturbation = nullptr) const;
   // Backward pass from dL/dlogits ([batch][classes]); adds the parameter
   // gradients to grads() and, when `activations` is given, stores dL/d(every
   // layer output) there.

@@ -96,7 +96,8 @@ std::vector<float> images_to_float(const IdxImages& images, int begin, int end) 
 }
 
 std::vector<EpochReport> train(FloatNetwork& net, const MnistSplit& data, const TrainOptions& options,
-                               const std::function<void(const EpochReport&)>& on_epoch, const ProgressFn& progress) {
+                               const std::function<void(const EpochReport&)>& on_epoch, const ProgressFn& progress,
+                               const PerturbFn& perturb) {
   const int n = options.train_images > 0 ? std::min(options.train_images, data.images.count) : data.images.count;
   if (n <= 0) throw Error("train: no training images");
   const Shape in = net.arch().input_shape();
@@ -111,7 +112,8 @@ std::vector<EpochReport> train(FloatNetwork& net, const MnistSplit& data, const 
   std::vector<EpochReport> reports;
   ForwardPass pass;
   std::vector<float> batch_input, dlogits;
-  std::vector<int> labels;
+  std::vector<int> labels, indices;
+  ForwardPerturbation perturbation;
   const int batches = (n + options.batch - 1) / options.batch;
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     for (int i = n - 1; i > 0; --i)  // Fisher-Yates with the project's generator
@@ -129,7 +131,12 @@ std::vector<EpochReport> train(FloatNetwork& net, const MnistSplit& data, const 
                   batch_input.begin() + static_cast<std::ptrdiff_t>(in.size() * s));
         labels[static_cast<std::size_t>(s)] = data.labels[static_cast<std::size_t>(idx)];
       }
-      net.forward(batch_input.data(), count, pass);
+      if (perturb) {
+        indices.assign(order.begin() + first, order.begin() + first + count);
+        perturbation = ForwardPerturbation{};
+        perturb(net, indices, perturbation);
+      }
+      net.forward(batch_input.data(), count, pass, perturb ? &perturbation : nullptr);
       loss_sum += softmax_cross_entropy(pass.logits(), labels, classes, dlogits) * count;
       for (int s = 0; s < count; ++s)
         correct += argmax(pass.logits().data() + static_cast<std::size_t>(s) * classes, classes) == labels[static_cast<std::size_t>(s)];

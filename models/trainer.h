@@ -39,12 +39,17 @@ struct EpochReport {
 // Progress of a long run: called every `every` batches with (done, total).
 using ProgressFn = std::function<void(int done, int total, double running_loss)>;
 
+// Called before every training step's forward pass with the network and the
+// step's training image indices; fills the perturbation the step's forward
+// (and so its backward) pass applies (fault-aware training).
+using PerturbFn = std::function<void(const FloatNetwork& net, const std::vector<int>& images, ForwardPerturbation& out)>;
+
 // Trains in place with the options given; deterministic for a seed (one
 // thread, fixed order of every floating-point sum). Fake quantization, when
 // enabled on the network, makes this quantization-aware training.
 std::vector<EpochReport> train(FloatNetwork& net, const MnistSplit& data, const TrainOptions& options,
                                const std::function<void(const EpochReport&)>& on_epoch = {},
-                               const ProgressFn& progress = {});
+                               const ProgressFn& progress = {}, const PerturbFn& perturb = {});
 
 // Top-1 accuracy of the float network (with its fake quantization, if enabled)
 // on images [begin, end).

@@ -125,8 +125,7 @@ LiveSpace::LiveSpace(const FaultSpace& space) {
     Block block;
     block.instances = b.instances;
     block.cycles = b.cycles;
-    const bool sram = b.group == RegisterGroup::kIfmapBuffer || b.group == RegisterGroup::kWeightBuffer ||
-                      b.group == RegisterGroup::kOutputBuffer;
+    const bool sram = is_sram_buffer(b.group);
     block.modelled = !sram;
     if (sram) {
       block.total = static_cast<std::uint64_t>(b.instances) * static_cast<std::uint64_t>(b.cycles);

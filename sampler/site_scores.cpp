@@ -43,7 +43,7 @@ std::vector<double> block_scores(const FaultSpace& space, const LiveSpace& live,
       scores.push_back(0.0);
       continue;
     }
-    const bool modelled = RegisterOracle::covers(block.group);
+    const bool modelled = !is_sram_buffer(block.group);
     if (!modelled) {
       // SRAM words: no oracle; score them like the mean of the layer's
       // accumulator sensitivity (a fallback, documented in docs/sampling.md).

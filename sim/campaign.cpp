@@ -38,12 +38,6 @@ std::uint32_t file_crc(const std::string& path) {
   return static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
 }
 
-std::vector<RegisterGroup> enabled_groups(const Config& config) {
-  std::vector<RegisterGroup> groups;
-  for (const auto& name : config.campaign.groups) groups.push_back(register_group_from_name(name));
-  return groups;
-}
-
 // A fault whose worker died: recorded so that the campaign goes on.
 FaultRecord failed_fault(std::int64_t index, const FaultSite& site, int images, bool hung, const std::string& why) {
   FaultRecord r;
@@ -64,6 +58,17 @@ FaultRecord failed_fault(std::int64_t index, const FaultSite& site, int images, 
 std::string marker_path(const std::string& database, int worker) { return fmt::format("{}.worker{}", database, worker); }
 
 }  // namespace
+
+std::vector<RegisterGroup> enabled_groups(const Config& config) {
+  std::vector<RegisterGroup> groups;
+  for (const auto& name : config.campaign.groups) groups.push_back(register_group_from_name(name));
+  return groups;
+}
+
+FaultSpace campaign_space(const Config& config, const QuantizedModel& model) {
+  return FaultSpace(model, config.array, enabled_groups(config), config.campaign.kind, config.campaign.adjacent_bits,
+                    config.campaign.stuck_cycles, config.campaign.layers);
+}
 
 int golden_correct(FaultSimulator& simulator, const MnistSplit& data, const ImageRange& images) {
   int correct = 0;
@@ -93,6 +98,23 @@ FaultRecord evaluate_fault(FaultSimulator& simulator, const MnistSplit& data, co
   return r;
 }
 
+CampaignImportance::CampaignImportance(const Config& config, const FaultSpace& space, const QuantizedModel& model,
+                                       const MnistSplit& data)
+    : live_(space) {
+  // ISimDL: sensitivities from the network's own gradients on (up to 32 of)
+  // the campaign's images, per-block site sensitivity from the register
+  // oracle, bits weighted by the size of their flip.
+  const int calibration_end = std::min(config.images.end, config.images.begin + 32);
+  const auto sensitivity = compute_sensitivity(model, data, config.images.begin, calibration_end);
+  const std::vector<double> scores = block_scores(space, live_, model, config.array, data, config.images.begin,
+                                                  calibration_end, sensitivity, 64, config.campaign.seed ^ 0x5eed);
+  ImportanceSampler::Options options;
+  options.epsilon = config.campaign.epsilon;
+  options.bit_weighting = config.campaign.bit_weighting;
+  options.bit_exponent = config.campaign.bit_exponent;
+  sampler_ = std::make_unique<ImportanceSampler>(space, live_, scores, options);
+}
+
 FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
                             const MnistSplit& data, std::ostream& out) {
   FaultList list;
@@ -108,19 +130,8 @@ FaultList sample_fault_list(const Config& config, const FaultSpace& space, const
     list.weights.assign(list.faults.size(), 1.0);
     return list;
   }
-  // ISimDL: sensitivities from the network's own gradients on (up to 32 of)
-  // the campaign's images, per-block site sensitivity from the register
-  // oracle, bits weighted by the size of their flip.
-  const int calibration_end = std::min(config.images.end, config.images.begin + 32);
-  const auto sensitivity = compute_sensitivity(model, data, config.images.begin, calibration_end);
-  const LiveSpace live(space);
-  const std::vector<double> scores = block_scores(space, live, model, config.array, data, config.images.begin,
-                                                  calibration_end, sensitivity, 64, config.campaign.seed ^ 0x5eed);
-  ImportanceSampler::Options options;
-  options.epsilon = config.campaign.epsilon;
-  options.bit_weighting = config.campaign.bit_weighting;
-  options.bit_exponent = config.campaign.bit_exponent;
-  const ImportanceSampler sampler(space, live, scores, options);
+  const CampaignImportance importance(config, space, model, data);
+  const ImportanceSampler& sampler = importance.sampler();
   out << "importance distribution over blocks (layer, group: share of q's sensitivity part):\n";
   for (std::size_t b = 0; b < space.blocks().size(); ++b)
     if (sampler.block_probabilities()[b] >= 0.01)
@@ -145,8 +156,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   if (config.images.end > data.images.count)
     throw ConfigError(fmt::format("{}: dataset.images: {} exceeds the {} test images", options.config_path,
                                   to_string(config.images), data.images.count));
-  const FaultSpace space(model, config.array, enabled_groups(config), config.campaign.kind, config.campaign.adjacent_bits,
-                         config.campaign.stuck_cycles, config.campaign.layers);
+  const FaultSpace space = campaign_space(config, model);
   out << fmt::format("fault space: {} sites (register bit x cycle) over {} layer/group blocks\n", space.size(),
                      space.blocks().size());
   std::map<std::string, std::uint64_t> per_group;

@@ -2,10 +2,14 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "hw/fault_site.h"
+#include "sampler/fault_space.h"
+#include "sampler/importance_sampler.h"
+#include "sampler/liveness.h"
 #include "sim/config.h"
 #include "sim/results_store.h"
 
@@ -39,7 +43,6 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
 // The campaign's fault list: `campaign.faults` sites drawn with
 // `campaign.seed` from the uniform prior or from ISimDL's importance
 // distribution (with their weights p/q), or every site for `faults: all`.
-class FaultSpace;
 struct QuantizedModel;
 struct MnistSplit;
 struct FaultList {
@@ -48,6 +51,25 @@ struct FaultList {
 };
 FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
                             const MnistSplit& data, std::ostream& out);
+
+// The register groups campaign.groups enables, and the fault space of the
+// configuration (array, groups, kind, layers).
+std::vector<RegisterGroup> enabled_groups(const Config& config);
+FaultSpace campaign_space(const Config& config, const QuantizedModel& model);
+
+// ISimDL's importance distribution for a configuration (its images, array,
+// groups, epsilon and bit weighting): sensitivities from the network's
+// gradients, site scores from the register oracle, liveness from the
+// schedule. Refers to `space`, which must outlive it.
+class CampaignImportance {
+ public:
+  CampaignImportance(const Config& config, const FaultSpace& space, const QuantizedModel& model, const MnistSplit& data);
+  const ImportanceSampler& sampler() const { return *sampler_; }
+
+ private:
+  LiveSpace live_;
+  std::unique_ptr<ImportanceSampler> sampler_;
+};
 
 // How many of the campaign's images the golden model classifies correctly
 // (fills the simulator's golden cache).

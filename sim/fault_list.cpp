@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -38,6 +40,39 @@ void write_fault_list(const std::string& path, const FaultList& list) {
     text += weighted ? fmt::format("\t{:.17g}\n", list.weights[i]) : "\n";
   }
   write_file_atomically(path, text);
+}
+
+FaultSite parse_fault_site(const std::string& text) {
+  FaultSite f;
+  std::set<std::string> given;
+  std::string spec = text;
+  std::replace(spec.begin(), spec.end(), ',', ' ');
+  std::stringstream in(spec);
+  std::string item;
+  const std::string where = "--fault";
+  while (in >> item) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos)
+      throw Error(fmt::format("{}: expected key=value, got \"{}\" (keys: layer cycle group index bit [kind width duration])",
+                              where, item));
+    const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    if (!given.insert(key).second) throw Error(fmt::format("{}: {} given twice", where, key));
+    if (key == "layer") f.layer = parse_number<int>(value, key, where);
+    else if (key == "cycle") f.cycle = parse_number<std::int64_t>(value, key, where);
+    else if (key == "index") f.index = parse_number<std::int64_t>(value, key, where);
+    else if (key == "bit") f.bit = parse_number<int>(value, key, where);
+    else if (key == "width") f.width = parse_number<int>(value, key, where);
+    else if (key == "duration") f.duration = parse_number<std::int64_t>(value, key, where);
+    else if (key == "group") f.group = register_group_from_name(value);
+    else if (key == "kind") f.kind = fault_kind_from_string(value);
+    else
+      throw Error(fmt::format("{}: unknown key \"{}\" (keys: layer cycle group index bit kind width duration)", where, key));
+  }
+  for (const char* key : {"layer", "cycle", "group", "index", "bit"})
+    if (!given.count(key)) throw Error(fmt::format("{}: missing {}= (a fault needs layer, cycle, group, index, bit)", where, key));
+  if (f.width < 1) throw Error(where + ": width must be at least 1");
+  if (f.duration < 1) throw Error(where + ": duration must be at least 1");
+  return f;
 }
 
 FaultList read_fault_list(const std::string& path, const FaultSpace& space) {

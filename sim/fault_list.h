@@ -20,4 +20,9 @@ void write_fault_list(const std::string& path, const FaultList& list);
 // impossible fault (checked against `space`); nothing is run before.
 FaultList read_fault_list(const std::string& path, const FaultSpace& space);
 
+// One fault from the command line: "layer=9 cycle=120 group=pe_w0 index=19
+// bit=7" (commas or spaces; kind, width, duration optional as in the TSV).
+// Throws Error naming the bad key or value.
+FaultSite parse_fault_site(const std::string& text);
+
 }  // namespace isimdl

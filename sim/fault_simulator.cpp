@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "hw/fault_equivalent.h"
 #include "models/error.h"
 
 namespace isimdl {
@@ -73,61 +74,25 @@ FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {
   const auto layer = static_cast<std::size_t>(fault.layer);
   if (fault.layer < 0 || fault.layer >= model_.arch.size() || !model_.arch.has_weights(fault.layer))
     throw Error("fault layer " + std::to_string(fault.layer) + " is not a layer that runs on the array");
-  const bool single_edge = fault.kind == FaultKind::kBitFlip || fault.kind == FaultKind::kAdjacentBits || fault.duration <= 1;
-  if (analytic_ && single_edge && RegisterOracle::covers(fault.group)) {
-    // Values on the partial-sum path are only ever added to: the schedule
-    // says which output's final accumulator a changed value reaches (if any),
-    // by exactly the change (docs/campaigns.md).
+  if (analytic_) {
+    // The fault's software-level equivalent (hw/fault_equivalent.h): its
+    // exact effect on the layer's accumulators and outputs, without
+    // simulating. Multi-edge stuck-at faults have none and are simulated.
     LayerOracle& ctx = context(fault.layer, image);
-    const ArrayConfig& a = accelerator_.config();
-    RegisterCounts counts;
-    counts.rows = a.rows;
-    counts.cols = a.cols;
-    counts.accumulator_words = static_cast<std::int64_t>(ctx.schedule.m_tile) * a.cols;
-    const std::int64_t instances = register_instances(fault.group, counts);
-    const std::int64_t edges = ctx.schedule.edges();
-    const int width = register_info(fault.group).width;
-    const int bits = fault.kind == FaultKind::kAdjacentBits ? fault.width : 1;
-    if (fault.index < 0 || fault.index >= instances)
-      throw Error(fmt::format("register {}[{}] does not exist: the group has {} instances in this layer",
-                              register_info(fault.group).group_name, fault.index, instances));
-    if (fault.bit < 0 || bits < 1 || fault.bit + bits > width)
-      throw Error(fmt::format("bits {}..{} are outside register {} ({} bits)", fault.bit, fault.bit + bits - 1,
-                              register_info(fault.group).group_name, width));
-    if (fault.cycle < 0 || fault.cycle >= edges)
-      throw Error(fmt::format("fault cycle {} is outside the layer's run of {} cycles", fault.cycle, edges));
-    const std::int64_t before = ctx.oracle->value(fault.group, fault.index, fault.cycle);
-    const std::uint64_t mask = ((std::uint64_t{1} << bits) - 1) << fault.bit;
-    auto raw = static_cast<std::uint64_t>(before);
-    if (fault.kind == FaultKind::kStuckAt0) raw &= ~mask;
-    else if (fault.kind == FaultKind::kStuckAt1) raw |= mask;
-    else raw ^= mask;
-    const auto after = static_cast<std::int32_t>(static_cast<std::uint32_t>(raw));
-    r.injection = InjectionRecord{true, before, after};
-    const bool is_unsigned = width == 1 || fault.group == RegisterGroup::kSkew;
-    const std::int64_t after_value =
-        is_unsigned ? static_cast<std::int64_t>(raw & ((std::uint64_t{1} << width) - 1))
-                    : (width == 8 ? static_cast<std::int64_t>(static_cast<std::int8_t>(raw)) : static_cast<std::int64_t>(after));
-    r.injection.after = after_value;
-    const std::vector<RegisterOracle::Change> changes =
-        ctx.oracle->effect(fault.group, fault.index, fault.cycle, after_value);
-    if (changes.empty()) {
-      // Dead value: the layer, and so the logits, stay golden.
-      r.died = is_array_side(fault.group) ? DeathPoint::kArray : DeathPoint::kAccumulator;
-      r.logits = g.logits();
-      r.top1 = ReferenceEngine::top1(r.logits);
-      return r;
+    const FaultEquivalent eq = fault_equivalent(ctx, fault);
+    if (eq.expressible) {
+      r.injection = eq.injection;
+      if (eq.dead()) {
+        // Dead value: the layer, and so the logits, stay golden.
+        r.died = is_array_side(fault.group) ? DeathPoint::kArray : DeathPoint::kAccumulator;
+        r.logits = g.logits();
+        r.top1 = ReferenceEngine::top1(r.logits);
+        return r;
+      }
+      work_ = g;
+      apply_equivalent(eq, ctx.job, work_.acc[layer], work_.out[layer]);
+      return finish(fault, image, r);
     }
-    work_ = g;
-    const int M = ctx.job.gemm.m;
-    for (const RegisterOracle::Change& change : changes) {
-      const std::size_t e = static_cast<std::size_t>(change.n) * M + static_cast<std::size_t>(change.m);
-      std::int32_t& acc = work_.acc[layer][e];
-      acc = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc) + static_cast<std::uint32_t>(change.delta));
-      work_.out[layer][e] = requantize(acc, ctx.job.multiplier[static_cast<std::size_t>(change.n)],
-                                       ctx.job.output_zero_point, ctx.job.relu);
-    }
-    return finish(fault, image, r);
   }
   work_ = g;  // layers before the faulty one hold exactly these values
   try {

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "hw/array_config.h"
+#include "hw/fault_site.h"
+#include "models/quantized_model.h"
+#include "models/trainer.h"
+
+namespace isimdl {
+
+// Fault-aware training (ISimDL's second use case): fine-tunes a model's
+// float weights with fake quantization while, in every training step, one
+// fault drawn from `faults` acts in the forward pass (and so in the
+// backward pass) through its software-level equivalent
+// (hw/fault_equivalent.h), computed for each image of the step on the int8
+// model the current weights quantize to. Accumulator changes are added to
+// the layer's real-valued accumulators (scaled by s_in * s_w[n]); output
+// buffer words overwrite the int8 output. Then re-quantizes (activation
+// scales kept) and returns the hardened model.
+struct FatOptions {
+  TrainOptions train;             // epochs, batch, learning rate, seed, train_images
+  double fault_probability = 1.0;  // share of steps that carry a fault (the rest train clean)
+};
+
+struct FatStepStats {
+  std::int64_t steps = 0, faulty_steps = 0;
+  std::int64_t images_changed = 0;  // images of faulty steps whose layer output the fault changed
+};
+
+// Adds the perturbation that applies `fault` to sample `sample` of a forward
+// pass of the fake-quantized network `fq` describes, derived on its int8
+// model `q` for the image `pixels`. Returns whether the fault changes the
+// layer's output for that image.
+bool add_fault_perturbation(const QuantizedModel& q, const FakeQuantization& fq, const ArrayConfig& array,
+                            const FaultSite& fault, int sample, const std::uint8_t* pixels, ForwardPerturbation& out);
+
+QuantizedModel fault_aware_training(const QuantizedModel& model, const ArrayConfig& array,
+                                    const std::vector<FaultSite>& faults, const MnistSplit& train_set,
+                                    const FatOptions& options, const std::function<void(const EpochReport&)>& on_epoch,
+                                    const ProgressFn& progress, FatStepStats* stats = nullptr);
+
+}  // namespace isimdl

@@ -1,0 +1,190 @@
+// The software-level equivalent of register faults (hw/fault_equivalent.h)
+// against the cycle-level model: applying the equivalent to the golden layer
+// output in software must give exactly the faulty layer output the SystemC
+// model computes with the fault injected.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <map>
+#include <tuple>
+
+#include "model_fixtures.h"
+
+#include "hw/accelerator.h"
+#include "hw/fault_equivalent.h"
+#include "hw/fold_schedule.h"
+#include "hw/layer_job.h"
+#include "models/random.h"
+#include "sampler/fault_space.h"
+#include "sampler/liveness.h"
+#include "sim/network_runner.h"
+
+namespace isimdl {
+namespace {
+
+using testing_fixtures::lenet5;
+using testing_fixtures::mnist_subset;
+
+std::string hex8(std::uint8_t v) {
+  char text[8];
+  std::snprintf(text, sizeof text, "0x%02x", v);
+  return text;
+}
+
+// Equivalence: for faults drawn per register group (so that the rare
+// groups get as many as the large ones), over every array layer of lenet5,
+// square and non-square arrays, both timing modes, M-tiled accumulators, and
+// every single-edge fault kind, the equivalent reproduces the simulated
+// layer's accumulators and int8 outputs bit for bit.
+TEST(FaultEquivalent, ReproducesTheCycleLevelLayerOutput) {
+  Accelerator& accelerator = shared_accelerator();
+  Random random(4242);
+  struct Setup {
+    int rows, cols;
+    TimingMode timing;
+    int accumulator_kib;
+  };
+  const Setup setups[] = {{8, 8, TimingMode::kScaleSim, 64}, {4, 8, TimingMode::kDoubleBuffered, 1},
+                          {8, 4, TimingMode::kScaleSim, 1}};
+  const FaultKind kinds[] = {FaultKind::kBitFlip, FaultKind::kAdjacentBits, FaultKind::kStuckAt0, FaultKind::kStuckAt1};
+  int total = 0;
+  std::map<RegisterGroup, int> effective;  // faults whose equivalent changes something, per group
+  for (const Setup& setup : setups) {
+    ArrayConfig array;
+    array.rows = setup.rows;
+    array.cols = setup.cols;
+    array.timing = setup.timing;
+    array.buffers.accumulator_kib = setup.accumulator_kib;
+    accelerator.configure(array);
+    NetworkRunner runner(accelerator, lenet5());
+    std::map<int, InferenceTrace> golden;
+    for (int image = 0; image < 3; ++image) runner.engine().run(mnist_subset().images.image(image), golden[image]);
+    for (const auto& info : register_map()) {
+      for (int i = 0; i < 15; ++i) {
+        const FaultKind kind = info.width == 1 && kinds[i % 4] == FaultKind::kAdjacentBits ? FaultKind::kBitFlip
+                                                                                         : kinds[i % 4];
+        const FaultSpace space(lenet5(), array, {info.group}, kind, 2, 1);
+        FaultSite site = space.sample_uniform(random);
+        if (i % 3 == 0 && !is_sram_buffer(info.group)) {
+          // A live register (sampler/liveness.h): most of a group's sites
+          // hold dead values, and a dead value tests little.
+          const LiveSpace live(space);
+          const std::size_t b = random.uniform_below(space.blocks().size());
+          site.layer = space.blocks()[b].layer;
+          std::tie(site.index, site.cycle) = live.sample(b, random);
+        }
+        // Half the faults on the top bit: the largest changes.
+        if (i % 2 == 0) site.bit = register_info(site.group).width - (kind == FaultKind::kAdjacentBits ? 2 : 1);
+        const int image = static_cast<int>(random.uniform_below(3));
+        const InferenceTrace& g = golden[image];
+        const auto layer = static_cast<std::size_t>(site.layer);
+        const auto ctx = make_layer_oracle(lenet5(), site.layer, g, array);
+        if (i % 3 == 1) {
+          // At a boundary: an edge at which the register's equivalent changes
+          // (a read, a write, a latch), or the edge before it. An off-by-one
+          // in the schedule shows only there.
+          auto size_at = [&](std::int64_t cycle) {
+            FaultSite s = site;
+            s.cycle = cycle;
+            const FaultEquivalent e = fault_equivalent(*ctx, s);
+            return e.accumulators.size() + 1000000 * e.outputs.size();
+          };
+          std::vector<std::int64_t> changes;
+          std::size_t previous = size_at(0);
+          for (std::int64_t c = 1; c < ctx->schedule.edges(); ++c) {
+            const std::size_t now = size_at(c);
+            if (now != previous) changes.push_back(c);
+            previous = now;
+          }
+          if (!changes.empty())
+            site.cycle = changes[random.uniform_below(changes.size())] - static_cast<std::int64_t>(random.uniform_below(2));
+        }
+        const FaultEquivalent eq = fault_equivalent(*ctx, site);
+        ASSERT_TRUE(eq.expressible) << eq.not_expressible;
+        InferenceTrace simulated = g;
+        InjectionRecord record;
+        runner.run_array_layer(site.layer, simulated, nullptr, &site, &record);
+        const std::string where = std::string(info.group_name) + "[" + std::to_string(site.index) + "] bit " +
+                                  std::to_string(site.bit) + " " + to_string(kind) + " after edge " +
+                                  std::to_string(site.cycle) + ", layer " + std::to_string(site.layer) + ", " +
+                                  std::to_string(setup.rows) + "x" + std::to_string(setup.cols) + " " +
+                                  to_string(setup.timing);
+        ASSERT_EQ(record.before, eq.injection.before) << where;
+        ASSERT_EQ(record.after, eq.injection.after) << where;
+        std::vector<std::int32_t> acc = g.acc[layer];
+        std::vector<std::int8_t> out = g.out[layer];
+        apply_equivalent(eq, ctx->job, acc, out);
+        ASSERT_EQ(acc, simulated.acc[layer]) << where;
+        ASSERT_EQ(out, simulated.out[layer]) << where;
+        if (out != g.out[layer] || acc != g.acc[layer]) ++effective[info.group];
+        ++total;
+      }
+    }
+  }
+  EXPECT_GE(total, 500);
+  // The test must exercise real effects in every group, not only dead values.
+  for (const auto& info : register_map()) EXPECT_GE(effective[info.group], 3) << info.group_name;
+}
+
+// What the equivalent cannot express is said, not approximated: a stuck-at
+// fault held over several edges.
+TEST(FaultEquivalent, MultiEdgeStuckAtIsReportedNotApproximated) {
+  ArrayConfig array;
+  array.rows = 8;
+  array.cols = 8;
+  InferenceTrace g;
+  ReferenceEngine(lenet5()).run(mnist_subset().images.image(0), g);
+  const auto ctx = make_layer_oracle(lenet5(), 0, g, array);
+  FaultSite site;
+  site.layer = 0;
+  site.group = RegisterGroup::kPeW0;
+  site.index = 3;
+  site.bit = 6;
+  site.cycle = 10;
+  site.kind = FaultKind::kStuckAt1;
+  site.duration = 20;
+  const FaultEquivalent eq = fault_equivalent(*ctx, site);
+  EXPECT_FALSE(eq.expressible);
+  EXPECT_NE(eq.not_expressible.find("stuck-at"), std::string::npos);
+  std::vector<std::int32_t> acc = g.acc[0];
+  std::vector<std::int8_t> out = g.out[0];
+  EXPECT_THROW(apply_equivalent(eq, ctx->job, acc, out), Error);
+  site.duration = 1;
+  EXPECT_TRUE(fault_equivalent(*ctx, site).expressible);
+}
+
+// The explanation names the tensor element and the outputs it changes,
+// checked against values computed here from the operands: a flip of the top
+// bit of a weight register during a fold changes W[n][k] by -128 or +128 for
+// the outputs that fold still computes.
+TEST(FaultEquivalent, ExplainsAWeightRegisterFaultInTensorTerms) {
+  ArrayConfig array;
+  array.rows = 8;
+  array.cols = 8;
+  InferenceTrace g;
+  ReferenceEngine(lenet5()).run(mnist_subset().images.image(0), g);
+  const auto ctx = make_layer_oracle(lenet5(), 0, g, array);  // conv1: K = 25, N = 6, M = 784
+  const Fold& f = ctx->schedule.folds.front();
+  FaultSite site;
+  site.layer = 0;
+  site.group = RegisterGroup::kPeW0;  // fold 0 latches into w0
+  site.index = 2 * array.cols + 3;     // PE(2, 3): W[3][2] = w[3][0][0][2]
+  site.bit = 7;
+  site.cycle = f.stream_start + 100;  // the fold's vectors from about m = 100 on still read it
+  const FaultEquivalent eq = fault_equivalent(*ctx, site);
+  const std::int8_t w = ctx->job.weight[3 * 25 + 2];
+  EXPECT_EQ(eq.injection.before, w);
+  EXPECT_EQ(eq.injection.after, static_cast<std::int8_t>(w ^ 0x80));
+  ASSERT_FALSE(eq.accumulators.empty());
+  for (const auto& c : eq.accumulators) {
+    EXPECT_EQ(c.n, 3);
+    EXPECT_GE(c.m, 95);  // only vectors that reach PE(2, 3) after the fault
+  }
+  const std::string text = explain_equivalent(eq, site, *ctx, g.acc[0], g.out[0]);
+  EXPECT_NE(text.find("weight w[3][0][0][2]"), std::string::npos) << text;
+  EXPECT_NE(text.find(hex8(static_cast<std::uint8_t>(w ^ 0x80))), std::string::npos) << text;
+  EXPECT_NE(text.find("of channel 3"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace isimdl
