@@ -108,7 +108,21 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const
     const std::int64_t last = stuck ? std::min(expected_edges, fault->cycle + std::max<std::int64_t>(1, fault->duration))
                                     : fault->cycle + 1;
     for (std::int64_t cycle = fault->cycle; cycle < last; ++cycle) {
-      advance_to(cycle + 1, budget);
+      // Stop in the first half of the cycle, after rising edge `cycle` and
+      // before the falling edge: the fault acts on the state after that
+      // edge, and a trace (sampled on the falling edge) shows the faulty
+      // value in that cycle's row, as an RTL saboteur forcing the register
+      // at that edge would. sc_start(n periods) stops just before a rising
+      // edge; once a quarter period is added, it stops a quarter after one.
+      if (!mid_cycle_) {
+        advance_to(cycle, budget);
+        sc_core::sc_start(period() / 4);
+        mid_cycle_ = true;
+      } else {
+        advance_to(cycle + 1, budget);
+      }
+      if (accumulator_.edges() != cycle + 1)
+        throw Error(fmt::format("internal: injection at edge {} instead of {}", accumulator_.edges() - 1, cycle));
       try {
         const InjectionRecord r = apply_fault(*this, *fault);
         if (record && cycle == fault->cycle) *record = r;
@@ -121,6 +135,12 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const
   advance_to(expected_edges, budget);
   while (output_stage_.rows_written() < expected_rows || !controller_.idle())
     advance_to(accumulator_.edges() + 1, budget);
+  if (mid_cycle_) {
+    // Back onto the period grid: through the falling edge (the trace samples
+    // the last cycle there) to just before the next rising edge.
+    sc_core::sc_start(period() * 3 / 4);
+    mid_cycle_ = false;
+  }
   running_ = false;
 
   LayerResult result;

@@ -90,6 +90,9 @@ class Accelerator : public sc_core::sc_module {
   bool configured_ = false;
   bool running_ = false;
   int current_layer_ = -1;
+  // Whether simulation time stands a quarter period after a rising edge
+  // rather than on one (after a fault's injection; sc_start then keeps that offset).
+  bool mid_cycle_ = false;
   sc_core::sc_clock clock_;
   sc_core::sc_signal<ArrayFeed> feed_;
   sc_core::sc_signal<ArrayOutput> array_output_;

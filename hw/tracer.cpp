@@ -19,7 +19,10 @@ Tracer::Tracer(const sc_core::sc_module_name& name, Accelerator& accelerator, Tr
     if (base.size() > 4 && base.substr(base.size() - 4) == ".vcd") base.resize(base.size() - 4);
     vcd_ = sc_core::sc_create_vcd_trace_file(base.c_str());
     if (!vcd_) throw Error(fmt::format("{}: cannot create VCD file", options_.vcd_path));
-    vcd_->set_time_unit(1, sc_core::SC_NS);
+    vcd_->set_time_unit(1, sc_core::SC_PS);  // samples fall on half and quarter periods
+    // The layer-relative cycle of every sample, so that a reader of the VCD
+    // can number cycles as the CSV does (isimdl trace-diff uses it).
+    sc_core::sc_trace(vcd_, cycle_mirror_, "cycle");
     for (std::size_t i = 0; i < probes_.size(); ++i) sc_core::sc_trace(vcd_, mirror_[i], probes_[i].name);
   }
   if (!options_.csv_path.empty()) {
@@ -78,6 +81,7 @@ void Tracer::sample() {
   const std::int64_t cycle = accelerator_.accumulator().edges() - 1;  // the edge just taken, layer-relative
   if (cycle < options_.window_begin || cycle >= options_.window_end) return;
   ++cycles_;
+  cycle_mirror_ = static_cast<int>(cycle);
   for (std::size_t i = 0; i < probes_.size(); ++i) {
     const std::int32_t v = probes_[i].read();
     mirror_[i] = v;

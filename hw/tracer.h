@@ -52,6 +52,7 @@ class Tracer : public sc_core::sc_module {
   TraceOptions options_;
   std::vector<Probe> probes_;
   std::vector<int> mirror_;  // what sc_trace watches
+  int cycle_mirror_ = -1;
   sc_core::sc_trace_file* vcd_ = nullptr;
   std::ofstream csv_;
   int traced_layer_ = -2;

@@ -80,6 +80,7 @@ std::vector<CliCommand> cli_commands() {
   for (auto& c : campaign_commands()) commands.push_back(std::move(c));
   commands.push_back(compare_command_entry());
   for (auto& c : fault_commands()) commands.push_back(std::move(c));
+  for (auto& c : trace_commands()) commands.push_back(std::move(c));
   for (auto& c : model_commands()) commands.push_back(std::move(c));
   return commands;
 }

@@ -13,7 +13,8 @@ std::vector<CliCommand> model_commands();  // train, infer (sim/cli_models.cpp)
 CliCommand run_command();                  // run (sim/cli_run.cpp)
 std::vector<CliCommand> campaign_commands();  // campaign, results (sim/cli_campaign.cpp)
 CliCommand compare_command_entry();          // compare (sim/cli_compare.cpp)
-std::vector<CliCommand> fault_commands();    // explain-fault, find-critical, fault-accuracy, fat (sim/cli_faults.cpp)
+std::vector<CliCommand> fault_commands();
+std::vector<CliCommand> trace_commands();    // trace-diff, fold-trace (sim/cli_traces.cpp)    // explain-fault, find-critical, fault-accuracy, fat (sim/cli_faults.cpp)
 
 struct Config;
 void print_config_summary(const Config& config, std::ostream& out);

@@ -1,0 +1,142 @@
+// Testbench of pe_array: loads one fold's weights, streams the fold's
+// activations with the schedule of docs/hardware.md (scalesim timing, one
+// fold: preload in schedule cycles 0..R-1 with the latch in R-1, vector i in
+// R+i), applies at most one bit flip through the saboteur port, and writes
+// the CSV trace of docs/traces.md (array registers only) after every rising
+// edge. The controller is one boundary register ahead of the array: edge e
+// consumes the feed of schedule cycle e-1.
+//
+// Stimulus file (+stimulus=FILE), whitespace-separated decimal integers, as
+// `isimdl fold-trace --stimulus` writes it:
+//   R C M K N EDGES
+//   FAULT_CYCLE FAULT_KIND FAULT_INDEX FAULT_MASK    (FAULT_CYCLE -1: none)
+//   W[n][k] for n < N, k < K                         (N*K values)
+//   A[m][k] for m < M, k < K                         (M*K values)
+// Trace: +trace=FILE.
+`timescale 1ns / 1ps
+/* verilator lint_off WIDTH */
+/* verilator lint_off UNUSEDSIGNAL */
+/* verilator lint_off BLKSEQ */
+module tb_pe_array;
+  parameter R = 4;
+  parameter C = 4;
+  localparam MAXW = 4096, MAXA = 1 << 20;
+
+  reg clk = 0;
+  reg [8*R-1:0] feed_a;
+  reg [R-1:0] feed_valid;
+  reg feed_propagate;
+  reg [8*C-1:0] feed_d;
+  reg latch, latch_select;
+  reg flip_en;
+  reg [3:0] flip_kind;
+  reg [31:0] flip_index, flip_mask;
+  wire [32*C-1:0] aligned;
+
+  pe_array #(.R(R), .C(C)) dut (
+      .clk(clk), .feed_a(feed_a), .feed_valid(feed_valid), .feed_propagate(feed_propagate), .feed_d(feed_d),
+      .latch(latch), .latch_select(latch_select), .flip_en(flip_en), .flip_kind(flip_kind),
+      .flip_index(flip_index), .flip_mask(flip_mask), .aligned(aligned));
+
+  integer W[0:MAXW-1];
+  integer A[0:MAXA-1];
+  integer fr, fc, M, K, N, edges, fault_cycle, fault_kind, fault_index, fault_mask;
+  integer fd, out, e, r, c, s, n, i, dummy;
+  reg [1023:0] stimulus_path, trace_path;
+
+  // The feed of schedule cycle t.
+  task set_feed(input integer tf);
+    integer r2, c2, k;
+    begin
+      feed_a = 0;
+      feed_valid = 0;
+      feed_propagate = 0;
+      feed_d = 0;
+      latch = 0;
+      latch_select = 0;
+      if (tf >= 0 && tf < R) begin
+        k = R - 1 - tf;
+        for (c2 = 0; c2 < C; c2 = c2 + 1)
+          if (c2 < N && k < K) feed_d[8*c2+:8] = W[c2*K+k];
+        if (tf == R - 1) latch = 1;
+      end
+      if (tf >= R && tf < R + M)
+        for (r2 = 0; r2 < R; r2 = r2 + 1)
+          if (r2 < K) begin
+            feed_a[8*r2+:8] = A[(tf-R)*K+r2];
+            feed_valid[r2] = 1;
+          end
+    end
+  endtask
+
+  task write_trace(input integer ec);
+    begin
+      for (i = 0; i < R * C; i = i + 1) begin
+        r = i / C;
+        c = i % C;
+        $fdisplay(out, "%0d,array.pe_%0d_%0d.a,%0d", ec, r, c, dut.a[i]);
+        $fdisplay(out, "%0d,array.pe_%0d_%0d.psum,%0d", ec, r, c, dut.psum[i]);
+        $fdisplay(out, "%0d,array.pe_%0d_%0d.w0,%0d", ec, r, c, dut.w0[i]);
+        $fdisplay(out, "%0d,array.pe_%0d_%0d.w1,%0d", ec, r, c, dut.w1[i]);
+        $fdisplay(out, "%0d,array.pe_%0d_%0d.d,%0d", ec, r, c, dut.d[i]);
+        $fdisplay(out, "%0d,array.pe_%0d_%0d.propagate,%0d", ec, r, c, dut.propagate[i]);
+        $fdisplay(out, "%0d,array.pe_%0d_%0d.valid,%0d", ec, r, c, dut.valid[i]);
+      end
+      for (r = 1; r < R; r = r + 1)
+        for (s = 0; s < r; s = s + 1) begin
+          i = r * (r - 1) / 2 + s;
+          $fdisplay(out, "%0d,array.skew_%0d_%0d.a,%0d", ec, r, s, dut.skew_a[i]);
+          $fdisplay(out, "%0d,array.skew_%0d_%0d.valid,%0d", ec, r, s, dut.skew_valid[i]);
+          $fdisplay(out, "%0d,array.skew_%0d_%0d.propagate,%0d", ec, r, s, dut.skew_propagate[i]);
+        end
+      i = 0;
+      for (c = 0; c < C - 1; c = c + 1)
+        for (s = 0; s < C - 1 - c; s = s + 1) begin
+          $fdisplay(out, "%0d,array.deskew_%0d_%0d.psum,%0d", ec, c, s, dut.deskew[i]);
+          i = i + 1;
+        end
+    end
+  endtask
+
+  initial begin
+    if (!$value$plusargs("stimulus=%s", stimulus_path)) begin
+      $display("tb_pe_array: give +stimulus=FILE");
+      $finish;
+    end
+    if (!$value$plusargs("trace=%s", trace_path)) trace_path = "rtl_trace.csv";
+    fd = $fopen(stimulus_path, "r");
+    if (fd == 0) begin
+      $display("tb_pe_array: cannot open %0s", stimulus_path);
+      $finish;
+    end
+    dummy = $fscanf(fd, "%d %d %d %d %d %d", fr, fc, M, K, N, edges);
+    dummy = $fscanf(fd, "%d %d %d %d", fault_cycle, fault_kind, fault_index, fault_mask);
+    if (fr != R || fc != C || K > R || N > C || N * K > MAXW || M * K > MAXA) begin
+      $display("tb_pe_array: stimulus is for a %0dx%0d array (K %0d, N %0d, M %0d); this build is %0dx%0d", fr, fc, K, N,
+               M, R, C);
+      $finish;
+    end
+    for (n = 0; n < N * K; n = n + 1) dummy = $fscanf(fd, "%d", W[n]);
+    for (n = 0; n < M * K; n = n + 1) dummy = $fscanf(fd, "%d", A[n]);
+    $fclose(fd);
+    out = $fopen(trace_path, "w");
+    $fdisplay(out, "cycle,register,value");
+    flip_en = 0;
+    flip_kind = 0;
+    flip_index = 0;
+    flip_mask = 0;
+    set_feed(-1);
+    for (e = 0; e < edges; e = e + 1) begin
+      set_feed(e - 1);
+      flip_en = e == fault_cycle;
+      flip_kind = fault_kind;
+      flip_index = fault_index;
+      flip_mask = fault_mask;
+      #5 clk = 1;
+      #1 write_trace(e);
+      #4 clk = 0;
+    end
+    $fclose(out);
+    $finish;
+  end
+endmodule
