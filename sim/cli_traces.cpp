@@ -3,6 +3,8 @@
 // RTL testbench needs to run the same fold: tests/rtl/).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <ostream>
 
@@ -136,6 +138,10 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
   ArrayConfig array;
   array.rows = rows;
   array.cols = cols;
+  // One M-tile: the accumulator holds all M rows, so the fold is streamed in
+  // one piece as the RTL testbench streams it.
+  array.buffers.accumulator_kib = static_cast<int>(std::max<std::int64_t>(
+      array.buffers.accumulator_kib, (static_cast<std::int64_t>(m) * cols * 4 + 1023) / 1024));
   const LayerSchedule schedule = make_layer_schedule(job.gemm, array);
   Accelerator& accelerator = shared_accelerator();
   accelerator.configure(array);
@@ -150,7 +156,9 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
   }
   accelerator.set_current_layer(0);
   InjectionRecord record;
+  const auto start = std::chrono::steady_clock::now();
   accelerator.run_layer(job, nullptr, with_fault ? &fault : nullptr, &record);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   accelerator.set_current_layer(-1);
   if (!stimulus.empty()) {
     std::string text = fmt::format("{} {} {} {} {} {}\n", rows, cols, m, k, n, schedule.edges());
@@ -173,6 +181,8 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
                                                  ((std::uint64_t{1} << (fault.kind == FaultKind::kAdjacentBits ? fault.width : 1)) - 1) << fault.bit,
                                                  fault.cycle, record.before, record.after)
                                    : std::string());
+  io.out << fmt::format("simulated {} cycles in {:.3f} s: {:.0f} cycles/s, {:.1f} M PE-cycles/s\n", schedule.edges(),
+                        seconds, schedule.edges() / seconds, schedule.edges() * double(rows) * cols / seconds / 1e6);
   if (tracer) io.out << fmt::format("traced {} cycles ({} CSV rows)\n", tracer->cycles_sampled(), tracer->rows_written());
   return kExitOk;
 }

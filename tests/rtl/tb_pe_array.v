@@ -12,7 +12,8 @@
 //   FAULT_CYCLE FAULT_KIND FAULT_INDEX FAULT_MASK    (FAULT_CYCLE -1: none)
 //   W[n][k] for n < N, k < K                         (N*K values)
 //   A[m][k] for m < M, k < K                         (M*K values)
-// Trace: +trace=FILE.
+// Trace: +trace=FILE; +notrace runs without writing one (for speed runs);
+// +cycles=N simulates only the first N edges.
 `timescale 1ns / 1ps
 /* verilator lint_off WIDTH */
 /* verilator lint_off UNUSEDSIGNAL */
@@ -43,6 +44,7 @@ module tb_pe_array;
   integer fr, fc, M, K, N, edges, fault_cycle, fault_kind, fault_index, fault_mask;
   integer fd, out, e, r, c, s, n, i, dummy;
   reg [1023:0] stimulus_path, trace_path;
+  integer tracing, limit;
 
   // The feed of schedule cycle t.
   task set_feed(input integer tf);
@@ -100,27 +102,32 @@ module tb_pe_array;
 
   initial begin
     if (!$value$plusargs("stimulus=%s", stimulus_path)) begin
-      $display("tb_pe_array: give +stimulus=FILE");
-      $finish;
+      $fatal(1, "tb_pe_array: give +stimulus=FILE");
     end
     if (!$value$plusargs("trace=%s", trace_path)) trace_path = "rtl_trace.csv";
     fd = $fopen(stimulus_path, "r");
     if (fd == 0) begin
-      $display("tb_pe_array: cannot open %0s", stimulus_path);
-      $finish;
+      $fatal(1, "tb_pe_array: cannot open %0s", stimulus_path);
     end
     dummy = $fscanf(fd, "%d %d %d %d %d %d", fr, fc, M, K, N, edges);
     dummy = $fscanf(fd, "%d %d %d %d", fault_cycle, fault_kind, fault_index, fault_mask);
     if (fr != R || fc != C || K > R || N > C || N * K > MAXW || M * K > MAXA) begin
-      $display("tb_pe_array: stimulus is for a %0dx%0d array (K %0d, N %0d, M %0d); this build is %0dx%0d", fr, fc, K, N,
+      $fatal(1, "tb_pe_array: stimulus is for a %0dx%0d array (K %0d, N %0d, M %0d); this build is %0dx%0d", fr, fc, K, N,
                M, R, C);
-      $finish;
+    end
+    // One fold, scalesim timing: compute cycles 2R + C + M - 3, plus 5 of drain.
+    if (edges != 2 * R + C + M + 2) begin
+      $fatal(1, "tb_pe_array: the stimulus says %0d cycles; one fold of %0d vectors takes %0d", edges, M, 2 * R + C + M + 2);
     end
     for (n = 0; n < N * K; n = n + 1) dummy = $fscanf(fd, "%d", W[n]);
     for (n = 0; n < M * K; n = n + 1) dummy = $fscanf(fd, "%d", A[n]);
     $fclose(fd);
-    out = $fopen(trace_path, "w");
-    $fdisplay(out, "cycle,register,value");
+    tracing = !$test$plusargs("notrace");
+    if ($value$plusargs("cycles=%d", limit) && limit < edges) edges = limit;
+    if (tracing) begin
+      out = $fopen(trace_path, "w");
+      $fdisplay(out, "cycle,register,value");
+    end
     flip_en = 0;
     flip_kind = 0;
     flip_index = 0;
@@ -133,10 +140,10 @@ module tb_pe_array;
       flip_index = fault_index;
       flip_mask = fault_mask;
       #5 clk = 1;
-      #1 write_trace(e);
+      #1 if (tracing) write_trace(e);
       #4 clk = 0;
     end
-    $fclose(out);
+    if (tracing) $fclose(out);
     $finish;
   end
 endmodule
