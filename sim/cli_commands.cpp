@@ -81,6 +81,8 @@ std::vector<CliCommand> cli_commands() {
   commands.push_back(compare_command_entry());
   for (auto& c : fault_commands()) commands.push_back(std::move(c));
   for (auto& c : trace_commands()) commands.push_back(std::move(c));
+  commands.push_back(sweep_command_entry());
+  commands.push_back(report_command_entry());
   for (auto& c : model_commands()) commands.push_back(std::move(c));
   return commands;
 }

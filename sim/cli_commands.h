@@ -14,7 +14,9 @@ CliCommand run_command();                  // run (sim/cli_run.cpp)
 std::vector<CliCommand> campaign_commands();  // campaign, results (sim/cli_campaign.cpp)
 CliCommand compare_command_entry();          // compare (sim/cli_compare.cpp)
 std::vector<CliCommand> fault_commands();
-std::vector<CliCommand> trace_commands();    // trace-diff, fold-trace (sim/cli_traces.cpp)    // explain-fault, find-critical, fault-accuracy, fat (sim/cli_faults.cpp)
+std::vector<CliCommand> trace_commands();
+CliCommand sweep_command_entry();             // sweep (sim/cli_sweep.cpp)
+CliCommand report_command_entry();            // report (sim/cli_report.cpp)    // trace-diff, fold-trace (sim/cli_traces.cpp)    // explain-fault, find-critical, fault-accuracy, fat (sim/cli_faults.cpp)
 
 struct Config;
 void print_config_summary(const Config& config, std::ostream& out);

@@ -51,7 +51,7 @@ void print_layer_table(std::ostream& out, const std::vector<LayerReport>& layers
 
 LayerStats total_stats(const std::vector<LayerReport>& layers) {
   LayerStats t;
-  double weighted_util = 0;
+  double weighted_util = 0, mapped_macs = 0;
   for (const auto& l : layers) {
     const LayerStats& s = l.stats;
     t.compute_cycles += s.compute_cycles;
@@ -69,7 +69,11 @@ LayerStats total_stats(const std::vector<LayerReport>& layers) {
     t.dram_weight_bytes += s.dram_weight_bytes;
     t.dram_output_bytes += s.dram_output_bytes;
     weighted_util += s.utilization * static_cast<double>(s.compute_cycles + 1);
+    if (s.mapping_efficiency > 0) mapped_macs += static_cast<double>(s.useful_macs) / s.mapping_efficiency;
   }
+  // Mapping efficiency over the network: useful MACs over the MACs the
+  // folds' occupied PEs could do (each layer's efficiency weighted by its MACs).
+  if (mapped_macs > 0) t.mapping_efficiency = static_cast<double>(t.useful_macs) / mapped_macs;
   if (t.compute_cycles > 0) t.utilization = weighted_util / static_cast<double>(t.compute_cycles + static_cast<std::int64_t>(layers.size()));
   return t;
 }

@@ -1,0 +1,143 @@
+// isimdl sweep and isimdl report, through the binary as a user runs them.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "sim/report.h"
+
+namespace isimdl {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kSource = ISIMDL_SOURCE_DIR;
+
+int run(const std::string& args) {
+  const std::string command = "cd " + kSource + " && " + std::string(ISIMDL_BINARY) + " " + args + " > /dev/null 2>&1";
+  return std::system(command.c_str());
+}
+
+// CSV with optional spaces after the commas (layers.csv uses SCALE-Sim's ", ").
+std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
+  auto trim = [](std::string s) {
+    while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+    return s;
+  };
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> names;
+  std::stringstream h(line);
+  std::string cell;
+  while (std::getline(h, cell, ',')) names.push_back(trim(cell));
+  std::vector<std::map<std::string, std::string>> rows;
+  while (std::getline(in, line)) {
+    std::map<std::string, std::string> row;
+    std::stringstream r(line);
+    for (const auto& n : names) {
+      std::getline(r, cell, ',');
+      row[n] = trim(cell);
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// "key: value" of the `total:` section of run.yaml.
+std::string run_total(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  std::string line;
+  bool total = false;
+  while (std::getline(in, line)) {
+    if (line == "total:") total = true;
+    if (total && line.rfind("  " + key + ": ", 0) == 0) return line.substr(key.size() + 4);
+  }
+  return "";
+}
+
+// The sweep's cycle numbers are those of single `isimdl run` calls on the
+// same arrays (square and not), per configuration and per layer.
+TEST(Sweep, CyclesEqualSingleRuns) {
+  const fs::path dir = fs::temp_directory_path() / "isimdl_sweep_test";
+  fs::remove_all(dir);
+  ASSERT_EQ(run("sweep --model lenet5 --rows 4,8 --cols 8,16 --jobs 2 --out " + (dir / "sweep").string()), 0);
+  const auto table = read_csv((dir / "sweep" / "sweep.csv").string());
+  const auto layers = read_csv((dir / "sweep" / "sweep_layers.csv").string());
+  ASSERT_EQ(table.size(), 4u);
+  for (const auto& row : table) {
+    const std::string out = (dir / ("run_" + row.at("rows") + "x" + row.at("cols"))).string();
+    ASSERT_EQ(run("run --images 0:1 -p array.rows=" + row.at("rows") + " -p array.cols=" + row.at("cols") +
+                  " -p output.dir=" + out),
+              0);
+    EXPECT_EQ(row.at("total_cycles"), run_total(out + "/run.yaml", "total_cycles"));
+    EXPECT_EQ(row.at("compute_cycles"), run_total(out + "/run.yaml", "compute_cycles"));
+    EXPECT_EQ(row.at("weight_reads"), run_total(out + "/run.yaml", "weight_reads"));
+    const auto run_layers = read_csv(out + "/layers.csv");
+    std::vector<std::string> sweep_cycles, run_cycles;
+    for (const auto& l : layers)
+      if (l.at("rows") == row.at("rows") && l.at("cols") == row.at("cols")) sweep_cycles.push_back(l.at("compute_cycles"));
+    for (const auto& l : run_layers) run_cycles.push_back(l.at("Total Cycles"));
+    EXPECT_EQ(sweep_cycles, run_cycles) << row.at("rows") << "x" << row.at("cols");
+  }
+}
+
+// The report renders for a small campaign and a small sweep: the page
+// exists, refers only to local files that exist, and every figure's CSV has
+// the documented columns.
+TEST(Report, RendersACampaignAndASweepSelfContained) {
+  const fs::path dir = fs::temp_directory_path() / "isimdl_report_test";
+  fs::remove_all(dir);
+  const fs::path results = dir / "results";
+  ASSERT_EQ(run("campaign -q -p campaign.faults=40 -p dataset.images=0:8 -p output.dir=" + (results / "isimdl").string()),
+            0);
+  ASSERT_EQ(run("sweep --model lenet5 --rows 4,8 --cols 8 --vulnerability 10 --images 0:8 --out " +
+                (results / "sweep").string()),
+            0);
+  const fs::path out = dir / "report";
+  ASSERT_EQ(run("report " + results.string() + " --out " + out.string()), 0);
+  std::ifstream in(out / "index.html");
+  ASSERT_TRUE(in);
+  std::stringstream html;
+  html << in.rdbuf();
+  const std::string page = html.str();
+  EXPECT_EQ(page.find("http://"), std::string::npos);
+  EXPECT_EQ(page.find("https://"), std::string::npos);
+  const std::regex ref("(src|href)=\"([^\"]+)\"");
+  int images = 0;
+  for (auto it = std::sregex_iterator(page.begin(), page.end(), ref); it != std::sregex_iterator(); ++it) {
+    const std::string target = (*it)[2];
+    EXPECT_EQ(target.find('/'), std::string::npos) << target;  // beside index.html
+    EXPECT_TRUE(fs::exists(out / target)) << target;
+    images += (*it)[1] == "src";
+    if (target.size() > 4 && target.substr(target.size() - 4) == ".csv") {
+      std::string kind;
+      for (const char* k : {"outcomes_by_layer", "outcomes_by_group", "critical_heatmap", "criticality_by_bit",
+                            "estimate", "sweep_cycles", "sweep_vulnerability"})
+        if (target.rfind(k, 0) == 0) kind = k;
+      ASSERT_FALSE(kind.empty()) << target;
+      std::ifstream csv(out / target);
+      std::string header;
+      std::getline(csv, header);
+      std::string want;
+      for (const auto& c : report_csv_columns(kind)) want += (want.empty() ? "" : ",") + c;
+      EXPECT_EQ(header, want) << target;
+      std::string first_row;
+      EXPECT_TRUE(static_cast<bool>(std::getline(csv, first_row))) << target << " has no data";
+    }
+  }
+  EXPECT_GE(images, 7);  // 4 campaign figures, the estimate, 2 sweep figures
+}
+
+TEST(Report, AnEmptyDirectoryIsAnError) {
+  const fs::path dir = fs::temp_directory_path() / "isimdl_report_empty";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  EXPECT_NE(run("report " + dir.string() + " --out " + (dir / "r").string()), 0);
+}
+
+}  // namespace
+}  // namespace isimdl
