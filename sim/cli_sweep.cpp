@@ -169,7 +169,7 @@ int sweep_command(const std::vector<std::string>& args, const std::string& prog,
     std::stringstream cells(line);
     std::string cell;
     while (std::getline(cells, cell, ',')) f.push_back(cell);
-    f.resize(26);
+    f.resize(27);
     const long long dram = std::stoll(f[15]) + std::stoll(f[16]) + std::stoll(f[17]);
     io.out << fmt::format("{:>5} {:>5} {:>12} {:>12} {:>7.1f} {:>8.1f} {:>12} {:>14}{}\n", f[0], f[1], f[4], f[5],
                           100 * std::stod(f[6]), 100 * std::stod(f[7]), dram, f[19],

@@ -300,7 +300,7 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
       std::stringstream cells(line);
       std::string cell;
       while (std::getline(cells, cell, ',')) f.push_back(cell);
-      f.resize(26);
+      f.resize(27);
       const int r = std::stoi(f[0]), c = std::stoi(f[1]);
       cycles_csv += fmt::format("{},{},{},{},{},{}\n", r, c, r * c, f[4], f[6], f[19]);
       if (!f[22].empty()) {

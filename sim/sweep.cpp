@@ -63,7 +63,7 @@ std::string sweep_csv_header() {
   return "rows,cols,timing,compute_cycles,total_cycles,stall_cycles,utilization,mapping_efficiency,folds,macs,"
          "ifmap_reads,weight_reads,accumulator_reads,accumulator_writes,output_writes,dram_ifmap_bytes,"
          "dram_weight_bytes,dram_output_bytes,register_bits,fault_sites,vulnerability_faults,critical_found,"
-         "critical_rate,critical_rate_lo,critical_rate_hi,effective_sample_size\n";
+         "critical_rate,critical_rate_lo,critical_rate_hi,effective_sample_size,layer_cycles\n";
 }
 
 std::string sweep_csv_row(const SweepPoint& p) {
@@ -73,11 +73,13 @@ std::string sweep_csv_row(const SweepPoint& p) {
                                        p.critical_rate.value, std::max(0.0, p.critical_rate.lo), p.critical_rate.hi,
                                        p.critical_rate.effective_sample_size)
                          : std::string("0,,,,,");
-  return fmt::format("{},{},{},{},{},{},{:.6f},{:.6f},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", p.array.rows,
+  std::string per_layer;
+  for (const LayerReport& l : p.layers) per_layer += (per_layer.empty() ? "" : ";") + std::to_string(l.stats.total_cycles);
+  return fmt::format("{},{},{},{},{},{},{:.6f},{:.6f},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", p.array.rows,
                      p.array.cols, to_string(p.array.timing), t.compute_cycles, t.total_cycles, t.stall_cycles,
                      t.utilization, t.mapping_efficiency, t.folds, t.macs, t.ifmap_reads, t.weight_reads,
                      t.accumulator_reads, t.accumulator_writes, t.output_writes, t.dram_ifmap_bytes,
-                     t.dram_weight_bytes, t.dram_output_bytes, p.register_bits, p.fault_sites, vuln);
+                     t.dram_weight_bytes, t.dram_output_bytes, p.register_bits, p.fault_sites, vuln, per_layer);
 }
 
 std::string sweep_layers_csv_header() {

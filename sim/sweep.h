@@ -34,8 +34,9 @@ struct SweepPoint {
 SweepPoint run_sweep_point(const Config& config, const QuantizedModel& model, const MnistSplit& data,
                            int vulnerability_faults);
 
-// CSV columns (docs/usage.md "Sweep columns"): one row per configuration, and
-// one row per configuration and array layer.
+// CSV columns (docs/usage.md "Sweep columns"): one row per configuration (the
+// last column, layer_cycles, lists each array layer's cycles with drain,
+// ';'-separated), and one row per configuration and array layer.
 std::string sweep_csv_header();
 std::string sweep_csv_row(const SweepPoint& p);
 std::string sweep_layers_csv_header();

@@ -82,6 +82,9 @@ TEST(Sweep, CyclesEqualSingleRuns) {
       if (l.at("rows") == row.at("rows") && l.at("cols") == row.at("cols")) sweep_cycles.push_back(l.at("compute_cycles"));
     for (const auto& l : run_layers) run_cycles.push_back(l.at("Total Cycles"));
     EXPECT_EQ(sweep_cycles, run_cycles) << row.at("rows") << "x" << row.at("cols");
+    std::string with_drain;
+    for (const auto& l : run_layers) with_drain += (with_drain.empty() ? "" : ";") + l.at("Cycles With Drain");
+    EXPECT_EQ(row.at("layer_cycles"), with_drain);
   }
 }
 
