@@ -107,6 +107,34 @@ int exit_code_of(const std::string& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// explain-fault: a bad fault names what is wrong; a good one is explained
+// and checked against the cycle-level model.
+TEST(Cli, ExplainFault) {
+  const std::string config = kSource + "/configs/default.yaml";
+  const std::string data = "dataset.dir=" + kSource + "/.cache/mnist";
+  CliRun r = run({"explain-fault", "-c", config, "-p", data, "--fault", "layer=0 cycle=5 index=3 bit=2"});
+  EXPECT_EQ(r.code, kExitError);
+  EXPECT_NE(r.error.find("missing group="), std::string::npos) << r.error;
+  r = run({"explain-fault", "-c", config, "-p", data, "--fault", "layer=0 cycle=5 group=pe_w0 index=3 bit=2 colour=red"});
+  EXPECT_NE(r.error.find("unknown key \"colour\""), std::string::npos) << r.error;
+  r = run({"explain-fault", "-c", config, "-p", data, "--fault", "layer=1 cycle=5 group=pe_w0 index=3 bit=2"});
+  EXPECT_NE(r.error.find("not a layer that runs on the array"), std::string::npos) << r.error;
+  r = run({"explain-fault", "-c", config, "-p", data, "--fault", "layer=0 cycle=99999 group=pe_w0 index=3 bit=2"});
+  EXPECT_NE(r.error.find("outside the layer's run"), std::string::npos) << r.error;
+  r = run({"explain-fault", "-c", config, "-p", data, "--fault", "layer=0 cycle=300 group=pe_w0 index=19 bit=7"});
+  ASSERT_EQ(r.code, kExitOk) << r.error;
+  EXPECT_NE(r.out.find("weight w[3][0][0][1] reads"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("identical to the equivalent's"), std::string::npos) << r.out;
+}
+
+TEST(Cli, FindCriticalChecksItsOptions) {
+  const std::string config = kSource + "/configs/default.yaml";
+  EXPECT_EQ(run({"find-critical", "-c", config, "--drop", "1.5"}).code, kExitError);
+  EXPECT_EQ(run({"find-critical", "-c", config, "--count", "0"}).code, kExitError);
+  EXPECT_EQ(run({"sweep", "-c", config, "--rows", "4,x"}).code, kExitUsage);
+  EXPECT_EQ(run({"trace-diff", "/nonexistent/a.csv", "/nonexistent/b.csv"}).code, kExitError);
+}
+
 TEST(CliBinary, ExitCodes) {
   EXPECT_EQ(exit_code_of("--version"), 0);
   EXPECT_EQ(exit_code_of("--help"), 0);
