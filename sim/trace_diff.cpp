@@ -67,115 +67,139 @@ class CsvTrace : public TraceReader {
   std::string pending_name_;
 };
 
-// A VCD read whole into value changes, then replayed cycle by cycle.
+// A VCD read in two streaming passes: the first finds the timestamps'
+// period (for files without a `cycle` variable), the second replays the
+// value changes one timestamp at a time. Memory: one state of every variable.
 class VcdTrace : public TraceReader {
  public:
-  explicit VcdTrace(const std::string& path) : path_(path) {
-    std::ifstream in(path);
-    if (!in) throw Error(path + ": cannot open trace");
-    std::string token;
+  explicit VcdTrace(const std::string& path) : path_(path), in_(path) {
+    if (!in_) throw Error(path + ": cannot open trace");
     std::vector<std::string> scopes;
-    std::map<std::string, int> width;
-    std::int64_t time = 0;
-    bool in_definitions = true;
-    auto read = [&](std::string& t) {
-      if (!(in >> t)) return false;
-      return true;
-    };
-    std::map<std::int64_t, std::vector<std::pair<std::string, std::int64_t>>> changes;
-    while (read(token)) {
-      if (in_definitions) {
-        if (token == "$scope") {
-          std::string kind, name, end;
-          read(kind), read(name), read(end);
-          scopes.push_back(name);
-        } else if (token == "$upscope") {
-          read(token);
-          if (!scopes.empty()) scopes.pop_back();
-        } else if (token == "$var") {
-          std::string type, size, id, name, rest;
-          read(type), read(size), read(id), read(name);
-          while (read(rest) && rest != "$end") {}
-          std::string full;
-          for (std::size_t i = 1; i < scopes.size(); ++i) full += scopes[i] + ".";  // below the top scope
-          full += name;
-          ids_[id] = full;
-          width[id] = std::atoi(size.c_str());
-          if (full == "cycle") cycle_id_ = id;
-        } else if (token == "$enddefinitions") {
-          read(token);
-          in_definitions = false;
-        } else if (token[0] == '$') {
-          while (read(token) && token != "$end") {}
-        }
-        continue;
+    std::string token;
+    bool defined = false;
+    while (!defined && in_ >> token) {
+      if (token == "$scope") {
+        std::string kind, name, end;
+        in_ >> kind >> name >> end;
+        scopes.push_back(name);
+      } else if (token == "$upscope") {
+        in_ >> token;
+        if (!scopes.empty()) scopes.pop_back();
+      } else if (token == "$var") {
+        std::string type, size, id, name, rest;
+        in_ >> type >> size >> id >> name;
+        while (in_ >> rest && rest != "$end") {}
+        std::string full;
+        for (std::size_t i = 1; i < scopes.size(); ++i) full += scopes[i] + ".";  // below the top scope
+        full += name;
+        if (ids_.count(id)) continue;  // an alias of a variable already declared
+        ids_[id] = static_cast<int>(names_.size());
+        names_.push_back(full);
+        widths_.push_back(std::atoi(size.c_str()));
+        if (full == "cycle") cycle_var_ = static_cast<int>(names_.size()) - 1;
+      } else if (token == "$enddefinitions") {
+        in_ >> token;
+        defined = true;
+      } else if (!token.empty() && token[0] == '$') {
+        while (in_ >> token && token != "$end") {}
       }
-      if (token == "$dumpvars" || token == "$end" || token == "$dumpall" || token == "$dumpon" || token == "$dumpoff")
-        continue;
-      if (token[0] == '$') {  // $comment and the like: skipped to their $end
-        while (read(token) && token != "$end") {}
-        continue;
-      }
+    }
+    if (!defined) throw Error(path + ": no $enddefinitions: not a VCD file");
+    state_.assign(names_.size(), 0);
+    body_ = in_.tellg();
+    // Pass 1: the first timestamp and the period (gcd of the steps).
+    bool first_seen = false;
+    while (in_ >> token)
       if (token[0] == '#') {
-        time = std::stoll(token.substr(1));
-        continue;
+        const std::int64_t t = std::stoll(token.substr(1));
+        if (!first_seen) first_ = t, first_seen = true;
+        else period_ = std::gcd(period_, t - first_);
       }
-      std::string id, bits;
-      if (token[0] == 'b' || token[0] == 'B') {
-        bits = token.substr(1);
-        if (!read(id)) throw Error(fmt::format("{}: truncated value change at time {}", path, time));
-      } else if (token[0] == '0' || token[0] == '1' || token[0] == 'x' || token[0] == 'z') {
-        bits = token.substr(0, 1);
-        id = token.substr(1);
-      } else if (token[0] == 'r') {
-        continue;  // real values are not registers
-      } else {
-        throw Error(fmt::format("{}: unexpected token \"{}\" at time {}", path, token, time));
-      }
-      auto it = ids_.find(id);
-      if (it == ids_.end()) throw Error(fmt::format("{}: value change for undeclared identifier \"{}\"", path, id));
-      // Two's complement of the declared width (1-bit values unsigned).
-      std::uint64_t raw = 0;
-      for (char ch : bits) raw = (raw << 1) | (ch == '1' ? 1u : 0u);
-      const int w = width[id];
-      std::int64_t v = static_cast<std::int64_t>(raw);
-      if (w > 1 && w < 64 && static_cast<int>(bits.size()) >= w && bits[0] == '1') v -= std::int64_t{1} << w;
-      changes[time].emplace_back(id, v);
-    }
-    // Cycle numbering.
-    std::int64_t period = 0, first = changes.empty() ? 0 : changes.begin()->first;
-    for (auto it = changes.begin(); it != changes.end(); ++it)
-      if (it != changes.begin()) period = std::gcd(period, it->first - first);
-    if (period == 0) period = 1;
-    std::map<std::string, std::int64_t> state;
-    for (const auto& [t, list] : changes) {
-      for (const auto& [id, v] : list) state[id] = v;
-      std::int64_t cycle = (t - first) / period;
-      if (!cycle_id_.empty()) {
-        auto c = state.find(cycle_id_);
-        if (c == state.end() || c->second < 0) continue;  // before the traced window
-        cycle = c->second;
-      }
-      std::map<std::string, std::int64_t> values;
-      for (const auto& [id, name] : ids_)
-        if (id != cycle_id_) values[name] = state.count(id) ? state[id] : 0;
-      snapshots_.emplace_back(cycle, std::move(values));
-    }
+    if (period_ == 0) period_ = 1;
+    in_.clear();
+    in_.seekg(body_);
   }
+
   bool next(std::int64_t& cycle, std::map<std::string, std::int64_t>& values) override {
-    if (at_ >= snapshots_.size()) return false;
-    cycle = snapshots_[at_].first;
-    values = snapshots_[at_].second;
-    ++at_;
-    return true;
+    std::string token;
+    while (true) {
+      // Apply the changes of the current timestamp, up to the next one.
+      bool more = false;
+      std::int64_t next_time = 0;
+      changes_ = 0;
+      while (in_ >> token) {
+        if (token[0] == '#') {
+          next_time = std::stoll(token.substr(1));
+          more = true;
+          break;
+        }
+        apply(token);
+      }
+      const bool had_time = have_time_;
+      const std::int64_t time = time_;
+      have_time_ = more;
+      time_ = next_time;
+      if (had_time && changes_ > 0) {  // a timestamp without changes (e.g. the closing one) is no sample
+        std::int64_t c = (time - first_) / period_;
+        if (cycle_var_ >= 0) c = state_[static_cast<std::size_t>(cycle_var_)];
+        if (cycle_var_ < 0 || c >= 0) {  // samples before the traced window carry cycle -1
+          cycle = c;
+          values.clear();
+          for (std::size_t i = 0; i < names_.size(); ++i)
+            if (static_cast<int>(i) != cycle_var_) values[names_[i]] = state_[i];
+          return true;
+        }
+      }
+      if (!more) return false;
+    }
   }
 
  private:
+  void apply(const std::string& token) {
+    if (token == "$dumpvars" || token == "$end" || token == "$dumpall" || token == "$dumpon" || token == "$dumpoff")
+      return;
+    std::string t = token;
+    if (t[0] == '$') {  // $comment and the like: skipped to their $end
+      while (in_ >> t && t != "$end") {}
+      return;
+    }
+    std::string id, bits;
+    if (t[0] == 'b' || t[0] == 'B') {
+      bits = t.substr(1);
+      if (!(in_ >> id)) throw Error(fmt::format("{}: truncated value change at time {}", path_, time_));
+    } else if (t[0] == '0' || t[0] == '1' || t[0] == 'x' || t[0] == 'z' || t[0] == 'X' || t[0] == 'Z') {
+      bits = t.substr(0, 1);
+      id = t.substr(1);
+    } else if (t[0] == 'r' || t[0] == 'R') {
+      in_ >> id;  // real values are not registers
+      return;
+    } else {
+      throw Error(fmt::format("{}: unexpected token \"{}\" at time {}", path_, t, time_));
+    }
+    auto it = ids_.find(id);
+    if (it == ids_.end()) throw Error(fmt::format("{}: value change for undeclared identifier \"{}\"", path_, id));
+    // Two's complement of the declared width (1-bit values unsigned; x and z read as 0).
+    std::uint64_t raw = 0;
+    for (char ch : bits) raw = (raw << 1) | (ch == '1' ? 1u : 0u);
+    const int w = widths_[static_cast<std::size_t>(it->second)];
+    auto v = static_cast<std::int64_t>(raw);
+    if (w > 1 && w < 64 && static_cast<int>(bits.size()) >= w && bits[0] == '1') v -= std::int64_t{1} << w;
+    state_[static_cast<std::size_t>(it->second)] = v;
+    ++changes_;
+  }
+
   std::string path_;
-  std::map<std::string, std::string> ids_;
-  std::string cycle_id_;
-  std::vector<std::pair<std::int64_t, std::map<std::string, std::int64_t>>> snapshots_;
-  std::size_t at_ = 0;
+  std::ifstream in_;
+  std::streampos body_;
+  std::map<std::string, int> ids_;
+  std::vector<std::string> names_;
+  std::vector<int> widths_;
+  std::vector<std::int64_t> state_;
+  int cycle_var_ = -1;
+  std::int64_t first_ = 0, period_ = 0;
+  bool have_time_ = false;
+  std::int64_t time_ = 0;
+  int changes_ = 0;
 };
 
 }  // namespace

@@ -12,7 +12,9 @@ namespace isimdl {
 // A cycle trace read one cycle at a time: the CSV of docs/traces.md, or a
 // VCD. VCD cycles are numbered by a variable named `cycle` when the file has
 // one (isimdl's VCDs do), else by timestamp: (t - first) / period, the
-// period being the greatest common divisor of the timestamp steps. VCD names
+// period being the greatest common divisor of the timestamp steps (a VCD has
+// timestamps only where something changed, so without a `cycle` variable the
+// cycles in which nothing changed are absent). Read streaming. VCD names
 // are the scope path below the top scope joined with '.', plus the
 // variable's name (a bit range suffix dropped), e.g. array.pe_3_5.psum.
 class TraceReader {
