@@ -53,9 +53,15 @@ QuantizedModel fault_aware_training(const QuantizedModel& model, const ArrayConf
                                     const FatOptions& options, const std::function<void(const EpochReport&)>& on_epoch,
                                     const ProgressFn& progress, FatStepStats* stats) {
   if (faults.empty()) throw Error("fault-aware training needs at least one fault");
-  for (const FaultSite& f : faults)
+  for (const FaultSite& f : faults) {
     if (f.layer < 0 || f.layer >= model.arch.size() || !model.arch.has_weights(f.layer))
       throw Error(fmt::format("fault in layer {}: not a layer that runs on the array", f.layer));
+    // Checked before any training: only single-edge faults have an equivalent.
+    if ((f.kind == FaultKind::kStuckAt0 || f.kind == FaultKind::kStuckAt1) && f.duration > 1)
+      throw Error(fmt::format("fault-aware training: a stuck-at fault held for {} edges (layer {} {}[{}]) has no "
+                              "software-level equivalent; use single-edge faults",
+                              f.duration, f.layer, register_info(f.group).group_name, f.index));
+  }
   FloatNetwork net = dequantized_network(model);
   const FakeQuantization fq = net.fake_quant();
   Random random(options.train.seed ^ 0xfa7);

@@ -102,6 +102,10 @@ TEST(FaultAwareTraining, FineTunesWithFaultsDeterministically) {
   const QuantizedModel b = fault_aware_training(lenet5(), array8(), {fault}, mnist_subset(), o, {}, {});
   for (std::size_t l = 0; l < a.layers.size(); ++l) EXPECT_EQ(a.layers[l].weight, b.layers[l].weight);
   EXPECT_THROW(fault_aware_training(lenet5(), array8(), {}, mnist_subset(), o, {}, {}), Error);
+  FaultSite held = fault;
+  held.kind = FaultKind::kStuckAt1;
+  held.duration = 5;
+  EXPECT_THROW(fault_aware_training(lenet5(), array8(), {held}, mnist_subset(), o, {}, {}), Error);
 }
 
 }  // namespace
