@@ -17,6 +17,8 @@ FaultSpace::FaultSpace(const QuantizedModel& model, const ArrayConfig& array, co
     if (!layers.empty() && std::find(layers.begin(), layers.end(), layer) == layers.end()) continue;
     const GemmShape g = model.arch.gemm(layer);
     const LayerSchedule& schedule = schedules_[layer] = make_layer_schedule(g, array);
+    geometry_[layer] = LayerGeometry{model.arch.layer(layer), model.arch.output_shape(model.arch.layer(layer).input),
+                                     model.arch.output_shape(layer)};
     RegisterCounts counts;
     counts.rows = array.rows;
     counts.cols = array.cols;

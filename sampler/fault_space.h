@@ -25,6 +25,13 @@ struct FaultSpaceBlock {
   }
 };
 
+// What the SRAM liveness needs of an array layer beyond its schedule: the
+// convolution geometry that maps ifmap words to GEMM operands.
+struct LayerGeometry {
+  LayerSpec spec;
+  Shape input, output;
+};
+
 // The physical fault space of a model on an array for the enabled groups and
 // fault kind: the prior p is uniform over all its sites.
 class FaultSpace {
@@ -44,12 +51,14 @@ class FaultSpace {
   FaultSite sample_uniform(Random& random) const { return site(random.uniform_below(total_)); }
   // The schedule of an array layer of the space.
   const LayerSchedule& schedule(int layer) const { return schedules_.at(layer); }
+  const LayerGeometry& geometry(int layer) const { return geometry_.at(layer); }
   // Throws Error naming what is wrong when `site` is not in the space.
   void check(const FaultSite& site) const;
 
  private:
   std::vector<FaultSpaceBlock> blocks_;
   std::map<int, LayerSchedule> schedules_;
+  std::map<int, LayerGeometry> geometry_;
   std::vector<std::uint64_t> cumulative_;
   std::uint64_t total_ = 0;
   FaultKind kind_;

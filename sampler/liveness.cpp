@@ -116,8 +116,72 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
               add(out[static_cast<std::size_t>(r) * C + c], latch(f) - f.k_count + 1 + r, latch(f));
       return out;
     default:
-      throw Error("live_intervals: SRAM buffer groups are not modelled");
+      throw Error("live_intervals: SRAM buffer groups need the layer's geometry");
   }
+}
+
+std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, RegisterGroup group,
+                                                      const LayerGeometry& geo) {
+  if (!is_sram_buffer(group)) return live_intervals(s, group);
+  const int R = s.rows, C = s.cols;
+  const GemmShape g = s.gemm;
+  std::vector<std::vector<LiveInterval>> out;
+  switch (group) {
+    case RegisterGroup::kWeightBuffer: {
+      // W[n][k] is read at its fold's preload cycle R-1-(k-k0), once per M-tile.
+      std::vector<std::int64_t> last(static_cast<std::size_t>(g.n) * g.k, 0);
+      for (const Fold& f : s.folds)
+        for (int c = 0; c < f.n_count; ++c)
+          for (int r = 0; r < f.k_count; ++r) {
+            auto& l = last[static_cast<std::size_t>(f.n0 + c) * g.k + static_cast<std::size_t>(f.k0 + r)];
+            l = std::max<std::int64_t>(l, f.preload_start + (R - 1 - r));
+          }
+      out.resize(last.size());
+      for (std::size_t w = 0; w < last.size(); ++w) add(out[w], 0, last[w]);
+      return out;
+    }
+    case RegisterGroup::kIfmapBuffer: {
+      // Each im2col use (m, k) is read when vector m enters the array, once per N-fold.
+      std::vector<std::int64_t> last(geo.input.size(), 0);
+      const bool conv = geo.spec.kind == LayerKind::kConv2d;
+      const int kk = conv ? geo.spec.kernel : 1;
+      for (const Fold& f : s.folds)
+        for (int i = 0; i < f.rows; ++i) {
+          const int m = f.m0 + i;
+          const std::int64_t edge = f.stream_start + i;
+          for (int r = 0; r < f.k_count; ++r) {
+            const int k = f.k0 + r;
+            std::int64_t word = k;
+            if (conv) {
+              const int y = (m / geo.output.w) * geo.spec.stride - geo.spec.padding + k / kk % kk;
+              const int x = (m % geo.output.w) * geo.spec.stride - geo.spec.padding + k % kk;
+              if (y < 0 || x < 0 || y >= geo.input.h || x >= geo.input.w) continue;  // padding: no read
+              word = (static_cast<std::int64_t>(k / (kk * kk)) * geo.input.h + y) * geo.input.w + x;
+            }
+            auto& l = last[static_cast<std::size_t>(word)];
+            l = std::max(l, edge);
+          }
+        }
+      out.resize(last.size());
+      for (std::size_t w = 0; w < last.size(); ++w) add(out[w], 0, last[w]);
+      return out;
+    }
+    case RegisterGroup::kOutputBuffer: {
+      // Written once, R + C + 2 edges after its vector entered the last K-fold; live from then on.
+      out.resize(static_cast<std::size_t>(g.m) * g.n);
+      const std::int64_t end = s.edges();
+      for (const Fold& f : s.folds)
+        if (f.last_k)
+          for (int c = 0; c < f.n_count; ++c)
+            for (int i = 0; i < f.rows; ++i)
+              add(out[static_cast<std::size_t>(f.n0 + c) * g.m + static_cast<std::size_t>(f.m0 + i)],
+                  f.stream_start + i + R + C + 2, end);
+      return out;
+    }
+    default:
+      break;
+  }
+  return out;
 }
 
 LiveSpace::LiveSpace(const FaultSpace& space) {
@@ -125,12 +189,9 @@ LiveSpace::LiveSpace(const FaultSpace& space) {
     Block block;
     block.instances = b.instances;
     block.cycles = b.cycles;
-    const bool sram = is_sram_buffer(b.group);
-    block.modelled = !sram;
-    if (sram) {
-      block.total = static_cast<std::uint64_t>(b.instances) * static_cast<std::uint64_t>(b.cycles);
-    } else {
-      block.intervals = live_intervals(space.schedule(b.layer), b.group);
+    block.modelled = true;
+    {
+      block.intervals = live_intervals(space.schedule(b.layer), b.group, space.geometry(b.layer));
       if (static_cast<std::int64_t>(block.intervals.size()) != b.instances)
         throw Error("LiveSpace: interval count differs from the block's instances");
       for (auto& list : block.intervals) {

@@ -19,14 +19,21 @@ struct LiveInterval {
 
 // Per register instance (indexed as in docs/hardware.md) of `group` in a
 // layer with this schedule, its live intervals in increasing order.
+// SRAM groups need the layer's geometry too (which ifmap word feeds which
+// GEMM operand): an ifmap or weight word is live until its last read (a
+// change after it reaches nothing), an output word from the edge the output
+// stage writes it on to the end of the layer.
+struct LayerGeometry;
 std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& schedule, RegisterGroup group);
+std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& schedule, RegisterGroup group,
+                                                      const LayerGeometry& geometry);
 
 class FaultSpace;
 class Random;
 
 // The live (register instance, cycle) pairs of every block of a fault space,
-// with uniform sampling among them and exact membership tests. Blocks of the
-// SRAM buffer groups are not modelled: all their pairs count as live.
+// with uniform sampling among them and exact membership tests, SRAM buffer
+// words included.
 class LiveSpace {
  public:
   explicit LiveSpace(const FaultSpace& space);

@@ -43,14 +43,18 @@ std::vector<double> block_scores(const FaultSpace& space, const LiveSpace& live,
       scores.push_back(0.0);
       continue;
     }
-    const bool modelled = !is_sram_buffer(block.group);
-    if (!modelled) {
-      // SRAM words: no oracle; score them like the mean of the layer's
-      // accumulator sensitivity (a fallback, documented in docs/sampling.md).
-      double g = 0;
-      for (float v : sensitivity[layer].accumulator) g += v;
-      g /= std::max<std::size_t>(1, sensitivity[layer].accumulator.size());
-      scores.push_back(g * s_in * q.weight_scale[0]);
+    if (block.group == RegisterGroup::kOutputBuffer) {
+      // An output word holds the int8 output itself: a unit change moves
+      // that output by its scale. Its sensitivity is that of the tensor the
+      // int8 output is (the ReLU's, after a fused one).
+      const std::size_t out_layer = q.fused_relu ? layer + 1 : layer;
+      const std::vector<float>& g = sensitivity[out_layer].activation;
+      for (int s = 0; s < samples; ++s) {
+        const auto [index, cycle] = live.sample(b, random);
+        (void)cycle;
+        total += g[static_cast<std::size_t>(index)] * q.output.scale;
+      }
+      scores.push_back(total / samples);
       continue;
     }
     for (int s = 0; s < samples; ++s) {
