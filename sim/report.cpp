@@ -343,9 +343,14 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
     ++result.sweeps;
   }
   if (sections.empty()) throw Error(results_dir + ": nothing readable to report (see the messages above)");
+  // Paths in the script relative to the report directory, so that
+  // `cd DIR && gnuplot report.gnuplot` redraws a copied report too.
+  for (std::string::size_type at; (at = script.find("'" + out_dir + "/")) != std::string::npos;)
+    script.replace(at, out_dir.size() + 2, "'");
   write_file_atomically(out_dir + "/report.gnuplot", script);
   if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
-    result.rendered = std::system(("gnuplot '" + out_dir + "/report.gnuplot' > '" + out_dir + "/gnuplot.log' 2>&1").c_str()) == 0;
+    result.rendered =
+        std::system(("cd '" + out_dir + "' && gnuplot report.gnuplot > gnuplot.log 2>&1").c_str()) == 0;
     if (!result.rendered) log << "report: gnuplot failed (see " << out_dir << "/gnuplot.log); CSVs and page written\n";
   } else {
     log << "report: gnuplot not found (scripts/setup installs gnuplot-nox): CSVs and page without figures\n";
@@ -356,7 +361,7 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
       "figure{margin:1.5em 0}img{max-width:100%;border:1px solid #ddd}figcaption{font-size:0.9em;color:#444}"
       "code{background:#f4f4f4}</style></head><body>\n";
   html += fmt::format("<h1>isimdl report</h1>\n<p>From <code>{}</code>: {} campaign(s), {} sweep(s). Every figure's "
-                      "data is the CSV linked under it; <code>report.gnuplot</code> redraws them.</p>\n",
+                      "data is the CSV linked under it; <code>gnuplot report.gnuplot</code> in this directory redraws them.</p>\n",
                       html_escape(results_dir), result.campaigns, result.sweeps);
   for (const Section& s : sections) {
     html += fmt::format("<h2>{}</h2>\n{}\n", html_escape(s.title), s.intro_html);
