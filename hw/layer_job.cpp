@@ -1,5 +1,7 @@
 #include "hw/layer_job.h"
 
+#include "models/random.h"
+
 #include <fmt/format.h>
 
 #include "models/error.h"
@@ -26,6 +28,29 @@ LayerJob make_layer_job(const QuantizedModel& model, int layer, const std::vecto
   job.multiplier = q.multiplier;
   job.output_zero_point = q.output.zero_point;
   job.relu = q.fused_relu;
+  return job;
+}
+
+LayerJob random_gemm_job(int m, int k, int n, std::uint64_t seed) {
+  Random random(seed);
+  LayerJob job;
+  job.spec.kind = LayerKind::kConv2d;
+  job.spec.in_channels = k;
+  job.spec.out_channels = n;
+  job.spec.kernel = 1;
+  job.input_shape = Shape{k, 1, m};
+  job.output_shape = Shape{n, 1, m};
+  job.gemm = GemmShape{m, k, n};
+  job.input.resize(static_cast<std::size_t>(k) * m);
+  for (auto& v : job.input) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
+  job.weight.resize(static_cast<std::size_t>(n) * k);
+  for (auto& v : job.weight) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(255)) - 127);
+  for (int i = 0; i < n; ++i) {
+    job.bias.push_back(static_cast<std::int32_t>(random.uniform_below(20001)) - 10000);
+    job.multiplier.push_back(quantize_multiplier(1.0 / (64.0 + random.uniform_below(4096))));
+  }
+  job.output_zero_point = static_cast<std::int32_t>(random.uniform_below(41)) - 20;
+  job.relu = random.uniform_below(2) == 1;
   return job;
 }
 

@@ -36,4 +36,9 @@ struct LayerResult {
 struct QuantizedModel;
 LayerJob make_layer_job(const QuantizedModel& model, int layer, const std::vector<std::int8_t>& input);
 
+// A random GEMM as a 1x1 convolution over a 1 x M image: M rows, K input
+// channels, N output channels, random int8 operands and requantization
+// (tests, and `isimdl fold-trace`'s RTL workloads). Deterministic for a seed.
+LayerJob random_gemm_job(int m, int k, int n, std::uint64_t seed);
+
 }  // namespace isimdl

@@ -21,6 +21,7 @@
 #include "sampler/sensitivity.h"
 #include "sampler/site_scores.h"
 #include "sim/cli.h"
+#include "sim/report.h"
 #include "sim/cli_commands.h"
 #include "sim/campaign.h"
 #include "sim/config.h"
@@ -239,12 +240,14 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
           "'{0}/estimate_{1}.csv' using 1:5:6:7 with yerrorlines title 'uniform'\n",
           out_dir, tag, model_name, threshold);
     }
-  write_file_atomically(out_dir + "/plots.gnuplot", script);
-  if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
-    if (std::system(("gnuplot " + out_dir + "/plots.gnuplot").c_str()) != 0)
-      io.err << "isimdl compare: gnuplot failed; the CSVs are written\n";
-  } else {
-    io.err << "isimdl compare: gnuplot not found (scripts/setup installs gnuplot-nox); plots skipped\n";
+  switch (render_gnuplot(out_dir, "plots.gnuplot", script)) {
+    case GnuplotRun::kRendered: break;
+    case GnuplotRun::kFailed:
+      io.err << "isimdl compare: gnuplot failed (see " << out_dir << "/gnuplot.log); the CSVs are written\n";
+      break;
+    case GnuplotRun::kMissing:
+      io.err << "isimdl compare: gnuplot not found (scripts/setup installs gnuplot-nox); plots skipped\n";
+      break;
   }
   io.out << fmt::format("wrote {}/precision.csv, by_group.csv, table.md ({:.0f} s)\n", out_dir,
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

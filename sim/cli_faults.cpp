@@ -239,16 +239,10 @@ FaultAccuracy measure_fault_accuracy(const Config& config, const QuantizedModel&
   accelerator.configure(config.array);
   FaultSimulator simulator(accelerator, model, data);
   FaultAccuracy a;
-  const int n = config.images.size();
-  a.clean = static_cast<double>(golden_correct(simulator, data, config.images)) / n;
-  for (const FaultSite& f : faults) {
-    int correct = 0;
-    for (int image = config.images.begin; image < config.images.end; ++image) {
-      const FaultResult r = simulator.run_fast(f, image);
-      correct += r.outcome != Outcome::kDue && r.top1 == data.labels[static_cast<std::size_t>(image)];
-    }
-    a.under.push_back(static_cast<double>(correct) / n);
-  }
+  const int golden = golden_correct(simulator, data, config.images);
+  a.clean = static_cast<double>(golden) / config.images.size();
+  for (std::size_t i = 0; i < faults.size(); ++i)
+    a.under.push_back(evaluate_fault(simulator, data, config, golden, static_cast<std::int64_t>(i), faults[i]).accuracy);
   return a;
 }
 

@@ -165,16 +165,15 @@ int sweep_command(const std::vector<std::string>& args, const std::string& prog,
   std::string line;
   std::getline(rows_in, line);
   while (std::getline(rows_in, line)) {
-    std::vector<std::string> f;
-    std::stringstream cells(line);
-    std::string cell;
-    while (std::getline(cells, cell, ',')) f.push_back(cell);
-    f.resize(27);
-    const long long dram = std::stoll(f[15]) + std::stoll(f[16]) + std::stoll(f[17]);
-    io.out << fmt::format("{:>5} {:>5} {:>12} {:>12} {:>7.1f} {:>8.1f} {:>12} {:>14}{}\n", f[0], f[1], f[4], f[5],
-                          100 * std::stod(f[6]), 100 * std::stod(f[7]), dram, f[19],
-                          vulnerability > 0 ? fmt::format(" {:>9.3g} [{:.3g}, {:.3g}]", std::stod(f[22]),
-                                                          std::stod(f[23]), std::stod(f[24]))
+    const auto f = sweep_csv_fields(line);
+    const long long dram =
+        std::stoll(f.at("dram_ifmap_bytes")) + std::stoll(f.at("dram_weight_bytes")) + std::stoll(f.at("dram_output_bytes"));
+    io.out << fmt::format("{:>5} {:>5} {:>12} {:>12} {:>7.1f} {:>8.1f} {:>12} {:>14}{}\n", f.at("rows"), f.at("cols"),
+                          f.at("total_cycles"), f.at("stall_cycles"), 100 * std::stod(f.at("utilization")),
+                          100 * std::stod(f.at("mapping_efficiency")), dram, f.at("fault_sites"),
+                          vulnerability > 0 ? fmt::format(" {:>9.3g} [{:.3g}, {:.3g}]", std::stod(f.at("critical_rate")),
+                                                          std::stod(f.at("critical_rate_lo")),
+                                                          std::stod(f.at("critical_rate_hi")))
                                             : std::string());
   }
   io.out << fmt::format("wrote {0}/sweep.csv, {0}/sweep_layers.csv\n", out_dir);

@@ -14,8 +14,6 @@
 #include "hw/tracer.h"
 #include "models/atomic_file.h"
 #include "models/error.h"
-#include "models/quantization.h"
-#include "models/random.h"
 #include "sim/cli.h"
 #include "sim/cli_commands.h"
 #include "sim/config.h"
@@ -119,22 +117,7 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
     saboteur_kind(fault.group);
   }
   // One fold: a 1x1 convolution over M pixels is the GEMM M x K x N.
-  Random random(seed);
-  LayerJob job;
-  job.spec.kind = LayerKind::kConv2d;
-  job.spec.in_channels = k;
-  job.spec.out_channels = n;
-  job.spec.kernel = 1;
-  job.input_shape = Shape{k, 1, m};
-  job.output_shape = Shape{n, 1, m};
-  job.gemm = GemmShape{m, k, n};
-  auto int8 = [&] { return static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128); };
-  job.input.resize(static_cast<std::size_t>(k) * m);
-  for (auto& v : job.input) v = int8();  // x[k][0][m] = A[m][k]
-  job.weight.resize(static_cast<std::size_t>(n) * k);
-  for (auto& v : job.weight) v = int8();
-  job.bias.assign(static_cast<std::size_t>(n), 0);
-  job.multiplier.assign(static_cast<std::size_t>(n), quantize_multiplier(1.0 / 1024));
+  const LayerJob job = random_gemm_job(m, k, n, seed);
   ArrayConfig array;
   array.rows = rows;
   array.cols = cols;
@@ -155,6 +138,8 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
     tracer->clk(accelerator.clock());
   }
   accelerator.set_current_layer(0);
+  const int flip_bits = fault.kind == FaultKind::kAdjacentBits ? fault.width : 1;
+  const std::uint64_t flip_mask = ((std::uint64_t{1} << flip_bits) - 1) << fault.bit;
   InjectionRecord record;
   const auto start = std::chrono::steady_clock::now();
   accelerator.run_layer(job, nullptr, with_fault ? &fault : nullptr, &record);
@@ -163,9 +148,7 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
   if (!stimulus.empty()) {
     std::string text = fmt::format("{} {} {} {} {} {}\n", rows, cols, m, k, n, schedule.edges());
     if (with_fault) {
-      const int bits = fault.kind == FaultKind::kAdjacentBits ? fault.width : 1;
-      const std::uint64_t mask = ((std::uint64_t{1} << bits) - 1) << fault.bit;
-      text += fmt::format("{} {} {} {}\n", fault.cycle, saboteur_kind(fault.group), fault.index, mask);
+      text += fmt::format("{} {} {} {}\n", fault.cycle, saboteur_kind(fault.group), fault.index, flip_mask);
     } else {
       text += "-1 0 0 0\n";
     }
@@ -177,8 +160,7 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
   }
   io.out << fmt::format("fold: {}x{} array, M={} K={} N={}, {} cycles{}\n", rows, cols, m, k, n, schedule.edges(),
                         with_fault ? fmt::format("; fault {}[{}] bits 0x{:x} after edge {}: {} -> {}",
-                                                 register_info(fault.group).group_name, fault.index,
-                                                 ((std::uint64_t{1} << (fault.kind == FaultKind::kAdjacentBits ? fault.width : 1)) - 1) << fault.bit,
+                                                 register_info(fault.group).group_name, fault.index, flip_mask,
                                                  fault.cycle, record.before, record.after)
                                    : std::string());
   io.out << fmt::format("simulated {} cycles in {:.3f} s: {:.0f} cycles/s, {:.1f} M PE-cycles/s\n", schedule.edges(),

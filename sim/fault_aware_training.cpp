@@ -14,7 +14,12 @@ namespace isimdl {
 
 bool add_fault_perturbation(const QuantizedModel& q, const FakeQuantization& fq, const ArrayConfig& array,
                             const FaultSite& fault, int sample, const std::uint8_t* pixels, ForwardPerturbation& out) {
-  const ReferenceEngine engine(q);
+  return add_fault_perturbation(ReferenceEngine(q), q, fq, array, fault, sample, pixels, out);
+}
+
+bool add_fault_perturbation(const ReferenceEngine& engine, const QuantizedModel& q, const FakeQuantization& fq,
+                            const ArrayConfig& array, const FaultSite& fault, int sample, const std::uint8_t* pixels,
+                            ForwardPerturbation& out) {
   const int l = fault.layer;
   const auto li = static_cast<std::size_t>(l);
   const float s_in = q.tensor_qparams(q.arch.layer(l).input).scale;
@@ -75,8 +80,9 @@ QuantizedModel fault_aware_training(const QuantizedModel& model, const ArrayConf
     // The int8 model the current weights quantize to: the one whose
     // registers the fault hits in this step.
     const QuantizedModel q = quantize_network(current, fq);
+    const ReferenceEngine engine(q);
     for (std::size_t b = 0; b < images.size(); ++b)
-      s.images_changed += add_fault_perturbation(q, fq, array, fault, static_cast<int>(b),
+      s.images_changed += add_fault_perturbation(engine, q, fq, array, fault, static_cast<int>(b),
                                                  train_set.images.image(images[b]), out);
   };
   train(net, train_set, options.train, on_epoch, progress, perturb);

@@ -36,6 +36,12 @@ struct FatStepStats {
 // layer's output for that image.
 bool add_fault_perturbation(const QuantizedModel& q, const FakeQuantization& fq, const ArrayConfig& array,
                             const FaultSite& fault, int sample, const std::uint8_t* pixels, ForwardPerturbation& out);
+// The same with the reference engine of `q` built by the caller (once per
+// training step, not once per image).
+class ReferenceEngine;
+bool add_fault_perturbation(const ReferenceEngine& engine, const QuantizedModel& q, const FakeQuantization& fq,
+                            const ArrayConfig& array, const FaultSite& fault, int sample, const std::uint8_t* pixels,
+                            ForwardPerturbation& out);
 
 QuantizedModel fault_aware_training(const QuantizedModel& model, const ArrayConfig& array,
                                     const std::vector<FaultSite>& faults, const MnistSplit& train_set,

@@ -16,6 +16,7 @@
 #include "sampler/estimators.h"
 #include "sim/config.h"
 #include "sim/results_store.h"
+#include "sim/sweep.h"
 
 namespace fs = std::filesystem;
 
@@ -199,6 +200,15 @@ Section campaign_section(const CampaignData& c, const std::string& out, std::str
 
 }  // namespace
 
+GnuplotRun render_gnuplot(const std::string& dir, const std::string& name, std::string script) {
+  for (std::string::size_type at; (at = script.find("'" + dir + "/")) != std::string::npos;)
+    script.replace(at, dir.size() + 2, "'");
+  write_file_atomically(dir + "/" + name, script);
+  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) return GnuplotRun::kMissing;
+  const std::string command = "cd '" + dir + "' && gnuplot '" + name + "' > gnuplot.log 2>&1";
+  return std::system(command.c_str()) == 0 ? GnuplotRun::kRendered : GnuplotRun::kFailed;
+}
+
 const std::vector<std::string>& report_csv_columns(const std::string& kind) {
   auto it = columns().find(kind);
   if (it == columns().end()) throw Error("no report figure kind " + kind);
@@ -288,7 +298,8 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
     std::ifstream in(sweep);
     std::string line;
     std::getline(in, line);
-    if (line.rfind("rows,cols,timing,compute_cycles,total_cycles", 0) != 0) {
+    // Columns are only ever appended: an older table (a prefix of today's header) reads too.
+    if (sweep_csv_header().rfind(line, 0) != 0 || line.rfind("rows,cols,", 0) != 0) {
       log << "report: skipping " << sweep.string() << ": not an isimdl sweep table\n";
       continue;
     }
@@ -296,16 +307,14 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
     bool vulnerable = false;
     int rows_seen = 0;
     while (std::getline(in, line)) {
-      std::vector<std::string> f;
-      std::stringstream cells(line);
-      std::string cell;
-      while (std::getline(cells, cell, ',')) f.push_back(cell);
-      f.resize(27);
-      const int r = std::stoi(f[0]), c = std::stoi(f[1]);
-      cycles_csv += fmt::format("{},{},{},{},{},{}\n", r, c, r * c, f[4], f[6], f[19]);
-      if (!f[22].empty()) {
+      const auto f = sweep_csv_fields(line);
+      const int r = std::stoi(f.at("rows")), c = std::stoi(f.at("cols"));
+      cycles_csv += fmt::format("{},{},{},{},{},{}\n", r, c, r * c, f.at("total_cycles"), f.at("utilization"),
+                                f.at("fault_sites"));
+      if (!f.at("critical_rate").empty()) {
         vulnerable = true;
-        vuln_csv += fmt::format("{},{},{},{},{},{}\n", r, c, r * c, f[22], f[23], f[24]);
+        vuln_csv += fmt::format("{},{},{},{},{},{}\n", r, c, r * c, f.at("critical_rate"), f.at("critical_rate_lo"),
+                                f.at("critical_rate_hi"));
       }
       ++rows_seen;
     }
@@ -343,17 +352,12 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
     ++result.sweeps;
   }
   if (sections.empty()) throw Error(results_dir + ": nothing readable to report (see the messages above)");
-  // Paths in the script relative to the report directory, so that
-  // `cd DIR && gnuplot report.gnuplot` redraws a copied report too.
-  for (std::string::size_type at; (at = script.find("'" + out_dir + "/")) != std::string::npos;)
-    script.replace(at, out_dir.size() + 2, "'");
-  write_file_atomically(out_dir + "/report.gnuplot", script);
-  if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
-    result.rendered =
-        std::system(("cd '" + out_dir + "' && gnuplot report.gnuplot > gnuplot.log 2>&1").c_str()) == 0;
-    if (!result.rendered) log << "report: gnuplot failed (see " << out_dir << "/gnuplot.log); CSVs and page written\n";
-  } else {
-    log << "report: gnuplot not found (scripts/setup installs gnuplot-nox): CSVs and page without figures\n";
+  switch (render_gnuplot(out_dir, "report.gnuplot", script)) {
+    case GnuplotRun::kRendered: result.rendered = true; break;
+    case GnuplotRun::kFailed: log << "report: gnuplot failed (see " << out_dir << "/gnuplot.log); CSVs and page written\n"; break;
+    case GnuplotRun::kMissing:
+      log << "report: gnuplot not found (scripts/setup installs gnuplot-nox): CSVs and page without figures\n";
+      break;
   }
   std::string html =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>isimdl report</title>\n"

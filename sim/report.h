@@ -28,6 +28,13 @@ struct ReportResult {
 // Throws Error when the directory holds nothing to report.
 ReportResult write_report(const std::string& results_dir, const std::string& out_dir, std::ostream& log);
 
+// Writes a gnuplot script as dir/name, with its file paths made relative to
+// `dir` (so that `cd dir && gnuplot name` redraws a copied directory too),
+// and runs it there, gnuplot's output in dir/gnuplot.log. The report and
+// `isimdl compare` draw their figures this way.
+enum class GnuplotRun { kRendered, kFailed, kMissing };
+GnuplotRun render_gnuplot(const std::string& dir, const std::string& name, std::string script);
+
 // The CSV columns of each figure kind, as the report writes them (the tests
 // and docs/usage.md use these).
 const std::vector<std::string>& report_csv_columns(const std::string& kind);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <sstream>
 
 #include "hw/accelerator.h"
 #include "models/error.h"
@@ -80,6 +81,18 @@ std::string sweep_csv_row(const SweepPoint& p) {
                      t.utilization, t.mapping_efficiency, t.folds, t.macs, t.ifmap_reads, t.weight_reads,
                      t.accumulator_reads, t.accumulator_writes, t.output_writes, t.dram_ifmap_bytes,
                      t.dram_weight_bytes, t.dram_output_bytes, p.register_bits, p.fault_sites, vuln, per_layer);
+}
+
+std::map<std::string, std::string> sweep_csv_fields(const std::string& line) {
+  std::map<std::string, std::string> fields;
+  std::stringstream names(sweep_csv_header()), cells(line);
+  std::string name, cell;
+  while (std::getline(names, name, ',')) {
+    if (!name.empty() && name.back() == '\n') name.pop_back();
+    if (!std::getline(cells, cell, ',')) cell.clear();
+    fields[name] = cell;
+  }
+  return fields;
 }
 
 std::string sweep_layers_csv_header() {

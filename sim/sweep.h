@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ SweepPoint run_sweep_point(const Config& config, const QuantizedModel& model, co
 // ';'-separated), and one row per configuration and array layer.
 std::string sweep_csv_header();
 std::string sweep_csv_row(const SweepPoint& p);
+// One data line of sweep.csv, by column name (columns missing from a short
+// line read as empty).
+std::map<std::string, std::string> sweep_csv_fields(const std::string& line);
 std::string sweep_layers_csv_header();
 std::string sweep_layers_csv_rows(const SweepPoint& p);
 
