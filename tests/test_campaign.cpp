@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/test_dir.h"
 #include "hw/register_map.h"
 #include "models/error.h"
 #include "models/model_file.h"
@@ -28,7 +29,7 @@ namespace {
 const std::string kSource = ISIMDL_SOURCE_DIR;
 
 std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("isimdl_" + name);
+  const auto dir = isimdl::test_dir() / ("isimdl_" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();

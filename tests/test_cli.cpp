@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "tests/test_dir.h"
 #include "models/error.h"
 #include "models/model_file.h"
 #include "models/zoo.h"
@@ -155,7 +156,7 @@ namespace {
 // W[n = c][k = r], latched at schedule cycle R - 1 = 15, which the array
 // executes at layer-relative edge 16.
 TEST(CliBinary, CsvTraceShowsModelWeightsInThePes) {
-  const std::string dir = (std::filesystem::temp_directory_path() / "isimdl_trace_test").string();
+  const std::string dir = (isimdl::test_dir() / "isimdl_trace_test").string();
   std::filesystem::create_directories(dir);
   const std::string csv = dir + "/trace.csv";
   const std::string command = std::string(ISIMDL_BINARY) + " run --config " + kSource +
@@ -191,7 +192,7 @@ TEST(CliBinary, CsvTraceShowsModelWeightsInThePes) {
 }
 
 TEST(CliBinary, RunChecksBitExactnessAndWritesReports) {
-  const std::string dir = (std::filesystem::temp_directory_path() / "isimdl_run_test").string();
+  const std::string dir = (isimdl::test_dir() / "isimdl_run_test").string();
   std::filesystem::remove_all(dir);
   const std::string command = std::string(ISIMDL_BINARY) + " run --config " + kSource + "/configs/default.yaml --array " +
                               kSource + "/configs/arrays/8x8.yaml --model lenet5 --images 0:3 -p output.dir=" + dir +
@@ -209,7 +210,7 @@ TEST(CliBinary, RunChecksBitExactnessAndWritesReports) {
 }
 
 TEST(CliBinary, BadTopologyIsAnErrorBeforeRunning) {
-  const std::string path = (std::filesystem::temp_directory_path() / "isimdl_bad_topology.csv").string();
+  const std::string path = (isimdl::test_dir() / "isimdl_bad_topology.csv").string();
   std::ofstream(path) << "Layer, h, w, fh, fw, c, f, s,\nconv1, 3, 3, 5, 5, 1, 1, 1,\n";
   EXPECT_EQ(exit_code_of("run --config " + kSource + "/configs/default.yaml --topology " + path), 1);
 }
@@ -221,7 +222,7 @@ namespace isimdl {
 namespace {
 
 TEST(CliBinary, CompareWritesItsTablesAndFigureData) {
-  const std::string dir = (std::filesystem::temp_directory_path() / "isimdl_compare_test").string();
+  const std::string dir = (isimdl::test_dir() / "isimdl_compare_test").string();
   std::filesystem::remove_all(dir);
   const std::string command = std::string(ISIMDL_BINARY) + " compare --config " + kSource +
                               "/configs/campaigns/lenet5-isimdl.yaml -p array.rows=8 -p array.cols=8 -p dataset.images=0:5"

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <functional>
 
+#include "tests/test_dir.h"
 #include "models/error.h"
 #include "sim/config.h"
 
@@ -145,7 +146,7 @@ TEST(Config, ResolvedYamlRoundTrips) {
 }
 
 TEST(Config, ResolvedConfigIsWrittenNextToResults) {
-  const auto dir = std::filesystem::temp_directory_path() / "isimdl_test_resolved";
+  const auto dir = isimdl::test_dir() / "isimdl_test_resolved";
   std::filesystem::remove_all(dir);
   const Config c = parse_config("model: cnn-small\n", "test.yaml");
   const std::string path = write_resolved_config(c, dir.string());

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_dir.h"
 #include "models/error.h"
 #include "models/idx_reader.h"
 
@@ -14,7 +15,7 @@ namespace {
 const std::string kData = ISIMDL_TEST_DATA;
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("isimdl_test_" + name)).string();
+  return (isimdl::test_dir() / ("isimdl_test_" + name)).string();
 }
 
 void write_bytes(const std::string& path, const std::vector<unsigned char>& bytes) {

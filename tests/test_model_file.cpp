@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 
+#include "tests/test_dir.h"
 #include "model_fixtures.h"
 #include "models/error.h"
 #include "models/model_file.h"
@@ -18,7 +19,7 @@ using testing_fixtures::every_layer_architecture;
 using testing_fixtures::mnist_subset;
 using testing_fixtures::quantized_random_model;
 
-std::string temp(const std::string& name) { return (std::filesystem::temp_directory_path() / ("isimdl_" + name)).string(); }
+std::string temp(const std::string& name) { return (isimdl::test_dir() / ("isimdl_" + name)).string(); }
 
 std::vector<char> read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "tests/test_dir.h"
 #include "sim/report.h"
 
 namespace isimdl {
@@ -62,7 +63,7 @@ std::string run_total(const std::string& path, const std::string& key) {
 // The sweep's cycle numbers are those of single `isimdl run` calls on the
 // same arrays (square and not), per configuration and per layer.
 TEST(Sweep, CyclesEqualSingleRuns) {
-  const fs::path dir = fs::temp_directory_path() / "isimdl_sweep_test";
+  const fs::path dir = isimdl::test_dir() / "isimdl_sweep_test";
   fs::remove_all(dir);
   ASSERT_EQ(run("sweep --model lenet5 --rows 4,8 --cols 8,16 --jobs 2 --out " + (dir / "sweep").string()), 0);
   const auto table = read_csv((dir / "sweep" / "sweep.csv").string());
@@ -92,7 +93,7 @@ TEST(Sweep, CyclesEqualSingleRuns) {
 // exists, refers only to local files that exist, and every figure's CSV has
 // the documented columns.
 TEST(Report, RendersACampaignAndASweepSelfContained) {
-  const fs::path dir = fs::temp_directory_path() / "isimdl_report_test";
+  const fs::path dir = isimdl::test_dir() / "isimdl_report_test";
   fs::remove_all(dir);
   const fs::path results = dir / "results";
   ASSERT_EQ(run("campaign -q -p campaign.faults=40 -p dataset.images=0:8 -p output.dir=" + (results / "isimdl").string()),
@@ -136,7 +137,7 @@ TEST(Report, RendersACampaignAndASweepSelfContained) {
 }
 
 TEST(Report, AnEmptyDirectoryIsAnError) {
-  const fs::path dir = fs::temp_directory_path() / "isimdl_report_empty";
+  const fs::path dir = isimdl::test_dir() / "isimdl_report_empty";
   fs::remove_all(dir);
   fs::create_directories(dir);
   EXPECT_NE(run("report " + dir.string() + " --out " + (dir / "r").string()), 0);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/test_dir.h"
 #include "models/error.h"
 #include "sim/trace_diff.h"
 
@@ -12,7 +13,7 @@ namespace isimdl {
 namespace {
 
 std::string temp_file(const std::string& name, const std::string& text) {
-  const std::string path = (std::filesystem::temp_directory_path() / ("isimdl_trace_diff_" + name)).string();
+  const std::string path = (isimdl::test_dir() / ("isimdl_trace_diff_" + name)).string();
   std::ofstream(path) << text;
   return path;
 }
@@ -98,7 +99,7 @@ TEST(TraceDiff, MalformedTracesNameFileAndLine) {
 // A VCD and a CSV written by the same run are the same trace (the VCD's
 // `cycle` variable numbers its samples), signed values included.
 TEST(TraceDiff, VcdAndCsvOfOneRunAreIdentical) {
-  const auto dir = std::filesystem::temp_directory_path() / "isimdl_trace_diff_vcd";
+  const auto dir = isimdl::test_dir() / "isimdl_trace_diff_vcd";
   std::filesystem::create_directories(dir);
   const std::string csv = (dir / "t.csv").string(), vcd = (dir / "t.vcd").string();
   const std::string command = std::string(ISIMDL_BINARY) + " fold-trace --rows 4 --cols 3 --seed 7 --trace-csv " + csv +
