@@ -39,26 +39,11 @@ void Controller::start(const LayerJob& job, const LayerSchedule& schedule) {
   tags_.clear();
   const Fold& last = schedule.folds.back();
   last_feed_cycle_ = last.stream_start + last.rows - 1;
-  const int kk = job.spec.kind == LayerKind::kConv2d ? job.spec.kernel : 1;
-  k_channel_.resize(static_cast<std::size_t>(job.gemm.k));
-  k_row_.resize(static_cast<std::size_t>(job.gemm.k));
-  k_col_.resize(static_cast<std::size_t>(job.gemm.k));
-  for (int k = 0; k < job.gemm.k; ++k) {
-    k_channel_[static_cast<std::size_t>(k)] = k / (kk * kk);
-    k_row_[static_cast<std::size_t>(k)] = (k / kk) % kk;
-    k_col_[static_cast<std::size_t>(k)] = k % kk;
-  }
 }
 
 std::int8_t Controller::activation(int m, int k) {
-  const LayerJob& j = *job_;
-  if (j.spec.kind != LayerKind::kConv2d) return ifmap_.read(static_cast<std::size_t>(k));
-  const int ow = j.output_shape.w;
-  const int y = (m / ow) * j.spec.stride - j.spec.padding + k_row_[static_cast<std::size_t>(k)];
-  const int x = (m % ow) * j.spec.stride - j.spec.padding + k_col_[static_cast<std::size_t>(k)];
-  if (y < 0 || y >= j.input_shape.h || x < 0 || x >= j.input_shape.w) return j.input_zero_point;
-  return ifmap_.read((static_cast<std::size_t>(k_channel_[static_cast<std::size_t>(k)]) * j.input_shape.h + y) *
-                         j.input_shape.w + x);
+  const std::int64_t e = job_->im2col.input_element(m, k);
+  return e < 0 ? job_->input_zero_point : ifmap_.read(static_cast<std::size_t>(e));
 }
 
 void Controller::on_clock() {

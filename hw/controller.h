@@ -54,8 +54,6 @@ class Controller : public sc_core::sc_module {
   std::size_t preload_fold_ = 0, stream_fold_ = 0;
   std::deque<std::pair<std::int64_t, AccumulateCommand>> tags_;  // (emit cycle, command)
   ArrayFeed next_feed_;
-  // im2col address generation: per k the (channel, kernel row, kernel col).
-  std::vector<int> k_channel_, k_row_, k_col_;
 };
 
 }  // namespace isimdl

@@ -67,8 +67,7 @@ struct Namer {
   bool conv() const { return job.spec.kind == LayerKind::kConv2d; }
   std::string k_index(int k) const {
     if (!conv()) return std::to_string(k);
-    const int kk = job.spec.kernel;
-    return fmt::format("{}][{}][{}", k / (kk * kk), k / kk % kk, k % kk);
+    return fmt::format("{}][{}][{}", job.im2col.k_channel(k), job.im2col.k_row(k), job.im2col.k_col(k));
   }
   std::string weight(int n, int k) const { return fmt::format("weight w[{}][{}]", n, k_index(k)); }
   std::string input_element(std::int64_t e) const {
@@ -78,13 +77,11 @@ struct Namer {
   }
   std::string activation(int m, int k) const {
     if (!conv()) return fmt::format("activation x[{}]", k);
-    const int kk = job.spec.kernel;
-    const int ow = job.output_shape.w;
-    const int y = (m / ow) * job.spec.stride - job.spec.padding + k / kk % kk;
-    const int x = (m % ow) * job.spec.stride - job.spec.padding + k % kk;
-    if (y < 0 || x < 0 || y >= job.input_shape.h || x >= job.input_shape.w)
-      return fmt::format("padding activation (output pixel {}, k {})", m, k);
-    return fmt::format("activation x[{}][{}][{}] (for output pixel {})", k / (kk * kk), y, x, m);
+    const std::int64_t e = job.im2col.input_element(m, k);
+    if (e < 0) return fmt::format("padding activation (output pixel {}, k {})", m, k);
+    const Shape& s = job.input_shape;
+    return fmt::format("activation x[{}][{}][{}] (for output pixel {})", e / (static_cast<std::int64_t>(s.h) * s.w),
+                       e / s.w % s.h, e % s.w, m);
   }
   std::string output(int m, int n) const {
     if (!conv()) return fmt::format("output {}", n);

@@ -19,6 +19,7 @@ LayerJob make_layer_job(const QuantizedModel& model, int layer, const std::vecto
   job.input_shape = model.arch.output_shape(spec.input);
   job.output_shape = model.arch.output_shape(layer);
   job.gemm = model.arch.gemm(layer);
+  job.im2col = model.arch.im2col(layer);
   if (input.size() != job.input_shape.size())
     throw Error(fmt::format("layer {}: input has {} values, expected {}", layer, input.size(), job.input_shape.size()));
   job.input = input;
@@ -37,10 +38,10 @@ LayerJob random_gemm_job(int m, int k, int n, std::uint64_t seed) {
   job.spec.kind = LayerKind::kConv2d;
   job.spec.in_channels = k;
   job.spec.out_channels = n;
-  job.spec.kernel = 1;
   job.input_shape = Shape{k, 1, m};
   job.output_shape = Shape{n, 1, m};
   job.gemm = GemmShape{m, k, n};
+  job.im2col = Im2col(job.spec, job.input_shape, job.output_shape);
   job.input.resize(static_cast<std::size_t>(k) * m);
   for (auto& v : job.input) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
   job.weight.resize(static_cast<std::size_t>(n) * k);

@@ -16,6 +16,7 @@ struct LayerJob {
   Shape input_shape;   // C x H x W of the layer input
   Shape output_shape;  // N x OH x OW
   GemmShape gemm;
+  Im2col im2col;  // which input element each GEMM operand A[m][k] reads
   std::vector<std::int8_t> input;         // C*H*W
   std::int8_t input_zero_point = 0;       // what the padding reads
   std::vector<std::int8_t> weight;        // W[n][k], N*K

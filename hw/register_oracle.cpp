@@ -32,11 +32,7 @@ RegisterOracle::RegisterOracle(const LayerJob& job, const LayerSchedule& schedul
     : job_(job), schedule_(schedule), rows_(schedule.rows), cols_(schedule.cols) {
   const GemmShape g = job.gemm;
   a_.resize(static_cast<std::size_t>(g.m) * g.k);
-  if (job.spec.kind == LayerKind::kConv2d) {
-    im2col_s8(job.input.data(), job.input_shape, job.spec, job.output_shape, job.input_zero_point, a_.data());
-  } else {
-    std::copy(job.input.begin(), job.input.end(), a_.begin());
-  }
+  im2col_s8(job.input.data(), job.im2col, g, job.input_zero_point, a_.data());
 }
 
 std::int32_t RegisterOracle::fold_weight(const Fold& f, int r, int c) const {
@@ -308,23 +304,7 @@ std::vector<RegisterOracle::Change> RegisterOracle::effect(RegisterGroup group, 
 void RegisterOracle::ifmap_change(std::int64_t word, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const {
   const GemmShape g = job_.gemm;
   // The (m, k) GEMM positions im2col reads this word at.
-  std::vector<std::pair<int, int>> uses;
-  if (job_.spec.kind != LayerKind::kConv2d) {
-    for (int m = 0; m < g.m; ++m) uses.emplace_back(m, static_cast<int>(word));
-  } else {
-    const Shape& in = job_.input_shape;
-    const int kk = job_.spec.kernel, stride = job_.spec.stride, pad = job_.spec.padding;
-    const int ch = static_cast<int>(word / (static_cast<std::int64_t>(in.h) * in.w));
-    const int y = static_cast<int>(word / in.w % in.h), x = static_cast<int>(word % in.w);
-    for (int ky = 0; ky < kk; ++ky)
-      for (int kx = 0; kx < kk; ++kx) {
-        const int oy_s = y + pad - ky, ox_s = x + pad - kx;
-        if (oy_s < 0 || ox_s < 0 || oy_s % stride || ox_s % stride) continue;
-        const int oy = oy_s / stride, ox = ox_s / stride;
-        if (oy >= job_.output_shape.h || ox >= job_.output_shape.w) continue;
-        uses.emplace_back(oy * job_.output_shape.w + ox, (ch * kk + ky) * kk + kx);
-      }
-  }
+  const std::vector<std::pair<int, int>> uses = job_.im2col.uses_of(word);
   // Each N-fold reads the word again, when the vector of m enters the array.
   for (const Fold& f : schedule_.folds)
     for (const auto& [m, k] : uses) {

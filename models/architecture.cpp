@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -10,9 +12,26 @@
 namespace isimdl {
 namespace {
 
-const char* kKindNames[] = {"conv2d", "linear", "relu", "maxpool2d", "avgpool2d", "flatten", "add"};
+const char* kKindNames[] = {"conv2d", "linear", "relu", "maxpool2d", "avgpool2d",
+                            "flatten", "add", "concat", "clip", "leakyrelu"};
+constexpr int kKindCount = sizeof(kKindNames) / sizeof(kKindNames[0]);
 
-int pooled(int size, int kernel, int stride, int padding) { return (size + 2 * padding - kernel) / stride + 1; }
+// Largest height or width, and largest tensor, a network may have: far above
+// any vision network, small enough that no size computation overflows.
+constexpr int kMaxSide = 1 << 16;
+constexpr std::size_t kMaxTensor = std::size_t{1} << 28;
+
+int window_output(int in, int kernel, int stride, int dilation, int pad_begin, int pad_end, bool ceil_mode) {
+  const std::int64_t span = static_cast<std::int64_t>(dilation) * (kernel - 1) + 1;
+  const std::int64_t room = static_cast<std::int64_t>(in) + pad_begin + pad_end - span;
+  if (room < 0) return 0;
+  std::int64_t out = room / stride + 1;
+  if (ceil_mode) {
+    out = (room + stride - 1) / stride + 1;
+    if ((out - 1) * stride >= static_cast<std::int64_t>(in) + pad_begin) --out;
+  }
+  return static_cast<int>(std::min<std::int64_t>(out, std::numeric_limits<int>::max()));
+}
 
 }  // namespace
 
@@ -21,21 +40,92 @@ std::string to_string(const Shape& s) { return fmt::format("{}x{}x{}", s.c, s.h,
 const char* to_string(LayerKind kind) { return kKindNames[static_cast<int>(kind)]; }
 
 LayerKind layer_kind_from_string(const std::string& name) {
-  for (int i = 0; i < 7; ++i)
+  for (int i = 0; i < kKindCount; ++i)
     if (name == kKindNames[i]) return static_cast<LayerKind>(i);
-  throw Error(fmt::format("unknown layer kind '{}'", name));
+  std::string known;
+  for (int i = 0; i < kKindCount; ++i) known += (i ? ", " : "") + std::string(kKindNames[i]);
+  throw Error(fmt::format("unknown layer kind '{}' (known: {})", name, known));
+}
+
+Window2d Window2d::square(int kernel, int stride, int padding) {
+  Window2d w;
+  w.kernel_h = w.kernel_w = kernel;
+  w.stride_h = w.stride_w = stride;
+  w.pad_top = w.pad_left = w.pad_bottom = w.pad_right = padding;
+  return w;
+}
+
+int Window2d::output_h(int in_h) const {
+  return window_output(in_h, kernel_h, stride_h, dilation_h, pad_top, pad_bottom, ceil_mode);
+}
+int Window2d::output_w(int in_w) const {
+  return window_output(in_w, kernel_w, stride_w, dilation_w, pad_left, pad_right, ceil_mode);
+}
+
+bool Window2d::operator==(const Window2d& o) const {
+  return kernel_h == o.kernel_h && kernel_w == o.kernel_w && stride_h == o.stride_h && stride_w == o.stride_w &&
+         dilation_h == o.dilation_h && dilation_w == o.dilation_w && pad_top == o.pad_top && pad_left == o.pad_left &&
+         pad_bottom == o.pad_bottom && pad_right == o.pad_right && ceil_mode == o.ceil_mode;
+}
+
+int pooling_divisor(const Window2d& w, int oy, int ox, const Shape& in) {
+  const int y0 = oy * w.stride_h - w.pad_top, x0 = ox * w.stride_w - w.pad_left;
+  const int y1 = std::min(y0 + w.kernel_h, in.h + w.pad_bottom), x1 = std::min(x0 + w.kernel_w, in.w + w.pad_right);
+  return (y1 - y0) * (x1 - x0);
+}
+
+std::vector<int> LayerSpec::inputs() const {
+  std::vector<int> all{input};
+  if (kind == LayerKind::kAdd) all.push_back(input2);
+  if (kind == LayerKind::kConcat) all.insert(all.end(), more_inputs.begin(), more_inputs.end());
+  return all;
 }
 
 bool operator==(const LayerSpec& a, const LayerSpec& b) {
-  return a.kind == b.kind && a.input == b.input && a.input2 == b.input2 && a.in_channels == b.in_channels &&
-         a.out_channels == b.out_channels && a.kernel == b.kernel && a.stride == b.stride && a.padding == b.padding &&
-         a.in_features == b.in_features && a.out_features == b.out_features;
+  return a.kind == b.kind && a.input == b.input && a.input2 == b.input2 && a.more_inputs == b.more_inputs &&
+         a.in_channels == b.in_channels && a.out_channels == b.out_channels && a.groups == b.groups &&
+         a.window == b.window && a.count_include_pad == b.count_include_pad && a.in_features == b.in_features &&
+         a.out_features == b.out_features && a.clip_lo == b.clip_lo && a.clip_hi == b.clip_hi && a.alpha == b.alpha;
+}
+
+Im2col::Im2col(const LayerSpec& spec, Shape in, Shape out)
+    : conv_(spec.kind == LayerKind::kConv2d), in_(in), out_(out), window_(spec.window), groups_(conv_ ? spec.groups : 1) {}
+
+std::int64_t Im2col::input_element(int m, int k) const {
+  if (!conv_) return k;
+  const int y = (m / out_.w) * window_.stride_h - window_.pad_top + k_row(k) * window_.dilation_h;
+  const int x = (m % out_.w) * window_.stride_w - window_.pad_left + k_col(k) * window_.dilation_w;
+  if (y < 0 || y >= in_.h || x < 0 || x >= in_.w) return -1;
+  return (static_cast<std::int64_t>(k_channel(k)) * in_.h + y) * in_.w + x;
+}
+
+std::vector<std::pair<int, int>> Im2col::uses_of(std::int64_t element) const {
+  std::vector<std::pair<int, int>> uses;
+  if (!conv_) {
+    // A Linear layer's M is one row per image.
+    uses.emplace_back(0, static_cast<int>(element));
+    return uses;
+  }
+  const int ch = static_cast<int>(element / (static_cast<std::int64_t>(in_.h) * in_.w));
+  const int y = static_cast<int>(element / in_.w % in_.h), x = static_cast<int>(element % in_.w);
+  for (int ky = 0; ky < window_.kernel_h; ++ky)
+    for (int kx = 0; kx < window_.kernel_w; ++kx) {
+      const int oy_s = y + window_.pad_top - ky * window_.dilation_h;
+      const int ox_s = x + window_.pad_left - kx * window_.dilation_w;
+      if (oy_s < 0 || ox_s < 0 || oy_s % window_.stride_h || ox_s % window_.stride_w) continue;
+      const int oy = oy_s / window_.stride_h, ox = ox_s / window_.stride_w;
+      if (oy >= out_.h || ox >= out_.w) continue;
+      uses.emplace_back(oy * out_.w + ox, (ch * window_.kernel_h + ky) * window_.kernel_w + kx);
+    }
+  return uses;
 }
 
 Architecture::Architecture(std::string name, Shape input, std::vector<LayerSpec> layers)
     : name_(std::move(name)), input_(input), layers_(std::move(layers)) {
-  if (input_.c <= 0 || input_.h <= 0 || input_.w <= 0)
-    throw Error(fmt::format("{}: invalid input shape {}", name_, to_string(input_)));
+  if (input_.c <= 0 || input_.h <= 0 || input_.w <= 0 || input_.c > kMaxSide || input_.h > kMaxSide ||
+      input_.w > kMaxSide || input_.size() > kMaxTensor)
+    throw Error(fmt::format("{}: invalid input shape {} (each side 1..{}, at most {} values)", name_,
+                            to_string(input_), kMaxSide, kMaxTensor));
   if (layers_.empty()) throw Error(fmt::format("{}: a network needs at least one layer", name_));
   for (int i = 0; i < size(); ++i) {
     LayerSpec& l = layers_[static_cast<std::size_t>(i)];
@@ -43,42 +133,78 @@ Architecture::Architecture(std::string name, Shape input, std::vector<LayerSpec>
       throw Error(fmt::format("{}: layer {} ({}): {}", name_, i, to_string(l.kind), what));
     };
     if (l.input == -2) l.input = i - 1;
-    if (l.input < -1 || l.input >= i) fail(fmt::format("input {} is not an earlier layer", l.input));
+    if (l.kind != LayerKind::kAdd) l.input2 = -2;
+    if (l.kind != LayerKind::kConcat) l.more_inputs.clear();
+    for (int from : l.inputs())
+      if (from < -1 || from >= i) fail(fmt::format("input {} is not an earlier layer", from));
     const Shape in = output_shape(l.input);
     Shape out = in;
+    const Window2d& w = l.window;
+    auto check_window = [&]() {
+      if (w.kernel_h <= 0 || w.kernel_w <= 0 || w.stride_h <= 0 || w.stride_w <= 0 || w.dilation_h <= 0 ||
+          w.dilation_w <= 0 || w.pad_top < 0 || w.pad_left < 0 || w.pad_bottom < 0 || w.pad_right < 0 ||
+          w.kernel_h > kMaxSide || w.kernel_w > kMaxSide || w.pad_top > kMaxSide || w.pad_left > kMaxSide ||
+          w.pad_bottom > kMaxSide || w.pad_right > kMaxSide || w.stride_h > kMaxSide || w.stride_w > kMaxSide ||
+          w.dilation_h > kMaxSide || w.dilation_w > kMaxSide)
+        fail("invalid window (kernel, stride and dilation must be positive, padding not negative)");
+    };
     switch (l.kind) {
       case LayerKind::kConv2d:
         if (l.in_channels != in.c) fail(fmt::format("in_channels {} but input is {}", l.in_channels, to_string(in)));
-        if (l.out_channels <= 0 || l.kernel <= 0 || l.stride <= 0 || l.padding < 0) fail("invalid conv parameters");
-        out = Shape{l.out_channels, pooled(in.h, l.kernel, l.stride, l.padding),
-                    pooled(in.w, l.kernel, l.stride, l.padding)};
+        if (l.out_channels <= 0 || l.out_channels > kMaxSide) fail("out_channels must be in 1..65536");
+        check_window();
+        if (w.ceil_mode) fail("ceil mode is for pooling only");
+        if (l.groups <= 0 || in.c % l.groups || l.out_channels % l.groups)
+          fail(fmt::format("groups {} must divide in_channels {} and out_channels {}", l.groups, in.c, l.out_channels));
+        out = Shape{l.out_channels, w.output_h(in.h), w.output_w(in.w)};
         if (out.h <= 0 || out.w <= 0) fail("kernel larger than the padded input");
+        if (static_cast<std::size_t>(in.c) * w.kernel_h * w.kernel_w > kMaxTensor)
+          fail("the GEMM's K (in_channels x kernel) is too large");
         break;
       case LayerKind::kLinear:
         if (l.in_features != static_cast<int>(in.size()))
           fail(fmt::format("in_features {} but input has {} values", l.in_features, in.size()));
-        if (l.out_features <= 0) fail("out_features must be positive");
+        if (l.out_features <= 0 || l.out_features > kMaxSide) fail("out_features must be in 1..65536");
         out = Shape{l.out_features, 1, 1};
         break;
       case LayerKind::kMaxPool2d:
       case LayerKind::kAvgPool2d:
-        if (l.kernel <= 0 || l.stride <= 0) fail("invalid pooling parameters");
-        if (l.padding != 0) fail("pooling with padding is not supported");
-        out = Shape{in.c, pooled(in.h, l.kernel, l.stride, 0), pooled(in.w, l.kernel, l.stride, 0)};
-        if (out.h <= 0 || out.w <= 0) fail("window larger than the input");
+        check_window();
+        if (w.pad_top >= w.kernel_h || w.pad_bottom >= w.kernel_h || w.pad_left >= w.kernel_w ||
+            w.pad_right >= w.kernel_w)
+          fail("padding must be smaller than the window");
+        if (l.kind == LayerKind::kAvgPool2d && (w.dilation_h != 1 || w.dilation_w != 1))
+          fail("average pooling with dilation is not supported");
+        out = Shape{in.c, w.output_h(in.h), w.output_w(in.w)};
+        if (out.h <= 0 || out.w <= 0) fail("window larger than the padded input");
         break;
       case LayerKind::kFlatten:
         out = Shape{static_cast<int>(in.size()), 1, 1};
         break;
       case LayerKind::kReLU:
         break;
+      case LayerKind::kClip:
+        if (!(l.clip_lo < l.clip_hi) || !std::isfinite(l.clip_lo) || !std::isfinite(l.clip_hi))
+          fail(fmt::format("bounds [{}, {}] must be finite with lo < hi", l.clip_lo, l.clip_hi));
+        break;
+      case LayerKind::kLeakyReLU:
+        if (!(l.alpha >= 0.0f && l.alpha < 1.0f)) fail(fmt::format("alpha {} must be in [0, 1)", l.alpha));
+        break;
       case LayerKind::kAdd:
-        if (l.input2 < -1 || l.input2 >= i) fail(fmt::format("input2 {} is not an earlier layer", l.input2));
         if (output_shape(l.input2) != in)
           fail(fmt::format("adds {} to {}", to_string(output_shape(l.input2)), to_string(in)));
         break;
+      case LayerKind::kConcat:
+        if (l.more_inputs.empty()) fail("needs at least two inputs");
+        for (int from : l.more_inputs) {
+          const Shape s = output_shape(from);
+          if (s.h != in.h || s.w != in.w)
+            fail(fmt::format("joins {} and {}: heights and widths differ", to_string(in), to_string(s)));
+          out.c += s.c;
+        }
+        if (out.size() > kMaxTensor) fail("output too large");
+        break;
     }
-    if (l.kind != LayerKind::kAdd) l.input2 = -2;
     shapes_.push_back(out);
   }
 }
@@ -92,15 +218,21 @@ GemmShape Architecture::gemm(int i) const {
   const LayerSpec& l = layer(i);
   if (l.kind == LayerKind::kConv2d) {
     const Shape out = output_shape(i);
-    return {out.h * out.w, l.in_channels * l.kernel * l.kernel, l.out_channels};
+    return {out.h * out.w, l.in_channels * l.window.kernel_h * l.window.kernel_w, l.out_channels};
   }
   if (l.kind == LayerKind::kLinear) return {1, l.in_features, l.out_features};
   throw Error(fmt::format("{}: layer {} ({}) has no GEMM", name_, i, to_string(l.kind)));
 }
 
+Im2col Architecture::im2col(int i) const {
+  if (!has_weights(i)) throw Error(fmt::format("{}: layer {} ({}) has no GEMM", name_, i, to_string(layer(i).kind)));
+  return Im2col(layer(i), output_shape(layer(i).input), output_shape(i));
+}
+
 int Architecture::consumers(int i) const {
   int n = 0;
-  for (const auto& l : layers_) n += (l.input == i) + (l.kind == LayerKind::kAdd && l.input2 == i);
+  for (const auto& l : layers_)
+    for (int from : l.inputs()) n += from == i;
   return n;
 }
 
@@ -114,10 +246,30 @@ std::size_t Architecture::parameter_count() const {
   for (int i = 0; i < size(); ++i)
     if (has_weights(i)) {
       const GemmShape g = gemm(i);
-      n += static_cast<std::size_t>(g.k) * g.n + g.n;
+      const int groups = layer(i).kind == LayerKind::kConv2d ? layer(i).groups : 1;
+      n += static_cast<std::size_t>(g.k / groups) * g.n + g.n;
     }
   return n;
 }
+
+namespace {
+
+void describe_window(const Window2d& w, bool conv, std::string& out) {
+  const bool square = w.kernel_h == w.kernel_w && w.stride_h == w.stride_w;
+  const bool symmetric = w.pad_top == w.pad_left && w.pad_top == w.pad_bottom && w.pad_top == w.pad_right;
+  if (square)
+    out += fmt::format(" k={} s={}", w.kernel_h, w.stride_h);
+  else
+    out += fmt::format(" kh={} kw={} sh={} sw={}", w.kernel_h, w.kernel_w, w.stride_h, w.stride_w);
+  if (symmetric && (conv || w.pad_top != 0))
+    out += fmt::format(" p={}", w.pad_top);
+  else if (!symmetric)
+    out += fmt::format(" pt={} pl={} pb={} pr={}", w.pad_top, w.pad_left, w.pad_bottom, w.pad_right);
+  if (w.dilation_h != 1 || w.dilation_w != 1) out += fmt::format(" dh={} dw={}", w.dilation_h, w.dilation_w);
+  if (w.ceil_mode) out += " ceil=1";
+}
+
+}  // namespace
 
 std::string Architecture::describe() const {
   std::string out = fmt::format("input c={} h={} w={}\n", input_.c, input_.h, input_.w);
@@ -126,20 +278,34 @@ std::string Architecture::describe() const {
     out += fmt::format("{} from={}", to_string(l.kind), l.input);
     switch (l.kind) {
       case LayerKind::kConv2d:
-        out += fmt::format(" cin={} cout={} k={} s={} p={}", l.in_channels, l.out_channels, l.kernel, l.stride,
-                           l.padding);
+        out += fmt::format(" cin={} cout={}", l.in_channels, l.out_channels);
+        describe_window(l.window, true, out);
+        if (l.groups != 1) out += fmt::format(" g={}", l.groups);
         break;
       case LayerKind::kLinear:
         out += fmt::format(" in={} out={}", l.in_features, l.out_features);
         break;
       case LayerKind::kMaxPool2d:
       case LayerKind::kAvgPool2d:
-        out += fmt::format(" k={} s={}", l.kernel, l.stride);
+        describe_window(l.window, false, out);
+        if (l.kind == LayerKind::kAvgPool2d && l.window.has_padding())
+          out += fmt::format(" cip={}", l.count_include_pad ? 1 : 0);
         break;
       case LayerKind::kAdd:
         out += fmt::format(" from2={}", l.input2);
         break;
-      default:
+      case LayerKind::kConcat:
+        for (std::size_t j = 0; j < l.more_inputs.size(); ++j) out += fmt::format(" from{}={}", j + 2, l.more_inputs[j]);
+        break;
+      case LayerKind::kClip:
+        // Shortest text that reads back to the same float.
+        out += fmt::format(" lo={} hi={}", l.clip_lo, l.clip_hi);
+        break;
+      case LayerKind::kLeakyReLU:
+        out += fmt::format(" alpha={}", l.alpha);
+        break;
+      case LayerKind::kReLU:
+      case LayerKind::kFlatten:
         break;
     }
     out += "\n";
@@ -156,65 +322,116 @@ Architecture Architecture::parse(const std::string& name, const std::string& tex
   int line_no = 0;
   while (std::getline(lines, line)) {
     ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     std::istringstream words(line);
     std::string kind;
     words >> kind;
-    std::map<std::string, int> kv;
+    std::map<std::string, std::string> kv;
     std::string word;
     while (words >> word) {
       const auto eq = word.find('=');
-      if (eq == std::string::npos) throw Error(fmt::format("architecture line {}: expected key=value, got '{}'", line_no, word));
-      try {
-        std::size_t used = 0;
-        const std::string value = word.substr(eq + 1);
-        kv[word.substr(0, eq)] = std::stoi(value, &used);
-        if (used != value.size()) throw std::invalid_argument(value);
-      } catch (const std::exception&) {
-        throw Error(fmt::format("architecture line {}: '{}' is not an integer", line_no, word));
-      }
+      if (eq == std::string::npos || eq == 0)
+        throw Error(fmt::format("architecture line {}: expected key=value, got '{}'", line_no, word));
+      if (!kv.emplace(word.substr(0, eq), word.substr(eq + 1)).second)
+        throw Error(fmt::format("architecture line {}: key '{}' given twice", line_no, word.substr(0, eq)));
     }
-    auto get = [&](const char* key) {
+    std::map<std::string, bool> used;
+    auto has = [&](const std::string& key) { return kv.count(key) > 0; };
+    auto get_int = [&](const std::string& key) {
       auto it = kv.find(key);
       if (it == kv.end()) throw Error(fmt::format("architecture line {} ({}): missing {}", line_no, kind, key));
-      return it->second;
+      used[key] = true;
+      try {
+        std::size_t n = 0;
+        const int v = std::stoi(it->second, &n);
+        if (n != it->second.size()) throw std::invalid_argument(it->second);
+        return v;
+      } catch (const std::exception&) {
+        throw Error(fmt::format("architecture line {}: '{}={}' is not an integer", line_no, key, it->second));
+      }
+    };
+    auto get_int_or = [&](const std::string& key, int fallback) { return has(key) ? get_int(key) : fallback; };
+    auto get_float = [&](const std::string& key) {
+      auto it = kv.find(key);
+      if (it == kv.end()) throw Error(fmt::format("architecture line {} ({}): missing {}", line_no, kind, key));
+      used[key] = true;
+      try {
+        std::size_t n = 0;
+        const float v = std::stof(it->second, &n);
+        if (n != it->second.size() || !std::isfinite(v)) throw std::invalid_argument(it->second);
+        return v;
+      } catch (const std::exception&) {
+        throw Error(fmt::format("architecture line {}: '{}={}' is not a finite number", line_no, key, it->second));
+      }
+    };
+    auto get_window = [&](bool conv) {
+      Window2d w;
+      if (has("k")) {
+        w.kernel_h = w.kernel_w = get_int("k");
+        w.stride_h = w.stride_w = get_int("s");
+      } else {
+        w.kernel_h = get_int("kh"), w.kernel_w = get_int("kw");
+        w.stride_h = get_int("sh"), w.stride_w = get_int("sw");
+      }
+      if (has("p") || (conv && !has("pt"))) {
+        w.pad_top = w.pad_left = w.pad_bottom = w.pad_right = get_int("p");
+      } else if (has("pt")) {
+        w.pad_top = get_int("pt"), w.pad_left = get_int("pl"), w.pad_bottom = get_int("pb"), w.pad_right = get_int("pr");
+      }
+      w.dilation_h = get_int_or("dh", 1), w.dilation_w = get_int_or("dw", 1);
+      w.ceil_mode = get_int_or("ceil", 0) != 0;
+      return w;
     };
     if (kind == "input") {
-      input = Shape{get("c"), get("h"), get("w")};
+      input = Shape{get_int("c"), get_int("h"), get_int("w")};
       have_input = true;
-      continue;
+    } else {
+      LayerSpec l;
+      try {
+        l.kind = layer_kind_from_string(kind);
+      } catch (const Error& e) {
+        throw Error(fmt::format("architecture line {}: {}", line_no, e.what()));
+      }
+      l.input = get_int("from");
+      switch (l.kind) {
+        case LayerKind::kConv2d:
+          l.in_channels = get_int("cin");
+          l.out_channels = get_int("cout");
+          l.window = get_window(true);
+          l.groups = get_int_or("g", 1);
+          break;
+        case LayerKind::kLinear:
+          l.in_features = get_int("in");
+          l.out_features = get_int("out");
+          break;
+        case LayerKind::kMaxPool2d:
+        case LayerKind::kAvgPool2d:
+          l.window = get_window(false);
+          l.count_include_pad = get_int_or("cip", 1) != 0;
+          break;
+        case LayerKind::kAdd:
+          l.input2 = get_int("from2");
+          break;
+        case LayerKind::kConcat:
+          for (int j = 2; has("from" + std::to_string(j)); ++j) l.more_inputs.push_back(get_int("from" + std::to_string(j)));
+          break;
+        case LayerKind::kClip:
+          l.clip_lo = get_float("lo");
+          l.clip_hi = get_float("hi");
+          break;
+        case LayerKind::kLeakyReLU:
+          l.alpha = get_float("alpha");
+          break;
+        case LayerKind::kReLU:
+        case LayerKind::kFlatten:
+          break;
+      }
+      layers.push_back(l);
     }
-    LayerSpec l;
-    try {
-      l.kind = layer_kind_from_string(kind);
-    } catch (const Error& e) {
-      throw Error(fmt::format("architecture line {}: {}", line_no, e.what()));
-    }
-    l.input = get("from");
-    switch (l.kind) {
-      case LayerKind::kConv2d:
-        l.in_channels = get("cin");
-        l.out_channels = get("cout");
-        l.kernel = get("k");
-        l.stride = get("s");
-        l.padding = get("p");
-        break;
-      case LayerKind::kLinear:
-        l.in_features = get("in");
-        l.out_features = get("out");
-        break;
-      case LayerKind::kMaxPool2d:
-      case LayerKind::kAvgPool2d:
-        l.kernel = get("k");
-        l.stride = get("s");
-        break;
-      case LayerKind::kAdd:
-        l.input2 = get("from2");
-        break;
-      default:
-        break;
-    }
-    layers.push_back(l);
+    for (const auto& [key, value] : kv)
+      if (!used.count(key))
+        throw Error(fmt::format("architecture line {} ({}): unknown key '{}'", line_no, kind, key));
   }
   if (!have_input) throw Error("architecture: missing 'input' line");
   return Architecture(name, input, layers);

@@ -1,42 +1,113 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/tensor.h"
 
 namespace isimdl {
 
-enum class LayerKind { kConv2d, kLinear, kReLU, kMaxPool2d, kAvgPool2d, kFlatten, kAdd };
+// kClip clamps to [clip_lo, clip_hi] (ReLU6 is clip 0..6); kLeakyReLU scales
+// negative values by `alpha`; kConcat joins its inputs along channels.
+enum class LayerKind { kConv2d, kLinear, kReLU, kMaxPool2d, kAvgPool2d, kFlatten, kAdd, kConcat, kClip, kLeakyReLU };
 
 const char* to_string(LayerKind kind);
 LayerKind layer_kind_from_string(const std::string& name);  // throws Error
 
+// The sliding window of a convolution or a pooling layer (ONNX's kernel_shape,
+// strides, dilations, pads in the order top, left, bottom, right).
+// Output size along one axis (docs/quantization.md, "Output sizes"):
+//   span = dilation * (kernel - 1) + 1
+//   floor mode: (in + pad_begin + pad_end - span) / stride + 1      (integer division)
+//   ceil mode:  ceil((in + pad_begin + pad_end - span) / stride) + 1, minus one when
+//               the last window would start at or past in + pad_begin (PyTorch's rule)
+struct Window2d {
+  int kernel_h = 1, kernel_w = 1;
+  int stride_h = 1, stride_w = 1;
+  int dilation_h = 1, dilation_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  bool ceil_mode = false;
+
+  static Window2d square(int kernel, int stride, int padding);
+  int output_h(int in_h) const;
+  int output_w(int in_w) const;
+  bool has_padding() const { return pad_top || pad_left || pad_bottom || pad_right; }
+  bool operator==(const Window2d& o) const;
+};
+
+// Divisor of an average-pooling window at output (oy, ox) with
+// count_include_pad: the window clipped to the padded input.
+int pooling_divisor(const Window2d& w, int oy, int ox, const Shape& in);
+
 // One layer of a network. Layers form a list; each reads the output of an
 // earlier layer (`input`, -1 = the network input, default the previous
-// layer); Add also reads `input2` (a residual connection).
+// layer); Add also reads `input2` (a residual connection); Concat reads
+// `input` followed by `more_inputs`.
 struct LayerSpec {
   LayerKind kind = LayerKind::kReLU;
   int input = -2;   // -2: the previous layer (resolved by Architecture)
   int input2 = -2;  // Add only
-  // Conv2d
+  std::vector<int> more_inputs;  // Concat only: its inputs after the first
+  // Conv2d (window), MaxPool2d / AvgPool2d (window)
   int in_channels = 0;
   int out_channels = 0;
-  int kernel = 0;  // also the pooling window
-  int stride = 1;
-  int padding = 0;
+  int groups = 1;  // Conv2d: input and output channels split into this many groups
+  Window2d window;
+  bool count_include_pad = true;  // AvgPool2d: divide by the whole window, padding included
   // Linear
   int in_features = 0;
   int out_features = 0;
+  // Clip bounds, LeakyReLU slope
+  float clip_lo = 0.0f, clip_hi = 0.0f;
+  float alpha = 0.0f;
+
+  // Every tensor this layer reads, in order (-1 = the network input).
+  std::vector<int> inputs() const;
 };
 
 // The GEMM a Conv2d or Linear layer lowers to (docs/quantization.md):
 // out[m][n] = sum_k A[m][k] * W[k][n], M = output pixels (Linear: 1 per
 // image), K = Cin*kh*kw in the order (c, i, j) with c slowest, N = Cout.
+// A grouped convolution is one GEMM over all input channels with a
+// block-diagonal W: W[n][k] = 0 unless k's channel is in n's group.
 struct GemmShape {
   int m = 0;
   int k = 0;
   int n = 0;
+};
+
+// im2col of one Conv2d or Linear layer: which input element the GEMM operand
+// A[m][k] reads. Stated once; the reference engine, the float network, the
+// controller, the register oracle and liveness all ask it.
+class Im2col {
+ public:
+  Im2col() = default;
+  Im2col(const LayerSpec& spec, Shape in, Shape out);
+
+  bool conv() const { return conv_; }
+  int k_channel(int k) const { return conv_ ? k / (window_.kernel_h * window_.kernel_w) : k; }
+  int k_row(int k) const { return conv_ ? k / window_.kernel_w % window_.kernel_h : 0; }
+  int k_col(int k) const { return conv_ ? k % window_.kernel_w : 0; }
+  // Index into the C x H x W input of A[m][k], or -1 where A reads padding
+  // (which holds the input zero point).
+  std::int64_t input_element(int m, int k) const;
+  // Every (m, k) whose A[m][k] reads input element `element`.
+  std::vector<std::pair<int, int>> uses_of(std::int64_t element) const;
+  // The group of input channel c, and the first input channel and output
+  // channel of each group.
+  int group_of_channel(int c) const { return c / (in_.c / groups_); }
+  int group_of_output(int n) const { return n / (out_.c / groups_); }
+  // True where W[n][k] is a weight of the layer (false: a structural zero
+  // of a grouped convolution's block-diagonal GEMM).
+  bool weight_exists(int n, int k) const { return group_of_output(n) == group_of_channel(k_channel(k)); }
+
+ private:
+  bool conv_ = false;
+  Shape in_, out_;
+  Window2d window_;
+  int groups_ = 1;
 };
 
 // A network: an input shape and its layers, with shapes inferred and checked.
@@ -55,16 +126,19 @@ class Architecture {
   // True for Conv2d and Linear, the layers with weights that map to the array.
   bool has_weights(int i) const;
   GemmShape gemm(int i) const;
+  Im2col im2col(int i) const;
   int num_classes() const { return static_cast<int>(shapes_.back().size()); }
-  // Number of layers reading layer i's output.
+  // Number of reads of layer i's output by later layers.
   int consumers(int i) const;
   // Layer i is a ReLU that the quantized model fuses into the clamp of the
   // Conv2d/Linear that feeds it (it is the only reader of that output).
   bool is_fused_relu(int i) const;
+  // Weights and biases the network has (structural zeros not counted).
   std::size_t parameter_count() const;
 
-  // One line per layer, e.g. "conv2d in=1 out=6 k=5 s=1 p=2 from=-1";
-  // the textual form used by model files. parse() is its inverse.
+  // One line per layer, e.g. "conv2d from=-1 cin=1 cout=6 k=5 s=1 p=2";
+  // the textual form used by model files (docs/models.md gives the grammar).
+  // parse() is its inverse.
   std::string describe() const;
   static Architecture parse(const std::string& name, const std::string& text);  // throws Error
 

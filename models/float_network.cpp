@@ -17,38 +17,29 @@ inline void axpy(int n, float a, const float* __restrict x, float* __restrict y)
   for (int i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-void im2col(const float* x, const Shape& in, const LayerSpec& l, const Shape& out, float* cols) {
+// cols[k][m] = A[m][k] (docs/quantization.md), 0 in the padding; col2im_add
+// is its transpose, accumulating into dx.
+template <bool kGather>
+void im2col_walk(const Im2col& im, const Shape& in, const Window2d& w, const Shape& out, int k_count, const float* x,
+                 float* cols, float* dx) {
   const int m_count = out.h * out.w;
-  for (int c = 0; c < in.c; ++c)
-    for (int i = 0; i < l.kernel; ++i)
-      for (int j = 0; j < l.kernel; ++j) {
-        float* row = cols + static_cast<std::size_t>((c * l.kernel + i) * l.kernel + j) * m_count;
-        for (int oy = 0; oy < out.h; ++oy) {
-          const int y = oy * l.stride - l.padding + i;
-          for (int ox = 0; ox < out.w; ++ox) {
-            const int xx = ox * l.stride - l.padding + j;
-            row[oy * out.w + ox] =
-                (y >= 0 && y < in.h && xx >= 0 && xx < in.w) ? x[(static_cast<std::size_t>(c) * in.h + y) * in.w + xx] : 0.0f;
-          }
-        }
+  for (int k = 0; k < k_count; ++k) {
+    const int c = im.k_channel(k), dy = im.k_row(k) * w.dilation_h - w.pad_top, dxo = im.k_col(k) * w.dilation_w - w.pad_left;
+    float* row = cols + static_cast<std::size_t>(k) * m_count;
+    for (int oy = 0; oy < out.h; ++oy) {
+      const int y = oy * w.stride_h + dy;
+      const bool y_in = y >= 0 && y < in.h;
+      for (int ox = 0; ox < out.w; ++ox) {
+        const int xx = ox * w.stride_w + dxo;
+        const bool inside = y_in && xx >= 0 && xx < in.w;
+        const std::size_t e = (static_cast<std::size_t>(c) * in.h + y) * in.w + xx;
+        if (kGather)
+          row[oy * out.w + ox] = inside ? x[e] : 0.0f;
+        else if (inside)
+          dx[e] += row[oy * out.w + ox];
       }
-}
-
-void col2im_add(const float* cols, const Shape& in, const LayerSpec& l, const Shape& out, float* dx) {
-  const int m_count = out.h * out.w;
-  for (int c = 0; c < in.c; ++c)
-    for (int i = 0; i < l.kernel; ++i)
-      for (int j = 0; j < l.kernel; ++j) {
-        const float* row = cols + static_cast<std::size_t>((c * l.kernel + i) * l.kernel + j) * m_count;
-        for (int oy = 0; oy < out.h; ++oy) {
-          const int y = oy * l.stride - l.padding + i;
-          if (y < 0 || y >= in.h) continue;
-          for (int ox = 0; ox < out.w; ++ox) {
-            const int xx = ox * l.stride - l.padding + j;
-            if (xx >= 0 && xx < in.w) dx[(static_cast<std::size_t>(c) * in.h + y) * in.w + xx] += row[oy * out.w + ox];
-          }
-        }
-      }
+    }
+  }
 }
 
 QuantParams tensor_qparams(const FakeQuantization& fq, int index) {
@@ -139,12 +130,13 @@ void FloatNetwork::forward(const float* input, int batch, ForwardPass& pass,
     switch (l.kind) {
       case LayerKind::kConv2d: {
         const GemmShape g = arch_.gemm(li);
+        const Im2col im2col_of_layer = arch_.im2col(li);
         const std::vector<float> w = effective_weight(li);
         const std::vector<float> b = effective_bias(li);
         pass.cols[i].resize(static_cast<std::size_t>(g.k) * g.m * batch);
         for (int s = 0; s < batch; ++s) {
           float* cols = pass.cols[i].data() + static_cast<std::size_t>(s) * g.k * g.m;
-          im2col(x + in.size() * s, in, l, out, cols);
+          im2col_walk<true>(im2col_of_layer, in, l.window, out, g.k, x + in.size() * s, cols, nullptr);
           float* ys = y.data() + out.size() * s;
           for (int n = 0; n < g.n; ++n) {
             float* row = ys + static_cast<std::size_t>(n) * g.m;
@@ -179,8 +171,8 @@ void FloatNetwork::forward(const float* input, int batch, ForwardPass& pass,
       case LayerKind::kMaxPool2d:
       case LayerKind::kAvgPool2d: {
         const bool is_max = l.kind == LayerKind::kMaxPool2d;
+        const Window2d& w = l.window;
         if (is_max) pass.argmax[i].assign(y.size(), 0);
-        const float inv = 1.0f / static_cast<float>(l.kernel * l.kernel);
         for (int s = 0; s < batch; ++s)
           for (int c = 0; c < out.c; ++c)
             for (int oy = 0; oy < out.h; ++oy)
@@ -188,21 +180,46 @@ void FloatNetwork::forward(const float* input, int batch, ForwardPass& pass,
                 const std::size_t o = ((static_cast<std::size_t>(s) * out.c + c) * out.h + oy) * out.w + ox;
                 float best = -std::numeric_limits<float>::infinity();
                 float sum = 0.0f;
+                int inside = 0;
                 std::int32_t where = 0;
-                for (int i2 = 0; i2 < l.kernel; ++i2)
-                  for (int j2 = 0; j2 < l.kernel; ++j2) {
-                    const auto at = static_cast<std::int32_t>((c * in.h + oy * l.stride + i2) * in.w + ox * l.stride + j2);
+                for (int a = 0; a < w.kernel_h; ++a) {
+                  const int yy = oy * w.stride_h - w.pad_top + a * w.dilation_h;
+                  if (yy < 0 || yy >= in.h) continue;
+                  for (int b = 0; b < w.kernel_w; ++b) {
+                    const int xx = ox * w.stride_w - w.pad_left + b * w.dilation_w;
+                    if (xx < 0 || xx >= in.w) continue;
+                    const auto at = static_cast<std::int32_t>((c * in.h + yy) * in.w + xx);
                     const float v = x[in.size() * s + static_cast<std::size_t>(at)];
                     sum += v;
+                    ++inside;
                     if (v > best) best = v, where = at;
                   }
+                }
                 if (is_max) {
                   y[o] = best;
                   pass.argmax[i][o] = where;
                 } else {
-                  y[o] = sum * inv;
+                  y[o] = sum / static_cast<float>(l.count_include_pad ? pooling_divisor(w, oy, ox, in) : inside);
                 }
               }
+        break;
+      }
+      case LayerKind::kClip:
+        for (std::size_t e = 0; e < y.size(); ++e) y[e] = std::clamp(x[e], l.clip_lo, l.clip_hi);
+        break;
+      case LayerKind::kLeakyReLU:
+        for (std::size_t e = 0; e < y.size(); ++e) y[e] = x[e] >= 0.0f ? x[e] : l.alpha * x[e];
+        break;
+      case LayerKind::kConcat: {
+        const std::vector<int> from = l.inputs();
+        for (int s = 0; s < batch; ++s) {
+          float* ys = y.data() + out.size() * s;
+          for (int f : from) {
+            const std::size_t n = arch_.output_shape(f).size();
+            const float* xf = (f < 0 ? pass.input.data() : pass.outputs[static_cast<std::size_t>(f)].data()) + n * s;
+            ys = std::copy(xf, xf + n, ys);
+          }
+        }
         break;
       }
       case LayerKind::kFlatten:
@@ -258,13 +275,16 @@ void FloatNetwork::backward(const ForwardPass& pass, const std::vector<float>& d
         if (pass.pre_quant[i][e] < lo || pass.pre_quant[i][e] > hi) g[e] = 0.0f;
     }
     if (activations) activations->pre_quant[i] = g;
-    if (l.input < 0 && !activations && !arch_.has_weights(li)) continue;
+    const std::vector<int> reads = l.inputs();
+    const bool reads_only_input = std::all_of(reads.begin(), reads.end(), [](int f) { return f < 0; });
+    if (reads_only_input && !activations && !arch_.has_weights(li)) continue;
     std::vector<float>& dx = l.input < 0 ? dinput : dout[static_cast<std::size_t>(l.input)];
     if (l.input < 0 && dx.empty()) dx.assign(in.size() * batch, 0.0f);
     const float* x = l.input < 0 ? pass.input.data() : pass.outputs[static_cast<std::size_t>(l.input)].data();
     switch (l.kind) {
       case LayerKind::kConv2d: {
         const GemmShape gm = arch_.gemm(li);
+        const Im2col im2col_of_layer = arch_.im2col(li);
         const std::vector<float> w = effective_weight(li);
         LayerParams& grad = grads_[i];
         std::vector<float> cols_t(static_cast<std::size_t>(gm.m) * gm.k);
@@ -289,8 +309,14 @@ void FloatNetwork::backward(const ForwardPass& pass, const std::vector<float>& d
               if (wk != 0.0f) axpy(gm.m, wk, grow, dcols.data() + static_cast<std::size_t>(k) * gm.m);
             }
           }
-          if (l.input >= 0 || activations) col2im_add(dcols.data(), in, l, out, dx.data() + in.size() * s);
+          if (l.input >= 0 || activations)
+            im2col_walk<false>(im2col_of_layer, in, l.window, out, gm.k, nullptr, dcols.data(), dx.data() + in.size() * s);
         }
+        // A grouped convolution's structural zeros are not parameters.
+        if (l.groups != 1)
+          for (int n = 0; n < gm.n; ++n)
+            for (int k = 0; k < gm.k; ++k)
+              if (!im2col_of_layer.weight_exists(n, k)) grad.weight[static_cast<std::size_t>(n) * gm.k + k] = 0.0f;
         break;
       }
       case LayerKind::kLinear: {
@@ -325,16 +351,48 @@ void FloatNetwork::backward(const ForwardPass& pass, const std::vector<float>& d
           }
         break;
       case LayerKind::kAvgPool2d: {
-        const float inv = 1.0f / static_cast<float>(l.kernel * l.kernel);
+        const Window2d& w = l.window;
         for (int s = 0; s < batch; ++s)
           for (int c = 0; c < out.c; ++c)
             for (int oy = 0; oy < out.h; ++oy)
               for (int ox = 0; ox < out.w; ++ox) {
-                const float v = g[((static_cast<std::size_t>(s) * out.c + c) * out.h + oy) * out.w + ox] * inv;
-                for (int i2 = 0; i2 < l.kernel; ++i2)
-                  for (int j2 = 0; j2 < l.kernel; ++j2)
-                    dx[in.size() * s + (static_cast<std::size_t>(c) * in.h + oy * l.stride + i2) * in.w + ox * l.stride + j2] += v;
+                int inside = 0;
+                for (int a = 0; a < w.kernel_h; ++a)
+                  for (int b = 0; b < w.kernel_w; ++b) {
+                    const int yy = oy * w.stride_h - w.pad_top + a, xx = ox * w.stride_w - w.pad_left + b;
+                    inside += yy >= 0 && yy < in.h && xx >= 0 && xx < in.w;
+                  }
+                const int count = l.count_include_pad ? pooling_divisor(w, oy, ox, in) : inside;
+                const float v = g[((static_cast<std::size_t>(s) * out.c + c) * out.h + oy) * out.w + ox] / static_cast<float>(count);
+                for (int a = 0; a < w.kernel_h; ++a)
+                  for (int b = 0; b < w.kernel_w; ++b) {
+                    const int yy = oy * w.stride_h - w.pad_top + a, xx = ox * w.stride_w - w.pad_left + b;
+                    if (yy >= 0 && yy < in.h && xx >= 0 && xx < in.w)
+                      dx[in.size() * s + (static_cast<std::size_t>(c) * in.h + yy) * in.w + xx] += v;
+                  }
               }
+        break;
+      }
+      case LayerKind::kClip:
+        for (std::size_t e = 0; e < g.size(); ++e)
+          if (x[e] > l.clip_lo && x[e] < l.clip_hi) dx[e] += g[e];
+        break;
+      case LayerKind::kLeakyReLU:
+        for (std::size_t e = 0; e < g.size(); ++e) dx[e] += x[e] >= 0.0f ? g[e] : l.alpha * g[e];
+        break;
+      case LayerKind::kConcat: {
+        const std::vector<int> from = l.inputs();
+        for (int s = 0; s < batch; ++s) {
+          const float* gs = g.data() + out.size() * s;
+          for (int f : from) {
+            const std::size_t n = arch_.output_shape(f).size();
+            std::vector<float>& dxf = f < 0 ? dinput : dout[static_cast<std::size_t>(f)];
+            if (dxf.empty()) dxf.assign(n * batch, 0.0f);
+            float* d = dxf.data() + n * s;
+            for (std::size_t e = 0; e < n; ++e) d[e] += gs[e];
+            gs += n;
+          }
+        }
         break;
       }
       case LayerKind::kFlatten:

@@ -128,6 +128,11 @@ void save_model(const QuantizedModel& model, const std::string& path) {
       w.put_multiplier(q.add_input1);
       w.put_multiplier(q.add_input2);
       w.put_multiplier(q.add_output);
+    } else if (model.arch.layer(li).kind == LayerKind::kConcat) {
+      w.put(static_cast<std::int32_t>(q.add_left_shift));
+      for (const auto& m : q.concat_input) w.put_multiplier(m);
+    } else if (model.arch.layer(li).kind == LayerKind::kLeakyReLU) {
+      w.put_multiplier(q.leaky_alpha);
     }
   }
   const bool has_float = !model.float_params.empty();
@@ -210,6 +215,14 @@ QuantizedModel load_model(const std::string& path) {
       q.add_input1 = r.get_multiplier(where + " input multiplier");
       q.add_input2 = r.get_multiplier(where + " input multiplier");
       q.add_output = r.get_multiplier(where + " output multiplier");
+    } else if (model.arch.layer(li).kind == LayerKind::kConcat) {
+      q.add_left_shift = r.get<std::int32_t>("concat left shift");
+      if (q.add_left_shift < 0 || q.add_left_shift > 23)
+        throw FormatError(fmt::format("{}: {}: left shift {} out of range", path, where, q.add_left_shift));
+      for (std::size_t j = 0; j < model.arch.layer(li).inputs().size(); ++j)
+        q.concat_input.push_back(r.get_multiplier(where + " input multiplier"));
+    } else if (model.arch.layer(li).kind == LayerKind::kLeakyReLU) {
+      q.leaky_alpha = r.get_multiplier(where + " slope multiplier");
     }
   }
   if (r.get<std::uint8_t>("float weights flag") != 0) {

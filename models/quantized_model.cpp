@@ -69,6 +69,9 @@ FakeQuantization make_fake_quantization(const Architecture& arch, const Calibrat
         break;
       }
       case LayerKind::kReLU:
+      case LayerKind::kClip:
+      case LayerKind::kLeakyReLU:
+        // Elementwise on the input's grid.
         fq.output[i] = tensor(l.input);
         fq.quantize_output[i] = true;
         break;
@@ -81,6 +84,7 @@ FakeQuantization make_fake_quantization(const Architecture& arch, const Calibrat
         fq.quantize_output[i] = true;
         break;
       case LayerKind::kAdd:
+      case LayerKind::kConcat:
         fq.output[i] = choose_activation_qparams(ranges.lo[i], ranges.hi[i]);
         fq.quantize_output[i] = true;
         break;
@@ -105,13 +109,16 @@ QuantizedModel quantize_network(const FloatNetwork& net, const FakeQuantization&
       const GemmShape g = arch.gemm(li);
       const LayerParams& p = net.params()[i];
       const float s_in = model.tensor_qparams(l.input).scale;
+      const Im2col im2col = arch.im2col(li);
       q.fused_relu = li + 1 < arch.size() && arch.is_fused_relu(li + 1) && arch.layer(li + 1).input == li;
       q.weight.resize(p.weight.size());
       for (int n = 0; n < g.n; ++n) {
         const float* row = p.weight.data() + static_cast<std::size_t>(n) * g.k;
         const float s_w = choose_weight_scale(row, g.k);
         q.weight_scale.push_back(s_w);
-        for (int k = 0; k < g.k; ++k) q.weight[static_cast<std::size_t>(n) * g.k + k] = quantize_weight(row[k], s_w);
+        for (int k = 0; k < g.k; ++k)
+          q.weight[static_cast<std::size_t>(n) * g.k + k] =
+              im2col.weight_exists(n, k) ? quantize_weight(row[k], s_w) : std::int8_t{0};
         q.bias.push_back(quantize_bias(p.bias[static_cast<std::size_t>(n)], s_in * s_w));
         q.multiplier.push_back(quantize_multiplier(static_cast<double>(s_in) * s_w / q.output.scale));
       }
@@ -121,6 +128,12 @@ QuantizedModel quantize_network(const FloatNetwork& net, const FakeQuantization&
       q.add_input1 = quantize_multiplier(s1 / twice_max);
       q.add_input2 = quantize_multiplier(s2 / twice_max);
       q.add_output = quantize_multiplier(twice_max / (static_cast<double>(1 << q.add_left_shift) * q.output.scale));
+    } else if (l.kind == LayerKind::kConcat) {
+      for (int from : l.inputs())
+        q.concat_input.push_back(quantize_multiplier(static_cast<double>(model.tensor_qparams(from).scale) /
+                                                     (static_cast<double>(1 << q.add_left_shift) * q.output.scale)));
+    } else if (l.kind == LayerKind::kLeakyReLU) {
+      q.leaky_alpha = quantize_multiplier(l.alpha);
     }
   }
   return model;

@@ -23,8 +23,13 @@ struct QuantizedLayer {
   std::vector<QuantizedMultiplier> multiplier;
   bool fused_relu = false;  // the clamp's lower bound is output.zero_point
   // Add: each input rescaled to a common fixed point, then requantized.
+  // Concat uses the same left shift: each input j is requantized onto the
+  // output grid by concat_input[j] = s_j / (2^shift * s_out).
   int add_left_shift = 20;
   QuantizedMultiplier add_input1, add_input2, add_output;
+  std::vector<QuantizedMultiplier> concat_input;
+  // LeakyReLU: the slope of negative values, on the input's grid.
+  QuantizedMultiplier leaky_alpha;
 };
 
 // A quantized network: what model files hold, what the reference engine and

@@ -6,6 +6,7 @@
 
 namespace isimdl {
 
+
 void gemm_s8s8s32(int m_count, int n_count, int k_count, const std::int8_t* a, const std::int8_t* w,
                   const std::int32_t* bias, std::int32_t* acc) {
   for (int n = 0; n < n_count; ++n) {
@@ -21,23 +22,14 @@ void gemm_s8s8s32(int m_count, int n_count, int k_count, const std::int8_t* a, c
   }
 }
 
-void im2col_s8(const std::int8_t* x, const Shape& in, const LayerSpec& l, const Shape& out, std::int8_t pad_value,
-               std::int8_t* rows) {
-  const int k_count = in.c * l.kernel * l.kernel;
-  for (int oy = 0; oy < out.h; ++oy)
-    for (int ox = 0; ox < out.w; ++ox) {
-      std::int8_t* row = rows + static_cast<std::size_t>(oy * out.w + ox) * k_count;
-      int k = 0;
-      for (int c = 0; c < in.c; ++c)
-        for (int i = 0; i < l.kernel; ++i) {
-          const int y = oy * l.stride - l.padding + i;
-          for (int j = 0; j < l.kernel; ++j, ++k) {
-            const int xx = ox * l.stride - l.padding + j;
-            row[k] = (y >= 0 && y < in.h && xx >= 0 && xx < in.w) ? x[(static_cast<std::size_t>(c) * in.h + y) * in.w + xx]
-                                                                   : pad_value;
-          }
-        }
+void im2col_s8(const std::int8_t* x, const Im2col& im2col, const GemmShape& g, std::int8_t pad_value, std::int8_t* rows) {
+  for (int m = 0; m < g.m; ++m) {
+    std::int8_t* row = rows + static_cast<std::size_t>(m) * g.k;
+    for (int k = 0; k < g.k; ++k) {
+      const std::int64_t e = im2col.input_element(m, k);
+      row[k] = e < 0 ? pad_value : x[e];
     }
+  }
 }
 
 ReferenceEngine::ReferenceEngine(const QuantizedModel& model) : model_(model) {
@@ -93,7 +85,8 @@ void ReferenceEngine::run_layer(int li, InferenceTrace& trace) const {
       const GemmShape g = model_.arch.gemm(li);
       thread_local std::vector<std::int8_t> rows;
       rows.resize(static_cast<std::size_t>(g.m) * g.k);
-      im2col_s8(x.data(), in, l, out, static_cast<std::int8_t>(model_.tensor_qparams(l.input).zero_point), rows.data());
+      im2col_s8(x.data(), model_.arch.im2col(li), g, static_cast<std::int8_t>(model_.tensor_qparams(l.input).zero_point),
+                rows.data());
       trace.acc[i].resize(static_cast<std::size_t>(g.m) * g.n);
       gemm_s8s8s32(g.m, g.n, g.k, rows.data(), q.weight.data(), effective_bias_[i].data(), trace.acc[i].data());
       requantize_layer(li, trace);
@@ -115,22 +108,68 @@ void ReferenceEngine::run_layer(int li, InferenceTrace& trace) const {
     case LayerKind::kMaxPool2d:
     case LayerKind::kAvgPool2d: {
       y.resize(out.size());
-      const int count = l.kernel * l.kernel;
+      const Window2d& w = l.window;
+      const bool is_max = l.kind == LayerKind::kMaxPool2d;
       for (int c = 0; c < out.c; ++c)
         for (int oy = 0; oy < out.h; ++oy)
           for (int ox = 0; ox < out.w; ++ox) {
-            int best = -128, sum = 0;
-            for (int a = 0; a < l.kernel; ++a)
-              for (int b = 0; b < l.kernel; ++b) {
-                const int v = x[(static_cast<std::size_t>(c) * in.h + oy * l.stride + a) * in.w + ox * l.stride + b];
+            int best = -128, sum = 0, inside = 0;
+            for (int a = 0; a < w.kernel_h; ++a) {
+              const int yy = oy * w.stride_h - w.pad_top + a * w.dilation_h;
+              if (yy < 0 || yy >= in.h) continue;
+              for (int b = 0; b < w.kernel_w; ++b) {
+                const int xx = ox * w.stride_w - w.pad_left + b * w.dilation_w;
+                if (xx < 0 || xx >= in.w) continue;
+                const int v = x[(static_cast<std::size_t>(c) * in.h + yy) * in.w + xx];
                 best = std::max(best, v);
                 sum += v;
+                ++inside;
               }
-            // Average: rounded to nearest, ties away from zero.
-            const int avg = sum >= 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
-            y[(static_cast<std::size_t>(c) * out.h + oy) * out.w + ox] =
-                static_cast<std::int8_t>(l.kind == LayerKind::kMaxPool2d ? best : std::clamp(avg, -128, 127));
+            }
+            int value = best;
+            if (!is_max) {
+              // Included padding holds the zero point (real 0); the mean of the
+              // int8 values, rounded to nearest with ties away from zero.
+              const int zp = model_.tensor_qparams(l.input).zero_point;
+              const int count = l.count_include_pad ? pooling_divisor(w, oy, ox, in) : inside;
+              const int total = sum + (count - inside) * zp;
+              const int avg = total >= 0 ? (total + count / 2) / count : (total - count / 2) / count;
+              value = std::clamp(avg, -128, 127);
+            }
+            y[(static_cast<std::size_t>(c) * out.h + oy) * out.w + ox] = static_cast<std::int8_t>(value);
           }
+      break;
+    }
+    case LayerKind::kClip: {
+      const QuantParams qp = model_.tensor_qparams(l.input);
+      const std::int8_t lo = quantize_activation(l.clip_lo, qp), hi = quantize_activation(l.clip_hi, qp);
+      y.resize(x.size());
+      for (std::size_t e = 0; e < x.size(); ++e) y[e] = std::clamp(x[e], lo, hi);
+      break;
+    }
+    case LayerKind::kLeakyReLU: {
+      const std::int32_t zp = model_.tensor_qparams(l.input).zero_point;
+      y.resize(x.size());
+      for (std::size_t e = 0; e < x.size(); ++e) {
+        const std::int32_t centred = x[e] - zp;
+        const std::int32_t v = centred >= 0 ? centred : multiply_by_quantized_multiplier(centred, q.leaky_alpha);
+        y[e] = static_cast<std::int8_t>(std::clamp(v + zp, -128, 127));
+      }
+      break;
+    }
+    case LayerKind::kConcat: {
+      y.resize(out.size());
+      std::size_t at = 0;
+      const std::vector<int> from = l.inputs();
+      for (std::size_t j = 0; j < from.size(); ++j) {
+        const std::vector<std::int8_t>& xj = tensor(trace, from[j]);
+        const QuantParams qj = model_.tensor_qparams(from[j]);
+        for (const std::int8_t v : xj) {
+          const std::int32_t scaled = multiply_by_quantized_multiplier((v - qj.zero_point) * (1 << q.add_left_shift),
+                                                                      q.concat_input[j]);
+          y[at++] = static_cast<std::int8_t>(std::clamp(scaled + q.output.zero_point, -128, 127));
+        }
+      }
       break;
     }
     case LayerKind::kFlatten:

@@ -22,11 +22,10 @@ struct InferenceTrace {
 void gemm_s8s8s32(int m_count, int n_count, int k_count, const std::int8_t* a, const std::int8_t* w,
                   const std::int32_t* bias, std::int32_t* acc);
 
-// im2col of an int8 CHW tensor for layer `spec`: row m (output pixel
-// oy*OW+ox) holds the K = Cin*kh*kw inputs in the order (c, i, j), c
-// slowest; positions in the padding hold `pad_value` (the input zero point).
-void im2col_s8(const std::int8_t* x, const Shape& in, const LayerSpec& spec, const Shape& out, std::int8_t pad_value,
-               std::int8_t* rows);
+// im2col of an int8 CHW tensor: row m (output pixel oy*OW+ox) holds the
+// K = Cin*kh*kw inputs in the order (c, i, j), c slowest; positions in the
+// padding hold `pad_value` (the input zero point).
+void im2col_s8(const std::int8_t* x, const Im2col& im2col, const GemmShape& g, std::int8_t pad_value, std::int8_t* rows);
 
 // The bit-exact int8 reference engine. Deterministic; thread-safe for
 // concurrent run() calls on distinct traces.

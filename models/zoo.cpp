@@ -12,7 +12,7 @@ namespace {
 LayerSpec conv(int cin, int cout, int k, int stride, int pad) {
   LayerSpec l;
   l.kind = LayerKind::kConv2d;
-  l.in_channels = cin, l.out_channels = cout, l.kernel = k, l.stride = stride, l.padding = pad;
+  l.in_channels = cin, l.out_channels = cout, l.window = Window2d::square(k, stride, pad);
   return l;
 }
 LayerSpec linear(int in, int out) {
@@ -23,7 +23,8 @@ LayerSpec linear(int in, int out) {
 }
 LayerSpec simple(LayerKind kind, int kernel = 0, int stride = 1) {
   LayerSpec l;
-  l.kind = kind, l.kernel = kernel, l.stride = stride;
+  l.kind = kind;
+  if (kernel > 0) l.window = Window2d::square(kernel, stride, 0);
   return l;
 }
 

@@ -18,7 +18,7 @@ FaultSpace::FaultSpace(const QuantizedModel& model, const ArrayConfig& array, co
     const GemmShape g = model.arch.gemm(layer);
     const LayerSchedule& schedule = schedules_[layer] = make_layer_schedule(g, array);
     geometry_[layer] = LayerGeometry{model.arch.layer(layer), model.arch.output_shape(model.arch.layer(layer).input),
-                                     model.arch.output_shape(layer)};
+                                     model.arch.output_shape(layer), model.arch.im2col(layer)};
     RegisterCounts counts;
     counts.rows = array.rows;
     counts.cols = array.cols;

@@ -30,6 +30,7 @@ struct FaultSpaceBlock {
 struct LayerGeometry {
   LayerSpec spec;
   Shape input, output;
+  Im2col im2col;
 };
 
 // The physical fault space of a model on an array for the enabled groups and

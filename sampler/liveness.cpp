@@ -143,21 +143,13 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
     case RegisterGroup::kIfmapBuffer: {
       // Each im2col use (m, k) is read when vector m enters the array, once per N-fold.
       std::vector<std::int64_t> last(geo.input.size(), 0);
-      const bool conv = geo.spec.kind == LayerKind::kConv2d;
-      const int kk = conv ? geo.spec.kernel : 1;
       for (const Fold& f : s.folds)
         for (int i = 0; i < f.rows; ++i) {
           const int m = f.m0 + i;
           const std::int64_t edge = f.stream_start + i;
           for (int r = 0; r < f.k_count; ++r) {
-            const int k = f.k0 + r;
-            std::int64_t word = k;
-            if (conv) {
-              const int y = (m / geo.output.w) * geo.spec.stride - geo.spec.padding + k / kk % kk;
-              const int x = (m % geo.output.w) * geo.spec.stride - geo.spec.padding + k % kk;
-              if (y < 0 || x < 0 || y >= geo.input.h || x >= geo.input.w) continue;  // padding: no read
-              word = (static_cast<std::int64_t>(k / (kk * kk)) * geo.input.h + y) * geo.input.w + x;
-            }
+            const std::int64_t word = geo.im2col.input_element(m, f.k0 + r);
+            if (word < 0) continue;  // padding: no read
             auto& l = last[static_cast<std::size_t>(word)];
             l = std::max(l, edge);
           }

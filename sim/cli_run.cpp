@@ -100,10 +100,11 @@ int run_topology(const Config& config, RunOptions& o, const std::string& prog, C
     // count depends only on M, K and N.
     LayerJob job;
     job.spec.kind = LayerKind::kConv2d;
-    job.spec.in_channels = g.k, job.spec.out_channels = g.n, job.spec.kernel = 1;
+    job.spec.in_channels = g.k, job.spec.out_channels = g.n;
     job.input_shape = Shape{g.k, 1, g.m};
     job.output_shape = Shape{g.n, 1, g.m};
     job.gemm = g;
+    job.im2col = Im2col(job.spec, job.input_shape, job.output_shape);
     job.input.resize(static_cast<std::size_t>(g.m) * g.k);
     for (auto& v : job.input) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
     job.weight.resize(static_cast<std::size_t>(g.n) * g.k);

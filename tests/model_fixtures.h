@@ -24,12 +24,13 @@ inline const QuantizedModel& lenet5() {
 inline Architecture every_layer_architecture() {
   auto conv = [](int cin, int cout, int k, int s, int p) {
     LayerSpec l;
-    l.kind = LayerKind::kConv2d, l.in_channels = cin, l.out_channels = cout, l.kernel = k, l.stride = s, l.padding = p;
+    l.kind = LayerKind::kConv2d, l.in_channels = cin, l.out_channels = cout, l.window = Window2d::square(k, s, p);
     return l;
   };
   auto simple = [](LayerKind kind, int input = -2, int k = 0, int s = 1) {
     LayerSpec l;
-    l.kind = kind, l.input = input, l.kernel = k, l.stride = s;
+    l.kind = kind, l.input = input;
+    if (k > 0) l.window = Window2d::square(k, s, 0);
     return l;
   };
   LayerSpec add = simple(LayerKind::kAdd, 2);

@@ -167,10 +167,7 @@ namespace {
 // layer's operands (im2col of the input, W[n][k], biases).
 std::vector<std::int8_t> im2col_of(const LayerJob& job) {
   std::vector<std::int8_t> a(static_cast<std::size_t>(job.gemm.m) * job.gemm.k);
-  if (job.spec.kind == LayerKind::kConv2d)
-    im2col_s8(job.input.data(), job.input_shape, job.spec, job.output_shape, job.input_zero_point, a.data());
-  else
-    std::copy(job.input.begin(), job.input.end(), a.begin());
+  im2col_s8(job.input.data(), job.im2col, job.gemm, job.input_zero_point, a.data());
   return a;
 }
 

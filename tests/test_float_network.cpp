@@ -150,7 +150,7 @@ LayerSpec make_layer(LayerKind kind, int a = 0, int b = 0, int k = 0, int s = 1,
   l.kind = kind;
   if (kind == LayerKind::kConv2d) l.in_channels = a, l.out_channels = b;
   if (kind == LayerKind::kLinear) l.in_features = a, l.out_features = b;
-  l.kernel = k, l.stride = s, l.padding = p;
+  if (k > 0) l.window = Window2d::square(k, s, p);
   return l;
 }
 

@@ -115,7 +115,7 @@ TEST(Accelerator, ScaleSimModeOnConvLayers) {
                                                  {3, 15, 15, 8, 3, 2, 1, 8, 4}, {4, 9, 9, 5, 3, 2, 0, 4, 8}}) {
     LayerSpec spec;
     spec.kind = LayerKind::kConv2d;
-    spec.in_channels = c.cin, spec.out_channels = c.cout, spec.kernel = c.k, spec.stride = c.stride, spec.padding = c.pad;
+    spec.in_channels = c.cin, spec.out_channels = c.cout, spec.window = Window2d::square(c.k, c.stride, c.pad);
     const Architecture arch("conv", Shape{c.cin, c.h, c.w}, {spec});
     const int padded_h = c.h + 2 * c.pad, padded_w = c.w + 2 * c.pad;
     const int oh = (padded_h - c.k) / c.stride + 1, ow = (padded_w - c.k) / c.stride + 1;
@@ -124,6 +124,7 @@ TEST(Accelerator, ScaleSimModeOnConvLayers) {
     job.spec = arch.layer(0);
     job.input_shape = arch.input_shape();
     job.output_shape = arch.output_shape(0);
+    job.im2col = arch.im2col(0);
     job.input.assign(arch.input_shape().size(), 3);
     acc.configure(array_config(c.rows, c.cols));
     LayerStats stats;

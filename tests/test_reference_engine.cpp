@@ -55,22 +55,27 @@ NaiveTrace naive_run(const QuantizedModel& model, const std::uint8_t* pixels) {
     auto& y = t.out[static_cast<std::size_t>(li)];
     y.assign(out.size(), 0);
     if (arch.has_weights(li)) {
-      const int kk = l.kind == LayerKind::kConv2d ? l.kernel : 1;
-      const int cin = l.kind == LayerKind::kConv2d ? in.c : static_cast<int>(in.size());
+      const bool conv = l.kind == LayerKind::kConv2d;
+      const Window2d w = l.window;
+      const int kh = conv ? w.kernel_h : 1, kw = conv ? w.kernel_w : 1;
+      const int cin = conv ? in.c : static_cast<int>(in.size());
+      const int groups = conv ? l.groups : 1;
+      const int cin_g = cin / groups, cout_g = out.c / groups;
       acc.assign(out.size(), 0);
       for (int n = 0; n < out.c; ++n)
         for (int oy = 0; oy < out.h; ++oy)
           for (int ox = 0; ox < out.w; ++ox) {
             std::int64_t sum = q.bias[static_cast<std::size_t>(n)];
-            for (int c = 0; c < cin; ++c)
-              for (int i = 0; i < kk; ++i)
-                for (int j = 0; j < kk; ++j) {
-                  const int yy = oy * l.stride - l.padding + i, xx = ox * l.stride - l.padding + j;
-                  if (l.kind == LayerKind::kConv2d && (yy < 0 || yy >= in.h || xx < 0 || xx >= in.w)) continue;
-                  const int v = l.kind == LayerKind::kConv2d ? x[static_cast<std::size_t>((c * in.h + yy) * in.w + xx)]
-                                                             : x[static_cast<std::size_t>(c)];
-                  const int w = q.weight[static_cast<std::size_t>(((n * cin + c) * kk + i) * kk + j)];
-                  sum += static_cast<std::int64_t>(v - zp_in) * w;
+            // Only the input channels of n's group.
+            for (int c = (n / cout_g) * cin_g; c < (n / cout_g + 1) * cin_g; ++c)
+              for (int i = 0; i < kh; ++i)
+                for (int j = 0; j < kw; ++j) {
+                  const int yy = oy * w.stride_h - w.pad_top + i * w.dilation_h;
+                  const int xx = ox * w.stride_w - w.pad_left + j * w.dilation_w;
+                  if (conv && (yy < 0 || yy >= in.h || xx < 0 || xx >= in.w)) continue;
+                  const int v = conv ? x[static_cast<std::size_t>((c * in.h + yy) * in.w + xx)] : x[static_cast<std::size_t>(c)];
+                  const int wt = q.weight[static_cast<std::size_t>(((n * cin + c) * kh + i) * kw + j)];
+                  sum += static_cast<std::int64_t>(v - zp_in) * wt;
                 }
             const std::size_t e = static_cast<std::size_t>((n * out.h + oy) * out.w + ox);
             acc[e] = sum;
@@ -87,24 +92,60 @@ NaiveTrace naive_run(const QuantizedModel& model, const std::uint8_t* pixels) {
         y = x;
         break;
       case LayerKind::kMaxPool2d:
-      case LayerKind::kAvgPool2d:
+      case LayerKind::kAvgPool2d: {
+        const Window2d w = l.window;
         for (int c = 0; c < out.c; ++c)
           for (int oy = 0; oy < out.h; ++oy)
             for (int ox = 0; ox < out.w; ++ox) {
               std::vector<int> window;
-              for (int i = 0; i < l.kernel; ++i)
-                for (int j = 0; j < l.kernel; ++j)
-                  window.push_back(x[static_cast<std::size_t>((c * in.h + oy * l.stride + i) * in.w + ox * l.stride + j)]);
+              int padded = 0;  // window positions inside the padded input but outside the input
+              for (int i = 0; i < w.kernel_h; ++i)
+                for (int j = 0; j < w.kernel_w; ++j) {
+                  const int yy = oy * w.stride_h - w.pad_top + i * w.dilation_h;
+                  const int xx = ox * w.stride_w - w.pad_left + j * w.dilation_w;
+                  if (yy >= 0 && yy < in.h && xx >= 0 && xx < in.w)
+                    window.push_back(x[static_cast<std::size_t>((c * in.h + yy) * in.w + xx)]);
+                  else if (yy >= -w.pad_top && yy < in.h + w.pad_bottom && xx >= -w.pad_left && xx < in.w + w.pad_right)
+                    ++padded;
+                }
               int v = *std::max_element(window.begin(), window.end());
               if (l.kind == LayerKind::kAvgPool2d) {
-                double mean = 0;
-                for (int w : window) mean += w;
-                mean /= static_cast<double>(window.size());
-                v = static_cast<int>(std::round(mean));  // half away from zero
+                double sum = 0;
+                for (int e : window) sum += e;
+                double count = static_cast<double>(window.size());
+                if (l.count_include_pad) sum += padded * zp_in, count += padded;
+                v = std::clamp(static_cast<int>(std::round(sum / count)), -128, 127);  // half away from zero
               }
               y[static_cast<std::size_t>((c * out.h + oy) * out.w + ox)] = v;
             }
         break;
+      }
+      case LayerKind::kClip: {
+        // The bounds on the input's grid, rounded half away from zero.
+        const QuantParams qp = model.tensor_qparams(l.input);
+        const int lo = std::clamp(static_cast<int>(std::round(l.clip_lo / qp.scale)) + qp.zero_point, -128, 127);
+        const int hi = std::clamp(static_cast<int>(std::round(l.clip_hi / qp.scale)) + qp.zero_point, -128, 127);
+        for (std::size_t e = 0; e < y.size(); ++e) y[e] = std::clamp(x[e], lo, hi);
+        break;
+      }
+      case LayerKind::kLeakyReLU:
+        for (std::size_t e = 0; e < y.size(); ++e) {
+          const int centred = x[e] - zp_in;
+          const std::int64_t v = centred >= 0 ? centred : exact_requant(centred, q.leaky_alpha);
+          y[e] = static_cast<int>(std::clamp<std::int64_t>(v + zp_in, -128, 127));
+        }
+        break;
+      case LayerKind::kConcat: {
+        std::size_t at = 0;
+        const std::vector<int> from = l.inputs();
+        for (std::size_t j = 0; j < from.size(); ++j)
+          for (int v : tensor(from[j])) {
+            const std::int64_t scaled = exact_requant(
+                static_cast<std::int64_t>(v - model.tensor_qparams(from[j]).zero_point) << q.add_left_shift, q.concat_input[j]);
+            y[at++] = static_cast<int>(std::clamp<std::int64_t>(scaled + q.output.zero_point, -128, 127));
+          }
+        break;
+      }
       case LayerKind::kAdd: {
         const std::vector<int>& x2 = tensor(l.input2);
         const QuantParams q1 = model.tensor_qparams(l.input), q2 = model.tensor_qparams(l.input2);
@@ -198,10 +239,10 @@ TEST(ReferenceEngine, GemmShapesAndKOrder) {
   EXPECT_EQ(arch.gemm(7).k, 400);
   // K order (c, i, j), c slowest: element k of row m is x[c][y+i][x+j].
   LayerSpec l;
-  l.kind = LayerKind::kConv2d, l.in_channels = 2, l.out_channels = 1, l.kernel = 2, l.stride = 1, l.padding = 1;
+  l.kind = LayerKind::kConv2d, l.in_channels = 2, l.out_channels = 1, l.window = Window2d::square(2, 1, 1);
   std::vector<std::int8_t> x{1, 2, 3, 4, 5, 6, 7, 8};  // 2 channels of 2x2
   std::vector<std::int8_t> rows(9 * 8);
-  im2col_s8(x.data(), Shape{2, 2, 2}, l, Shape{1, 3, 3}, -9, rows.data());
+  im2col_s8(x.data(), Im2col(l, Shape{2, 2, 2}, Shape{1, 3, 3}), GemmShape{9, 8, 1}, -9, rows.data());
   // Output pixel (1,1) sees input rows 0..1, cols 0..1 of both channels.
   EXPECT_EQ(std::vector<std::int8_t>(rows.begin() + 4 * 8, rows.begin() + 5 * 8),
             (std::vector<std::int8_t>{1, 2, 3, 4, 5, 6, 7, 8}));

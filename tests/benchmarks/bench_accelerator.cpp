@@ -23,10 +23,11 @@ LayerJob busy_job(int rows, int cols) {
   Random random(1);
   LayerJob job;
   job.spec.kind = LayerKind::kConv2d;
-  job.spec.in_channels = k, job.spec.out_channels = n, job.spec.kernel = 1;
+  job.spec.in_channels = k, job.spec.out_channels = n;
   job.input_shape = Shape{k, 1, m};
   job.output_shape = Shape{n, 1, m};
   job.gemm = GemmShape{m, k, n};
+  job.im2col = Im2col(job.spec, job.input_shape, job.output_shape);
   job.input.resize(static_cast<std::size_t>(m) * k);
   for (auto& v : job.input) v = static_cast<std::int8_t>(random.uniform_below(256) - 128);
   job.weight.resize(static_cast<std::size_t>(n) * k);
