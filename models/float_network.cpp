@@ -64,8 +64,14 @@ void FloatNetwork::initialize(std::uint64_t seed) {
   for (int i = 0; i < arch_.size(); ++i) {
     if (!arch_.has_weights(i)) continue;
     const GemmShape g = arch_.gemm(i);
-    const double stddev = std::sqrt(2.0 / g.k);
-    for (float& w : params_[static_cast<std::size_t>(i)].weight) w = static_cast<float>(stddev * random.normal());
+    const Im2col im2col = arch_.im2col(i);
+    const int groups = arch_.layer(i).kind == LayerKind::kConv2d ? arch_.layer(i).groups : 1;
+    const double stddev = std::sqrt(2.0 * groups / g.k);  // fan-in of one group
+    std::vector<float>& w = params_[static_cast<std::size_t>(i)].weight;
+    for (std::size_t e = 0; e < w.size(); ++e) {
+      const float v = static_cast<float>(stddev * random.normal());
+      w[e] = im2col.weight_exists(static_cast<int>(e / g.k), static_cast<int>(e % g.k)) ? v : 0.0f;
+    }
     std::fill(params_[static_cast<std::size_t>(i)].bias.begin(), params_[static_cast<std::size_t>(i)].bias.end(), 0.0f);
   }
   zero_grads();
@@ -79,15 +85,20 @@ void FloatNetwork::zero_grads() {
 }
 
 std::vector<float> FloatNetwork::effective_weight(int layer) const {
-  const auto& p = params_[static_cast<std::size_t>(layer)];
-  if (!fake_quant_.enabled) return p.weight;
+  std::vector<float> w = params_[static_cast<std::size_t>(layer)].weight;
   const GemmShape g = arch_.gemm(layer);
-  std::vector<float> w(p.weight.size());
+  if (arch_.layer(layer).kind == LayerKind::kConv2d && arch_.layer(layer).groups != 1) {
+    // Structural zeros of a grouped convolution stay zero whatever params() holds.
+    const Im2col im2col = arch_.im2col(layer);
+    for (int n = 0; n < g.n; ++n)
+      for (int k = 0; k < g.k; ++k)
+        if (!im2col.weight_exists(n, k)) w[static_cast<std::size_t>(n) * g.k + k] = 0.0f;
+  }
+  if (!fake_quant_.enabled) return w;
   for (int n = 0; n < g.n; ++n) {
-    const float* row = p.weight.data() + static_cast<std::size_t>(n) * g.k;
+    float* row = w.data() + static_cast<std::size_t>(n) * g.k;
     const float scale = choose_weight_scale(row, g.k);
-    for (int k = 0; k < g.k; ++k)
-      w[static_cast<std::size_t>(n) * g.k + k] = scale * static_cast<float>(quantize_weight(row[k], scale));
+    for (int k = 0; k < g.k; ++k) row[k] = scale * static_cast<float>(quantize_weight(row[k], scale));
   }
   return w;
 }

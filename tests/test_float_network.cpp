@@ -169,6 +169,42 @@ TEST(FloatNetwork, EachLayerBackwardMatchesFiniteDifferences) {
   check_single_layer(Architecture("add", in, {make_layer(LayerKind::kReLU), add}), 9);
 }
 
+TEST(FloatNetwork, ImportedLayerKindsBackwardMatchFiniteDifferences) {
+  const Shape in{2, 6, 6};
+  LayerSpec grouped = make_layer(LayerKind::kConv2d, 2, 4);
+  grouped.groups = 2;
+  grouped.window.kernel_h = 2, grouped.window.kernel_w = 3, grouped.window.dilation_w = 2;
+  grouped.window.pad_top = 1, grouped.window.pad_right = 2, grouped.window.stride_h = 2;
+  check_single_layer(Architecture("grouped", in, {grouped}), 31);
+  LayerSpec depthwise = make_layer(LayerKind::kConv2d, 2, 2, 3, 1, 1);
+  depthwise.groups = 2;
+  check_single_layer(Architecture("depthwise", in, {depthwise}), 32);
+  LayerSpec clip = make_layer(LayerKind::kClip);
+  clip.clip_lo = -0.275f, clip.clip_hi = 0.425f;  // between the inputs' 0.05 steps
+  check_single_layer(Architecture("clip", in, {clip}), 33);
+  LayerSpec leaky = make_layer(LayerKind::kLeakyReLU);
+  leaky.alpha = 0.2f;
+  check_single_layer(Architecture("leaky", in, {leaky}), 34);
+  LayerSpec concat = make_layer(LayerKind::kConcat);
+  concat.input = 0, concat.more_inputs = {-1, 0};
+  check_single_layer(Architecture("concat", in, {make_layer(LayerKind::kLeakyReLU), concat}), 35);
+  for (bool include : {true, false}) {
+    LayerSpec avg = make_layer(LayerKind::kAvgPool2d, 0, 0, 3, 2, 1);
+    avg.window.ceil_mode = true, avg.count_include_pad = include;
+    check_single_layer(Architecture("avgpool-padded", Shape{2, 6, 6}, {avg}), include ? 36 : 37);
+  }
+  LayerSpec max = make_layer(LayerKind::kMaxPool2d, 0, 0, 3, 2, 1);
+  max.window.ceil_mode = true;
+  check_single_layer(Architecture("maxpool-padded", in, {max}), 38);
+}
+
+TEST(FloatNetwork, GradientsMatchFiniteDifferencesModernLayers) {
+  FloatNetwork net(testing_fixtures::modern_layer_architecture());
+  net.initialize(24);
+  const std::vector<float> input = images_to_float(mnist_subset().images, 0, 3);
+  check_gradients(net, input, 3, 3);
+}
+
 TEST(FloatNetwork, InputGradientsMatchFiniteDifferences) {
   // dL/d(activation) through every layer kind, checked by perturbing the
   // output of the first layer through a hook: perturb its bias per channel,

@@ -57,6 +57,22 @@ class ModelFile : public ::testing::Test {
   std::vector<char> bytes_;
 };
 
+TEST(ModelFileFormat, ModernLayersRoundTrip) {
+  const QuantizedModel model = quantized_random_model(testing_fixtures::modern_layer_architecture(), 42);
+  const std::string path = temp("modern.isq");
+  save_model(model, path);
+  const QuantizedModel back = load_model(path);
+  EXPECT_EQ(back.arch.describe(), model.arch.describe());
+  for (int i = 0; i < model.arch.size(); ++i) EXPECT_EQ(back.arch.layer(i), model.arch.layer(i)) << "layer " << i;
+  ReferenceEngine a(model), b(back);
+  InferenceTrace ta, tb;
+  for (int i = 0; i < 3; ++i) {
+    a.run(mnist_subset().images.image(i), ta);
+    b.run(mnist_subset().images.image(i), tb);
+    EXPECT_EQ(ta.out, tb.out);
+  }
+}
+
 TEST_F(ModelFile, RoundTripGivesIdenticalInference) {
   const QuantizedModel back = load_model(path_);
   EXPECT_EQ(back.arch.describe(), model_.arch.describe());

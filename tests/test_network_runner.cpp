@@ -58,6 +58,29 @@ TEST_P(ZooModelsOnArray, AreBitExact) {
   }
 }
 
+// Contract 1 for the layers imported networks bring: grouped and depthwise
+// convolutions (block-diagonal GEMMs), asymmetric padding, dilation and a
+// rectangular kernel run on the array bit for bit, in both timing modes.
+TEST(NetworkRunner, ModernLayersAreBitExactOnTheArray) {
+  const QuantizedModel model = testing_fixtures::quantized_random_model(testing_fixtures::modern_layer_architecture(), 51);
+  Accelerator& accelerator = shared_accelerator();
+  for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
+    ArrayConfig array = load_config(kSource + "/configs/arrays/8x8.yaml").array;
+    array.timing = timing;
+    accelerator.configure(array);
+    NetworkRunner runner(accelerator, model);
+    for (int i = 0; i < 3; ++i) {
+      InferenceTrace hw, golden;
+      runner.run(mnist_subset().images.image(i), hw);
+      runner.engine().run(mnist_subset().images.image(i), golden);
+      for (int l = 0; l < model.arch.size(); ++l) {
+        ASSERT_EQ(hw.acc[static_cast<std::size_t>(l)], golden.acc[static_cast<std::size_t>(l)]) << "image " << i << " layer " << l;
+        ASSERT_EQ(hw.out[static_cast<std::size_t>(l)], golden.out[static_cast<std::size_t>(l)]) << "image " << i << " layer " << l;
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Arrays, ZooModelsOnArray, ::testing::Values("8x8", "16x16", "32x32", "32x8"));
 
 }  // namespace

@@ -190,6 +190,18 @@ TEST(ReferenceEngine, EveryLayerKindMatchesNaiveImplementation) {
   expect_engine_matches_naive(quantized_random_model(every_layer_architecture(), 12), 20);
 }
 
+TEST(ReferenceEngine, ModernLayersMatchNaiveImplementation) {
+  const Architecture arch = testing_fixtures::modern_layer_architecture();
+  EXPECT_EQ(arch.output_shape(2), (Shape{8, 14, 14}));
+  EXPECT_EQ(arch.output_shape(5), (Shape{16, 14, 14}));
+  EXPECT_EQ(arch.output_shape(7), (Shape{16, 8, 8}));  // ceil((14 + 2 - 3) / 2) + 1
+  EXPECT_EQ(arch.output_shape(8), (Shape{16, 5, 5}));
+  // Block-diagonal GEMMs: K spans every input channel; parameters exist per group only.
+  EXPECT_EQ(arch.gemm(2).k, 8 * 9);
+  EXPECT_EQ(arch.parameter_count(), (9 * 8 + 8) + (9 * 8 + 8) + (3 * 4 * 8 + 8) + (16 * 10 + 10));
+  expect_engine_matches_naive(quantized_random_model(arch, 16), 20);
+}
+
 TEST(ReferenceEngine, MlpMatchesNaiveImplementation) {
   expect_engine_matches_naive(quantized_random_model(zoo_architecture("mlp"), 13), 5);
 }
