@@ -7,6 +7,10 @@ find_package(yaml-cpp REQUIRED)
 find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 find_package(SQLite3 REQUIRED)
 find_package(ZLIB REQUIRED)
+# ONNX (libonnx-dev): its exported onnx_proto target links protobuf::libprotobuf,
+# which only exists once Protobuf was found.
+find_package(Protobuf REQUIRED)
+find_package(ONNX REQUIRED)
 
 # SystemC: prefer its CMake package (a from-source install ships one); Debian
 # ships only systemc.pc, so fall back to pkg-config. Either way the rest of the

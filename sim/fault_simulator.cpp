@@ -136,7 +136,8 @@ FaultResult FaultSimulator::finish(const FaultSite& fault, int image, FaultResul
   for (int l = fault.layer + 1; l < model_.arch.size(); ++l)
     if (work_.out[static_cast<std::size_t>(l)] == g.out[static_cast<std::size_t>(l)]) {
       const LayerKind kind = model_.arch.layer(l).kind;
-      r.died = kind == LayerKind::kReLU                                               ? DeathPoint::kRelu
+      const bool activation = kind == LayerKind::kReLU || kind == LayerKind::kClip || kind == LayerKind::kLeakyReLU;
+      r.died = activation                                                             ? DeathPoint::kRelu
                : (kind == LayerKind::kMaxPool2d || kind == LayerKind::kAvgPool2d) ? DeathPoint::kPooling
                                                                                    : DeathPoint::kRequantization;
       break;

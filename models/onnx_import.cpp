@@ -1,0 +1,766 @@
+#include "models/onnx_import.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "models/error.h"
+
+namespace isimdl {
+namespace {
+
+const char* const kSupported[] = {
+    "Conv", "Gemm", "MatMul", "Add", "Relu", "Clip", "LeakyRelu", "MaxPool", "AveragePool", "GlobalAveragePool",
+    "ReduceMean", "Concat", "Flatten", "Reshape", "Identity", "Dropout", "BatchNormalization", "Pad", "Softmax",
+    "LogSoftmax",
+    // constant folding of shape computations
+    "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast", "Mul", "Sub", "Div", "Slice", "Transpose",
+    "ConstantOfShape"};
+
+// A constant tensor (initializer, Constant node or folded shape arithmetic).
+struct Constant {
+  std::vector<std::int64_t> dims;
+  std::vector<double> data;
+  std::size_t count() const { return data.size(); }
+};
+
+// A tensor that the network computes: the layer producing it (-1: the
+// network input), its per-image shape and its ONNX rank (4: N,C,H,W; 2: N,F).
+struct Activation {
+  int layer = -1;
+  Shape shape;
+  int rank = 4;
+  // A Pad node's zero padding waiting for the Conv that absorbs it (top, left, bottom, right).
+  int pad[4] = {0, 0, 0, 0};
+  bool padded() const { return pad[0] || pad[1] || pad[2] || pad[3]; }
+};
+
+Constant tensor_constant(const onnx::TensorProto& t, const std::string& where) {
+  Constant c;
+  std::size_t n = 1;
+  for (auto d : t.dims()) {
+    if (d < 0 || d > (1LL << 31)) throw FormatError(fmt::format("{}: dimension {} out of range", where, d));
+    c.dims.push_back(d);
+    n *= static_cast<std::size_t>(d);
+    if (n > (std::size_t{1} << 31)) throw FormatError(fmt::format("{}: tensor too large", where));
+  }
+  if (t.has_data_location() && t.data_location() == onnx::TensorProto::EXTERNAL)
+    throw Error(fmt::format("{}: tensors stored in external files are not supported", where));
+  const std::string& raw = t.raw_data();
+  auto from_raw = [&](auto sample) {
+    using T = decltype(sample);
+    if (raw.size() != n * sizeof(T))
+      throw FormatError(fmt::format("{}: raw data holds {} bytes, the shape needs {}", where, raw.size(), n * sizeof(T)));
+    c.data.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      T v;
+      std::memcpy(&v, raw.data() + i * sizeof(T), sizeof(T));
+      c.data[i] = static_cast<double>(v);
+    }
+  };
+  auto from_field = [&](const auto& field) {
+    if (static_cast<std::size_t>(field.size()) != n)
+      throw FormatError(fmt::format("{}: holds {} values, the shape needs {}", where, field.size(), n));
+    c.data.assign(field.begin(), field.end());
+  };
+  switch (t.data_type()) {
+    case onnx::TensorProto::FLOAT:
+      raw.empty() && n ? from_field(t.float_data()) : from_raw(float{});
+      break;
+    case onnx::TensorProto::DOUBLE:
+      raw.empty() && n ? from_field(t.double_data()) : from_raw(double{});
+      break;
+    case onnx::TensorProto::INT64:
+      raw.empty() && n ? from_field(t.int64_data()) : from_raw(std::int64_t{});
+      break;
+    case onnx::TensorProto::INT32:
+      raw.empty() && n ? from_field(t.int32_data()) : from_raw(std::int32_t{});
+      break;
+    default:
+      throw Error(fmt::format("{}: tensor element type {} is not supported (float, double, int32, int64)", where,
+                              t.data_type()));
+  }
+  return c;
+}
+
+const onnx::AttributeProto* find_attribute(const onnx::NodeProto& node, const std::string& name) {
+  for (const auto& a : node.attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+
+class Importer {
+ public:
+  explicit Importer(std::string path) : path_(std::move(path)) {}
+
+  ImportedNetwork run() {
+    onnx::ModelProto model = load();
+    const onnx::GraphProto& graph = model.graph();
+    for (const auto& init : graph.initializer())
+      constants_[init.name()] = tensor_constant(init, fmt::format("{}: initializer '{}'", path_, init.name()));
+    read_input(graph);
+    for (const auto& node : graph.node())
+      for (const auto& in : node.input()) ++readers_[in];
+    for (const auto& out : graph.output()) ++readers_[out.name()];
+    for (int i = 0; i < graph.node_size(); ++i) {
+      node_index_ = i;
+      convert(graph.node(i));
+    }
+    if (graph.output_size() != 1) throw Error(fmt::format("{}: the graph has {} outputs; isimdl needs one", path_, graph.output_size()));
+    const std::string& out = graph.output(0).name();
+    const auto it = activations_.find(out);
+    if (it == activations_.end()) throw Error(fmt::format("{}: the graph output '{}' is not computed from the input", path_, out));
+    if (layers_.empty()) throw Error(fmt::format("{}: the graph has no layer isimdl can run", path_));
+    if (it->second.layer != static_cast<int>(layers_.size()) - 1)
+      throw Error(fmt::format("{}: the graph output '{}' is not the last layer", path_, out));
+    const std::string name = std::filesystem::path(path_).stem().string();
+    ImportedNetwork result;
+    result.net = FloatNetwork(Architecture(name, input_shape_, layers_));
+    for (std::size_t i = 0; i < layers_.size(); ++i) result.net.params()[i] = params_[i];
+    result.notes = notes_;
+    return result;
+  }
+
+ private:
+  onnx::ModelProto load() {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) throw FormatError(fmt::format("{}: cannot open ONNX file", path_));
+    google::protobuf::io::IstreamInputStream raw(&in);
+    google::protobuf::io::CodedInputStream coded(&raw);
+    coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
+    onnx::ModelProto model;
+    if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
+      throw FormatError(fmt::format("{}: not a valid ONNX model (malformed or truncated protobuf)", path_));
+    if (!model.has_graph()) throw FormatError(fmt::format("{}: the ONNX model has no graph", path_));
+    for (const auto& opset : model.opset_import())
+      if (opset.domain().empty() || opset.domain() == "ai.onnx") opset_ = static_cast<int>(opset.version());
+    return model;
+  }
+
+  [[noreturn]] void fail(const onnx::NodeProto& node, const std::string& what) const {
+    throw Error(fmt::format("{}: node {} '{}' ({}): {}", path_, node_index_, node.name(), node.op_type(), what));
+  }
+
+  void read_input(const onnx::GraphProto& graph) {
+    for (const auto& in : graph.input()) {
+      if (constants_.count(in.name())) continue;
+      if (have_input_) throw Error(fmt::format("{}: the graph has more than one input ('{}' and '{}')", path_, input_name_, in.name()));
+      have_input_ = true;
+      input_name_ = in.name();
+      const auto& shape = in.type().tensor_type().shape();
+      std::vector<std::int64_t> dims;
+      for (int d = 0; d < shape.dim_size(); ++d)
+        dims.push_back(shape.dim(d).has_dim_value() ? shape.dim(d).dim_value() : -1);
+      auto fixed = [&](std::size_t d) {
+        if (dims[d] <= 0)
+          throw Error(fmt::format("{}: input '{}' dimension {} is not fixed (only the batch dimension may be dynamic)", path_,
+                                  in.name(), d));
+        return static_cast<int>(dims[d]);
+      };
+      Activation a;
+      if (dims.size() == 4) {
+        input_shape_ = Shape{fixed(1), fixed(2), fixed(3)};
+      } else if (dims.size() == 2) {
+        input_shape_ = Shape{fixed(1), 1, 1};
+        a.rank = 2;
+      } else {
+        throw Error(fmt::format("{}: input '{}' has rank {}; isimdl needs N x C x H x W or N x F", path_, in.name(), dims.size()));
+      }
+      a.shape = input_shape_;
+      activations_[in.name()] = a;
+    }
+    if (!have_input_) throw Error(fmt::format("{}: the graph has no input", path_));
+  }
+
+  const Activation& activation(const onnx::NodeProto& node, int i) const {
+    if (i >= node.input_size()) fail(node, fmt::format("missing input {}", i));
+    const auto it = activations_.find(node.input(i));
+    if (it == activations_.end()) fail(node, fmt::format("input '{}' is not a tensor computed from the network input", node.input(i)));
+    return it->second;
+  }
+  const Constant* constant(const onnx::NodeProto& node, int i) const {
+    if (i >= node.input_size() || node.input(i).empty()) return nullptr;
+    const auto it = constants_.find(node.input(i));
+    return it == constants_.end() ? nullptr : &it->second;
+  }
+  const Constant& required_constant(const onnx::NodeProto& node, int i, const char* what) const {
+    const Constant* c = constant(node, i);
+    if (!c) fail(node, fmt::format("{} must be a constant (an initializer)", what));
+    return *c;
+  }
+  std::int64_t int_attr(const onnx::NodeProto& node, const char* name, std::int64_t fallback) const {
+    const auto* a = find_attribute(node, name);
+    return a ? a->i() : fallback;
+  }
+  float float_attr(const onnx::NodeProto& node, const char* name, float fallback) const {
+    const auto* a = find_attribute(node, name);
+    return a ? a->f() : fallback;
+  }
+  std::vector<std::int64_t> ints_attr(const onnx::NodeProto& node, const char* name) const {
+    const auto* a = find_attribute(node, name);
+    return a ? std::vector<std::int64_t>(a->ints().begin(), a->ints().end()) : std::vector<std::int64_t>{};
+  }
+  std::string string_attr(const onnx::NodeProto& node, const char* name, const std::string& fallback) const {
+    const auto* a = find_attribute(node, name);
+    return a ? a->s() : fallback;
+  }
+
+  int add_layer(const onnx::NodeProto& node, LayerSpec l, LayerParams p, Shape shape, int rank) {
+    l.input = l.input;  // already the producing layer
+    layers_.push_back(l);
+    params_.push_back(std::move(p));
+    try {
+      Architecture("check", input_shape_, layers_);  // validates the new layer with the earlier ones
+    } catch (const Error& e) {
+      fail(node, e.what());
+    }
+    const int index = static_cast<int>(layers_.size()) - 1;
+    Activation a;
+    a.layer = index;
+    a.shape = Architecture("check", input_shape_, layers_).output_shape(index);
+    a.rank = rank;
+    (void)shape;
+    activations_[node.output(0)] = a;
+    return index;
+  }
+
+  void alias(const onnx::NodeProto& node, const Activation& a) { activations_[node.output(0)] = a; }
+
+  // The window of a Conv / pooling node: kernel_shape, strides, dilations, pads or auto_pad.
+  Window2d window(const onnx::NodeProto& node, const Shape& in, std::vector<std::int64_t> kernel) const {
+    if (kernel.empty()) kernel = ints_attr(node, "kernel_shape");
+    if (kernel.size() != 2) fail(node, "only 2-D kernels are supported");
+    Window2d w;
+    w.kernel_h = static_cast<int>(kernel[0]), w.kernel_w = static_cast<int>(kernel[1]);
+    const auto strides = ints_attr(node, "strides"), dilations = ints_attr(node, "dilations");
+    if (!strides.empty()) {
+      if (strides.size() != 2) fail(node, "strides must have two values");
+      w.stride_h = static_cast<int>(strides[0]), w.stride_w = static_cast<int>(strides[1]);
+    }
+    if (!dilations.empty()) {
+      if (dilations.size() != 2) fail(node, "dilations must have two values");
+      w.dilation_h = static_cast<int>(dilations[0]), w.dilation_w = static_cast<int>(dilations[1]);
+    }
+    w.ceil_mode = int_attr(node, "ceil_mode", 0) != 0;
+    const std::string auto_pad = string_attr(node, "auto_pad", "NOTSET");
+    if (auto_pad == "NOTSET") {
+      const auto pads = ints_attr(node, "pads");
+      if (!pads.empty()) {
+        if (pads.size() != 4) fail(node, "pads must have four values");
+        w.pad_top = static_cast<int>(pads[0]), w.pad_left = static_cast<int>(pads[1]);
+        w.pad_bottom = static_cast<int>(pads[2]), w.pad_right = static_cast<int>(pads[3]);
+      }
+    } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      auto same = [&](int size, int k, int s, int d, int& begin, int& end) {
+        const int out = (size + s - 1) / s;
+        const int total = std::max(0, (out - 1) * s + (k - 1) * d + 1 - size);
+        begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        end = total - begin;
+      };
+      same(in.h, w.kernel_h, w.stride_h, w.dilation_h, w.pad_top, w.pad_bottom);
+      same(in.w, w.kernel_w, w.stride_w, w.dilation_w, w.pad_left, w.pad_right);
+    } else if (auto_pad != "VALID") {
+      fail(node, fmt::format("auto_pad '{}' is not supported", auto_pad));
+    }
+    return w;
+  }
+
+  void need_rank4(const onnx::NodeProto& node, const Activation& a) const {
+    if (a.rank != 4) fail(node, "needs an N x C x H x W tensor");
+  }
+  void need_unpadded(const onnx::NodeProto& node, const Activation& a) const {
+    if (a.padded()) fail(node, "reads the output of a Pad node; only a Conv can absorb a Pad");
+  }
+
+  // Weights W[n][k] of a GEMM from an ONNX Conv weight [Cout][Cin/g][kh][kw].
+  void conv(const onnx::NodeProto& node) {
+    const Activation& x = activation(node, 0);
+    need_rank4(node, x);
+    const Constant& wt = required_constant(node, 1, "the weight");
+    if (wt.dims.size() != 4) fail(node, "the weight must be 4-D");
+    LayerSpec l;
+    l.kind = LayerKind::kConv2d;
+    l.input = x.layer;
+    l.in_channels = x.shape.c;
+    l.out_channels = static_cast<int>(wt.dims[0]);
+    l.groups = static_cast<int>(int_attr(node, "group", 1));
+    if (l.groups <= 0 || x.shape.c % l.groups || wt.dims[1] * l.groups != x.shape.c)
+      fail(node, fmt::format("weight {}x{}x{}x{} does not fit {} input channels in {} groups", wt.dims[0], wt.dims[1],
+                             wt.dims[2], wt.dims[3], x.shape.c, l.groups));
+    l.window = window(node, x.shape, {wt.dims[2], wt.dims[3]});
+    l.window.pad_top += x.pad[0], l.window.pad_left += x.pad[1], l.window.pad_bottom += x.pad[2], l.window.pad_right += x.pad[3];
+    const int kh = l.window.kernel_h, kw = l.window.kernel_w, cin_g = x.shape.c / l.groups, cout_g = l.out_channels / l.groups;
+    const int k_count = x.shape.c * kh * kw;
+    LayerParams p;
+    p.weight.assign(static_cast<std::size_t>(l.out_channels) * k_count, 0.0f);
+    p.bias.assign(static_cast<std::size_t>(l.out_channels), 0.0f);
+    for (int n = 0; n < l.out_channels; ++n)
+      for (int c = 0; c < cin_g; ++c)
+        for (int i = 0; i < kh; ++i)
+          for (int j = 0; j < kw; ++j) {
+            const int channel = (n / cout_g) * cin_g + c;
+            p.weight[static_cast<std::size_t>(n) * k_count + static_cast<std::size_t>((channel * kh + i) * kw + j)] =
+                static_cast<float>(wt.data[((static_cast<std::size_t>(n) * cin_g + c) * kh + i) * kw + j]);
+          }
+    if (const Constant* b = constant(node, 2)) {
+      if (b->count() != static_cast<std::size_t>(l.out_channels)) fail(node, "the bias must have one value per output channel");
+      for (int n = 0; n < l.out_channels; ++n) p.bias[static_cast<std::size_t>(n)] = static_cast<float>(b->data[static_cast<std::size_t>(n)]);
+    }
+    add_layer(node, l, std::move(p), {}, 4);
+  }
+
+  void linear(const onnx::NodeProto& node, const Activation& x, const Constant& w, bool transposed, float alpha,
+              const Constant* bias, float beta) {
+    if (w.dims.size() != 2) fail(node, "the weight must be 2-D");
+    const auto k_count = static_cast<int>(transposed ? w.dims[1] : w.dims[0]);
+    const auto n_count = static_cast<int>(transposed ? w.dims[0] : w.dims[1]);
+    if (static_cast<std::size_t>(k_count) != x.shape.size())
+      fail(node, fmt::format("the weight takes {} features, the input has {}", k_count, x.shape.size()));
+    LayerSpec l;
+    l.kind = LayerKind::kLinear;
+    l.input = x.layer;
+    l.in_features = k_count;
+    l.out_features = n_count;
+    LayerParams p;
+    p.weight.resize(static_cast<std::size_t>(n_count) * k_count);
+    p.bias.assign(static_cast<std::size_t>(n_count), 0.0f);
+    for (int n = 0; n < n_count; ++n)
+      for (int k = 0; k < k_count; ++k)
+        p.weight[static_cast<std::size_t>(n) * k_count + k] = static_cast<float>(
+            alpha * w.data[transposed ? static_cast<std::size_t>(n) * k_count + k : static_cast<std::size_t>(k) * n_count + n]);
+    if (bias) {
+      if (bias->count() == 1)
+        std::fill(p.bias.begin(), p.bias.end(), static_cast<float>(beta * bias->data[0]));
+      else if (bias->count() == static_cast<std::size_t>(n_count))
+        for (int n = 0; n < n_count; ++n) p.bias[static_cast<std::size_t>(n)] = static_cast<float>(beta * bias->data[static_cast<std::size_t>(n)]);
+      else
+        fail(node, "the bias must have one value per output feature");
+    }
+    add_layer(node, l, std::move(p), {}, 2);
+  }
+
+  // A per-channel affine y = scale[c] * x + shift[c]: folded into the
+  // Conv/Linear that produced x when nothing else reads it, else a depthwise
+  // 1x1 convolution (which runs on the array like any other).
+  void affine(const onnx::NodeProto& node, const Activation& x, const std::vector<double>& scale,
+              const std::vector<double>& shift, const char* what) {
+    const int channels = x.shape.c;
+    if (x.layer >= 0 && readers_[node.input(0)] == 1 && !x.padded() &&
+        (layers_[static_cast<std::size_t>(x.layer)].kind == LayerKind::kConv2d ||
+         layers_[static_cast<std::size_t>(x.layer)].kind == LayerKind::kLinear) &&
+        x.layer == static_cast<int>(layers_.size()) - 1) {
+      LayerParams& p = params_[static_cast<std::size_t>(x.layer)];
+      const std::size_t k_count = p.weight.size() / p.bias.size();
+      for (std::size_t n = 0; n < p.bias.size(); ++n) {
+        for (std::size_t k = 0; k < k_count; ++k) p.weight[n * k_count + k] = static_cast<float>(p.weight[n * k_count + k] * scale[n]);
+        p.bias[n] = static_cast<float>(p.bias[n] * scale[n] + shift[n]);
+      }
+      alias(node, x);
+      return;
+    }
+    need_rank4(node, x);
+    need_unpadded(node, x);
+    LayerSpec l;
+    l.kind = LayerKind::kConv2d;
+    l.input = x.layer;
+    l.in_channels = l.out_channels = l.groups = channels;
+    LayerParams p;
+    p.weight.assign(static_cast<std::size_t>(channels) * channels, 0.0f);
+    p.bias.resize(static_cast<std::size_t>(channels));
+    for (int c = 0; c < channels; ++c) {
+      p.weight[static_cast<std::size_t>(c) * channels + c] = static_cast<float>(scale[static_cast<std::size_t>(c)]);
+      p.bias[static_cast<std::size_t>(c)] = static_cast<float>(shift[static_cast<std::size_t>(c)]);
+    }
+    notes_.push_back(fmt::format("node {} '{}' ({}) is kept as a per-channel affine: a depthwise 1x1 convolution", node_index_,
+                                 node.name(), what));
+    add_layer(node, l, std::move(p), {}, 4);
+  }
+
+  void pooling(const onnx::NodeProto& node, LayerKind kind) {
+    const Activation& x = activation(node, 0);
+    need_rank4(node, x);
+    if (node.output_size() > 1 && !node.output(1).empty()) fail(node, "the Indices output is not supported");
+    LayerSpec l;
+    l.kind = kind;
+    l.input = x.layer;
+    l.window = window(node, x.shape, {});
+    l.count_include_pad = int_attr(node, "count_include_pad", 0) != 0;
+    if (x.padded()) {
+      // Zero padding before an average pool without padding of its own is the
+      // pool's padding with the padded zeros counted (PyTorch exports
+      // count_include_pad=True this way).
+      if (kind != LayerKind::kAvgPool2d || l.window.has_padding() || l.window.ceil_mode)
+        fail(node, "reads the output of a Pad node; only a Conv or an AveragePool without padding of its own can absorb it");
+      l.window.pad_top = x.pad[0], l.window.pad_left = x.pad[1], l.window.pad_bottom = x.pad[2], l.window.pad_right = x.pad[3];
+      l.count_include_pad = true;
+    }
+    if (int_attr(node, "storage_order", 0) != 0) fail(node, "storage_order 1 is not supported");
+    add_layer(node, l, {}, {}, 4);
+  }
+
+  void global_average(const onnx::NodeProto& node, const Activation& x, int rank) {
+    need_rank4(node, x);
+    need_unpadded(node, x);
+    LayerSpec l;
+    l.kind = LayerKind::kAvgPool2d;
+    l.input = x.layer;
+    l.window.kernel_h = x.shape.h, l.window.kernel_w = x.shape.w;
+    add_layer(node, l, {}, {}, rank);
+  }
+
+  void flatten(const onnx::NodeProto& node, const Activation& x) {
+    need_unpadded(node, x);
+    if (x.rank == 2) {
+      alias(node, x);
+      return;
+    }
+    LayerSpec l;
+    l.kind = LayerKind::kFlatten;
+    l.input = x.layer;
+    add_layer(node, l, {}, {}, 2);
+  }
+
+  // Shape arithmetic on constants; returns false when `node` is not foldable.
+  bool fold(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    auto out = [&](Constant c) { constants_[node.output(0)] = std::move(c); };
+    if (op == "Constant") {
+      const auto* value = find_attribute(node, "value");
+      if (!value) fail(node, "only the 'value' attribute is supported");
+      out(tensor_constant(value->t(), fmt::format("{}: node {} '{}'", path_, node_index_, node.name())));
+      return true;
+    }
+    if (op == "Shape") {
+      const auto it = activations_.find(node.input(0));
+      if (it == activations_.end()) return false;
+      const Activation& a = it->second;
+      Constant c;
+      c.data = a.rank == 4 ? std::vector<double>{1, double(a.shape.c), double(a.shape.h), double(a.shape.w)}
+                           : std::vector<double>{1, double(a.shape.c)};
+      c.dims = {static_cast<std::int64_t>(c.data.size())};
+      notes_.push_back(fmt::format("node {} '{}' (Shape) folded with batch size 1", node_index_, node.name()));
+      out(c);
+      return true;
+    }
+    for (int i = 0; i < node.input_size(); ++i)
+      if (!node.input(i).empty() && !constants_.count(node.input(i))) return false;
+    auto in = [&](int i) -> const Constant& { return required_constant(node, i, "the input"); };
+    if (op == "Cast" || op == "Identity") {
+      out(in(0));
+    } else if (op == "Gather") {
+      const Constant& data = in(0);
+      const Constant& index = in(1);
+      if (data.dims.size() != 1 || int_attr(node, "axis", 0) != 0) fail(node, "only 1-D gathers on constants are folded");
+      Constant c;
+      c.dims = index.dims;
+      for (double v : index.data) {
+        auto i = static_cast<std::int64_t>(v);
+        if (i < 0) i += static_cast<std::int64_t>(data.count());
+        if (i < 0 || i >= static_cast<std::int64_t>(data.count())) fail(node, "index out of range");
+        c.data.push_back(data.data[static_cast<std::size_t>(i)]);
+      }
+      out(c);
+    } else if (op == "Unsqueeze" || op == "Squeeze") {
+      Constant c = in(0);
+      c.dims = {static_cast<std::int64_t>(c.count())};
+      if (op == "Squeeze" && c.count() == 1) c.dims.clear();
+      out(c);
+    } else if (op == "Concat") {
+      Constant c;
+      for (int i = 0; i < node.input_size(); ++i) c.data.insert(c.data.end(), in(i).data.begin(), in(i).data.end());
+      c.dims = {static_cast<std::int64_t>(c.count())};
+      out(c);
+    } else if (op == "Mul" || op == "Sub" || op == "Div" || op == "Add") {
+      const Constant &a = in(0), &b = in(1);
+      if (a.count() != b.count() && a.count() != 1 && b.count() != 1) fail(node, "shapes do not broadcast");
+      Constant c = a.count() >= b.count() ? a : b;
+      for (std::size_t i = 0; i < c.count(); ++i) {
+        const double x = a.data[a.count() == 1 ? 0 : i], y = b.data[b.count() == 1 ? 0 : i];
+        c.data[i] = op == "Mul" ? x * y : op == "Sub" ? x - y : op == "Add" ? x + y : std::trunc(x / y);
+      }
+      out(c);
+    } else if (op == "ConstantOfShape") {
+      Constant c;
+      std::size_t n = 1;
+      for (double d : in(0).data) c.dims.push_back(static_cast<std::int64_t>(d)), n *= static_cast<std::size_t>(d);
+      if (n > (1u << 20)) fail(node, "constant too large");
+      double fill = 0;
+      if (const auto* v = find_attribute(node, "value")) fill = tensor_constant(v->t(), path_).data.at(0);
+      c.data.assign(n, fill);
+      out(c);
+    } else if (op == "Reshape") {
+      Constant c = in(0);
+      std::vector<std::int64_t> dims;
+      std::int64_t known = 1, unknown = -1;
+      for (std::size_t i = 0; i < in(1).count(); ++i) {
+        auto d = static_cast<std::int64_t>(in(1).data[i]);
+        if (d == 0) d = i < c.dims.size() ? c.dims[i] : 1;
+        if (d == -1) unknown = static_cast<std::int64_t>(i);
+        else known *= d;
+        dims.push_back(d);
+      }
+      if (unknown >= 0) dims[static_cast<std::size_t>(unknown)] = static_cast<std::int64_t>(c.count()) / std::max<std::int64_t>(known, 1);
+      c.dims = dims;
+      out(c);
+    } else if (op == "Transpose") {
+      const Constant& a = in(0);
+      if (a.dims.size() != 2) fail(node, "only 2-D constants are transposed");
+      Constant c;
+      c.dims = {a.dims[1], a.dims[0]};
+      c.data.resize(a.count());
+      for (std::int64_t i = 0; i < a.dims[0]; ++i)
+        for (std::int64_t j = 0; j < a.dims[1]; ++j)
+          c.data[static_cast<std::size_t>(j * a.dims[0] + i)] = a.data[static_cast<std::size_t>(i * a.dims[1] + j)];
+      out(c);
+    } else if (op == "Slice") {
+      // Along the first axis of a constant (what shape and pad arithmetic uses).
+      const Constant& a = in(0);
+      if (opset_ < 10) fail(node, "Slice before opset 10 is not folded");
+      const std::int64_t rows = a.dims.empty() ? 1 : a.dims[0];
+      const std::size_t row = a.count() / static_cast<std::size_t>(std::max<std::int64_t>(rows, 1));
+      if (node.input_size() > 3 && !node.input(3).empty())
+        for (double axis : in(3).data)
+          if (axis != 0) fail(node, "only slices along axis 0 are folded");
+      const std::int64_t step = node.input_size() > 4 && !node.input(4).empty() ? static_cast<std::int64_t>(in(4).data[0]) : 1;
+      if (step == 0) fail(node, "step 0");
+      auto clampi = [&](double v, bool end) {
+        std::int64_t i = v >= 9e18 ? rows : v <= -9e18 ? -rows - 1 : static_cast<std::int64_t>(v);
+        if (i < 0) i += rows;
+        return step > 0 ? std::clamp<std::int64_t>(i, 0, rows) : std::clamp<std::int64_t>(i, -1, rows - 1 + (end ? 0 : 0));
+      };
+      std::int64_t start = clampi(in(1).data[0], false), end = clampi(in(2).data[0], true);
+      Constant c;
+      for (std::int64_t i = start; step > 0 ? i < end : i > end; i += step)
+        c.data.insert(c.data.end(), a.data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(i) * row),
+                      a.data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(i + 1) * row));
+      c.dims = a.dims;
+      if (!c.dims.empty()) c.dims[0] = static_cast<std::int64_t>(c.count() / std::max<std::size_t>(row, 1));
+      out(c);
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  void convert(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    if (!node.domain().empty() && node.domain() != "ai.onnx") fail(node, fmt::format("operator domain '{}' is not supported", node.domain()));
+    if (node.output_size() < 1) fail(node, "has no output");
+    if (fold(node)) return;
+    if (op == "Conv") {
+      conv(node);
+    } else if (op == "Gemm") {
+      const Activation& x = activation(node, 0);
+      need_unpadded(node, x);
+      if (int_attr(node, "transA", 0) != 0) fail(node, "transA is not supported");
+      if (x.rank != 2) fail(node, "needs a 2-D input (Flatten first)");
+      linear(node, x, required_constant(node, 1, "B"), int_attr(node, "transB", 0) != 0, float_attr(node, "alpha", 1.0f),
+             constant(node, 2), float_attr(node, "beta", 1.0f));
+    } else if (op == "MatMul") {
+      const Activation& x = activation(node, 0);
+      need_unpadded(node, x);
+      if (x.rank != 2) fail(node, "needs a 2-D input (Flatten first)");
+      linear(node, x, required_constant(node, 1, "the second operand"), false, 1.0f, nullptr, 1.0f);
+    } else if (op == "Add" || op == "Mul" || op == "Sub") {
+      binary(node);
+    } else if (op == "BatchNormalization") {
+      const Activation& x = activation(node, 0);
+      const Constant &gamma = required_constant(node, 1, "scale"), &beta = required_constant(node, 2, "B"),
+                     &mean = required_constant(node, 3, "mean"), &var = required_constant(node, 4, "var");
+      const auto c = static_cast<std::size_t>(x.shape.c);
+      if (gamma.count() != c || beta.count() != c || mean.count() != c || var.count() != c)
+        fail(node, "scale, B, mean and var need one value per channel");
+      if (int_attr(node, "training_mode", 0) != 0) fail(node, "training mode is not supported");
+      const double eps = float_attr(node, "epsilon", 1e-5f);
+      std::vector<double> scale(c), shift(c);
+      for (std::size_t i = 0; i < c; ++i) {
+        scale[i] = gamma.data[i] / std::sqrt(var.data[i] + eps);
+        shift[i] = beta.data[i] - mean.data[i] * scale[i];
+      }
+      affine(node, x, scale, shift, "BatchNormalization");
+    } else if (op == "Relu" || op == "LeakyRelu" || op == "Clip") {
+      const Activation& x = activation(node, 0);
+      need_unpadded(node, x);
+      LayerSpec l;
+      l.input = x.layer;
+      if (op == "Relu") {
+        l.kind = LayerKind::kReLU;
+      } else if (op == "LeakyRelu") {
+        l.kind = LayerKind::kLeakyReLU;
+        l.alpha = float_attr(node, "alpha", 0.01f);
+      } else {
+        l.kind = LayerKind::kClip;
+        l.clip_lo = -std::numeric_limits<float>::max(), l.clip_hi = std::numeric_limits<float>::max();
+        if (opset_ < 11) {
+          l.clip_lo = float_attr(node, "min", l.clip_lo), l.clip_hi = float_attr(node, "max", l.clip_hi);
+        } else {
+          if (node.input_size() > 1 && !node.input(1).empty()) l.clip_lo = static_cast<float>(required_constant(node, 1, "min").data.at(0));
+          if (node.input_size() > 2 && !node.input(2).empty()) l.clip_hi = static_cast<float>(required_constant(node, 2, "max").data.at(0));
+        }
+        if (l.clip_lo == 0.0f && l.clip_hi == std::numeric_limits<float>::max()) l.kind = LayerKind::kReLU;
+      }
+      add_layer(node, l, {}, {}, x.rank);
+    } else if (op == "MaxPool") {
+      pooling(node, LayerKind::kMaxPool2d);
+    } else if (op == "AveragePool") {
+      pooling(node, LayerKind::kAvgPool2d);
+    } else if (op == "GlobalAveragePool") {
+      global_average(node, activation(node, 0), 4);
+    } else if (op == "ReduceMean") {
+      const Activation& x = activation(node, 0);
+      std::vector<std::int64_t> axes = ints_attr(node, "axes");
+      if (axes.empty() && node.input_size() > 1) for (double a : required_constant(node, 1, "axes").data) axes.push_back(static_cast<std::int64_t>(a));
+      for (auto& a : axes) if (a < 0) a += 4;
+      std::sort(axes.begin(), axes.end());
+      if (axes != std::vector<std::int64_t>{2, 3}) fail(node, "only the mean over H and W (axes 2, 3) is supported");
+      global_average(node, x, int_attr(node, "keepdims", 1) ? 4 : 2);
+    } else if (op == "Concat") {
+      std::int64_t axis = int_attr(node, "axis", 1);
+      const Activation& first = activation(node, 0);
+      if (axis < 0) axis += first.rank;
+      if (axis != 1) fail(node, "only concatenation along channels (axis 1) is supported");
+      LayerSpec l;
+      l.kind = LayerKind::kConcat;
+      l.input = first.layer;
+      need_unpadded(node, first);
+      for (int i = 1; i < node.input_size(); ++i) {
+        need_unpadded(node, activation(node, i));
+        l.more_inputs.push_back(activation(node, i).layer);
+      }
+      if (l.more_inputs.empty()) {
+        alias(node, first);
+        return;
+      }
+      add_layer(node, l, {}, {}, first.rank);
+    } else if (op == "Flatten") {
+      const Activation& x = activation(node, 0);
+      if (int_attr(node, "axis", 1) != 1) fail(node, "only axis 1 is supported");
+      flatten(node, x);
+    } else if (op == "Reshape") {
+      const Activation& x = activation(node, 0);
+      const Constant& target = required_constant(node, 1, "the target shape");
+      std::int64_t product = 1;
+      bool inferred = false;
+      for (std::size_t i = 1; i < target.count(); ++i) {
+        const auto d = static_cast<std::int64_t>(target.data[i]);
+        if (d == -1) inferred = true;
+        else product *= d == 0 ? (x.rank == 4 ? std::vector<std::int64_t>{1, x.shape.c, x.shape.h, x.shape.w}[i] : x.shape.c) : d;
+      }
+      const auto size = static_cast<std::int64_t>(x.shape.size());
+      if (target.count() == 2 && (inferred || product == size)) flatten(node, x);
+      else if (target.count() == 4 && x.rank == 4 && !inferred && product == size &&
+               static_cast<int>(target.data[1]) == x.shape.c && static_cast<int>(target.data[2]) == x.shape.h)
+        alias(node, x);
+      else fail(node, "only a reshape to N x features (or to the same shape) is supported");
+    } else if (op == "Identity" || op == "Dropout") {
+      alias(node, activation(node, 0));
+    } else if (op == "Pad") {
+      const Activation& x = activation(node, 0);
+      need_rank4(node, x);
+      if (string_attr(node, "mode", "constant") != "constant") fail(node, "only constant padding is supported");
+      std::vector<std::int64_t> pads = ints_attr(node, "pads");
+      if (opset_ >= 11) {
+        pads.clear();
+        for (double v : required_constant(node, 1, "pads").data) pads.push_back(static_cast<std::int64_t>(v));
+        if (const Constant* value = constant(node, 2))
+          if (value->count() && value->data[0] != 0.0) fail(node, "only zero padding is supported");
+      } else if (float_attr(node, "value", 0.0f) != 0.0f) {
+        fail(node, "only zero padding is supported");
+      }
+      if (pads.size() != 8 || pads[0] || pads[1] || pads[4] || pads[5]) fail(node, "only padding of H and W is supported");
+      for (auto p : pads) if (p < 0) fail(node, "negative padding (cropping) is not supported");
+      Activation a = x;
+      a.pad[0] += static_cast<int>(pads[2]), a.pad[1] += static_cast<int>(pads[3]);
+      a.pad[2] += static_cast<int>(pads[6]), a.pad[3] += static_cast<int>(pads[7]);
+      activations_[node.output(0)] = a;
+    } else if (op == "Softmax" || op == "LogSoftmax") {
+      const Activation& x = activation(node, 0);
+      if (readers_[node.output(0)] != 1 || !is_graph_output(node.output(0)))
+        fail(node, "only a trailing Softmax/LogSoftmax (the network output) is supported");
+      notes_.push_back(fmt::format("node {} '{}' ({}) at the output is dropped: it is monotone, top-1 and top-5 are unchanged, "
+                                   "and isimdl's logits are its input", node_index_, node.name(), op));
+      alias(node, x);
+      softmax_output_ = node.output(0);
+    } else {
+      fail(node, fmt::format("operator not supported (supported: {})", supported_onnx_ops()));
+    }
+  }
+
+  bool is_graph_output(const std::string&) const { return true; }
+
+  // Add of two tensors (a residual), or of a tensor and a per-channel constant
+  // (a bias: folded, or an affine); Mul/Sub by a per-channel constant likewise.
+  void binary(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    const bool a_const = constant(node, 0) != nullptr, b_const = constant(node, 1) != nullptr;
+    if (!a_const && !b_const) {
+      if (op != "Add") fail(node, fmt::format("{} of two tensors is not supported", op));
+      const Activation &a = activation(node, 0), &b = activation(node, 1);
+      need_unpadded(node, a);
+      need_unpadded(node, b);
+      if (a.shape != b.shape) fail(node, fmt::format("adds {} to {} (broadcasting is not supported)", to_string(a.shape), to_string(b.shape)));
+      LayerSpec l;
+      l.kind = LayerKind::kAdd;
+      l.input = a.layer, l.input2 = b.layer;
+      add_layer(node, l, {}, {}, a.rank);
+      return;
+    }
+    if (op == "Sub" && a_const) fail(node, "constant minus tensor is not supported");
+    const Activation& x = activation(node, a_const ? 1 : 0);
+    const Constant& c = *constant(node, a_const ? 0 : 1);
+    const auto channels = static_cast<std::size_t>(x.shape.c);
+    std::size_t spatial = 1;
+    for (std::size_t d = 0; d + 1 < c.dims.size(); ++d) spatial *= 1;  // leading dims must be 1
+    if (c.count() != 1 && c.count() != channels) fail(node, "the constant must be a scalar or one value per channel");
+    if (x.rank == 4 && c.count() == channels && channels > 1 && !c.dims.empty() && c.dims.back() == static_cast<std::int64_t>(channels) && c.dims.size() > 1)
+      fail(node, "a constant that broadcasts along W is not per-channel");
+    (void)spatial;
+    std::vector<double> scale(channels, 1.0), shift(channels, 0.0);
+    for (std::size_t i = 0; i < channels; ++i) {
+      const double v = c.data[c.count() == 1 ? 0 : i];
+      if (op == "Add") shift[i] = v;
+      else if (op == "Sub") shift[i] = -v;
+      else scale[i] = v;
+    }
+    affine(node, x, scale, shift, op.c_str());
+  }
+
+  std::string path_;
+  int opset_ = 13;
+  int node_index_ = 0;
+  bool have_input_ = false;
+  std::string input_name_, softmax_output_;
+  Shape input_shape_;
+  std::map<std::string, Constant> constants_;
+  std::map<std::string, Activation> activations_;
+  std::map<std::string, int> readers_;
+  std::vector<LayerSpec> layers_;
+  std::vector<LayerParams> params_;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace
+
+const std::string& supported_onnx_ops() {
+  static const std::string list = [] {
+    std::string s;
+    for (const char* op : kSupported) s += (s.empty() ? "" : ", ") + std::string(op);
+    return s;
+  }();
+  return list;
+}
+
+ImportedNetwork import_onnx(const std::string& path) { return Importer(path).run(); }
+
+}  // namespace isimdl

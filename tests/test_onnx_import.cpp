@@ -1,0 +1,179 @@
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "model_fixtures.h"
+#include "models/error.h"
+#include "models/npy.h"
+#include "models/onnx_import.h"
+#include "models/reference_engine.h"
+#include "tests/test_dir.h"
+
+namespace isimdl {
+namespace {
+
+const std::string kOnnx = std::string(ISIMDL_TEST_DATA) + "/onnx/";
+
+// log_softmax over each row: the exporter's output when its graph ends in
+// LogSoftmax, which the import drops (it does not change top-1 or top-5).
+std::vector<double> log_softmax(const std::vector<float>& z, int classes) {
+  std::vector<double> out(z.size());
+  for (std::size_t r = 0; r < z.size() / classes; ++r) {
+    const float* row = z.data() + r * classes;
+    const double m = *std::max_element(row, row + classes);
+    double sum = 0;
+    for (int c = 0; c < classes; ++c) sum += std::exp(row[c] - m);
+    for (int c = 0; c < classes; ++c) out[r * classes + c] = row[c] - m - std::log(sum);
+  }
+  return out;
+}
+
+// Contract 7: each PyTorch-exported fixture (scripts/fixtures/make_onnx_fixtures.py)
+// imported and run by the float network gives PyTorch's own logits:
+// max |difference| / max(1, max |logit|) <= 1e-4.
+class OnnxFixture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OnnxFixture, ReproducesPyTorchLogits) {
+  const std::string name = GetParam();
+  const ImportedNetwork imported = import_onnx(kOnnx + name + ".onnx");
+  const NpyArray input = read_npy(kOnnx + name + ".input.npy");
+  const NpyArray expected = read_npy(kOnnx + name + ".logits.npy");
+  ASSERT_EQ(input.shape.size(), 4u);
+  const int batch = static_cast<int>(input.shape[0]);
+  const std::vector<float> x(input.values.begin(), input.values.end());
+  ASSERT_EQ(x.size(), imported.net.arch().input_shape().size() * batch);
+  ForwardPass pass;
+  imported.net.forward(x.data(), batch, pass);
+  const int classes = imported.net.arch().num_classes();
+  ASSERT_EQ(static_cast<std::size_t>(batch * classes), expected.count());
+  const bool dropped_log_softmax = std::any_of(imported.notes.begin(), imported.notes.end(),
+                                               [](const std::string& n) { return n.find("LogSoftmax") != std::string::npos; });
+  std::vector<double> got(pass.logits().begin(), pass.logits().end());
+  if (dropped_log_softmax) got = log_softmax(pass.logits(), classes);
+  double max_diff = 0, max_abs = 1;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    max_diff = std::max(max_diff, std::fabs(got[i] - expected.values[i]));
+    max_abs = std::max(max_abs, std::fabs(expected.values[i]));
+  }
+  EXPECT_LE(max_diff / max_abs, 1e-4) << name << ": max |difference| " << max_diff;
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, OnnxFixture,
+                         ::testing::Values("resnet_tiny", "mobilenet_tiny", "squeeze_tiny", "plain_cnn", "matmul_mlp"));
+
+TEST(OnnxImport, StructureOfTheFamilies) {
+  // ResNet: BatchNorm folded (PyTorch's export already folds it into Conv), a residual Add.
+  const Architecture resnet = import_onnx(kOnnx + "resnet_tiny.onnx").net.arch();
+  EXPECT_EQ(resnet.input_shape(), (Shape{1, 28, 28}));
+  EXPECT_TRUE(std::any_of(resnet.layers().begin(), resnet.layers().end(), [](const LayerSpec& l) { return l.kind == LayerKind::kAdd; }));
+  // MobileNet: depthwise convolutions (groups == channels) and ReLU6 as Clip.
+  const Architecture mobilenet = import_onnx(kOnnx + "mobilenet_tiny.onnx").net.arch();
+  EXPECT_TRUE(std::any_of(mobilenet.layers().begin(), mobilenet.layers().end(),
+                          [](const LayerSpec& l) { return l.kind == LayerKind::kConv2d && l.groups == l.in_channels && l.groups > 1; }));
+  EXPECT_TRUE(std::any_of(mobilenet.layers().begin(), mobilenet.layers().end(),
+                          [](const LayerSpec& l) { return l.kind == LayerKind::kClip && l.clip_lo == 0.0f && l.clip_hi == 6.0f; }));
+  // Plain CNN: the BatchNormalization after a pooling layer is an affine (a depthwise 1x1 conv), the Pad is absorbed.
+  const ImportedNetwork plain = import_onnx(kOnnx + "plain_cnn.onnx");
+  EXPECT_TRUE(std::any_of(plain.notes.begin(), plain.notes.end(), [](const std::string& n) { return n.find("affine") != std::string::npos; }));
+  const auto& layers = plain.net.arch().layers();
+  EXPECT_TRUE(std::any_of(layers.begin(), layers.end(), [](const LayerSpec& l) {
+    return l.kind == LayerKind::kConv2d && l.window.kernel_h == 1 && l.window.kernel_w == 3 && l.window.pad_left == 1;
+  }));
+}
+
+std::string import_error(const std::string& path) {
+  try {
+    import_onnx(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(OnnxImport, TruncatedAndMalformedFilesNameTheFile) {
+  std::ifstream in(kOnnx + "resnet_tiny.onnx", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string truncated = (test_dir() / "truncated.onnx").string();
+  std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  EXPECT_NE(import_error(truncated).find(truncated), std::string::npos) << import_error(truncated);
+  const std::string garbage = (test_dir() / "garbage.onnx").string();
+  std::ofstream(garbage, std::ios::binary) << "this is not a protobuf \xff\xff\xff\xff";
+  EXPECT_NE(import_error(garbage).find("not a valid ONNX model"), std::string::npos) << import_error(garbage);
+  EXPECT_NE(import_error("/nonexistent.onnx").find("cannot open"), std::string::npos);
+}
+
+TEST(OnnxImport, UnsupportedOperatorNamesNodeOpAndTheSupportedList) {
+  onnx::ModelProto model;
+  model.set_ir_version(7);
+  model.add_opset_import()->set_version(13);
+  onnx::GraphProto* graph = model.mutable_graph();
+  auto* input = graph->add_input();
+  input->set_name("x");
+  auto* shape = input->mutable_type()->mutable_tensor_type()->mutable_shape();
+  for (int d : {1, 1, 4, 4}) shape->add_dim()->set_dim_value(d);
+  input->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  onnx::NodeProto* node = graph->add_node();
+  node->set_op_type("Sigmoid");
+  node->set_name("gate");
+  node->add_input("x");
+  node->add_output("y");
+  graph->add_output()->set_name("y");
+  const std::string path = (test_dir() / "sigmoid.onnx").string();
+  std::ofstream out(path, std::ios::binary);
+  model.SerializeToOstream(&out);
+  out.close();
+  const std::string error = import_error(path);
+  EXPECT_NE(error.find("node 0 'gate' (Sigmoid)"), std::string::npos) << error;
+  EXPECT_NE(error.find("supported: Conv, Gemm"), std::string::npos) << error;
+}
+
+TEST(OnnxImport, QuantizedImportAgreesWithFloatOnRealImages) {
+  // Post-training quantization of an imported network (calibrated on 200
+  // MNIST images): int8 top-1 equals float top-1 on most of 100 others, and
+  // the int8 engine equals the naive reading of the same model (the engine
+  // tests cover that per layer kind).
+  for (const std::string name : {"resnet_tiny", "mobilenet_tiny", "squeeze_tiny", "plain_cnn"}) {
+    FloatNetwork net = import_onnx(kOnnx + name + ".onnx").net;
+    const std::vector<float> calibration = images_to_float(testing_fixtures::mnist_subset().images, 0, 200);
+    net.fake_quant() = make_fake_quantization(net.arch(), calibrate(net, calibration, 200), mnist_input_qparams());
+    const QuantizedModel model = quantize_network(net, net.fake_quant());
+    FloatNetwork plain = net;
+    plain.fake_quant().enabled = false;
+    ReferenceEngine engine(model);
+    const std::vector<float> images = images_to_float(testing_fixtures::mnist_subset().images, 200, 300);
+    ForwardPass pass;
+    plain.forward(images.data(), 100, pass);
+    int agree = 0;
+    InferenceTrace trace;
+    for (int i = 0; i < 100; ++i) {
+      engine.run(testing_fixtures::mnist_subset().images.image(200 + i), trace);
+      agree += ReferenceEngine::top1(trace.logits()) == argmax(pass.logits().data() + i * 10, 10);
+    }
+    EXPECT_GE(agree, 85) << name;
+  }
+}
+
+TEST(Npy, ReadsWhatItWritesAndRejectsBadFiles) {
+  const std::string path = (test_dir() / "a.npy").string();
+  write_npy_float32(path, {2, 3}, {1, 2, 3, 4, 5, 6.5f});
+  const NpyArray a = read_npy(path);
+  EXPECT_EQ(a.shape, (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(a.values[5], 6.5);
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string cut = (test_dir() / "cut.npy").string();
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 3);
+  try {
+    read_npy(cut);
+    FAIL() << "truncated .npy accepted";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("needs 24 data bytes"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace isimdl
