@@ -1,4 +1,5 @@
 #include "sim/campaign.h"
+#include "sim/model_source.h"
 
 #include <fmt/format.h>
 #include <sys/wait.h>
@@ -151,7 +152,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   Accelerator& accelerator = shared_accelerator();
   accelerator.configure(config.array);
   const std::string model_path = resolve_model_path(config.model, default_zoo_dir());
-  const QuantizedModel model = load_model(model_path);
+  const QuantizedModel model = open_model(model_path, config.dataset_dir);
   const MnistSplit data = load_mnist(config.dataset_dir, "t10k");
   if (config.images.end > data.images.count)
     throw ConfigError(fmt::format("{}: dataset.images: {} exceeds the {} test images", options.config_path,

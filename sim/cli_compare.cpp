@@ -20,6 +20,7 @@
 #include "sampler/liveness.h"
 #include "sampler/sensitivity.h"
 #include "sampler/site_scores.h"
+#include "sim/model_source.h"
 #include "sim/cli.h"
 #include "sim/report.h"
 #include "sim/cli_commands.h"
@@ -110,7 +111,7 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
   std::map<std::tuple<std::string, double, std::string, int>, std::vector<double>> precision;
   std::map<std::tuple<std::string, double, std::string, int>, Estimate> first_seed;
   for (const std::string& model_name : models) {
-    const QuantizedModel model = load_model(resolve_model_path(model_name, default_zoo_dir()));
+    const QuantizedModel model = open_model(model_name, config.dataset_dir);
     const FaultSpace space(model, config.array, groups, config.campaign.kind, config.campaign.adjacent_bits,
                            config.campaign.stuck_cycles, config.campaign.layers);
     const LiveSpace live(space);

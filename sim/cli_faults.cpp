@@ -15,6 +15,7 @@
 #include "models/model_file.h"
 #include "models/zoo.h"
 #include "sampler/fault_space.h"
+#include "sim/model_source.h"
 #include "sim/campaign.h"
 #include "sim/cli.h"
 #include "sim/cli_commands.h"
@@ -65,7 +66,7 @@ struct CommonOptions {
 };
 
 QuantizedModel load_config_model(const Config& config) {
-  return load_model(resolve_model_path(config.model, default_zoo_dir()));
+  return open_model(config.model, config.dataset_dir);
 }
 
 MnistSplit load_test_set(const Config& config) {

@@ -1,14 +1,17 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <ostream>
 
 #include "models/error.h"
 #include "models/model_file.h"
+#include "models/onnx_import.h"
 #include "models/reference_engine.h"
 #include "models/trainer.h"
 #include "models/zoo.h"
 #include "sampler/sensitivity.h"
+#include "sim/model_source.h"
 #include "sim/cli.h"
 #include "sim/cli_commands.h"
 #include "sim/config.h"
@@ -151,8 +154,8 @@ int infer_command(const std::vector<std::string>& args, const std::string& prog,
   if (parse_command_line(prog, "--model NAME|FILE [--images BEGIN:END]", desc, {}, args, values, io)) return kExitOk;
   const ImageRange range = images_option(prog, images);
   const auto start = std::chrono::steady_clock::now();
-  const std::string path = resolve_model_path(model_arg, default_zoo_dir());
-  const QuantizedModel model = load_model(path);
+  const std::string path = model_arg;
+  const QuantizedModel model = open_model(model_arg, data_dir);
   const MnistSplit test_set = load_mnist(data_dir, "t10k");
   check_range(range, test_set, data_dir);
   io.out << fmt::format("{}: {} layers, {} parameters; test images {}\n", path, model.arch.size(),
@@ -190,8 +193,8 @@ int sensitivity_command(const std::vector<std::string>& args, const std::string&
     throw UsageError(fmt::format("{}: --target: expected golden or label, got '{}'", prog, target));
   const ImageRange range = images_option(prog, images);
   const auto start = std::chrono::steady_clock::now();
-  const std::string path = resolve_model_path(model_arg, default_zoo_dir());
-  const QuantizedModel model = load_model(path);
+  const std::string path = model_arg;
+  const QuantizedModel model = open_model(model_arg, data_dir);
   const MnistSplit test_set = load_mnist(data_dir, "t10k");
   check_range(range, test_set, data_dir);
   const auto sensitivity = compute_sensitivity(model, test_set, range.begin, range.end,
@@ -214,8 +217,64 @@ int sensitivity_command(const std::vector<std::string>& args, const std::string&
 
 }  // namespace
 
+int import_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  std::string onnx_path, out_path, data_dir = ".cache/mnist", images = "0:1000";
+  int calibration = kDefaultCalibrationImages;
+  po::options_description desc("Options");
+  desc.add_options()("model", po::value(&onnx_path)->required(), "ONNX file to import (also the first positional argument)")(
+      "out", po::value(&out_path)->required(), "isimdl model file to write (.isq)")(
+      "data", po::value(&data_dir)->default_value(data_dir), "MNIST directory (calibration: training images; check: test images)")(
+      "calibration", po::value(&calibration)->default_value(calibration), "training images to calibrate activation ranges on")(
+      "images", po::value(&images)->default_value(images), "test images on which float and int8 top-1 are compared");
+  po::positional_options_description positional;
+  positional.add("model", 1);
+  po::variables_map values;
+  if (parse_command_line(prog, "MODEL.onnx --out MODEL.isq [--calibration N]", desc, positional, args, values, io))
+    return kExitOk;
+  if (calibration <= 0) throw UsageError(fmt::format("{}: --calibration must be positive, got {}", prog, calibration));
+  const ImageRange range = images_option(prog, images);
+  // Before any work: a missing directory is made, an unwritable one fails now.
+  if (const auto parent = std::filesystem::path(out_path).parent_path(); !parent.empty()) std::filesystem::create_directories(parent);
+  const auto start = std::chrono::steady_clock::now();
+  const ImportedNetwork imported = import_onnx(onnx_path);
+  const double import_seconds = seconds_since(start);
+  io.out << fmt::format("{}: {} layers, {} parameters, input {}, {} classes (read in {:.2f} s)\n", onnx_path,
+                        imported.net.arch().size(), imported.net.arch().parameter_count(),
+                        to_string(imported.net.arch().input_shape()), imported.net.arch().num_classes(), import_seconds);
+  for (const auto& note : imported.notes) io.out << "  note: " << note << "\n";
+  const MnistSplit train = load_mnist(data_dir, "train");
+  const QuantizedModel model = quantize_imported(imported.net, train, calibration);
+  const MnistSplit test_set = load_mnist(data_dir, "t10k");
+  check_range(range, test_set, data_dir);
+  const Int8Evaluation e = evaluate_int8(model, test_set, range, nullptr);
+  FloatNetwork plain = imported.net;
+  plain.fake_quant().enabled = false;
+  const std::vector<float> inputs = images_to_float(test_set.images, range.begin, range.end);
+  ForwardPass pass;
+  int agree = 0;
+  const int classes = model.arch.num_classes();
+  ReferenceEngine engine(model);
+  InferenceTrace trace;
+  for (int first = range.begin; first < range.end; first += 256) {
+    const int n = std::min(256, range.end - first);
+    plain.forward(inputs.data() + static_cast<std::size_t>(first - range.begin) * model.arch.input_shape().size(), n, pass);
+    for (int i = 0; i < n; ++i) {
+      engine.run(test_set.images.image(first + i), trace);
+      agree += ReferenceEngine::top1(trace.logits()) == argmax(pass.logits().data() + static_cast<std::size_t>(i) * classes, classes);
+    }
+  }
+  save_model(model, out_path);
+  io.out << fmt::format("quantized on {} training images; on test images {}: int8 accuracy {:.2f}%, int8 top-1 equals "
+                        "float top-1 on {:.2f}%\nwrote {}\n",
+                        std::min(calibration, train.images.count), to_string(range), 100 * e.accuracy(),
+                        100.0 * agree / range.size(), out_path);
+  return kExitOk;
+}
+
 std::vector<CliCommand> model_commands() {
   return {
+      {"import", "import an ONNX model (PyTorch, TensorFlow exporters) and quantize it to an isimdl model file",
+       import_command, {}},
       {"train", "train a zoo architecture on MNIST and write its int8 model file", train_command, {}},
       {"infer", "run the int8 reference engine on MNIST test images: accuracy, confusion matrix", infer_command, {}},
       {"sensitivity", "mean |dloss/dx| of every activation, accumulator and weight over images (ISimDL)",

@@ -13,6 +13,7 @@
 #include "models/random.h"
 #include "models/reference_engine.h"
 #include "models/zoo.h"
+#include "sim/model_source.h"
 #include "sim/cli.h"
 #include "sim/cli_commands.h"
 #include "sim/config.h"
@@ -171,7 +172,7 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   accelerator.configure(config.array);  // a bad array is an error before anything runs
   const std::unique_ptr<Tracer> tracer = make_tracer(accelerator, o, prog);
   const std::string model_path = resolve_model_path(config.model, default_zoo_dir());
-  const QuantizedModel model = load_model(model_path);
+  const QuantizedModel model = open_model(config.model, config.dataset_dir);
   const MnistSplit test = load_mnist(config.dataset_dir, "t10k");
   if (config.images.end > test.images.count)
     throw ConfigError(fmt::format("{}: dataset.images: range {} exceeds the {} test images in {}", o.config_path,

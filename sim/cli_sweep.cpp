@@ -15,6 +15,7 @@
 #include "models/idx_reader.h"
 #include "models/model_file.h"
 #include "models/zoo.h"
+#include "sim/model_source.h"
 #include "sim/cli.h"
 #include "sim/cli_commands.h"
 #include "sim/config.h"
@@ -91,7 +92,7 @@ int sweep_command(const std::vector<std::string>& args, const std::string& prog,
       configs.push_back(load_config(config_path, o));
     }
   const Config& base = configs.front();
-  const QuantizedModel q = load_model(resolve_model_path(base.model, default_zoo_dir()));
+  const QuantizedModel q = open_model(base.model, base.dataset_dir);
   const MnistSplit data = load_mnist(base.dataset_dir, "t10k");
   if (base.images.end > data.images.count)
     throw ConfigError(fmt::format("dataset.images: {} exceeds the {} test images", to_string(base.images), data.images.count));
