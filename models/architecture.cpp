@@ -175,6 +175,7 @@ Architecture::Architecture(std::string name, Shape input, std::vector<LayerSpec>
           fail("padding must be smaller than the window");
         if (l.kind == LayerKind::kAvgPool2d && (w.dilation_h != 1 || w.dilation_w != 1))
           fail("average pooling with dilation is not supported");
+        if (!w.has_padding()) l.count_include_pad = true;  // no padding: the flag means nothing; one canonical form
         out = Shape{in.c, w.output_h(in.h), w.output_w(in.w)};
         if (out.h <= 0 || out.w <= 0) fail("window larger than the padded input");
         break;

@@ -6,6 +6,7 @@
 
 #include "models/error.h"
 #include "models/model_file.h"
+#include "models/onnx_export.h"
 #include "models/onnx_import.h"
 #include "models/reference_engine.h"
 #include "models/trainer.h"
@@ -271,10 +272,33 @@ int import_command(const std::vector<std::string>& args, const std::string& prog
   return kExitOk;
 }
 
+int export_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  std::string model_arg, out_path;
+  po::options_description desc("Options");
+  desc.add_options()("model", po::value(&model_arg)->required(), "zoo name or isimdl model file (also the first positional argument)")(
+      "out", po::value(&out_path)->required(), "ONNX file to write");
+  po::positional_options_description positional;
+  positional.add("model", 1);
+  po::variables_map values;
+  if (parse_command_line(prog, "MODEL.isq --out MODEL.onnx", desc, positional, args, values, io)) return kExitOk;
+  if (const auto parent = std::filesystem::path(out_path).parent_path(); !parent.empty()) std::filesystem::create_directories(parent);
+  const std::string path = resolve_model_path(model_arg, default_zoo_dir());
+  const QuantizedModel model = load_model(path);
+  // The stored float weights (what fat fine-tunes); a model without them
+  // exports its dequantized int8 weights.
+  FloatNetwork net = dequantized_network(model);
+  net.fake_quant().enabled = false;
+  export_onnx(net, out_path);
+  io.out << fmt::format("{}: {} layers, {} parameters ({} weights) -> {}\n", path, model.arch.size(),
+                        model.arch.parameter_count(), model.float_params.empty() ? "dequantized int8" : "float", out_path);
+  return kExitOk;
+}
+
 std::vector<CliCommand> model_commands() {
   return {
       {"import", "import an ONNX model (PyTorch, TensorFlow exporters) and quantize it to an isimdl model file",
        import_command, {}},
+      {"export", "write a model's float network (e.g. after fat) as ONNX", export_command, {}},
       {"train", "train a zoo architecture on MNIST and write its int8 model file", train_command, {}},
       {"infer", "run the int8 reference engine on MNIST test images: accuracy, confusion matrix", infer_command, {}},
       {"sensitivity", "mean |dloss/dx| of every activation, accumulator and weight over images (ISimDL)",

@@ -9,6 +9,7 @@
 #include "model_fixtures.h"
 #include "models/error.h"
 #include "models/npy.h"
+#include "models/onnx_export.h"
 #include "models/onnx_import.h"
 #include "models/reference_engine.h"
 #include "tests/test_dir.h"
@@ -155,6 +156,36 @@ TEST(OnnxImport, QuantizedImportAgreesWithFloatOnRealImages) {
     }
     EXPECT_GE(agree, 85) << name;
   }
+}
+
+// Export, then import: the same float network, outputs equal bit for bit.
+void expect_export_round_trip(const FloatNetwork& net, const std::string& name) {
+  const std::string path = (test_dir() / (name + ".onnx")).string();
+  export_onnx(net, path);
+  const ImportedNetwork back = import_onnx(path);
+  ASSERT_EQ(back.net.arch().input_shape(), net.arch().input_shape()) << name;
+  const std::vector<float> x = images_to_float(testing_fixtures::mnist_subset().images, 0, 5);
+  ForwardPass a, b;
+  FloatNetwork plain = net;
+  plain.fake_quant().enabled = false;
+  plain.forward(x.data(), 5, a);
+  back.net.forward(x.data(), 5, b);
+  EXPECT_EQ(a.logits(), b.logits()) << name;
+}
+
+TEST(OnnxExport, ReimportGivesIdenticalFloatOutputs) {
+  for (const std::string name : {"resnet_tiny", "mobilenet_tiny", "squeeze_tiny", "plain_cnn", "matmul_mlp"})
+    expect_export_round_trip(import_onnx(kOnnx + name + ".onnx").net, name);
+  FloatNetwork modern(testing_fixtures::modern_layer_architecture());
+  modern.initialize(3);
+  expect_export_round_trip(modern, "modern");
+  FloatNetwork every(testing_fixtures::every_layer_architecture());
+  every.initialize(4);
+  expect_export_round_trip(every, "every");
+  const QuantizedModel lenet = testing_fixtures::lenet5();
+  FloatNetwork trained(lenet.arch);
+  trained.params() = lenet.float_params;
+  expect_export_round_trip(trained, "lenet5");
 }
 
 TEST(Npy, ReadsWhatItWritesAndRejectsBadFiles) {
