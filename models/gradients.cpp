@@ -19,7 +19,7 @@ NetworkGradients compute_gradients(const QuantizedModel& model, const MnistSplit
     ReferenceEngine engine(model);
     InferenceTrace trace;
     for (int i = begin; i < end; ++i) {
-      engine.run(data.images.image(i), trace);
+      engine.run(data.images, i, trace);
       result.targets.push_back(ReferenceEngine::top1(trace.logits()));
     }
   }

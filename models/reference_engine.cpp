@@ -1,5 +1,7 @@
 #include "models/reference_engine.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "models/error.h"
@@ -45,11 +47,28 @@ const std::vector<std::int8_t>& ReferenceEngine::tensor(const InferenceTrace& tr
   return index < 0 ? trace.input : trace.out[static_cast<std::size_t>(index)];
 }
 
+void ReferenceEngine::quantize_input(const IdxImages& images, int image, std::vector<std::int8_t>& q) const {
+  const std::size_t n = model_.arch.input_shape().size();
+  if (images.image_size() != n || image < 0 || image >= images.count)
+    throw Error(fmt::format("image {} of a set of {} images of {}x{}x{} does not fit the model's input {}", image,
+                            images.count, images.channels, images.rows, images.cols, to_string(model_.arch.input_shape())));
+  thread_local std::vector<float> x;
+  x.resize(n);
+  images.input(image, x.data());
+  q.resize(n);
+  for (std::size_t e = 0; e < n; ++e) q[e] = quantize_activation(x[e], model_.input);
+}
+
+void ReferenceEngine::run(const IdxImages& images, int image, InferenceTrace& trace) const {
+  quantize_input(images, image, trace.input);
+  run_from(0, trace);
+}
+
 void ReferenceEngine::run(const std::uint8_t* pixels, InferenceTrace& trace) const {
   const std::size_t n = model_.arch.input_shape().size();
   trace.input.resize(n);
-  // MNIST input quantization (scale 1/255, zero point -128) is exact.
-  for (std::size_t i = 0; i < n; ++i) trace.input[i] = static_cast<std::int8_t>(static_cast<int>(pixels[i]) - 128);
+  for (std::size_t i = 0; i < n; ++i)
+    trace.input[i] = quantize_activation(static_cast<float>(pixels[i]) / 255.0f, model_.input);
   run_from(0, trace);
 }
 

@@ -35,7 +35,13 @@ class ReferenceEngine {
 
   const QuantizedModel& model() const { return model_; }
 
-  // Quantizes MNIST pixels (q = pixel - 128) and runs every layer.
+  // The int8 network input of image `image`: its float input
+  // (IdxImages::input) quantized with the model's input quantization.
+  void quantize_input(const IdxImages& images, int image, std::vector<std::int8_t>& q) const;
+  // Quantizes image `image` and runs every layer.
+  void run(const IdxImages& images, int image, InferenceTrace& trace) const;
+  // The same for byte pixels of a one-channel image read as pixel / 255
+  // (MNIST; with the zoo's input quantization, q = pixel - 128 exactly).
   void run(const std::uint8_t* pixels, InferenceTrace& trace) const;
   // Re-runs layers [first, end) reading trace values of earlier layers as
   // they stand: the way a fault's corrupted tensor is carried to the logits.

@@ -87,11 +87,9 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options) {
 QuantParams mnist_input_qparams() { return QuantParams{1.0f / 255.0f, -128}; }
 
 std::vector<float> images_to_float(const IdxImages& images, int begin, int end) {
-  const std::size_t pixels = static_cast<std::size_t>(images.rows) * images.cols;
-  std::vector<float> out(pixels * static_cast<std::size_t>(end - begin));
-  for (int i = begin; i < end; ++i)
-    for (std::size_t p = 0; p < pixels; ++p)
-      out[static_cast<std::size_t>(i - begin) * pixels + p] = static_cast<float>(images.image(i)[p]) / 255.0f;
+  const std::size_t n = images.image_size();
+  std::vector<float> out(n * static_cast<std::size_t>(end - begin));
+  for (int i = begin; i < end; ++i) images.input(i, out.data() + static_cast<std::size_t>(i - begin) * n);
   return out;
 }
 

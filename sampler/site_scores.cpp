@@ -25,7 +25,7 @@ std::vector<double> block_scores(const FaultSpace& space, const LiveSpace& live,
     auto& slot = contexts[{layer, image}];
     if (!slot) {
       auto& trace = traces[image];
-      if (trace.out.empty()) engine.run(data.images.image(image), trace);
+      if (trace.out.empty()) engine.run(data.images, image, trace);
       slot = make_layer_oracle(model, layer, trace, array);
     }
     return *slot;

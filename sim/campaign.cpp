@@ -152,8 +152,8 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   Accelerator& accelerator = shared_accelerator();
   accelerator.configure(config.array);
   const std::string model_path = resolve_model_path(config.model, default_zoo_dir());
-  const QuantizedModel model = open_model(model_path, config.dataset_dir);
-  const MnistSplit data = load_mnist(config.dataset_dir, "t10k");
+  const QuantizedModel model = open_model(model_path, config.dataset);
+  const MnistSplit data = open_test_set(config.dataset, model);
   if (config.images.end > data.images.count)
     throw ConfigError(fmt::format("{}: dataset.images: {} exceeds the {} test images", options.config_path,
                                   to_string(config.images), data.images.count));

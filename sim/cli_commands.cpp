@@ -23,7 +23,9 @@ namespace {
 
 void print_config_summary(const Config& c, std::ostream& out) {
   out << fmt::format("  model          {}\n", c.model);
-  out << fmt::format("  images         {} of {} ({} images)\n", to_string(c.images), c.dataset_dir, c.images.size());
+  out << fmt::format("  images         {} of {} ({} images)\n", to_string(c.images),
+                     c.dataset.format == "npy" ? c.dataset.inputs : c.dataset.format + " in " + c.dataset.resolved_dir(),
+                     c.images.size());
   out << fmt::format("  array          {}x{} PEs, timing {}, DRAM {}\n", c.array.rows, c.array.cols,
                      to_string(c.array.timing),
                      c.array.dram_bytes_per_cycle > 0 ? fmt::format("{} B/cycle", c.array.dram_bytes_per_cycle)

@@ -96,7 +96,7 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
   std::filesystem::create_directories(out_dir);
   write_resolved_config(config, out_dir);
   const auto start = std::chrono::steady_clock::now();
-  const MnistSplit data = load_mnist(config.dataset_dir, "t10k");
+  const MnistSplit data = load_split(config.dataset, "t10k");
   Accelerator& accelerator = shared_accelerator();
   accelerator.configure(config.array);
   std::vector<RegisterGroup> groups;
@@ -111,7 +111,8 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
   std::map<std::tuple<std::string, double, std::string, int>, std::vector<double>> precision;
   std::map<std::tuple<std::string, double, std::string, int>, Estimate> first_seed;
   for (const std::string& model_name : models) {
-    const QuantizedModel model = open_model(model_name, config.dataset_dir);
+    const QuantizedModel model = open_model(model_name, config.dataset);
+    check_model_input(model.arch, data.images, model_name, config.dataset.format);
     const FaultSpace space(model, config.array, groups, config.campaign.kind, config.campaign.adjacent_bits,
                            config.campaign.stuck_cycles, config.campaign.layers);
     const LiveSpace live(space);

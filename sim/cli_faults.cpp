@@ -66,14 +66,14 @@ struct CommonOptions {
 };
 
 QuantizedModel load_config_model(const Config& config) {
-  return open_model(config.model, config.dataset_dir);
+  return open_model(config.model, config.dataset);
 }
 
-MnistSplit load_test_set(const Config& config) {
-  MnistSplit data = load_mnist(config.dataset_dir, "t10k");
+MnistSplit load_test_set(const Config& config, const QuantizedModel& model) {
+  MnistSplit data = open_test_set(config.dataset, model);
   if (config.images.end > data.images.count)
-    throw ConfigError(fmt::format("dataset.images: range {} exceeds the {} test images in {}", to_string(config.images),
-                                  data.images.count, config.dataset_dir));
+    throw ConfigError(fmt::format("dataset.images: range {} exceeds the {} test images of {}", to_string(config.images),
+                                  data.images.count, config.dataset.format == "npy" ? config.dataset.inputs : config.dataset.resolved_dir()));
   return data;
 }
 
@@ -103,7 +103,7 @@ int explain_fault_command(const std::vector<std::string>& args, const std::strin
   if (fault_text.empty() == fault_list.empty()) throw UsageError(prog + ": give exactly one of --fault and --fault-list");
   const Config config = common.load(prog);
   const QuantizedModel model = load_config_model(config);
-  const MnistSplit data = load_test_set(config);
+  const MnistSplit data = load_test_set(config, model);
   if (image < 0) image = config.images.begin;
   if (image >= data.images.count) throw UsageError(fmt::format("{}: --image {}: there are {} test images", prog, image, data.images.count));
   FaultSite site;
@@ -186,7 +186,7 @@ int find_critical_command(const std::vector<std::string>& args, const std::strin
   with.overrides = overrides;
   const Config config = with.load(prog);
   const QuantizedModel model = load_config_model(config);
-  const MnistSplit data = load_test_set(config);
+  const MnistSplit data = load_test_set(config, model);
   io.out << fmt::format("find-critical: {} on {}x{}, {} sampling (seed {}), faults until {} reach a {:.0f}% drop on "
                         "images {}\n",
                         config.model, config.array.rows, config.array.cols, to_string(config.campaign.sampler),
@@ -272,7 +272,7 @@ int fault_accuracy_command(const std::vector<std::string>& args, const std::stri
     return kExitOk;
   const Config config = common.load(prog);
   const QuantizedModel model = load_config_model(config);
-  const MnistSplit data = load_test_set(config);
+  const MnistSplit data = load_test_set(config, model);
   const std::vector<FaultSite> faults = read_faults(faults_path, config, model);
   print_fault_accuracy(fmt::format("{} on images {}", config.model, to_string(config.images)),
                        measure_fault_accuracy(config, model, data, faults), faults, true, io.out);
@@ -312,8 +312,8 @@ int fat_command(const std::vector<std::string>& args, const std::string& prog, C
   const QuantizedModel model = load_config_model(config);
   if (model.float_params.empty())
     throw Error(config.model + ": the model file carries no float weights; fault-aware training needs them");
-  const MnistSplit test_set = load_test_set(config);
-  const MnistSplit train_set = load_mnist(config.dataset_dir, "train");
+  const MnistSplit test_set = load_test_set(config, model);
+  const MnistSplit train_set = load_split(config.dataset, "train");
   const std::vector<FaultSite> faults = read_faults(faults_path, config, model);
   std::vector<FaultSite> held_out;
   if (!held_out_path.empty()) held_out = read_faults(held_out_path, config, model);

@@ -1,6 +1,9 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
 #include <filesystem>
 #include <ostream>
 
@@ -42,7 +45,7 @@ Int8Evaluation evaluate_int8(const QuantizedModel& model, const MnistSplit& data
   e.confusion.assign(static_cast<std::size_t>(classes), std::vector<int>(static_cast<std::size_t>(classes), 0));
   InferenceTrace trace;
   for (int i = range.begin; i < range.end; ++i) {
-    engine.run(data.images.image(i), trace);
+    engine.run(data.images, i, trace);
     const int predicted = ReferenceEngine::top1(trace.logits());
     const int label = data.labels[static_cast<std::size_t>(i)];
     e.correct += predicted == label;
@@ -67,8 +70,49 @@ void check_range(const ImageRange& range, const MnistSplit& data, const std::str
     throw Error(fmt::format("--images {}: the test set in {} has only {} images", to_string(range), dir, data.images.count));
 }
 
+// --data, --dataset, --inputs, --labels, --mean, --std: the dataset of the
+// commands that take no configuration file (docs/configuration.md, "dataset").
+struct DatasetOptions {
+  std::string format = "mnist", dir, inputs, labels, mean = "0", std = "1";
+  void add(po::options_description& desc) {
+    desc.add_options()("data", po::value(&dir), "dataset directory (default .cache/mnist or .cache/fashion-mnist)")(
+        "dataset", po::value(&format)->default_value(format), "mnist, fashion-mnist or npy")(
+        "inputs", po::value(&inputs), "images from a .npy file (N,C,H,W or N,H,W,C; uint8 or float32); implies --dataset npy")(
+        "labels", po::value(&labels), "labels from a .npy file of integers (without: the model's own predictions)")(
+        "mean", po::value(&mean)->default_value(mean), "per-channel mean subtracted from pixel/255 (comma-separated)")(
+        "std", po::value(&std)->default_value(std), "per-channel standard deviation divided by (comma-separated)");
+  }
+  DatasetConfig config(const std::string& prog) const {
+    DatasetConfig d;
+    d.format = inputs.empty() ? format : "npy";
+    if (d.format != "mnist" && d.format != "fashion-mnist" && d.format != "npy")
+      throw UsageError(fmt::format("{}: --dataset: expected mnist, fashion-mnist or npy, got '{}'", prog, format));
+    if (d.format == "npy" && inputs.empty()) throw UsageError(fmt::format("{}: --dataset npy needs --inputs FILE.npy", prog));
+    if (!labels.empty() && inputs.empty()) throw UsageError(fmt::format("{}: --labels needs --inputs", prog));
+    d.dir = dir, d.inputs = inputs, d.labels = labels;
+    auto list = [&](const std::string& text, const char* what, bool positive) {
+      std::vector<double> values;
+      std::stringstream in(text);
+      std::string item;
+      while (std::getline(in, item, ',')) {
+        char* end = nullptr;
+        const double v = std::strtod(item.c_str(), &end);
+        if (item.empty() || end != item.c_str() + item.size() || !std::isfinite(v) || (positive && !(v > 0)))
+          throw UsageError(fmt::format("{}: --{}: '{}' is not a {}number", prog, what, item, positive ? "positive " : ""));
+        values.push_back(v);
+      }
+      if (values.empty()) throw UsageError(fmt::format("{}: --{}: needs at least one value", prog, what));
+      return values;
+    };
+    d.mean = list(mean, "mean", false);
+    d.std = list(std, "std", true);
+    return d;
+  }
+};
+
 int train_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
-  std::string model_name, out_path, data_dir = ".cache/mnist", optimizer = "adam";
+  std::string model_name, out_path, optimizer = "adam";
+  DatasetOptions data;
   TrainOptions options;
   int qat_epochs = 1, calibration_images = 2000;
   std::uint64_t init_seed = 1;
@@ -86,8 +130,8 @@ int train_command(const std::vector<std::string>& args, const std::string& prog,
       "train-images", po::value(&options.train_images)->default_value(0), "use the first N training images (0 = all)")(
       "calibration-images", po::value(&calibration_images)->default_value(calibration_images),
       "training images used to calibrate activation ranges")(
-      "data", po::value(&data_dir)->default_value(data_dir), "MNIST directory")(
       "out", po::value(&out_path)->required(), "model file to write (.isq)");
+  data.add(desc);
   po::variables_map values;
   if (parse_command_line(prog, "--model NAME --out FILE [options]", desc, {}, args, values, io)) return kExitOk;
   if (optimizer == "adam")
@@ -101,8 +145,9 @@ int train_command(const std::vector<std::string>& args, const std::string& prog,
   options.seed = init_seed;
 
   const auto start = std::chrono::steady_clock::now();
-  const MnistSplit train_set = load_mnist(data_dir, "train");
-  const MnistSplit test_set = load_mnist(data_dir, "t10k");
+  const DatasetConfig dataset = data.config(prog);
+  const MnistSplit train_set = load_split(dataset, "train");
+  const MnistSplit test_set = load_split(dataset, "t10k");
   FloatNetwork net(zoo_architecture(model_name));
   net.initialize(init_seed);
   io.out << fmt::format("training {} ({} parameters) on {} images, {} epochs + {} QAT epochs, {} lr {}\n", model_name,
@@ -144,21 +189,23 @@ int train_command(const std::vector<std::string>& args, const std::string& prog,
 }
 
 int infer_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
-  std::string model_arg, images = "0:10000", data_dir = ".cache/mnist";
+  std::string model_arg, images = "0:10000";
+  DatasetOptions data;
   bool with_float = false;
   po::options_description desc("Options");
   desc.add_options()("model", po::value(&model_arg)->required(), "zoo name (lenet5, cnn-small, mlp) or model file")(
       "images", po::value(&images)->default_value(images), "test images begin:end")(
-      "data", po::value(&data_dir)->default_value(data_dir), "MNIST directory")(
       "float", po::bool_switch(&with_float), "also report the float accuracy of the stored float weights");
+  data.add(desc);
   po::variables_map values;
   if (parse_command_line(prog, "--model NAME|FILE [--images BEGIN:END]", desc, {}, args, values, io)) return kExitOk;
   const ImageRange range = images_option(prog, images);
   const auto start = std::chrono::steady_clock::now();
   const std::string path = model_arg;
-  const QuantizedModel model = open_model(model_arg, data_dir);
-  const MnistSplit test_set = load_mnist(data_dir, "t10k");
-  check_range(range, test_set, data_dir);
+  const DatasetConfig dataset = data.config(prog);
+  const QuantizedModel model = open_model(model_arg, dataset);
+  const MnistSplit test_set = open_test_set(dataset, model);
+  check_range(range, test_set, dataset.format == "npy" ? dataset.inputs : dataset.resolved_dir());
   io.out << fmt::format("{}: {} layers, {} parameters; test images {}\n", path, model.arch.size(),
                         model.arch.parameter_count(), to_string(range));
   const Int8Evaluation e = evaluate_int8(model, test_set, range, range.size() >= 4000 ? &io.out : nullptr);
@@ -181,13 +228,14 @@ int infer_command(const std::vector<std::string>& args, const std::string& prog,
 }
 
 int sensitivity_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
-  std::string model_arg, images = "0:256", data_dir = ".cache/mnist", out_path, target = "golden";
+  std::string model_arg, images = "0:256", out_path, target = "golden";
+  DatasetOptions data;
   po::options_description desc("Options");
   desc.add_options()("model", po::value(&model_arg)->required(), "zoo name or model file")(
       "images", po::value(&images)->default_value(images), "calibration images begin:end (test set)")(
-      "data", po::value(&data_dir)->default_value(data_dir), "MNIST directory")(
       "target", po::value(&target)->default_value(target), "loss against the model's golden prediction or the label")(
       "out", po::value(&out_path)->required(), "CSV to write: layer,kind,tensor,index,mean_abs_grad");
+  data.add(desc);
   po::variables_map values;
   if (parse_command_line(prog, "--model NAME --out FILE [--images A:B]", desc, {}, args, values, io)) return kExitOk;
   if (target != "golden" && target != "label")
@@ -195,9 +243,10 @@ int sensitivity_command(const std::vector<std::string>& args, const std::string&
   const ImageRange range = images_option(prog, images);
   const auto start = std::chrono::steady_clock::now();
   const std::string path = model_arg;
-  const QuantizedModel model = open_model(model_arg, data_dir);
-  const MnistSplit test_set = load_mnist(data_dir, "t10k");
-  check_range(range, test_set, data_dir);
+  const DatasetConfig dataset = data.config(prog);
+  const QuantizedModel model = open_model(model_arg, dataset);
+  const MnistSplit test_set = open_test_set(dataset, model);
+  check_range(range, test_set, dataset.format == "npy" ? dataset.inputs : dataset.resolved_dir());
   const auto sensitivity = compute_sensitivity(model, test_set, range.begin, range.end,
                                                target == "golden" ? LossTarget::kGoldenPrediction : LossTarget::kTrueLabel);
   io.out << fmt::format("{}: mean |dL/dx| over {} images (loss against the {})\n", path, range.size(),
@@ -219,16 +268,17 @@ int sensitivity_command(const std::vector<std::string>& args, const std::string&
 }  // namespace
 
 int import_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
-  std::string onnx_path, out_path, data_dir = ".cache/mnist", images = "0:1000";
+  std::string onnx_path, out_path, images = "0:1000";
+  DatasetOptions data;
   int calibration = kDefaultCalibrationImages;
   po::options_description desc("Options");
   desc.add_options()("model", po::value(&onnx_path)->required(), "ONNX file to import (also the first positional argument)")(
       "out", po::value(&out_path)->required(), "isimdl model file to write (.isq)")(
-      "data", po::value(&data_dir)->default_value(data_dir), "MNIST directory (calibration: training images; check: test images)")(
       "calibration", po::value(&calibration)->default_value(calibration), "training images to calibrate activation ranges on")(
       "images", po::value(&images)->default_value(images), "test images on which float and int8 top-1 are compared");
   po::positional_options_description positional;
   positional.add("model", 1);
+  data.add(desc);
   po::variables_map values;
   if (parse_command_line(prog, "MODEL.onnx --out MODEL.isq [--calibration N]", desc, positional, args, values, io))
     return kExitOk;
@@ -243,10 +293,11 @@ int import_command(const std::vector<std::string>& args, const std::string& prog
                         imported.net.arch().size(), imported.net.arch().parameter_count(),
                         to_string(imported.net.arch().input_shape()), imported.net.arch().num_classes(), import_seconds);
   for (const auto& note : imported.notes) io.out << "  note: " << note << "\n";
-  const MnistSplit train = load_mnist(data_dir, "train");
+  const DatasetConfig dataset = data.config(prog);
+  const MnistSplit train = load_split(dataset, "train");
   const QuantizedModel model = quantize_imported(imported.net, train, calibration);
-  const MnistSplit test_set = load_mnist(data_dir, "t10k");
-  check_range(range, test_set, data_dir);
+  const MnistSplit test_set = open_test_set(dataset, model);
+  check_range(range, test_set, dataset.format == "npy" ? dataset.inputs : dataset.resolved_dir());
   const Int8Evaluation e = evaluate_int8(model, test_set, range, nullptr);
   FloatNetwork plain = imported.net;
   plain.fake_quant().enabled = false;
@@ -260,7 +311,7 @@ int import_command(const std::vector<std::string>& args, const std::string& prog
     const int n = std::min(256, range.end - first);
     plain.forward(inputs.data() + static_cast<std::size_t>(first - range.begin) * model.arch.input_shape().size(), n, pass);
     for (int i = 0; i < n; ++i) {
-      engine.run(test_set.images.image(first + i), trace);
+      engine.run(test_set.images, first + i, trace);
       agree += ReferenceEngine::top1(trace.logits()) == argmax(pass.logits().data() + static_cast<std::size_t>(i) * classes, classes);
     }
   }

@@ -172,11 +172,11 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   accelerator.configure(config.array);  // a bad array is an error before anything runs
   const std::unique_ptr<Tracer> tracer = make_tracer(accelerator, o, prog);
   const std::string model_path = resolve_model_path(config.model, default_zoo_dir());
-  const QuantizedModel model = open_model(config.model, config.dataset_dir);
-  const MnistSplit test = load_mnist(config.dataset_dir, "t10k");
+  const QuantizedModel model = open_model(config.model, config.dataset);
+  const MnistSplit test = open_test_set(config.dataset, model);
   if (config.images.end > test.images.count)
     throw ConfigError(fmt::format("{}: dataset.images: range {} exceeds the {} test images in {}", o.config_path,
-                                  to_string(config.images), test.images.count, config.dataset_dir));
+                                  to_string(config.images), test.images.count, config.dataset.resolved_dir()));
   io.out << fmt::format("{} on the {}x{} array ({}): {} images, layers without weights on the reference engine\n",
                         model_path, config.array.rows, config.array.cols, to_string(config.array.timing),
                         config.images.size());
@@ -186,8 +186,8 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   int hw_correct = 0, golden_correct = 0, mismatched_images = 0;
   std::string predictions = "image,label,golden_top1,hw_top1,bit_exact\n";
   for (int i = config.images.begin; i < config.images.end; ++i) {
-    runner.run(test.images.image(i), hw, i == config.images.begin ? &stats : nullptr);
-    runner.engine().run(test.images.image(i), golden);
+    runner.run(test.images, i, hw, i == config.images.begin ? &stats : nullptr);
+    runner.engine().run(test.images, i, golden);
     const bool exact = hw.acc == golden.acc && hw.out == golden.out;
     mismatched_images += !exact;
     const int label = test.labels[static_cast<std::size_t>(i)];

@@ -92,8 +92,8 @@ int sweep_command(const std::vector<std::string>& args, const std::string& prog,
       configs.push_back(load_config(config_path, o));
     }
   const Config& base = configs.front();
-  const QuantizedModel q = open_model(base.model, base.dataset_dir);
-  const MnistSplit data = load_mnist(base.dataset_dir, "t10k");
+  const QuantizedModel q = open_model(base.model, base.dataset);
+  const MnistSplit data = open_test_set(base.dataset, q);
   if (base.images.end > data.images.count)
     throw ConfigError(fmt::format("dataset.images: {} exceeds the {} test images", to_string(base.images), data.images.count));
   std::filesystem::create_directories(out_dir);

@@ -71,7 +71,17 @@ Config read_config(YAML::Node root, std::shared_ptr<const ConfigSource> source) 
   Config config;
   config.model = reader.text("model", config.model);
   ConfigReader dataset = reader.section("dataset");
-  config.dataset_dir = dataset.text("dir", config.dataset_dir);
+  DatasetConfig& d = config.dataset;
+  d.format = dataset.choice("format", {"mnist", "fashion-mnist", "npy"}, d.format);
+  d.dir = dataset.text("dir", d.dir);
+  d.inputs = dataset.text("inputs", d.inputs);
+  d.labels = dataset.text("labels", d.labels);
+  d.mean = dataset.number_list("mean", -1e6, 1e6, d.mean);
+  d.std = dataset.number_list("std", 1e-12, 1e6, d.std);
+  d.layout = dataset.choice("layout", {"auto", "nchw", "nhwc"}, d.layout);
+  if (d.format == "npy" && d.inputs.empty()) dataset.fail("inputs", "format npy needs the .npy file of images");
+  if (d.format != "npy" && !d.inputs.empty()) dataset.fail("inputs", "only format npy reads an .npy file");
+  if (d.mean.empty() || d.std.empty()) dataset.fail(d.mean.empty() ? "mean" : "std", "needs at least one value");
   const std::string images = dataset.text("images", to_string(config.images));
   try {
     config.images = parse_image_range(images);
@@ -111,6 +121,16 @@ ImageRange parse_image_range(const std::string& text) {
 
 std::string to_string(const ImageRange& range) { return fmt::format("{}:{}", range.begin, range.end); }
 
+std::string DatasetConfig::resolved_dir() const {
+  if (!dir.empty()) return dir;
+  return format == "fashion-mnist" ? ".cache/fashion-mnist" : ".cache/mnist";
+}
+
+bool operator==(const DatasetConfig& a, const DatasetConfig& b) {
+  return a.format == b.format && a.dir == b.dir && a.inputs == b.inputs && a.labels == b.labels && a.mean == b.mean &&
+         a.std == b.std && a.layout == b.layout;
+}
+
 bool operator==(const CampaignConfig& a, const CampaignConfig& b) {
   return a.faults == b.faults && a.seed == b.seed && a.sampler == b.sampler && a.epsilon == b.epsilon && a.bit_weighting == b.bit_weighting && a.bit_exponent == b.bit_exponent &&
          a.critical_drop == b.critical_drop && a.kind == b.kind && a.adjacent_bits == b.adjacent_bits &&
@@ -118,7 +138,7 @@ bool operator==(const CampaignConfig& a, const CampaignConfig& b) {
 }
 
 bool operator==(const Config& a, const Config& b) {
-  return a.model == b.model && a.dataset_dir == b.dataset_dir && a.images.begin == b.images.begin &&
+  return a.model == b.model && a.dataset == b.dataset && a.images.begin == b.images.begin &&
          a.images.end == b.images.end && a.array == b.array && a.campaign == b.campaign &&
          a.output_dir == b.output_dir;
 }
@@ -156,7 +176,13 @@ std::string to_yaml(const Config& c) {
   out << YAML::BeginMap;
   out << YAML::Key << "model" << YAML::Value << c.model;
   out << YAML::Key << "dataset" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "dir" << YAML::Value << c.dataset_dir;
+  out << YAML::Key << "format" << YAML::Value << c.dataset.format;
+  if (!c.dataset.dir.empty()) out << YAML::Key << "dir" << YAML::Value << c.dataset.dir;
+  if (!c.dataset.inputs.empty()) out << YAML::Key << "inputs" << YAML::Value << c.dataset.inputs;
+  if (!c.dataset.labels.empty()) out << YAML::Key << "labels" << YAML::Value << c.dataset.labels;
+  out << YAML::Key << "mean" << YAML::Value << YAML::Flow << c.dataset.mean;
+  out << YAML::Key << "std" << YAML::Value << YAML::Flow << c.dataset.std;
+  if (c.dataset.format == "npy") out << YAML::Key << "layout" << YAML::Value << c.dataset.layout;
   out << YAML::Key << "images" << YAML::Value << to_string(c.images);
   out << YAML::EndMap;
   out << YAML::Key << "array" << YAML::Value << YAML::BeginMap;

@@ -43,11 +43,30 @@ struct CampaignConfig {
   int jobs = 1;
 };
 
+// Where a run's images come from (docs/configuration.md, "dataset").
+//   mnist, fashion-mnist: IDX files in `dir` (train-*/t10k-* as MNIST ships them;
+//     scripts/setup fetches both, Fashion-MNIST with isimdl's own split)
+//   npy: images from the .npy file `inputs` (N x C x H x W or N x H x W x C,
+//     uint8 or float32), labels from `labels` (integers), or, without labels,
+//     the model's own fault-free predictions; the same file serves as the
+//     test set and as the calibration set.
+// Images become the network's float input per channel as
+// x = (pixel / 255 - mean[c]) / std[c] (uint8) or (value - mean[c]) / std[c]
+// (float32); one value applies to every channel.
+struct DatasetConfig {
+  std::string format = "mnist";
+  std::string dir;  // empty: .cache/mnist or .cache/fashion-mnist by format
+  std::string inputs, labels;
+  std::vector<double> mean{0.0}, std{1.0};
+  std::string layout = "auto";  // npy: nchw, nhwc, or auto (channel dimension of size 1 or 3)
+  std::string resolved_dir() const;
+};
+
 // The whole configuration of a run, parsed and validated in one place
 // (sim/config.cpp). Paths are relative to the working directory.
 struct Config {
   std::string model = "lenet5";  // zoo name or path to a model file
-  std::string dataset_dir = ".cache/mnist";
+  DatasetConfig dataset;
   ImageRange images;
   ArrayConfig array;
   CampaignConfig campaign;
@@ -55,6 +74,7 @@ struct Config {
 };
 
 bool operator==(const CampaignConfig& a, const CampaignConfig& b);
+bool operator==(const DatasetConfig& a, const DatasetConfig& b);
 bool operator==(const Config& a, const Config& b);
 
 // Parses a YAML configuration file, applies `-p key.path=value` overrides (in

@@ -207,6 +207,28 @@ std::vector<std::int64_t> ConfigReader::integer_list(const std::string& key, std
   return items;
 }
 
+std::vector<double> ConfigReader::number_list(const std::string& key, double lo, double hi, std::vector<double> fallback) {
+  const YAML::Node value = lookup(key);
+  if (!value.IsDefined()) return fallback;
+  if (!value.IsSequence()) fail(key, fmt::format("expected a list of numbers in [{}, {}], got {}", lo, hi, describe(value)));
+  std::vector<double> items;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const YAML::Node item = value[i];
+    double parsed = 0;
+    bool ok = item.IsScalar();
+    if (ok) {
+      const std::string& s = item.Scalar();
+      char* end = nullptr;
+      parsed = std::strtod(s.c_str(), &end);
+      ok = !s.empty() && end == s.c_str() + s.size() && std::isfinite(parsed);
+    }
+    if (!ok || parsed < lo || parsed > hi)
+      fail(key, fmt::format("item {}: expected a number in [{}, {}], got {}", i + 1, lo, hi, describe(item)));
+    items.push_back(parsed);
+  }
+  return items;
+}
+
 bool ConfigReader::is_word(const std::string& key, const std::string& word) {
   const YAML::Node value = lookup(key);
   return value.IsDefined() && value.IsScalar() && value.Scalar() == word;

@@ -44,6 +44,9 @@ class ConfigReader {
   std::vector<std::int64_t> integer_list(const std::string& key, std::int64_t lo, std::int64_t hi,
                                          std::vector<std::int64_t> fallback);
 
+  // A list of numbers in [lo, hi]; a missing key gives `fallback`.
+  std::vector<double> number_list(const std::string& key, double lo, double hi, std::vector<double> fallback);
+
   // True when `key` holds exactly the scalar `word` (e.g. faults: all); the
   // key is then known, and the caller does not read it again.
   bool is_word(const std::string& key, const std::string& word);

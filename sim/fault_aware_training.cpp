@@ -13,13 +13,13 @@
 namespace isimdl {
 
 bool add_fault_perturbation(const QuantizedModel& q, const FakeQuantization& fq, const ArrayConfig& array,
-                            const FaultSite& fault, int sample, const std::uint8_t* pixels, ForwardPerturbation& out) {
-  return add_fault_perturbation(ReferenceEngine(q), q, fq, array, fault, sample, pixels, out);
+                            const FaultSite& fault, int sample, const IdxImages& images, int image, ForwardPerturbation& out) {
+  return add_fault_perturbation(ReferenceEngine(q), q, fq, array, fault, sample, images, image, out);
 }
 
 bool add_fault_perturbation(const ReferenceEngine& engine, const QuantizedModel& q, const FakeQuantization& fq,
-                            const ArrayConfig& array, const FaultSite& fault, int sample, const std::uint8_t* pixels,
-                            ForwardPerturbation& out) {
+                            const ArrayConfig& array, const FaultSite& fault, int sample, const IdxImages& images,
+                            int image, ForwardPerturbation& out) {
   const int l = fault.layer;
   const auto li = static_cast<std::size_t>(l);
   const float s_in = q.tensor_qparams(q.arch.layer(l).input).scale;
@@ -27,7 +27,7 @@ bool add_fault_perturbation(const ReferenceEngine& engine, const QuantizedModel&
   const int out_layer = fq.quantize_output[li] ? l : l + 1;
   const QuantParams out_q = fq.output[static_cast<std::size_t>(out_layer)];
   InferenceTrace trace;
-  engine.run(pixels, trace);
+  engine.run(images, image, trace);
   const auto ctx = make_layer_oracle(q, l, trace, array);
   const FaultEquivalent eq = fault_equivalent(*ctx, fault);
   if (!eq.expressible) throw Error("fault-aware training: " + eq.not_expressible);
@@ -83,7 +83,7 @@ QuantizedModel fault_aware_training(const QuantizedModel& model, const ArrayConf
     const ReferenceEngine engine(q);
     for (std::size_t b = 0; b < images.size(); ++b)
       s.images_changed += add_fault_perturbation(engine, q, fq, array, fault, static_cast<int>(b),
-                                                 train_set.images.image(images[b]), out);
+                                                 train_set.images, images[b], out);
   };
   train(net, train_set, options.train, on_epoch, progress, perturb);
   return quantize_network(net, fq);

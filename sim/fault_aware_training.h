@@ -4,6 +4,7 @@
 #include <functional>
 #include <vector>
 
+#include "models/idx_reader.h"
 #include "hw/array_config.h"
 #include "hw/fault_site.h"
 #include "models/quantized_model.h"
@@ -32,16 +33,16 @@ struct FatStepStats {
 
 // Adds the perturbation that applies `fault` to sample `sample` of a forward
 // pass of the fake-quantized network `fq` describes, derived on its int8
-// model `q` for the image `pixels`. Returns whether the fault changes the
+// model `q` for image `image` of `images`. Returns whether the fault changes the
 // layer's output for that image.
 bool add_fault_perturbation(const QuantizedModel& q, const FakeQuantization& fq, const ArrayConfig& array,
-                            const FaultSite& fault, int sample, const std::uint8_t* pixels, ForwardPerturbation& out);
+                            const FaultSite& fault, int sample, const IdxImages& images, int image, ForwardPerturbation& out);
 // The same with the reference engine of `q` built by the caller (once per
 // training step, not once per image).
 class ReferenceEngine;
 bool add_fault_perturbation(const ReferenceEngine& engine, const QuantizedModel& q, const FakeQuantization& fq,
-                            const ArrayConfig& array, const FaultSite& fault, int sample, const std::uint8_t* pixels,
-                            ForwardPerturbation& out);
+                            const ArrayConfig& array, const FaultSite& fault, int sample, const IdxImages& images,
+                            int image, ForwardPerturbation& out);
 
 QuantizedModel fault_aware_training(const QuantizedModel& model, const ArrayConfig& array,
                                     const std::vector<FaultSite>& faults, const MnistSplit& train_set,

@@ -58,7 +58,7 @@ const InferenceTrace& FaultSimulator::golden(int image) {
   auto it = golden_.find(image);
   if (it != golden_.end()) return it->second;
   InferenceTrace& trace = golden_[image];
-  runner_.engine().run(data_.images.image(image), trace);
+  runner_.engine().run(data_.images, image, trace);
   return trace;
 }
 
@@ -153,7 +153,7 @@ FaultResult FaultSimulator::run_full(const FaultSite& fault, int image) {
   FaultResult r;
   InferenceTrace trace;
   try {
-    runner_.run(data_.images.image(image), trace, nullptr, &fault, &r.injection);
+    runner_.run(data_.images, image, trace, nullptr, &fault, &r.injection);
   } catch (const WatchdogError&) {
     r.outcome = Outcome::kDue;
     r.died = DeathPoint::kNotApplicable;

@@ -7,44 +7,88 @@
 #include "models/error.h"
 #include "models/model_file.h"
 #include "models/onnx_import.h"
+#include "models/reference_engine.h"
 #include "models/trainer.h"
 #include "models/zoo.h"
 
 namespace isimdl {
+namespace {
+
+std::string dataset_name(const DatasetConfig& d) {
+  return d.format == "npy" ? d.inputs : fmt::format("{} in {}", d.format, d.resolved_dir());
+}
+
+}  // namespace
+
+MnistSplit load_split(const DatasetConfig& dataset, const std::string& split) {
+  MnistSplit data = dataset.format == "npy" ? load_npy_dataset(dataset.inputs, dataset.labels, dataset.layout)
+                                            : load_mnist(dataset.resolved_dir(), split);
+  const auto channels = static_cast<std::size_t>(data.images.channels);
+  for (const auto* list : {&dataset.mean, &dataset.std})
+    if (list->size() != 1 && list->size() != channels)
+      throw Error(fmt::format("dataset.{}: {} values for images of {} channels (give one, or one per channel)",
+                              list == &dataset.mean ? "mean" : "std", list->size(), channels));
+  data.images.mean.assign(dataset.mean.begin(), dataset.mean.end());
+  data.images.std.assign(dataset.std.begin(), dataset.std.end());
+  return data;
+}
+
+void check_model_input(const Architecture& arch, const IdxImages& images, const std::string& model_name,
+                       const std::string& dataset) {
+  const Shape image{images.channels, images.rows, images.cols};
+  if (arch.input_shape() != image)
+    throw Error(fmt::format("{}: the model takes {} inputs, the images of {} are {}", model_name,
+                            to_string(arch.input_shape()), dataset, to_string(image)));
+}
 
 QuantizedModel quantize_imported(const FloatNetwork& imported, const MnistSplit& calibration, int count) {
-  check_model_input(imported.arch(), calibration.images, imported.arch().name());
+  check_model_input(imported.arch(), calibration.images, imported.arch().name(), "the calibration set");
   count = std::min(count, calibration.images.count);
   if (count <= 0) throw Error("quantization needs at least one calibration image");
   FloatNetwork net = imported;
   net.fake_quant().enabled = false;
   const std::vector<float> inputs = images_to_float(calibration.images, 0, count);
   const CalibrationRanges ranges = calibrate(net, inputs, count);
-  net.fake_quant() = make_fake_quantization(net.arch(), ranges, mnist_input_qparams());
+  // Byte images read as pixel / 255 are exactly representable with the
+  // MNIST input quantization; anything else gets its calibrated range.
+  const bool plain_bytes = calibration.images.bytes() && calibration.images.mean == std::vector<float>{0.0f} &&
+                           calibration.images.std == std::vector<float>{1.0f};
+  QuantParams input = mnist_input_qparams();
+  if (!plain_bytes) {
+    const auto [lo, hi] = std::minmax_element(inputs.begin(), inputs.end());
+    input = choose_activation_qparams(*lo, *hi);
+  }
+  net.fake_quant() = make_fake_quantization(net.arch(), ranges, input);
   return quantize_network(net, net.fake_quant());
 }
 
-void check_model_input(const Architecture& arch, const IdxImages& images, const std::string& model_name) {
-  const Shape image{1, images.rows, images.cols};
-  if (arch.input_shape() != image)
-    throw Error(fmt::format("{}: the model takes {} inputs, the dataset's images are {} (MNIST); other datasets are not "
-                            "supported yet",
-                            model_name, to_string(arch.input_shape()), to_string(image)));
-}
-
-QuantizedModel open_model(const std::string& name_or_path, const std::string& data_dir, std::vector<std::string>* notes) {
+QuantizedModel open_model(const std::string& name_or_path, const DatasetConfig& dataset, std::vector<std::string>* notes) {
   if (std::filesystem::path(name_or_path).extension() == ".onnx") {
     ImportedNetwork imported = import_onnx(name_or_path);
     if (notes) *notes = imported.notes;
-    return quantize_imported(imported.net, load_mnist(data_dir, "train"), kDefaultCalibrationImages);
+    return quantize_imported(imported.net, load_split(dataset, "train"), kDefaultCalibrationImages);
   }
-  QuantizedModel model = load_model(resolve_model_path(name_or_path, default_zoo_dir()));
-  const Shape mnist{1, 28, 28};
-  if (model.arch.input_shape() != mnist)
-    throw Error(fmt::format("{}: the model takes {} inputs, the dataset's images are {} (MNIST); other datasets are not "
-                            "supported yet",
-                            name_or_path, to_string(model.arch.input_shape()), to_string(mnist)));
-  return model;
+  return load_model(resolve_model_path(name_or_path, default_zoo_dir()));
+}
+
+MnistSplit open_test_set(const DatasetConfig& dataset, const QuantizedModel& model) {
+  MnistSplit data = load_split(dataset, "t10k");
+  check_model_input(model.arch, data.images, model.arch.name(), dataset_name(dataset));
+  const bool unlabelled = std::any_of(data.labels.begin(), data.labels.end(), [](std::uint8_t l) { return l == kUnlabelled; });
+  if (unlabelled) {
+    ReferenceEngine engine(model);
+    InferenceTrace trace;
+    for (int i = 0; i < data.images.count; ++i)
+      if (data.labels[static_cast<std::size_t>(i)] == kUnlabelled) {
+        engine.run(data.images, i, trace);
+        data.labels[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ReferenceEngine::top1(trace.logits()));
+      }
+  }
+  for (std::size_t i = 0; i < data.labels.size(); ++i)
+    if (data.labels[i] >= model.arch.num_classes())
+      throw Error(fmt::format("{}: image {} has label {}, the model has {} classes", dataset_name(dataset), i,
+                              data.labels[i], model.arch.num_classes()));
+  return data;
 }
 
 }  // namespace isimdl

@@ -17,13 +17,24 @@ void NetworkRunner::run_array_layer(int layer, InferenceTrace& trace, LayerStats
   trace.out[static_cast<std::size_t>(layer)] = std::move(result.out);
 }
 
+void NetworkRunner::run(const IdxImages& images, int image, InferenceTrace& trace, std::vector<LayerStats>* stats,
+                        const FaultSite* fault, InjectionRecord* record) {
+  engine_.quantize_input(images, image, trace.input);
+  run_quantized(trace, stats, fault, record);
+}
+
 void NetworkRunner::run(const std::uint8_t* pixels, InferenceTrace& trace, std::vector<LayerStats>* stats,
                         const FaultSite* fault, InjectionRecord* record) {
-  if (fault && (fault->layer < 0 || fault->layer >= model_.arch.size() || !model_.arch.has_weights(fault->layer)))
-    throw Error("fault layer " + std::to_string(fault->layer) + " is not a layer that runs on the array");
   const std::size_t n = model_.arch.input_shape().size();
   trace.input.resize(n);
-  for (std::size_t i = 0; i < n; ++i) trace.input[i] = static_cast<std::int8_t>(static_cast<int>(pixels[i]) - 128);
+  for (std::size_t i = 0; i < n; ++i) trace.input[i] = quantize_activation(static_cast<float>(pixels[i]) / 255.0f, model_.input);
+  run_quantized(trace, stats, fault, record);
+}
+
+void NetworkRunner::run_quantized(InferenceTrace& trace, std::vector<LayerStats>* stats, const FaultSite* fault,
+                                  InjectionRecord* record) {
+  if (fault && (fault->layer < 0 || fault->layer >= model_.arch.size() || !model_.arch.has_weights(fault->layer)))
+    throw Error("fault layer " + std::to_string(fault->layer) + " is not a layer that runs on the array");
   trace.acc.assign(static_cast<std::size_t>(model_.arch.size()), {});
   trace.out.assign(static_cast<std::size_t>(model_.arch.size()), {});
   if (stats) stats->assign(static_cast<std::size_t>(model_.arch.size()), LayerStats{});

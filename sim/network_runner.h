@@ -20,6 +20,9 @@ class NetworkRunner {
   // Fills `trace` like ReferenceEngine::run; per-layer statistics of the
   // array layers go to `stats` (index = layer; non-array layers stay zero).
   // With a fault, it is injected into the run of layer fault->layer.
+  void run(const IdxImages& images, int image, InferenceTrace& trace, std::vector<LayerStats>* stats = nullptr,
+           const FaultSite* fault = nullptr, InjectionRecord* record = nullptr);
+  // The same for byte pixels read as pixel / 255 (MNIST).
   void run(const std::uint8_t* pixels, InferenceTrace& trace, std::vector<LayerStats>* stats = nullptr,
            const FaultSite* fault = nullptr, InjectionRecord* record = nullptr);
 
@@ -30,6 +33,8 @@ class NetworkRunner {
   const ReferenceEngine& engine() const { return engine_; }
 
  private:
+  // Runs every layer from trace.input.
+  void run_quantized(InferenceTrace& trace, std::vector<LayerStats>* stats, const FaultSite* fault, InjectionRecord* record);
   Accelerator& accelerator_;
   const QuantizedModel& model_;
   ReferenceEngine engine_;

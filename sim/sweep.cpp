@@ -26,7 +26,7 @@ SweepPoint run_sweep_point(const Config& config, const QuantizedModel& model, co
   NetworkRunner runner(accelerator, model);
   std::vector<LayerStats> stats;
   InferenceTrace trace;
-  runner.run(data.images.image(config.images.begin), trace, &stats);
+  runner.run(data.images, config.images.begin, trace, &stats);
   for (int l = 0; l < model.arch.size(); ++l)
     if (model.arch.has_weights(l))
       p.layers.push_back(

@@ -10,6 +10,8 @@
 
 #include "tests/test_dir.h"
 #include "models/error.h"
+#include "models/idx_reader.h"
+#include "models/npy.h"
 #include "models/model_file.h"
 #include "models/zoo.h"
 #include "sim/cli.h"
@@ -99,6 +101,34 @@ TEST(Cli, ConfigCheckPrintIsReadableAgain) {
   const CliRun r = run({"config", "check", kSource + "/configs/default.yaml", "--print", "-p", "array.cols=8"});
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_NE(r.out.find("cols: 8"), std::string::npos) << r.out;
+}
+
+// The same MNIST images as a float32 .npy (pixel / 255, N x H x W) and the
+// labels as int64: infer gives the same int8 accuracy as from the IDX files
+// (the input quantization of pixel / 255 is exact), and without labels the
+// model agrees with itself on every image.
+TEST(Cli, InferOnNpyInputsEqualsIdx) {
+  const MnistSplit data = load_mnist(kSource + "/tests/data", "t10k");
+  const int n = 64;
+  std::vector<float> x(static_cast<std::size_t>(n) * 784);
+  for (std::size_t e = 0; e < x.size(); ++e) x[e] = static_cast<float>(data.images.pixels[e]) / 255.0f;
+  const std::string images = (test_dir() / "x.npy").string(), labels = (test_dir() / "y.npy").string();
+  write_npy_float32(images, {n, 28, 28}, x);
+  std::vector<float> y(data.labels.begin(), data.labels.begin() + n);
+  write_npy_float32(labels, {n}, y);
+  const CliRun idx = run({"infer", "--model", "lenet5", "--data", kSource + "/tests/data", "--images", "0:64"});
+  const CliRun npy = run({"infer", "--model", "lenet5", "--inputs", images, "--labels", labels, "--images", "0:64"});
+  ASSERT_EQ(idx.code, kExitOk) << idx.error;
+  ASSERT_EQ(npy.code, kExitOk) << npy.error;
+  auto accuracy_line = [](const std::string& out) { return out.substr(out.find("int8 accuracy"), out.find(" in ", out.find("int8 accuracy")) - out.find("int8 accuracy")); };
+  EXPECT_EQ(accuracy_line(idx.out), accuracy_line(npy.out));
+  const CliRun self = run({"infer", "--model", "lenet5", "--inputs", images, "--images", "0:64"});
+  ASSERT_EQ(self.code, kExitOk) << self.error;
+  EXPECT_NE(self.out.find("int8 accuracy 100.00% (64 / 64)"), std::string::npos) << self.out;
+  // A model whose input is not the images' shape is refused before any work.
+  const CliRun wrong = run({"infer", "--model", kSource + "/tests/data/onnx/resnet_tiny.onnx", "--inputs", images, "--mean", "0,0"});
+  EXPECT_EQ(wrong.code, kExitError);
+  EXPECT_NE(wrong.error.find("dataset.mean: 2 values for images of 1 channels"), std::string::npos) << wrong.error;
 }
 
 // The real binary: main() is the only place that maps exceptions to exit codes.

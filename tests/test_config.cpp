@@ -57,6 +57,19 @@ TEST(Config, WrongTypeNamesFileLineAndKey) {
             "test.yaml:4: array.rows: expected an integer in 1..256, got \"sixteen\"");
 }
 
+TEST(Config, DatasetSection) {
+  const Config c = parse_config("dataset:\n  format: npy\n  inputs: x.npy\n  mean: [0.5, 0.4, 0.3]\n  std: [0.2]\n", "t.yaml");
+  EXPECT_EQ(c.dataset.format, "npy");
+  EXPECT_EQ(c.dataset.mean, (std::vector<double>{0.5, 0.4, 0.3}));
+  EXPECT_EQ(parse_config("dataset:\n  format: fashion-mnist\n", "t.yaml").dataset.resolved_dir(), ".cache/fashion-mnist");
+  EXPECT_NE(parse_error("dataset:\n  format: npy\n").find("dataset.inputs: format npy needs the .npy file of images"),
+            std::string::npos);
+  EXPECT_NE(parse_error("dataset:\n  format: cifar\n").find("dataset.format"), std::string::npos);
+  EXPECT_NE(parse_error("dataset:\n  std: [0]\n").find("dataset.std: item 1"), std::string::npos);
+  // The resolved configuration reads back to the same configuration.
+  EXPECT_EQ(parse_config(to_yaml(c), "resolved.yaml"), c);
+}
+
 TEST(Config, FractionalIntegerIsRejected) {
   EXPECT_EQ(parse_error("array:\n  rows: 16.5\n"), "test.yaml:2: array.rows: expected an integer in 1..256, got \"16.5\"");
 }

@@ -63,7 +63,7 @@ TEST(FaultAwareTraining, PerturbationReproducesTheFaultyInt8Inference) {
   for (int image = 0; image < images; ++image) {
     const std::vector<float> input = images_to_float(mnist_subset().images, image, image + 1);
     ForwardPerturbation perturbation;
-    add_fault_perturbation(lenet5(), fq, array8(), fault, 0, mnist_subset().images.image(image), perturbation);
+    add_fault_perturbation(lenet5(), fq, array8(), fault, 0, mnist_subset().images, image, perturbation);
     ForwardPass pass;
     net.forward(input.data(), 1, pass, &perturbation);
     const FaultResult r = simulator.run_fast(fault, image);

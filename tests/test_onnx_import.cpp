@@ -208,3 +208,70 @@ TEST(Npy, ReadsWhatItWritesAndRejectsBadFiles) {
 
 }  // namespace
 }  // namespace isimdl
+
+namespace isimdl {
+namespace {
+
+// The byte-image input path (pixel / 255, quantized with the model's input
+// quantization) is exactly the old q = pixel - 128 for MNIST models.
+TEST(Datasets, MnistInputQuantizationIsPixelMinus128) {
+  for (int p = 0; p < 256; ++p)
+    EXPECT_EQ(quantize_activation(static_cast<float>(p) / 255.0f, mnist_input_qparams()), p - 128) << "pixel " << p;
+}
+
+void write_npy_bytes(const std::string& path, const std::vector<std::int64_t>& shape, const std::vector<std::uint8_t>& v,
+                     const char* descr) {
+  std::string dims;
+  for (auto d : shape) dims += std::to_string(d) + ",";
+  std::string header = "{'descr': '" + std::string(descr) + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+  while ((10 + header.size() + 1) % 64) header += ' ';
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  out << std::string("\x93NUMPY\x01\x00", 8) << static_cast<char>(header.size() & 0xff) << static_cast<char>(header.size() >> 8)
+      << header;
+  out.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size()));
+}
+
+TEST(Datasets, NpyImagesInEitherLayoutWithNormalization) {
+  // Two 3-channel 2x2 images in N x H x W x C: value = 100 * image + 10 * channel + pixel.
+  std::vector<std::uint8_t> nhwc;
+  for (int i = 0; i < 2; ++i)
+    for (int p = 0; p < 4; ++p)
+      for (int c = 0; c < 3; ++c) nhwc.push_back(static_cast<std::uint8_t>(100 * i + 10 * c + p));
+  const std::string images = (test_dir() / "nhwc.npy").string(), labels = (test_dir() / "labels.npy").string();
+  write_npy_bytes(images, {2, 2, 2, 3}, nhwc, "|u1");
+  write_npy_bytes(labels, {2}, {7, 3}, "|u1");
+  MnistSplit split = load_npy_dataset(images, labels, "auto");
+  ASSERT_EQ(split.images.channels, 3);
+  ASSERT_EQ(split.images.rows, 2);
+  EXPECT_EQ(split.labels, (std::vector<std::uint8_t>{7, 3}));
+  // C x H x W order: image 1, channel 2, pixel 3 is 100 + 20 + 3.
+  EXPECT_EQ(split.images.image(1)[2 * 4 + 3], 123);
+  split.images.mean = {0.0f, 0.5f, 0.25f};
+  split.images.std = {1.0f, 2.0f, 0.5f};
+  std::vector<float> x(12);
+  split.images.input(1, x.data());
+  EXPECT_FLOAT_EQ(x[2 * 4 + 3], (123.0f / 255.0f - 0.25f) / 0.5f);
+  EXPECT_FLOAT_EQ(x[1 * 4 + 0], (110.0f / 255.0f - 0.5f) / 2.0f);
+  // Without labels every image is unlabelled; a shape with no channel axis of size 1 or 3 needs the layout.
+  EXPECT_EQ(load_npy_dataset(images, "", "nhwc").labels, (std::vector<std::uint8_t>{kUnlabelled, kUnlabelled}));
+  write_npy_bytes(images, {2, 2, 2, 2}, std::vector<std::uint8_t>(16, 1), "|u1");
+  EXPECT_THROW(load_npy_dataset(images, "", "auto"), FormatError);
+  write_npy_bytes(labels, {3}, {1, 2, 3}, "|u1");
+  EXPECT_THROW(load_npy_dataset(images, labels, "nchw"), FormatError);  // 3 labels for 2 images
+}
+
+TEST(Datasets, FashionMnistHasIsimdlsSplit) {
+  const MnistSplit test = load_mnist(std::string(ISIMDL_SOURCE_DIR) + "/.cache/fashion-mnist", "t10k");
+  const MnistSplit train = load_mnist(std::string(ISIMDL_SOURCE_DIR) + "/.cache/fashion-mnist", "train");
+  EXPECT_EQ(test.images.count, 10000);
+  EXPECT_EQ(train.images.count, 60000);
+  // Classes interleave: every leading range holds every class.
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(test.labels[static_cast<std::size_t>(i)], i % 10);
+  std::vector<int> per_class(10);
+  for (auto l : test.labels) ++per_class[l];
+  EXPECT_EQ(per_class, std::vector<int>(10, 1000));
+}
+
+}  // namespace
+}  // namespace isimdl
