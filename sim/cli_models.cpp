@@ -1,13 +1,17 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
 #include <filesystem>
 #include <ostream>
 
+#include "models/atomic_file.h"
 #include "models/error.h"
+#include "models/npy.h"
 #include "models/model_file.h"
 #include "models/onnx_export.h"
 #include "models/onnx_import.h"
@@ -34,11 +38,12 @@ struct Int8Evaluation {
   int correct = 0;
   int total = 0;
   std::vector<std::vector<int>> confusion;  // [true][predicted]
+  std::vector<std::vector<std::int8_t>> logits;  // per image, when asked for
   double accuracy() const { return total ? static_cast<double>(correct) / total : 0.0; }
 };
 
 Int8Evaluation evaluate_int8(const QuantizedModel& model, const MnistSplit& data, ImageRange range,
-                             std::ostream* progress) {
+                             std::ostream* progress, bool keep_logits = false) {
   ReferenceEngine engine(model);
   Int8Evaluation e;
   const int classes = model.arch.num_classes();
@@ -48,6 +53,7 @@ Int8Evaluation evaluate_int8(const QuantizedModel& model, const MnistSplit& data
     engine.run(data.images, i, trace);
     const int predicted = ReferenceEngine::top1(trace.logits());
     const int label = data.labels[static_cast<std::size_t>(i)];
+    if (keep_logits) e.logits.push_back(trace.logits());
     e.correct += predicted == label;
     ++e.total;
     ++e.confusion[static_cast<std::size_t>(label)][static_cast<std::size_t>(predicted)];
@@ -189,13 +195,16 @@ int train_command(const std::vector<std::string>& args, const std::string& prog,
 }
 
 int infer_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
-  std::string model_arg, images = "0:10000";
+  std::string model_arg, images = "0:10000", outputs_path, predictions_path;
   DatasetOptions data;
   bool with_float = false;
   po::options_description desc("Options");
-  desc.add_options()("model", po::value(&model_arg)->required(), "zoo name (lenet5, cnn-small, mlp) or model file")(
+  desc.add_options()("model", po::value(&model_arg)->required(), "zoo name, model file (.isq) or ONNX file")(
       "images", po::value(&images)->default_value(images), "test images begin:end")(
-      "float", po::bool_switch(&with_float), "also report the float accuracy of the stored float weights");
+      "float", po::bool_switch(&with_float),
+      "also report the float accuracy of the stored float weights (and write float logits to --outputs)")(
+      "outputs", po::value(&outputs_path), "write the logits as float32 .npy, images x classes (int8: dequantized)")(
+      "predictions", po::value(&predictions_path), "write image,label,predicted,top5 as CSV");
   data.add(desc);
   po::variables_map values;
   if (parse_command_line(prog, "--model NAME|FILE [--images BEGIN:END]", desc, {}, args, values, io)) return kExitOk;
@@ -208,13 +217,54 @@ int infer_command(const std::vector<std::string>& args, const std::string& prog,
   check_range(range, test_set, dataset.format == "npy" ? dataset.inputs : dataset.resolved_dir());
   io.out << fmt::format("{}: {} layers, {} parameters; test images {}\n", path, model.arch.size(),
                         model.arch.parameter_count(), to_string(range));
-  const Int8Evaluation e = evaluate_int8(model, test_set, range, range.size() >= 4000 ? &io.out : nullptr);
+  for (const std::string& path : {outputs_path, predictions_path})
+    if (const auto parent = std::filesystem::path(path).parent_path(); !path.empty() && !parent.empty())
+      std::filesystem::create_directories(parent);
+  const bool keep = !outputs_path.empty() || !predictions_path.empty();
+  const Int8Evaluation e = evaluate_int8(model, test_set, range, range.size() >= 4000 ? &io.out : nullptr, keep);
   io.out << fmt::format("int8 accuracy {:.2f}% ({} / {}) in {:.2f} s\n", 100 * e.accuracy(), e.correct, e.total,
                         seconds_since(start));
-  if (with_float && !model.float_params.empty()) {
+  const int classes = model.arch.num_classes();
+  std::vector<float> outputs;
+  if (keep) {
+    const QuantParams q = model.layers.back().output;
+    for (const auto& l : e.logits)
+      for (std::int8_t v : l) outputs.push_back(dequantize(v, q));
+  }
+  if (with_float) {
+    if (model.float_params.empty()) throw Error(fmt::format("{}: --float: the model file carries no float weights", path));
     FloatNetwork net(model.arch);
     net.params() = model.float_params;
     io.out << fmt::format("float accuracy {:.2f}%\n", 100 * evaluate(net, test_set, range.begin, range.end));
+    if (!outputs_path.empty()) {
+      outputs.clear();
+      const std::vector<float> x = images_to_float(test_set.images, range.begin, range.end);
+      ForwardPass pass;
+      for (int first = 0; first < range.size(); first += 256) {
+        const int n = std::min(256, range.size() - first);
+        net.forward(x.data() + static_cast<std::size_t>(first) * model.arch.input_shape().size(), n, pass);
+        outputs.insert(outputs.end(), pass.logits().begin(), pass.logits().end());
+      }
+    }
+  }
+  if (!outputs_path.empty()) {
+    write_npy_float32(outputs_path, {range.size(), classes}, outputs);
+    io.out << fmt::format("wrote {} ({} x {} {} logits)\n", outputs_path, range.size(), classes, with_float ? "float" : "dequantized int8");
+  }
+  if (!predictions_path.empty()) {
+    std::string csv = "image,label,predicted,top5\n";
+    for (int i = 0; i < range.size(); ++i) {
+      const auto& l = e.logits[static_cast<std::size_t>(i)];
+      std::vector<int> order(static_cast<std::size_t>(classes));
+      std::iota(order.begin(), order.end(), 0);
+      // Highest logit first; ties to the lower class, as top-1 breaks them.
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return l[static_cast<std::size_t>(a)] > l[static_cast<std::size_t>(b)]; });
+      std::string top5;
+      for (int k = 0; k < std::min(5, classes); ++k) top5 += (k ? " " : "") + std::to_string(order[static_cast<std::size_t>(k)]);
+      csv += fmt::format("{},{},{},{}\n", range.begin + i, test_set.labels[static_cast<std::size_t>(range.begin + i)], order[0], top5);
+    }
+    write_file_atomically(predictions_path, csv);
+    io.out << fmt::format("wrote {} ({} images)\n", predictions_path, range.size());
   }
   io.out << "confusion matrix (rows: true class, columns: predicted)\n      ";
   for (std::size_t c = 0; c < e.confusion.size(); ++c) io.out << fmt::format("{:>6}", c);

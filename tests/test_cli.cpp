@@ -125,6 +125,29 @@ TEST(Cli, InferOnNpyInputsEqualsIdx) {
   const CliRun self = run({"infer", "--model", "lenet5", "--inputs", images, "--images", "0:64"});
   ASSERT_EQ(self.code, kExitOk) << self.error;
   EXPECT_NE(self.out.find("int8 accuracy 100.00% (64 / 64)"), std::string::npos) << self.out;
+  // Per-image outputs: logits as images x classes, predictions whose top-1 is the logits' arg-max.
+  const std::string outputs = (test_dir() / "out" / "logits.npy").string(), predictions = (test_dir() / "out" / "p.csv").string();
+  const CliRun per_image = run({"infer", "--model", "lenet5", "--data", kSource + "/tests/data", "--images", "3:13", "--outputs",
+                                outputs, "--predictions", predictions});
+  ASSERT_EQ(per_image.code, kExitOk) << per_image.error;
+  const NpyArray logits = read_npy(outputs);
+  ASSERT_EQ(logits.shape, (std::vector<std::int64_t>{10, 10}));
+  std::ifstream csv(predictions);
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "image,label,predicted,top5");
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(std::getline(csv, line));
+    std::vector<std::string> fields;
+    std::stringstream row(line);
+    for (std::string f; std::getline(row, f, ',');) fields.push_back(f);
+    ASSERT_EQ(fields.size(), 4u) << line;
+    EXPECT_EQ(std::stoi(fields[0]), 3 + i);
+    EXPECT_EQ(std::stoi(fields[1]), data.labels[static_cast<std::size_t>(3 + i)]);
+    const auto row_begin = logits.values.begin() + i * 10;
+    EXPECT_EQ(std::stoi(fields[2]), std::max_element(row_begin, row_begin + 10) - row_begin) << line;
+    EXPECT_EQ(fields[3].substr(0, fields[2].size()), fields[2]);
+  }
   // A model whose input is not the images' shape is refused before any work.
   const CliRun wrong = run({"infer", "--model", kSource + "/tests/data/onnx/resnet_tiny.onnx", "--inputs", images, "--mean", "0,0"});
   EXPECT_EQ(wrong.code, kExitError);
