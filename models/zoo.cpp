@@ -30,9 +30,40 @@ LayerSpec simple(LayerKind kind, int kernel = 0, int stride = 1) {
 
 }  // namespace
 
+namespace {
+
+struct ZooEntry {
+  const char* name;
+  const char* dataset;
+  bool trained_by_isimdl;
+};
+const ZooEntry kZoo[] = {{"lenet5", "mnist", true},
+                         {"cnn-small", "mnist", true},
+                         {"mlp", "mnist", true},
+                         {"resnet8", "fashion-mnist", false},
+                         {"mobilenet-tiny", "fashion-mnist", false}};
+
+}  // namespace
+
 const std::vector<std::string>& zoo_names() {
-  static const std::vector<std::string> names{"lenet5", "cnn-small", "mlp"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& e : kZoo) n.emplace_back(e.name);
+    return n;
+  }();
   return names;
+}
+
+std::string zoo_dataset(const std::string& name) {
+  for (const auto& e : kZoo)
+    if (name == e.name) return e.dataset;
+  return "";
+}
+
+bool zoo_trained_by_isimdl(const std::string& name) {
+  for (const auto& e : kZoo)
+    if (name == e.name) return e.trained_by_isimdl;
+  return false;
 }
 
 Architecture zoo_architecture(const std::string& name) {
@@ -49,9 +80,13 @@ Architecture zoo_architecture(const std::string& name) {
   if (name == "mlp")
     return Architecture(name, Shape{1, 28, 28},
                         {flatten, linear(784, 512), relu, linear(512, 512), relu, linear(512, 10)});
+  if (!zoo_dataset(name).empty())
+    throw Error(fmt::format("zoo model '{}' is trained by PyTorch (scripts/zoo/train_fashion_zoo.py) and imported; its "
+                            "architecture is in models/zoo/{}.isq", name, name));
   std::string known;
-  for (const auto& n : zoo_names()) known += (known.empty() ? "" : ", ") + n;
-  throw Error(fmt::format("unknown zoo model '{}' (known: {})", name, known));
+  for (const auto& n : zoo_names())
+    if (zoo_trained_by_isimdl(n)) known += (known.empty() ? "" : ", ") + n;
+  throw Error(fmt::format("unknown zoo architecture '{}' (known: {})", name, known));
 }
 
 std::string resolve_model_path(const std::string& model, const std::string& zoo_dir) {

@@ -79,20 +79,20 @@ void check_range(const ImageRange& range, const MnistSplit& data, const std::str
 // --data, --dataset, --inputs, --labels, --mean, --std: the dataset of the
 // commands that take no configuration file (docs/configuration.md, "dataset").
 struct DatasetOptions {
-  std::string format = "mnist", dir, inputs, labels, mean = "0", std = "1";
+  std::string format = "auto", dir, inputs, labels, mean = "0", std = "1";
   void add(po::options_description& desc) {
     desc.add_options()("data", po::value(&dir), "dataset directory (default .cache/mnist or .cache/fashion-mnist)")(
-        "dataset", po::value(&format)->default_value(format), "mnist, fashion-mnist or npy")(
+        "dataset", po::value(&format)->default_value(format), "mnist, fashion-mnist, npy, or auto (a zoo model's own dataset, else mnist)")(
         "inputs", po::value(&inputs), "images from a .npy file (N,C,H,W or N,H,W,C; uint8 or float32); implies --dataset npy")(
         "labels", po::value(&labels), "labels from a .npy file of integers (without: the model's own predictions)")(
         "mean", po::value(&mean)->default_value(mean), "per-channel mean subtracted from pixel/255 (comma-separated)")(
         "std", po::value(&std)->default_value(std), "per-channel standard deviation divided by (comma-separated)");
   }
-  DatasetConfig config(const std::string& prog) const {
+  DatasetConfig config(const std::string& prog, const std::string& model) const {
     DatasetConfig d;
     d.format = inputs.empty() ? format : "npy";
-    if (d.format != "mnist" && d.format != "fashion-mnist" && d.format != "npy")
-      throw UsageError(fmt::format("{}: --dataset: expected mnist, fashion-mnist or npy, got '{}'", prog, format));
+    if (d.format != "auto" && d.format != "mnist" && d.format != "fashion-mnist" && d.format != "npy")
+      throw UsageError(fmt::format("{}: --dataset: expected auto, mnist, fashion-mnist or npy, got '{}'", prog, format));
     if (d.format == "npy" && inputs.empty()) throw UsageError(fmt::format("{}: --dataset npy needs --inputs FILE.npy", prog));
     if (!labels.empty() && inputs.empty()) throw UsageError(fmt::format("{}: --labels needs --inputs", prog));
     d.dir = dir, d.inputs = inputs, d.labels = labels;
@@ -112,7 +112,7 @@ struct DatasetOptions {
     };
     d.mean = list(mean, "mean", false);
     d.std = list(std, "std", true);
-    return d;
+    return d.resolved_for(model);
   }
 };
 
@@ -151,7 +151,7 @@ int train_command(const std::vector<std::string>& args, const std::string& prog,
   options.seed = init_seed;
 
   const auto start = std::chrono::steady_clock::now();
-  const DatasetConfig dataset = data.config(prog);
+  const DatasetConfig dataset = data.config(prog, model_name);
   const MnistSplit train_set = load_split(dataset, "train");
   const MnistSplit test_set = load_split(dataset, "t10k");
   FloatNetwork net(zoo_architecture(model_name));
@@ -211,7 +211,7 @@ int infer_command(const std::vector<std::string>& args, const std::string& prog,
   const ImageRange range = images_option(prog, images);
   const auto start = std::chrono::steady_clock::now();
   const std::string path = model_arg;
-  const DatasetConfig dataset = data.config(prog);
+  const DatasetConfig dataset = data.config(prog, model_arg);
   const QuantizedModel model = open_model(model_arg, dataset);
   const MnistSplit test_set = open_test_set(dataset, model);
   check_range(range, test_set, dataset.format == "npy" ? dataset.inputs : dataset.resolved_dir());
@@ -293,7 +293,7 @@ int sensitivity_command(const std::vector<std::string>& args, const std::string&
   const ImageRange range = images_option(prog, images);
   const auto start = std::chrono::steady_clock::now();
   const std::string path = model_arg;
-  const DatasetConfig dataset = data.config(prog);
+  const DatasetConfig dataset = data.config(prog, model_arg);
   const QuantizedModel model = open_model(model_arg, dataset);
   const MnistSplit test_set = open_test_set(dataset, model);
   check_range(range, test_set, dataset.format == "npy" ? dataset.inputs : dataset.resolved_dir());
@@ -343,7 +343,7 @@ int import_command(const std::vector<std::string>& args, const std::string& prog
                         imported.net.arch().size(), imported.net.arch().parameter_count(),
                         to_string(imported.net.arch().input_shape()), imported.net.arch().num_classes(), import_seconds);
   for (const auto& note : imported.notes) io.out << "  note: " << note << "\n";
-  const DatasetConfig dataset = data.config(prog);
+  const DatasetConfig dataset = data.config(prog, onnx_path);
   const MnistSplit train = load_split(dataset, "train");
   const QuantizedModel model = quantize_imported(imported.net, train, calibration);
   const MnistSplit test_set = open_test_set(dataset, model);

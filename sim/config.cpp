@@ -11,6 +11,7 @@
 #include "hw/register_map.h"
 #include "models/atomic_file.h"
 #include "models/error.h"
+#include "models/zoo.h"
 #include "sim/config_reader.h"
 
 namespace isimdl {
@@ -72,7 +73,7 @@ Config read_config(YAML::Node root, std::shared_ptr<const ConfigSource> source) 
   config.model = reader.text("model", config.model);
   ConfigReader dataset = reader.section("dataset");
   DatasetConfig& d = config.dataset;
-  d.format = dataset.choice("format", {"mnist", "fashion-mnist", "npy"}, d.format);
+  d.format = dataset.choice("format", {"auto", "mnist", "fashion-mnist", "npy"}, d.format);
   d.dir = dataset.text("dir", d.dir);
   d.inputs = dataset.text("inputs", d.inputs);
   d.labels = dataset.text("labels", d.labels);
@@ -97,6 +98,7 @@ Config read_config(YAML::Node root, std::shared_ptr<const ConfigSource> source) 
   config.output_dir = output.text("dir", config.output_dir);
   output.finish();
   reader.finish();
+  config.dataset = config.dataset.resolved_for(config.model);
   return config;
 }
 
@@ -120,6 +122,12 @@ ImageRange parse_image_range(const std::string& text) {
 }
 
 std::string to_string(const ImageRange& range) { return fmt::format("{}:{}", range.begin, range.end); }
+
+DatasetConfig DatasetConfig::resolved_for(const std::string& model) const {
+  DatasetConfig d = *this;
+  if (d.format == "auto") d.format = zoo_dataset(model).empty() ? "mnist" : zoo_dataset(model);
+  return d;
+}
 
 std::string DatasetConfig::resolved_dir() const {
   if (!dir.empty()) return dir;

@@ -54,12 +54,14 @@ struct CampaignConfig {
 // x = (pixel / 255 - mean[c]) / std[c] (uint8) or (value - mean[c]) / std[c]
 // (float32); one value applies to every channel.
 struct DatasetConfig {
-  std::string format = "mnist";
+  std::string format = "auto";  // auto: the zoo model's dataset, else mnist
   std::string dir;  // empty: .cache/mnist or .cache/fashion-mnist by format
   std::string inputs, labels;
   std::vector<double> mean{0.0}, std{1.0};
   std::string layout = "auto";  // npy: nchw, nhwc, or auto (channel dimension of size 1 or 3)
   std::string resolved_dir() const;
+  // `auto` made concrete for `model`: a zoo model's dataset, else mnist.
+  DatasetConfig resolved_for(const std::string& model) const;
 };
 
 // The whole configuration of a run, parsed and validated in one place
