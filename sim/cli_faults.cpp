@@ -166,7 +166,7 @@ int find_critical_command(const std::vector<std::string>& args, const std::strin
   long long seed = -1;
   po::options_description desc("Options");
   common.add_to(desc);
-  desc.add_options()("drop", po::value(&o.drop)->default_value(o.drop),
+  desc.add_options()("drop", po::value(&o.drop)->default_value(o.drop, fmt::format("{}", o.drop)),
                      "relative accuracy drop on the images that makes a fault critical")(
       "count", po::value(&o.count)->default_value(o.count), "distinct critical faults to find")(
       "sampler", po::value(&sampler), "importance or uniform (overrides campaign.sampler)")(
@@ -292,7 +292,7 @@ int fat_command(const std::vector<std::string>& args, const std::string& prog, C
   desc.add_options()("faults", po::value(&faults_path)->required(), "fault list (TSV) to train against")(
       "out", po::value(&out_path)->required(), "hardened model file to write")(
       "epochs", po::value(&o.train.epochs)->default_value(o.train.epochs), "fine-tuning epochs")(
-      "lr", po::value(&o.train.learning_rate)->default_value(o.train.learning_rate), "Adam learning rate")(
+      "lr", po::value(&o.train.learning_rate)->default_value(o.train.learning_rate, fmt::format("{}", o.train.learning_rate)), "Adam learning rate")(
       "batch", po::value(&o.train.batch)->default_value(o.train.batch), "batch size")(
       "seed", po::value(&o.train.seed)->default_value(o.train.seed), "shuffling and fault draws")(
       "train-images", po::value(&o.train.train_images)->default_value(0), "use the first N training images (0: all)")(

@@ -128,10 +128,10 @@ int train_command(const std::vector<std::string>& args, const std::string& prog,
       "qat-epochs", po::value(&qat_epochs)->default_value(qat_epochs), "quantization-aware fine-tuning epochs")(
       "batch", po::value(&options.batch)->default_value(options.batch), "mini-batch size")(
       "optimizer", po::value(&optimizer)->default_value(optimizer), "adam or sgd (with momentum)")(
-      "lr", po::value(&options.learning_rate)->default_value(options.learning_rate), "learning rate")(
-      "lr-decay", po::value(&options.lr_decay)->default_value(options.lr_decay), "learning rate factor per epoch")(
-      "momentum", po::value(&options.momentum)->default_value(options.momentum), "SGD momentum")(
-      "weight-decay", po::value(&options.weight_decay)->default_value(options.weight_decay), "L2 weight decay")(
+      "lr", po::value(&options.learning_rate)->default_value(options.learning_rate, fmt::format("{}", options.learning_rate)), "learning rate")(
+      "lr-decay", po::value(&options.lr_decay)->default_value(options.lr_decay, fmt::format("{}", options.lr_decay)), "learning rate factor per epoch")(
+      "momentum", po::value(&options.momentum)->default_value(options.momentum, fmt::format("{}", options.momentum)), "SGD momentum")(
+      "weight-decay", po::value(&options.weight_decay)->default_value(options.weight_decay, fmt::format("{}", options.weight_decay)), "L2 weight decay")(
       "seed", po::value(&init_seed)->default_value(init_seed), "seed of initialisation and shuffling")(
       "train-images", po::value(&options.train_images)->default_value(0), "use the first N training images (0 = all)")(
       "calibration-images", po::value(&calibration_images)->default_value(calibration_images),

@@ -68,7 +68,15 @@ QuantizedModel open_model(const std::string& name_or_path, const DatasetConfig& 
     if (notes) *notes = imported.notes;
     return quantize_imported(imported.net, load_split(dataset, "train"), kDefaultCalibrationImages);
   }
-  return load_model(resolve_model_path(name_or_path, default_zoo_dir()));
+  const std::string path = resolve_model_path(name_or_path, default_zoo_dir());
+  if (!std::filesystem::exists(path)) {
+    std::string known;
+    for (const auto& n : zoo_names()) known += (known.empty() ? "" : ", ") + n;
+    throw Error(fmt::format("{}: no such model file, and not a zoo model (zoo: {}); an .onnx file is imported", name_or_path,
+                            known));
+  }
+  if (std::filesystem::is_directory(path)) throw Error(fmt::format("{}: is a directory, not a model file", path));
+  return load_model(path);
 }
 
 MnistSplit open_test_set(const DatasetConfig& dataset, const QuantizedModel& model) {

@@ -10,6 +10,8 @@
 
 #include "tests/test_dir.h"
 #include "models/error.h"
+#include "models/trainer.h"
+#include "models/quantized_model.h"
 #include "models/idx_reader.h"
 #include "models/npy.h"
 #include "models/model_file.h"
@@ -152,6 +154,44 @@ TEST(Cli, InferOnNpyInputsEqualsIdx) {
   const CliRun wrong = run({"infer", "--model", kSource + "/tests/data/onnx/resnet_tiny.onnx", "--inputs", images, "--mean", "0,0"});
   EXPECT_EQ(wrong.code, kExitError);
   EXPECT_NE(wrong.error.find("dataset.mean: 2 values for images of 1 channels"), std::string::npos) << wrong.error;
+}
+
+// Images or models that do not fit each other are refused before any work,
+// never read out of bounds (found when isimdl was tried as a new user would).
+TEST(Cli, MismatchedImagesAndModelsAreRefused) {
+  // An IDX file of 2x2 images.
+  const std::string dir = (test_dir() / "tiny-idx").string();
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream images(dir + "/t10k-images-idx3-ubyte", std::ios::binary), labels(dir + "/t10k-labels-idx1-ubyte", std::ios::binary);
+    const unsigned char image_header[] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2};
+    const unsigned char label_header[] = {0, 0, 8, 1, 0, 0, 0, 3};
+    images.write(reinterpret_cast<const char*>(image_header), sizeof image_header);
+    images << std::string(12, '\x40');
+    labels.write(reinterpret_cast<const char*>(label_header), sizeof label_header);
+    labels << std::string("\x01\x02\x03", 3);
+  }
+  CliRun r = run({"infer", "--model", "lenet5", "--data", dir, "--images", "0:3"});
+  EXPECT_EQ(r.code, kExitError);
+  EXPECT_NE(r.error.find("the model takes 1x28x28 inputs, the images of mnist in " + dir + " are 1x2x2"), std::string::npos) << r.error;
+  // A model of 29x29 inputs on MNIST.
+  LayerSpec flatten, fc;
+  flatten.kind = LayerKind::kFlatten;
+  fc.kind = LayerKind::kLinear, fc.in_features = 29 * 29, fc.out_features = 10;
+  const Architecture arch("wide", Shape{1, 29, 29}, {flatten, fc});
+  FloatNetwork net(arch);
+  net.initialize(1);
+  CalibrationRanges ranges{std::vector<float>(2, -1.0f), std::vector<float>(2, 1.0f)};
+  const std::string model = (test_dir() / "wide.isq").string();
+  save_model(quantize_network(net, make_fake_quantization(arch, ranges, mnist_input_qparams())), model);
+  r = run({"infer", "--model", model, "--data", kSource + "/tests/data", "--images", "0:3"});
+  EXPECT_EQ(r.code, kExitError);
+  EXPECT_NE(r.error.find("the model takes 1x29x29 inputs"), std::string::npos) << r.error;
+  // A misspelt zoo name lists the zoo.
+  r = run({"infer", "--model", "lenet", "--images", "0:3"});
+  EXPECT_NE(r.error.find("not a zoo model (zoo: lenet5, cnn-small, mlp, resnet8, mobilenet-tiny)"), std::string::npos) << r.error;
+  // A huge input shape is refused by the architecture, before any allocation.
+  EXPECT_THROW(Architecture("huge", Shape{1, 536870940, 536870940}, {flatten}), Error);
 }
 
 // The real binary: main() is the only place that maps exceptions to exit codes.
