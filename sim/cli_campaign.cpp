@@ -16,7 +16,7 @@ namespace po = boost::program_options;
 namespace {
 
 int campaign_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
-  std::string config_path = "configs/campaigns/lenet5-uniform.yaml", array_path;
+  std::string config_path = "configs/default.yaml", array_path;
   std::vector<std::string> overrides;
   CampaignOptions o;
   po::options_description desc("Options");

@@ -215,7 +215,8 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
                        "set xlabel 'faults simulated'\nset key left top\n";
   for (const std::string& model_name : models)
     for (double threshold : thresholds) {
-      const std::string tag = fmt::format("{}_{}", model_name, threshold);
+      // A model given as a path is named by its file's stem in file names.
+      const std::string tag = fmt::format("{}_{}", std::filesystem::path(model_name).stem().string(), threshold);
       std::string precision_csv = "budget,uniform_mean,uniform_sd,importance_mean,importance_sd\n";
       std::string estimate_csv = "budget,importance_estimate,importance_lo,importance_hi,uniform_estimate,uniform_lo,uniform_hi\n";
       for (int budget : budgets) {

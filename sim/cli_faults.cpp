@@ -51,9 +51,11 @@ struct CommonOptions {
         "param,p", po::value(&overrides)->composing(), "override a configuration key: -p key.path=value (repeatable)");
   }
   Config load(const std::string& prog) const {
-    Config config = load_config(config_path, overrides);
+    // --model is an override like -p model=..., so that dataset.format auto follows it.
+    std::vector<std::string> all = overrides;
+    if (!model.empty()) all.push_back("model=" + model);
+    Config config = load_config(config_path, all);
     if (!array_path.empty()) config.array = load_config(array_path, overrides).array;
-    if (!model.empty()) config.model = model;
     if (!images.empty()) {
       try {
         config.images = parse_image_range(images);
@@ -281,7 +283,6 @@ int fault_accuracy_command(const std::vector<std::string>& args, const std::stri
 
 int fat_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
   CommonOptions common;
-  common.images = "0:10000";
   std::string faults_path, held_out_path, out_path;
   FatOptions o;
   o.train.epochs = 1;
@@ -308,10 +309,12 @@ int fat_command(const std::vector<std::string>& args, const std::string& prog, C
   if (!(o.fault_probability >= 0 && o.fault_probability <= 1))
     throw UsageError(prog + ": --fault-probability must be in [0, 1]");
   const auto start = std::chrono::steady_clock::now();
-  const Config config = common.load(prog);
+  Config config = common.load(prog);
   const QuantizedModel model = load_config_model(config);
   if (model.float_params.empty())
     throw Error(config.model + ": the model file carries no float weights; fault-aware training needs them");
+  // Without --images, accuracy is measured on the whole test set.
+  if (common.images.empty()) config.images = ImageRange{0, open_test_set(config.dataset, model).images.count};
   const MnistSplit test_set = load_test_set(config, model);
   const MnistSplit train_set = load_split(config.dataset, "train");
   const std::vector<FaultSite> faults = read_faults(faults_path, config, model);

@@ -153,9 +153,11 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   if (parse_command_line(prog, "[--config FILE] [--array FILE] [--model NAME] [--images A:B] [-p key=value]...", desc,
                          {}, args, values, io))
     return kExitOk;
-  Config config = load_config(o.config_path, o.overrides);
+  // --model is an override like -p model=..., so that dataset.format auto follows it.
+  std::vector<std::string> overrides = o.overrides;
+  if (!o.model.empty()) overrides.push_back("model=" + o.model);
+  Config config = load_config(o.config_path, overrides);
   if (!o.array_path.empty()) config.array = load_config(o.array_path, o.overrides).array;
-  if (!o.model.empty()) config.model = o.model;
   if (!o.images.empty()) {
     try {
       config.images = parse_image_range(o.images);

@@ -36,6 +36,10 @@ CriticalSearchResult find_critical(const Config& config, const QuantizedModel& m
   const int images = config.images.size();
   const int golden = golden_correct(simulator, data, config.images);
   result.golden_accuracy = static_cast<double>(golden) / images;
+  if (golden == 0)
+    throw Error(fmt::format("the fault-free model classifies none of images {} correctly: no accuracy drop can be measured "
+                            "(a model not trained for these labels? images without labels are labelled with its own "
+                            "predictions)", to_string(config.images)));
   result.setup_seconds = elapsed();
   // Relative drop >= d  <=>  correct <= golden * (1 - d): the most correct
   // images a critical fault may leave (with a little slack for rounding).

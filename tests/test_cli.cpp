@@ -194,6 +194,48 @@ TEST(Cli, MismatchedImagesAndModelsAreRefused) {
   EXPECT_THROW(Architecture("huge", Shape{1, 536870940, 536870940}, {flatten}), Error);
 }
 
+// The whole chain on imported networks (a residual one and a depthwise one),
+// on unlabelled .npy images (labels = the models' golden predictions):
+// campaign with importance sampling, explain-fault, sensitivity,
+// find-critical, fault-accuracy, fat, export and a report.
+TEST(Cli, WholeChainOnImportedNetworks) {
+  const MnistSplit data = load_mnist(kSource + "/tests/data", "t10k");
+  const std::string dir = test_dir().string() + "/chain";
+  std::filesystem::create_directories(dir);
+  std::vector<float> x(static_cast<std::size_t>(16) * 784);
+  for (std::size_t e = 0; e < x.size(); ++e) x[e] = static_cast<float>(data.images.pixels[e]) / 255.0f;
+  write_npy_float32(dir + "/x.npy", {16, 1, 28, 28}, x);
+  const std::string bin = std::string(ISIMDL_BINARY);
+  const std::string npy =
+      " -c " + kSource + "/configs/default.yaml -p dataset.format=npy -p dataset.images=0:8 -p dataset.inputs=" + dir + "/x.npy";
+  auto sh = [&](const std::string& args) {
+    const std::string command = bin + " " + args + " >> " + dir + "/log 2>&1";
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  for (const std::string name : {"resnet_tiny", "mobilenet_tiny"}) {
+    const std::string model = " -p model=" + kSource + "/tests/data/onnx/" + name + ".onnx";
+    const std::string out = dir + "/" + name;
+    const std::string campaign = "campaign -q" + model + npy + " -p campaign.faults=20 -p array.rows=8 -p array.cols=8 "
+                                 "-p output.dir=" + out + "/results/campaign";
+    ASSERT_EQ(sh(campaign), 0) << name;
+    EXPECT_TRUE(std::filesystem::exists(out + "/results/campaign/campaign.sqlite")) << name;
+    ASSERT_EQ(sh(campaign + " --emit-fault-list " + out + "/faults.tsv"), 0) << name;
+    ASSERT_EQ(sh("explain-fault" + model + npy + " -p array.rows=8 -p array.cols=8 --fault-list " + out + "/faults.tsv --row 1"), 0)
+        << name;
+    ASSERT_EQ(sh("sensitivity --model " + kSource + "/tests/data/onnx/" + name + ".onnx --inputs " + dir +
+                 "/x.npy --images 0:8 --out " + out + "/sens.csv"), 0) << name;
+    ASSERT_EQ(sh("find-critical" + model + npy + " --images 0:8 --drop 0.05 --count 2 --out " + out + "/critical.tsv"), 0) << name;
+    ASSERT_EQ(sh("fault-accuracy" + model + npy + " --images 0:8 --faults " + out + "/critical.tsv"), 0) << name;
+    ASSERT_EQ(sh("fat" + model + npy + " --faults " + out + "/critical.tsv --epochs 1 --out " + out + "/hard.isq"), 0)
+        << name;
+    ASSERT_EQ(sh("export " + out + "/hard.isq --out " + out + "/hard.onnx"), 0) << name;
+    ASSERT_EQ(sh("infer --model " + out + "/hard.onnx --inputs " + dir + "/x.npy --images 0:16"), 0) << name;
+    ASSERT_EQ(sh("report " + out + "/results --out " + out + "/report"), 0) << name;
+    EXPECT_TRUE(std::filesystem::exists(out + "/report/index.html")) << name;
+  }
+}
+
 // The real binary: main() is the only place that maps exceptions to exit codes.
 int exit_code_of(const std::string& args) {
   const std::string command = std::string(ISIMDL_BINARY) + " " + args + " >/dev/null 2>&1";
