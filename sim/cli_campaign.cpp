@@ -16,13 +16,17 @@ namespace po = boost::program_options;
 namespace {
 
 int campaign_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
-  std::string config_path = "configs/default.yaml", array_path;
+  std::string config_path = "configs/default.yaml", array_path, model, images, inputs, labels;
   std::vector<std::string> overrides;
   CampaignOptions o;
   po::options_description desc("Options");
   desc.add_options()("config,c", po::value(&config_path)->default_value(config_path), "campaign configuration (YAML)")(
       "array", po::value(&array_path), "array configuration file (its array: section replaces the config's)")(
       "param,p", po::value(&overrides)->composing(), "override a configuration key: -p key.path=value (repeatable)")(
+      "model", po::value(&model), "zoo name, model file or ONNX file (overrides model)")(
+      "images", po::value(&images), "test images begin:end (overrides dataset.images)")(
+      "inputs", po::value(&inputs), "images from a .npy file (dataset.format npy, dataset.inputs)")(
+      "labels", po::value(&labels), "labels from a .npy file (dataset.labels)")(
       "fault-list", po::value(&o.fault_list), "run the faults of this TSV file instead of sampling")(
       "emit-fault-list", po::value(&o.emit_fault_list), "write the sampled fault list to this TSV file and stop")(
       "db", po::value(&o.database), "results file (default <output.dir>/campaign.sqlite)")(
@@ -36,6 +40,10 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
   po::variables_map values;
   if (parse_command_line(prog, "[--config FILE] [-p key=value]... [--resume] [--jobs N]", desc, {}, args, values, io))
     return kExitOk;
+  for (const auto& [value, key] : std::vector<std::pair<std::string, std::string>>{
+           {model, "model"}, {images, "dataset.images"}, {inputs, "dataset.inputs"}, {labels, "dataset.labels"}})
+    if (!value.empty()) overrides.push_back(key + "=" + value);
+  if (!inputs.empty()) overrides.push_back("dataset.format=npy");
   Config config = load_config(config_path, overrides);
   if (!array_path.empty()) config.array = load_config(array_path, overrides).array;
   o.config_path = config_path;

@@ -40,7 +40,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 // model, images and campaign settings, and the usual overrides.
 struct CommonOptions {
   std::string config_path = kDefaultConfig;
-  std::string array_path, model, images;
+  std::string array_path, model, images, inputs, labels;
   std::vector<std::string> overrides;
 
   void add_to(po::options_description& desc) {
@@ -48,12 +48,16 @@ struct CommonOptions {
         "array", po::value(&array_path), "array configuration file (its array: section replaces the config's)")(
         "model", po::value(&model), "zoo name or model file (overrides model)")(
         "images", po::value(&images), "test images begin:end (overrides dataset.images)")(
+        "inputs", po::value(&inputs), "images from a .npy file (dataset.format npy, dataset.inputs)")(
+        "labels", po::value(&labels), "labels from a .npy file (dataset.labels)")(
         "param,p", po::value(&overrides)->composing(), "override a configuration key: -p key.path=value (repeatable)");
   }
   Config load(const std::string& prog) const {
     // --model is an override like -p model=..., so that dataset.format auto follows it.
     std::vector<std::string> all = overrides;
     if (!model.empty()) all.push_back("model=" + model);
+    if (!inputs.empty()) all.insert(all.end(), {"dataset.format=npy", "dataset.inputs=" + inputs});
+    if (!labels.empty()) all.push_back("dataset.labels=" + labels);
     Config config = load_config(config_path, all);
     if (!array_path.empty()) config.array = load_config(array_path, overrides).array;
     if (!images.empty()) {

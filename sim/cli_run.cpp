@@ -29,7 +29,7 @@ const char* kDefaultConfig = "configs/default.yaml";
 
 struct RunOptions {
   std::string config_path = kDefaultConfig;
-  std::string array_path, model, images, topology;
+  std::string array_path, model, images, topology, inputs, labels;
   std::vector<std::string> overrides;
   TraceOptions trace;
   std::string trace_window;
@@ -145,6 +145,8 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
       "images", po::value(&o.images), "test images begin:end (overrides dataset.images)")(
       "topology", po::value(&o.topology), "run a SCALE-Sim topology CSV with random int8 data instead of a model")(
       "param,p", po::value(&o.overrides)->composing(), "override a configuration key: -p key.path=value (repeatable)")(
+      "inputs", po::value(&o.inputs), "images from a .npy file (dataset.format npy, dataset.inputs)")(
+      "labels", po::value(&o.labels), "labels from a .npy file (dataset.labels)")(
       "trace-vcd", po::value(&o.trace.vcd_path), "write a VCD trace of the array registers (docs/traces.md)")(
       "trace-csv", po::value(&o.trace.csv_path), "write a CSV trace: one row per cycle and register")(
       "trace-layer", po::value(&o.trace.layer), "model layer (or topology row) to trace; default: the first array layer")(
@@ -156,6 +158,8 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   // --model is an override like -p model=..., so that dataset.format auto follows it.
   std::vector<std::string> overrides = o.overrides;
   if (!o.model.empty()) overrides.push_back("model=" + o.model);
+  if (!o.inputs.empty()) overrides.insert(overrides.end(), {"dataset.format=npy", "dataset.inputs=" + o.inputs});
+  if (!o.labels.empty()) overrides.push_back("dataset.labels=" + o.labels);
   Config config = load_config(o.config_path, overrides);
   if (!o.array_path.empty()) config.array = load_config(o.array_path, o.overrides).array;
   if (!o.images.empty()) {

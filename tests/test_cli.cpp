@@ -208,8 +208,9 @@ TEST(Cli, WholeChainOnImportedNetworks) {
   const std::string bin = std::string(ISIMDL_BINARY);
   const std::string npy =
       " -c " + kSource + "/configs/default.yaml -p dataset.format=npy -p dataset.images=0:8 -p dataset.inputs=" + dir + "/x.npy";
-  auto sh = [&](const std::string& args) {
-    const std::string command = bin + " " + args + " >> " + dir + "/log 2>&1";
+  auto sh = [&](const std::string& args, const std::string& stdout_file = "") {
+    const std::string command =
+        bin + " " + args + (stdout_file.empty() ? " >> " + dir + "/log" : " > " + stdout_file) + " 2>> " + dir + "/log";
     const int status = std::system(command.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   };
@@ -221,6 +222,17 @@ TEST(Cli, WholeChainOnImportedNetworks) {
     ASSERT_EQ(sh(campaign), 0) << name;
     EXPECT_TRUE(std::filesystem::exists(out + "/results/campaign/campaign.sqlite")) << name;
     ASSERT_EQ(sh(campaign + " --emit-fault-list " + out + "/faults.tsv"), 0) << name;
+    // The same campaign with the options instead of -p keys gives the same rows.
+    ASSERT_EQ(sh("campaign -q -c " + kSource + "/configs/default.yaml --model " + kSource + "/tests/data/onnx/" + name +
+                 ".onnx --inputs " + dir + "/x.npy --images 0:8 -p campaign.faults=20 -p array.rows=8 -p array.cols=8 "
+                 "-p output.dir=" + out + "/options"), 0) << name;
+    ASSERT_EQ(sh("results export " + out + "/results/campaign/campaign.sqlite --format csv", out + "/a.csv"), 0);
+    ASSERT_EQ(sh("results export " + out + "/options/campaign.sqlite --format csv", out + "/b.csv"), 0);
+    std::ifstream a(out + "/a.csv"), b(out + "/b.csv");
+    const std::string rows_a((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+    const std::string rows_b((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(rows_a, rows_b) << name;
+    EXPECT_GT(rows_a.size(), 100u) << name;
     ASSERT_EQ(sh("explain-fault" + model + npy + " -p array.rows=8 -p array.cols=8 --fault-list " + out + "/faults.tsv --row 1"), 0)
         << name;
     ASSERT_EQ(sh("sensitivity --model " + kSource + "/tests/data/onnx/" + name + ".onnx --inputs " + dir +

@@ -87,14 +87,15 @@ class InvertedResidual(nn.Module):
 
 
 class MobileNetTiny(nn.Module):
-    """MobileNetV2-style: depthwise-separable inverted residuals with ReLU6."""
+    """MobileNetV2-style: a stride-2 stem, depthwise-separable inverted
+    residuals with ReLU6 (14x14, then 7x7), a 1x1 head."""
 
     def __init__(self):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU6())
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU6())
         self.blocks = nn.Sequential(
             InvertedResidual(16, 16, 1, 2), InvertedResidual(16, 24, 2, 4), InvertedResidual(24, 24, 1, 4),
-            InvertedResidual(24, 32, 2, 4), InvertedResidual(32, 32, 1, 4))
+            InvertedResidual(24, 32, 1, 4), InvertedResidual(32, 32, 1, 4))
         self.head = nn.Sequential(nn.Conv2d(32, 64, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU6())
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(64, 10)
