@@ -69,7 +69,7 @@ int results_summary(const std::vector<std::string>& args, const std::string& pro
   po::variables_map values;
   if (parse_command_line(prog, "RESULTS.sqlite", desc, pos, args, values, io)) return kExitOk;
   if (!std::ifstream(path)) throw Error(path + ": no such results file");
-  ResultsStore store(path);
+  ResultsStore store(path, ResultsStore::Mode::kReadOnly);
   print_summary(store, io.out);
   return kExitOk;
 }
@@ -85,7 +85,7 @@ int results_export(const std::vector<std::string>& args, const std::string& prog
   if (parse_command_line(prog, "RESULTS.sqlite [--format csv|json]", desc, pos, args, values, io)) return kExitOk;
   if (format != "csv" && format != "json") throw UsageError(prog + ": --format must be csv or json, got '" + format + "'");
   if (!std::ifstream(path)) throw Error(path + ": no such results file");
-  ResultsStore store(path);
+  ResultsStore store(path, ResultsStore::Mode::kReadOnly);
   export_results(store, format, io.out);
   return kExitOk;
 }

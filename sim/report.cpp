@@ -236,7 +236,7 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
   for (const fs::path& db : databases) {
     CampaignData c;
     try {
-      ResultsStore store(db.string());
+      ResultsStore store(db.string(), ResultsStore::Mode::kReadOnly);
       const CampaignInfo info = store.info();
       c.config = parse_config(info.config_yaml, db.string() + " (stored configuration)");
       c.records = store.read_all();

@@ -1,6 +1,8 @@
 #include "sim/results_store.h"
 
 #include <fmt/format.h>
+
+#include <filesystem>
 #include <sqlite3.h>
 
 #include "models/error.h"
@@ -59,13 +61,36 @@ CREATE TABLE IF NOT EXISTS faults (
 
 }  // namespace
 
-ResultsStore::ResultsStore(const std::string& path) : path_(path) {
-  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+ResultsStore::ResultsStore(const std::string& path, Mode mode) : path_(path) {
+  const int flags = mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  if (mode == Mode::kReadOnly && !std::filesystem::is_regular_file(path)) throw Error(fmt::format("{}: no such results file", path));
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     throw Error(fmt::format("{}: cannot open results database: {}", path, why));
   }
   sqlite3_busy_timeout(db_, 10000);
+  if (mode == Mode::kReadOnly) {
+    try {
+      bool campaign = false, faults = false;
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db_, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &st, nullptr) != SQLITE_OK)
+        throw Error(fmt::format("{}: not an SQLite database, or a corrupt one: {}", path, sqlite3_errmsg(db_)));
+      int rc = SQLITE_ROW;
+      while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const std::string name = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+        campaign |= name == "campaign";
+        faults |= name == "faults";
+      }
+      sqlite3_finalize(st);
+      if (rc != SQLITE_DONE) throw Error(fmt::format("{}: not an SQLite database, or a corrupt one: {}", path, sqlite3_errmsg(db_)));
+      if (!campaign || !faults) throw Error(fmt::format("{}: not an isimdl campaign results file (no campaign and faults tables)", path));
+    } catch (...) {
+      sqlite3_close(db_);
+      throw;
+    }
+    return;
+  }
   try {
     // WAL lets worker processes write concurrently; FULL sync makes every
     // committed fault durable before the next starts.

@@ -50,7 +50,11 @@ struct CampaignInfo {
 // skip finished faults and never duplicate one.
 class ResultsStore {
  public:
-  explicit ResultsStore(const std::string& path);
+  // kReadOnly (results summary/export, report) opens an existing file without
+  // writing to it and refuses one that is not an isimdl campaign; kReadWrite
+  // creates the schema when missing.
+  enum class Mode { kReadWrite, kReadOnly };
+  explicit ResultsStore(const std::string& path, Mode mode = Mode::kReadWrite);
   ~ResultsStore();
   ResultsStore(const ResultsStore&) = delete;
   ResultsStore& operator=(const ResultsStore&) = delete;

@@ -248,6 +248,24 @@ TEST(Cli, WholeChainOnImportedNetworks) {
   }
 }
 
+// results summary/export read a campaign without writing to it, and refuse
+// what is not one (an empty file used to get the tables created in it).
+TEST(Cli, ResultsCommandsRefuseWhatIsNotACampaign) {
+  const std::string empty = (test_dir() / "empty.sqlite").string(), text = (test_dir() / "text.sqlite").string();
+  std::ofstream(empty).close();
+  std::ofstream(text) << "not a database\n";
+  for (const std::string command : {"summary", "export"}) {
+    CliRun r = run({"results", command, empty});
+    EXPECT_EQ(r.code, kExitError);
+    EXPECT_NE(r.error.find("not an isimdl campaign results file"), std::string::npos) << r.error;
+    EXPECT_EQ(std::filesystem::file_size(empty), 0u);
+    r = run({"results", command, text});
+    EXPECT_NE(r.error.find("not an SQLite database"), std::string::npos) << r.error;
+    r = run({"results", command, (test_dir() / "missing.sqlite").string()});
+    EXPECT_NE(r.error.find("no such results file"), std::string::npos) << r.error;
+  }
+}
+
 // The real binary: main() is the only place that maps exceptions to exit codes.
 int exit_code_of(const std::string& args) {
   const std::string command = std::string(ISIMDL_BINARY) + " " + args + " >/dev/null 2>&1";
