@@ -1,5 +1,7 @@
 #include "models/trainer.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <memory>
 #include <numeric>
@@ -99,9 +101,14 @@ std::vector<EpochReport> train(FloatNetwork& net, const MnistSplit& data, const 
   const int n = options.train_images > 0 ? std::min(options.train_images, data.images.count) : data.images.count;
   if (n <= 0) throw Error("train: no training images");
   const Shape in = net.arch().input_shape();
-  if (static_cast<std::size_t>(data.images.rows) * data.images.cols * 1 != in.size())
+  if (data.images.image_size() != in.size())
     throw Error("train: image size does not match the network input " + to_string(in));
   const int classes = net.arch().num_classes();
+  for (int i = 0; i < n; ++i)
+    if (data.labels[static_cast<std::size_t>(i)] >= classes)
+      throw Error(fmt::format("train: training image {} has label {}, the network has {} classes{}", i,
+                              data.labels[static_cast<std::size_t>(i)], classes,
+                              data.labels[static_cast<std::size_t>(i)] == kUnlabelled ? " (an unlabelled image)" : ""));
   const std::vector<float> inputs = images_to_float(data.images, 0, n);
   auto optimizer = make_optimizer(options);
   Random random(options.seed);

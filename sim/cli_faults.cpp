@@ -320,7 +320,7 @@ int fat_command(const std::vector<std::string>& args, const std::string& prog, C
   // Without --images, accuracy is measured on the whole test set.
   if (common.images.empty()) config.images = ImageRange{0, open_test_set(config.dataset, model).images.count};
   const MnistSplit test_set = load_test_set(config, model);
-  const MnistSplit train_set = load_split(config.dataset, "train");
+  const MnistSplit train_set = open_train_set(config.dataset, model);
   const std::vector<FaultSite> faults = read_faults(faults_path, config, model);
   std::vector<FaultSite> held_out;
   if (!held_out_path.empty()) held_out = read_faults(held_out_path, config, model);

@@ -79,19 +79,29 @@ QuantizedModel open_model(const std::string& name_or_path, const DatasetConfig& 
   return load_model(path);
 }
 
+void label_with_golden_predictions(const QuantizedModel& model, MnistSplit& data) {
+  const bool unlabelled = std::any_of(data.labels.begin(), data.labels.end(), [](std::uint8_t l) { return l == kUnlabelled; });
+  if (!unlabelled) return;
+  ReferenceEngine engine(model);
+  InferenceTrace trace;
+  for (int i = 0; i < data.images.count; ++i)
+    if (data.labels[static_cast<std::size_t>(i)] == kUnlabelled) {
+      engine.run(data.images, i, trace);
+      data.labels[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ReferenceEngine::top1(trace.logits()));
+    }
+}
+
+MnistSplit open_train_set(const DatasetConfig& dataset, const QuantizedModel& model) {
+  MnistSplit data = load_split(dataset, "train");
+  check_model_input(model.arch, data.images, model.arch.name(), dataset_name(dataset));
+  label_with_golden_predictions(model, data);
+  return data;
+}
+
 MnistSplit open_test_set(const DatasetConfig& dataset, const QuantizedModel& model) {
   MnistSplit data = load_split(dataset, "t10k");
   check_model_input(model.arch, data.images, model.arch.name(), dataset_name(dataset));
-  const bool unlabelled = std::any_of(data.labels.begin(), data.labels.end(), [](std::uint8_t l) { return l == kUnlabelled; });
-  if (unlabelled) {
-    ReferenceEngine engine(model);
-    InferenceTrace trace;
-    for (int i = 0; i < data.images.count; ++i)
-      if (data.labels[static_cast<std::size_t>(i)] == kUnlabelled) {
-        engine.run(data.images, i, trace);
-        data.labels[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ReferenceEngine::top1(trace.logits()));
-      }
-  }
+  label_with_golden_predictions(model, data);
   for (std::size_t i = 0; i < data.labels.size(); ++i)
     if (data.labels[i] >= model.arch.num_classes())
       throw Error(fmt::format("{}: image {} has label {}, the model has {} classes", dataset_name(dataset), i,

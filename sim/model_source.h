@@ -37,6 +37,14 @@ QuantizedModel open_model(const std::string& name_or_path, const DatasetConfig& 
 // (accuracy is then agreement with the golden output).
 MnistSplit open_test_set(const DatasetConfig& dataset, const QuantizedModel& model);
 
+// Gives every unlabelled image (an .npy without labels) the model's
+// fault-free top-1 as its label.
+void label_with_golden_predictions(const QuantizedModel& model, MnistSplit& data);
+
+// The training split, checked and labelled like open_test_set (fault-aware
+// training on unlabelled images learns to keep the golden predictions).
+MnistSplit open_train_set(const DatasetConfig& dataset, const QuantizedModel& model);
+
 // Throws Error unless the dataset's images fit the model's input.
 void check_model_input(const Architecture& arch, const IdxImages& images, const std::string& model_name,
                        const std::string& dataset_name);

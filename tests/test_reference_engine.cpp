@@ -141,7 +141,8 @@ NaiveTrace naive_run(const QuantizedModel& model, const std::uint8_t* pixels) {
         for (std::size_t j = 0; j < from.size(); ++j)
           for (int v : tensor(from[j])) {
             const std::int64_t scaled = exact_requant(
-                static_cast<std::int64_t>(v - model.tensor_qparams(from[j]).zero_point) << q.add_left_shift, q.concat_input[j]);
+                static_cast<std::int64_t>(v - model.tensor_qparams(from[j]).zero_point) * (std::int64_t{1} << q.add_left_shift),
+                q.concat_input[j]);
             y[at++] = static_cast<int>(std::clamp<std::int64_t>(scaled + q.output.zero_point, -128, 127));
           }
         break;
