@@ -66,6 +66,11 @@ TEST(Config, DatasetSection) {
             std::string::npos);
   EXPECT_NE(parse_error("dataset:\n  format: cifar\n").find("dataset.format"), std::string::npos);
   EXPECT_NE(parse_error("dataset:\n  std: [0]\n").find("dataset.std: item 1"), std::string::npos);
+  // format auto follows the model: a Fashion-MNIST zoo model reads Fashion-MNIST, others MNIST.
+  EXPECT_EQ(parse_config("model: resnet8\n", "t.yaml").dataset.resolved_dir(), ".cache/fashion-mnist");
+  EXPECT_EQ(parse_config("model: lenet5\n", "t.yaml", {"model=mobilenet-tiny"}).dataset.format, "fashion-mnist");
+  EXPECT_EQ(parse_config("model: resnet8\ndataset:\n  format: mnist\n", "t.yaml").dataset.format, "mnist");
+  EXPECT_EQ(parse_config("model: my.onnx\n", "t.yaml").dataset.format, "mnist");
   // The resolved configuration reads back to the same configuration.
   EXPECT_EQ(parse_config(to_yaml(c), "resolved.yaml"), c);
 }

@@ -89,7 +89,7 @@ TEST(NetworkRunner, ImportedZooModelsAreBitExactOnTheArray) {
   for (const auto& name : zoo_names()) {
     if (zoo_trained_by_isimdl(name)) continue;
     const std::string path = resolve_model_path(name, default_zoo_dir());
-    if (!std::filesystem::exists(path)) continue;  // ZooModelsLoadWhenPresent is the other half
+    ASSERT_TRUE(std::filesystem::exists(path)) << path;
     const QuantizedModel model = load_model(path);
     for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
       ArrayConfig array = load_config(kSource + "/configs/arrays/16x16.yaml").array;
