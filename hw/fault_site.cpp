@@ -24,4 +24,26 @@ bool operator==(const FaultSite& a, const FaultSite& b) {
          a.kind == b.kind && a.width == b.width && a.duration == b.duration;
 }
 
+void check_fault_shape(const FaultSite& f) {
+  if (f.width < 1) throw Error("width must be at least 1");
+  if (f.duration < 1) throw Error("duration must be at least 1");
+  switch (f.kind) {
+    case FaultKind::kBitFlip:
+      if (f.width != 1 || f.duration != 1)
+        throw Error(fmt::format("bit_flip is one bit for one edge (width 1, duration 1), got width {} duration {}", f.width,
+                                f.duration));
+      break;
+    case FaultKind::kAdjacentBits:
+      if (f.width < 2 || f.duration != 1)
+        throw Error(fmt::format("adjacent_bits flips 2 or more bits for one edge (width >= 2, duration 1), got width {} "
+                                "duration {}", f.width, f.duration));
+      break;
+    case FaultKind::kStuckAt0:
+    case FaultKind::kStuckAt1:
+      if (f.width != 1) throw Error(fmt::format("{} holds one bit (width 1), got width {}", to_string(f.kind), f.width));
+      break;
+  }
+}
+
 }  // namespace isimdl
+

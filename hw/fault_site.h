@@ -39,4 +39,10 @@ struct InjectionRecord {
   std::int64_t after = 0;
 };
 
+// Throws Error unless width and duration fit the kind: a bit flip is one bit
+// for one edge, adjacent bits are 2 or more bits for one edge, a stuck-at is
+// one bit held for `duration` edges.
+struct FaultSite;
+void check_fault_shape(const FaultSite& fault);
+
 }  // namespace isimdl

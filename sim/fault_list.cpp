@@ -70,8 +70,11 @@ FaultSite parse_fault_site(const std::string& text) {
   }
   for (const char* key : {"layer", "cycle", "group", "index", "bit"})
     if (!given.count(key)) throw Error(fmt::format("{}: missing {}= (a fault needs layer, cycle, group, index, bit)", where, key));
-  if (f.width < 1) throw Error(where + ": width must be at least 1");
-  if (f.duration < 1) throw Error(where + ": duration must be at least 1");
+  try {
+    check_fault_shape(f);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", where, e.what()));
+  }
   return f;
 }
 
@@ -116,9 +119,8 @@ FaultList read_fault_list(const std::string& path, const FaultSpace& space) {
     f.bit = parse_number<int>(cells[4], "bit", where);
     f.width = parse_number<int>(cells[6], "width", where);
     f.duration = parse_number<std::int64_t>(cells[7], "duration", where);
-    if (f.width < 1) throw Error(fmt::format("{}: width must be at least 1", where));
-    if (f.duration < 1) throw Error(fmt::format("{}: duration must be at least 1", where));
     try {
+      check_fault_shape(f);
       space.check(f);
     } catch (const Error& e) {
       throw Error(fmt::format("{}: {}", where, e.what()));
@@ -128,9 +130,10 @@ FaultList read_fault_list(const std::string& path, const FaultSpace& space) {
       try {
         std::size_t used = 0;
         weight = std::stod(cells[8], &used);
-        if (used != cells[8].size() || !(weight > 0)) throw std::invalid_argument(cells[8]);
+        // Bounded so that sums of squared weights (the effective sample size) stay finite.
+        if (used != cells[8].size() || !(weight > 0) || !(weight <= 1e100)) throw std::invalid_argument(cells[8]);
       } catch (const std::exception&) {
-        throw Error(fmt::format("{}: weight: expected a positive number, got \"{}\"", where, cells[8]));
+        throw Error(fmt::format("{}: weight: expected a positive number up to 1e100, got \"{}\"", where, cells[8]));
       }
     }
     faults.push_back(f);

@@ -140,10 +140,10 @@ TEST(Campaign, SameSeedSameFaultList) {
   EXPECT_EQ(export_csv(dir + "/from_list/campaign.sqlite"), export_csv(dir + "/sampled/campaign.sqlite"));
 }
 
-std::string fault_list_error(const std::string& body) {
+std::string fault_list_error(const std::string& body, bool weighted = false) {
   static int n = 0;
   const std::string path = temp_dir("fault_list_" + std::to_string(n++)) + "/faults.tsv";
-  std::ofstream(path) << "layer\tcycle\tgroup\tindex\tbit\tkind\twidth\tduration\n" << body;
+  std::ofstream(path) << "layer\tcycle\tgroup\tindex\tbit\tkind\twidth\tduration" << (weighted ? "\tweight\n" : "\n") << body;
   ArrayConfig array;
   array.rows = array.cols = 8;
   std::vector<RegisterGroup> groups;
@@ -170,6 +170,18 @@ TEST(Campaign, BadFaultListLinesAreNamed) {
   EXPECT_EQ(fault_list_error("11\t5\tpe_psum\n"), "2: expected 8 tab-separated fields, got 3");
   EXPECT_EQ(fault_list_error("11\tfive\tpe_psum\t0\t0\tbit_flip\t1\t1\n"), "2: cycle: expected an integer, got \"five\"");
   EXPECT_EQ(fault_list_error("1\t5\tpe_psum\t0\t0\tbit_flip\t1\t1\n").rfind("2: layer 1 has no enabled register group", 0), 0u);
+  // Width and duration must fit the kind (a bit flip of width 2 used to flip one bit and record width 2).
+  EXPECT_EQ(fault_list_error("11\t5\tpe_psum\t0\t3\tbit_flip\t2\t1\n").rfind("2: bit_flip is one bit for one edge", 0), 0u);
+  EXPECT_EQ(fault_list_error("11\t5\tpe_psum\t0\t3\tbit_flip\t1\t5\n").rfind("2: bit_flip is one bit for one edge", 0), 0u);
+  EXPECT_EQ(fault_list_error("11\t5\tpe_psum\t0\t3\tadjacent_bits\t1\t1\n").rfind("2: adjacent_bits flips 2 or more", 0), 0u);
+  EXPECT_EQ(fault_list_error("11\t5\tpe_psum\t0\t3\tstuck_at_1\t2\t3\n").rfind("2: stuck_at_1 holds one bit", 0), 0u);
+  // Weights: positive, finite, bounded so that the effective sample size stays finite.
+  for (const char* w : {"inf", "1e308", "-1", "nan", "0"})
+    EXPECT_EQ(fault_list_error(std::string("11\t5\tpe_psum\t0\t3\tbit_flip\t1\t1\t") + w + "\n", true)
+                  .rfind("2: weight: expected a positive number up to 1e100", 0),
+              0u)
+        << w;
+  EXPECT_EQ(fault_list_error("11\t5\tpe_psum\t0\t3\tbit_flip\t1\t1\t2.5\n", true), "(no error)");
 }
 
 }  // namespace
