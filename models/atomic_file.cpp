@@ -28,4 +28,21 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   if (ec) throw Error(fmt::format("{}: cannot rename into place: {}", path, ec.message()));
 }
 
+std::string read_regular_file(const std::string& path, std::uintmax_t max_bytes, const std::string& what) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) throw Error(fmt::format("{}: cannot open {}: no such file", path, what));
+  if (std::filesystem::is_directory(status)) throw Error(fmt::format("{}: is a directory, not {}", path, what));
+  if (!std::filesystem::is_regular_file(status)) throw Error(fmt::format("{}: is not a regular file, not {}", path, what));
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw Error(fmt::format("{}: cannot read {}: {}", path, what, ec.message()));
+  if (size > max_bytes) throw Error(fmt::format("{}: {} bytes is too large for {} (at most {})", path, size, what, max_bytes));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot open {}", path, what));
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  if (static_cast<std::uintmax_t>(in.gcount()) != size) throw Error(fmt::format("{}: short read of {}", path, what));
+  return bytes;
+}
+
 }  // namespace isimdl

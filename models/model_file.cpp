@@ -155,9 +155,13 @@ void save_model(const QuantizedModel& model, const std::string& path) {
 }
 
 QuantizedModel load_model(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(fmt::format("{}: cannot open model file", path));
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string raw;
+  try {
+    raw = read_regular_file(path, std::uintmax_t{4} << 30, "an isimdl model file");
+  } catch (const Error& e) {
+    throw FormatError(e.what());
+  }
+  std::vector<char> bytes(raw.begin(), raw.end());
   constexpr std::size_t kHeader = 8 + 4 + 8 + 4;
   if (bytes.size() < 8 || std::memcmp(bytes.data(), kMagic, 8) != 0)
     throw FormatError(fmt::format("{}: not an isimdl model file (wrong magic number)", path));

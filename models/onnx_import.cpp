@@ -134,6 +134,10 @@ class Importer {
 
  private:
   onnx::ModelProto load() {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path_, ec))
+      throw FormatError(fmt::format("{}: {}", path_, std::filesystem::exists(path_, ec) ? "is not a regular file, not an ONNX model"
+                                                                                       : "cannot open ONNX file: no such file"));
     std::ifstream in(path_, std::ios::binary);
     if (!in) throw FormatError(fmt::format("{}: cannot open ONNX file", path_));
     google::protobuf::io::IstreamInputStream raw(&in);

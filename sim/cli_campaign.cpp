@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include <fstream>
 #include <iostream>
 #include <ostream>
@@ -40,6 +42,9 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
   po::variables_map values;
   if (parse_command_line(prog, "[--config FILE] [-p key=value]... [--resume] [--jobs N]", desc, {}, args, values, io))
     return kExitOk;
+  if (o.jobs < 0 || o.jobs > 256) throw UsageError(fmt::format("{}: --jobs: expected 1..256 (0: campaign.jobs), got {}", prog, o.jobs));
+  if (!(o.fault_timeout_seconds > 0) || !std::isfinite(o.fault_timeout_seconds))
+    throw UsageError(fmt::format("{}: --fault-timeout: expected a positive number of seconds, got {}", prog, o.fault_timeout_seconds));
   for (const auto& [value, key] : std::vector<std::pair<std::string, std::string>>{
            {model, "model"}, {images, "dataset.images"}, {inputs, "dataset.inputs"}, {labels, "dataset.labels"}})
     if (!value.empty()) overrides.push_back(key + "=" + value);

@@ -156,7 +156,11 @@ Config parse_config(const std::string& text, const std::string& source_name, con
   source->file = source_name;
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    const std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    if (documents.size() > 1)
+      throw ConfigError(fmt::format("{}: holds {} YAML documents (separated by ---); a configuration is one", source_name,
+                                    documents.size()));
+    if (!documents.empty()) root = documents.front();
   } catch (const YAML::Exception& e) {
     if (e.mark.is_null()) throw ConfigError(fmt::format("{}: malformed YAML: {}", source_name, e.msg));
     throw ConfigError(fmt::format("{}:{}: malformed YAML: {}", source_name, e.mark.line + 1, e.msg));
@@ -172,11 +176,13 @@ Config parse_config(const std::string& text, const std::string& source_name, con
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(fmt::format("{}: cannot open configuration file", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_config(buffer.str(), path, overrides);
+  std::string text;
+  try {
+    text = read_regular_file(path, 16u << 20, "a configuration file");
+  } catch (const Error& e) {
+    throw ConfigError(e.what());
+  }
+  return parse_config(text, path, overrides);
 }
 
 std::string to_yaml(const Config& c) {

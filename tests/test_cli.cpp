@@ -279,6 +279,30 @@ TEST(Cli, FashionZooModelsUseTheirDataset) {
   }
 }
 
+// Inputs that used to be accepted, or grew memory without end (found when
+// isimdl was tried as a new user would).
+TEST(Cli, DevicesDirectoriesAndSecondDocumentsAreRefused) {
+  CliRun r = run({"config", "check", "/dev/zero"});
+  EXPECT_NE(r.error.find("/dev/zero: is not a regular file, not a configuration file"), std::string::npos) << r.error;
+  r = run({"infer", "--model", "/dev/zero"});
+  EXPECT_NE(r.error.find("/dev/zero: is not a regular file, not an isimdl model file"), std::string::npos) << r.error;
+  r = run({"infer", "--model", kSource + "/models"});
+  EXPECT_NE(r.error.find("is a directory, not a model file"), std::string::npos) << r.error;
+  r = run({"config", "check", kSource + "/configs"});
+  EXPECT_NE(r.error.find("is a directory, not a configuration file"), std::string::npos) << r.error;
+  const std::string two = (test_dir() / "two.yaml").string();
+  std::ofstream(two) << "model: lenet5\n---\nmodel: mlp\n";
+  r = run({"config", "check", two});
+  EXPECT_NE(r.error.find("holds 2 YAML documents"), std::string::npos) << r.error;
+  r = run({"campaign", "--jobs", "100000"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.error.find("--jobs: expected 1..256"), std::string::npos) << r.error;
+  for (const char* timeout : {"-1", "nan", "0"}) {
+    r = run({"campaign", "--fault-timeout", timeout});
+    EXPECT_NE(r.error.find("--fault-timeout: expected a positive number"), std::string::npos) << timeout << ": " << r.error;
+  }
+}
+
 // The real binary: main() is the only place that maps exceptions to exit codes.
 int exit_code_of(const std::string& args) {
   const std::string command = std::string(ISIMDL_BINARY) + " " + args + " >/dev/null 2>&1";

@@ -112,7 +112,7 @@ TEST(Config, SectionOfWrongTypeIsRejected) {
 
 TEST(Config, MissingFileIsNamed) {
   EXPECT_EQ(config_error([] { load_config("/nonexistent/x.yaml"); }),
-            "/nonexistent/x.yaml: cannot open configuration file");
+            "/nonexistent/x.yaml: cannot open a configuration file: no such file");
 }
 
 TEST(Config, MalformedYamlGivesLine) {

@@ -89,7 +89,7 @@ TEST_F(ModelFile, RoundTripGivesIdenticalInference) {
 }
 
 TEST_F(ModelFile, MissingFile) {
-  EXPECT_EQ(load_error("/nonexistent/m.isq"), "/nonexistent/m.isq: cannot open model file");
+  EXPECT_EQ(load_error("/nonexistent/m.isq"), "/nonexistent/m.isq: cannot open an isimdl model file: no such file");
 }
 
 TEST_F(ModelFile, WrongMagic) {
