@@ -2,6 +2,9 @@
 #include "sim/model_source.h"
 
 #include <fmt/format.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -10,6 +13,7 @@
 #include <cstdlib>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <iostream>
 #include <filesystem>
 #include <fstream>
@@ -146,6 +150,40 @@ FaultList sample_fault_list(const Config& config, const FaultSpace& space, const
   return list;
 }
 
+namespace {
+
+// An exclusive flock on <database>.lock holding the owner's pid.
+class CampaignLock {
+ public:
+  explicit CampaignLock(const std::string& database) : path_(database + ".lock") {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd_ < 0) throw Error(fmt::format("{}: cannot create the campaign lock: {}", path_, std::strerror(errno)));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      char buffer[32] = {};
+      const ssize_t n = ::pread(fd_, buffer, sizeof buffer - 1, 0);
+      ::close(fd_);
+      const std::string dir = std::filesystem::path(database).parent_path().string();
+      throw Error(fmt::format("a campaign is running in {} (pid {}); wait for it, or stop it, before starting another on "
+                              "the same results",
+                              dir.empty() ? "." : dir, n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "unknown"));
+    }
+    const std::string pid = std::to_string(::getpid());
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+      throw Error(fmt::format("{}: cannot write the campaign lock", path_));
+  }
+  ~CampaignLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  CampaignLock(const CampaignLock&) = delete;
+  CampaignLock& operator=(const CampaignLock&) = delete;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace
+
 CampaignSummary run_campaign(const Config& config, const CampaignOptions& options, std::ostream& out,
                              std::ostream& progress) {
   const auto start = std::chrono::steady_clock::now();
@@ -180,6 +218,10 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
 
   std::filesystem::create_directories(config.output_dir);
   const std::string database = options.database.empty() ? config.output_dir + "/campaign.sqlite" : options.database;
+  // One campaign per results file: a second one (or a --resume) started while
+  // this one runs is refused at once. The lock lives as long as this process
+  // or any of its workers holds the descriptor.
+  const CampaignLock lock(database);
   write_resolved_config(config, config.output_dir);
   CampaignInfo info;
   info.version = kVersion;
@@ -242,11 +284,16 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   std::vector<std::vector<std::int64_t>> share(static_cast<std::size_t>(jobs));
   for (std::size_t i = 0; i < todo.size(); ++i) share[i % static_cast<std::size_t>(jobs)].push_back(todo[i]);
   std::map<pid_t, int> running;
+  const pid_t parent = ::getpid();
   auto launch = [&](int worker) {
     std::cout.flush();
     const pid_t pid = fork();
     if (pid < 0) throw Error("fork failed");
     if (pid == 0) {
+      // A worker dies with its campaign (kill -9 of the parent included),
+      // never writing rows for a campaign nobody supervises.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) _exit(4);
       int code = 0;
       try {
         run_worker(worker, share[static_cast<std::size_t>(worker)]);
@@ -326,9 +373,20 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
       if (!rest.empty()) launch(worker);
     }
   };
+  // When the campaign stops on an error, its remaining workers stop with it.
+  auto supervise_or_stop_workers = [&] {
+    try {
+      supervise();
+    } catch (...) {
+      for (const auto& [pid, worker] : running) ::kill(pid, SIGKILL);
+      for (const auto& [pid, worker] : running) ::waitpid(pid, nullptr, 0);
+      running.clear();
+      throw;
+    }
+  };
   // Contract 5: the campaign ends only when every fault has its row.
   for (int round = 0;; ++round) {
-    supervise();
+    supervise_or_stop_workers();
     std::vector<std::int64_t> missing;
     {
       ResultsStore store(database);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <sys/file.h>
 
 #include <algorithm>
 #include <chrono>
@@ -138,6 +139,43 @@ TEST(Campaign, SameSeedSameFaultList) {
   ASSERT_EQ(wait_for(spawn(run_list, dir + "/lc")), 0);
   ASSERT_EQ(wait_for(spawn(run_sampled, dir + "/ld")), 0);
   EXPECT_EQ(export_csv(dir + "/from_list/campaign.sqlite"), export_csv(dir + "/sampled/campaign.sqlite"));
+}
+
+// One campaign per results file: a second one started meanwhile is refused at
+// once, naming the directory and the pid; workers die with their campaign
+// (kill -9 of the parent alone used to leave them writing rows).
+TEST(Campaign, OneCampaignPerResultsFileAndWorkersDieWithIt) {
+  const std::string dir = temp_dir("campaign_lock");
+  auto args = campaign_args(dir);
+  // Every fault simulated cycle by cycle: slow enough to act while it runs.
+  args.insert(args.end(), {"-p", "campaign.faults=400", "--jobs", "2", "--no-oracle"});
+  const std::string db = dir + "/campaign.sqlite";
+  const pid_t pid = spawn(args, dir + "/log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (rows_in(db) < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_GE(rows_in(db), 2);
+
+  auto second = args;
+  second.push_back("--resume");
+  EXPECT_EQ(wait_for(spawn(second, dir + "/log2")), 1);
+  std::ifstream log2(dir + "/log2");
+  const std::string refusal((std::istreambuf_iterator<char>(log2)), std::istreambuf_iterator<char>());
+  EXPECT_NE(refusal.find("a campaign is running in " + dir + " (pid " + std::to_string(pid) + ")"), std::string::npos)
+      << refusal;
+
+  kill(pid, SIGKILL);  // the parent only, not its process group
+  wait_for(pid);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  const std::int64_t after_kill = rows_in(db);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(rows_in(db), after_kill) << "workers went on writing after their campaign was killed";
+  EXPECT_LT(after_kill, 400);
+  // No worker holds the lock any more.
+  const int fd = ::open((db + ".lock").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  ::close(fd);
 }
 
 std::string fault_list_error(const std::string& body, bool weighted = false) {
