@@ -5,7 +5,6 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <regex>
 
 #include "models/atomic_file.h"
 #include "models/error.h"
@@ -52,27 +51,48 @@ NpyArray read_npy(const std::string& path) {
   std::string header(header_len, '\0');
   if (!in.read(header.data(), static_cast<std::streamsize>(header_len)))
     throw FormatError(fmt::format("{}: truncated header", path));
-  std::smatch m;
   NpyArray a;
-  if (!std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([<>|=]?[a-z]\\d+)'")))
-    throw FormatError(fmt::format("{}: header has no 'descr'", path));
-  a.dtype = m[1];
-  if (std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*True")))
+  // The header is a Python dict literal: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
+  auto value_after = [&](const std::string& key) -> std::size_t {
+    const std::size_t at = header.find("'" + key + "'");
+    if (at == std::string::npos) throw FormatError(fmt::format("{}: header has no '{}'", path, key));
+    const std::size_t colon = header.find(':', at);
+    if (colon == std::string::npos) throw FormatError(fmt::format("{}: header: no value for '{}'", path, key));
+    return header.find_first_not_of(" \t", colon + 1);
+  };
+  std::size_t at = value_after("descr");
+  if (at == std::string::npos || header[at] != '\'')
+    throw FormatError(fmt::format("{}: header: 'descr' is not a quoted type", path));
+  const std::size_t end_quote = header.find('\'', at + 1);
+  if (end_quote == std::string::npos) throw FormatError(fmt::format("{}: header: unterminated 'descr'", path));
+  a.dtype = header.substr(at + 1, end_quote - at - 1);
+  at = value_after("fortran_order");
+  if (at != std::string::npos && header.compare(at, 4, "True") == 0)
     throw FormatError(fmt::format("{}: Fortran-order arrays are not supported (save with np.ascontiguousarray)", path));
-  if (!std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")))
-    throw FormatError(fmt::format("{}: header has no 'shape'", path));
-  const std::string dims = m[1];
+  at = value_after("shape");
+  if (at == std::string::npos || header[at] != '(') throw FormatError(fmt::format("{}: header: 'shape' is not a tuple", path));
+  const std::size_t close = header.find(')', at);
+  if (close == std::string::npos) throw FormatError(fmt::format("{}: header: unterminated 'shape'", path));
+  const std::string dims = header.substr(at + 1, close - at - 1);
   std::size_t count = 1;
-  const std::regex number("\\d+");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
-    const std::string d = it->str();
-    if (d.size() > 12) throw FormatError(fmt::format("{}: dimension {} is too large", path, d));
-    const std::int64_t v = std::stoll(d);
+  std::string digits;
+  auto flush_dimension = [&]() {
+    if (digits.empty()) return;
+    if (digits.size() > 12) throw FormatError(fmt::format("{}: dimension {} is too large", path, digits));
+    const std::int64_t v = std::stoll(digits);
+    digits.clear();
     a.shape.push_back(v);
     if (v != 0 && count > std::numeric_limits<std::size_t>::max() / static_cast<std::size_t>(v))
       throw FormatError(fmt::format("{}: shape ({}) overflows", path, dims));
     count *= static_cast<std::size_t>(v);
+  };
+  for (char ch : dims) {
+    if (ch >= '0' && ch <= '9') digits += ch;
+    else if (ch == ',' || ch == ' ') flush_dimension();
+    else throw FormatError(fmt::format("{}: header: shape ({}) is not a tuple of integers", path, dims));
   }
+  flush_dimension();
+  if (a.dtype.empty()) throw FormatError(fmt::format("{}: header: empty 'descr'", path));
   std::string t = a.dtype;
   if (t[0] == '>') throw FormatError(fmt::format("{}: big-endian dtype {} is not supported", path, a.dtype));
   if (t[0] == '<' || t[0] == '|' || t[0] == '=') t = t.substr(1);
