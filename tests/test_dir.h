@@ -19,7 +19,8 @@ inline const std::filesystem::path& test_dir() {
     std::filesystem::path path;
     pid_t owner = ::getpid();
     Owned() {
-      std::string pattern = (std::filesystem::temp_directory_path() / "isimdl-test-XXXXXX").string();
+      // mkdtemp replaces the XXXXXX: a new directory for every test process.
+      std::string pattern = std::filesystem::temp_directory_path().string() + "/isimdl-test-XXXXXX";
       if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed under " + pattern);
       path = pattern;
     }
