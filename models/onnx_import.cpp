@@ -112,7 +112,7 @@ class Importer {
     read_input(graph);
     for (const auto& node : graph.node())
       for (const auto& in : node.input()) ++readers_[in];
-    for (const auto& out : graph.output()) ++readers_[out.name()];
+    for (const auto& out : graph.output()) ++readers_[out.name()], graph_outputs_.insert(out.name());
     for (int i = 0; i < graph.node_size(); ++i) {
       node_index_ = i;
       convert(graph.node(i));
@@ -701,7 +701,7 @@ class Importer {
     }
   }
 
-  bool is_graph_output(const std::string&) const { return true; }
+  bool is_graph_output(const std::string& name) const { return graph_outputs_.count(name) > 0; }
 
   // Add of two tensors (a residual), or of a tensor and a per-channel constant
   // (a bias: folded, or an affine); Mul/Sub by a per-channel constant likewise.
@@ -749,6 +749,7 @@ class Importer {
   std::map<std::string, Constant> constants_;
   std::map<std::string, Activation> activations_;
   std::map<std::string, int> readers_;
+  std::set<std::string> graph_outputs_;
   std::vector<LayerSpec> layers_;
   std::vector<LayerParams> params_;
   std::vector<std::string> notes_;
