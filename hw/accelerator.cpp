@@ -85,7 +85,7 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const
   const LayerSchedule schedule = make_layer_schedule(job.gemm, config_);
   reset();
   ifmap_.load(job.input);
-  weights_.load(job.weight);
+  weights_.load(weight_buffer_words(job));
   output_.resize(static_cast<std::size_t>(job.gemm.m) * job.gemm.n);
   ifmap_.reset_counters();
   weights_.reset_counters();
@@ -96,7 +96,7 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const
   const std::int64_t array_macs_before = array_.mac_count();
 
   const std::int64_t expected_edges = schedule.edges();
-  const std::int64_t expected_rows = static_cast<std::int64_t>(job.gemm.m) * schedule.n_folds();
+  const std::int64_t expected_rows = static_cast<std::int64_t>(job.gemm.m) * schedule.n_slices();
   const std::int64_t budget = expected_edges + 64;
   running_ = true;
   if (fault) {
@@ -153,24 +153,25 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const
     s.folds = static_cast<int>(schedule.folds.size());
     s.m_tiles = schedule.m_tiles();
     s.macs = array_.mac_count() - array_macs_before;
-    s.useful_macs = static_cast<std::int64_t>(job.gemm.m) * job.gemm.k * job.gemm.n;
+    s.useful_macs = job.gemm.useful_macs();
     s.utilization = static_cast<double>(s.useful_macs) /
                     (static_cast<double>(config_.rows) * config_.cols * static_cast<double>(s.compute_cycles + 1));
-    s.mapping_efficiency = static_cast<double>(job.gemm.k) * job.gemm.n /
-                           (static_cast<double>(schedule.k_folds()) * config_.rows * schedule.n_folds() * config_.cols);
+    s.mapping_efficiency = static_cast<double>(job.gemm.weights()) /
+                           (static_cast<double>(schedule.k_folds()) * config_.rows * schedule.n_slices() * config_.cols);
     s.ifmap_reads = ifmap_.reads();
     s.ifmap_writes = static_cast<std::int64_t>(job.input.size());
     s.weight_reads = weights_.reads();
-    s.weight_writes = static_cast<std::int64_t>(job.weight.size());
+    s.weight_writes = job.gemm.weights();  // structural zeros of a grouped GEMM are never loaded
     s.accumulator_reads = accumulator_.words.reads();
     s.accumulator_writes = accumulator_.words.writes();
     s.output_reads = output_.reads();
     s.output_writes = output_.writes();
     // DRAM traffic: an operand that fits its buffer is fetched once; one
     // that does not is re-fetched for every pass that needs it (ifmap per
-    // N-slice, weights per M-tile). Outputs are written back once.
+    // N-slice of a group: each group reads only its own channels; weights
+    // per M-tile). Outputs are written back once.
     const auto in_bytes = static_cast<std::int64_t>(job.input.size());
-    const auto w_bytes = static_cast<std::int64_t>(job.weight.size());
+    const std::int64_t w_bytes = job.gemm.weights();
     s.dram_ifmap_bytes = in_bytes <= ifmap_.capacity_words() ? in_bytes : in_bytes * schedule.n_folds();
     s.dram_weight_bytes = w_bytes <= weights_.capacity_words() ? w_bytes : w_bytes * schedule.m_tiles();
     s.dram_output_bytes = static_cast<std::int64_t>(job.gemm.m) * job.gemm.n;

@@ -66,7 +66,7 @@ void Controller::on_clock() {
       if (k < f.k0 + f.k_count)
         for (int c = 0; c < f.n_count; ++c)
           next_feed_.weight[static_cast<std::size_t>(c)] =
-              weights_.read(static_cast<std::size_t>(f.n0 + c) * job_->gemm.k + static_cast<std::size_t>(k));
+              weights_.read(static_cast<std::size_t>(job_->gemm.weight_word(f.n0 + c, k)));
       if (p == rows_ - 1) {
         next_feed_.latch = true;
         next_feed_.latch_select = static_cast<std::uint8_t>(f.index & 1);

@@ -37,7 +37,7 @@ std::int64_t instances_in_layer(const LayerOracle& layer, RegisterGroup group) {
   counts.cols = layer.schedule.cols;
   counts.accumulator_words = static_cast<std::int64_t>(layer.schedule.m_tile) * layer.schedule.cols;
   counts.ifmap_words = static_cast<std::int64_t>(layer.job.input.size());
-  counts.weight_words = static_cast<std::int64_t>(layer.job.weight.size());
+  counts.weight_words = layer.job.gemm.weights();
   counts.output_words = static_cast<std::int64_t>(layer.job.gemm.m) * layer.job.gemm.n;
   return register_instances(group, counts);
 }
@@ -182,7 +182,7 @@ std::string explain_equivalent(const FaultEquivalent& eq, const FaultSite& fault
       held = fmt::format("the partial sum over k {}..{} of {}", h.k, h.k + h.terms - 1, name.output(h.m, h.n));
       break;
     case Kind::kAccumulator:
-      held = fmt::format("the accumulator (bias + {} of {} terms) of {}", h.terms, job.gemm.k, name.output(h.m, h.n));
+      held = fmt::format("the accumulator (bias + {} of {} terms) of {}", h.terms, job.gemm.k_per_group(), name.output(h.m, h.n));
       break;
     case Kind::kInputWord: held = name.input_element(h.element); break;
     case Kind::kOutputWord: held = "the int8 " + name.output(h.m, h.n); break;

@@ -21,6 +21,8 @@ int accumulator_m_tile(const GemmShape& gemm, const ArrayConfig& array) {
 LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& array) {
   if (gemm.m < 1 || gemm.k < 1 || gemm.n < 1)
     throw Error(fmt::format("GEMM {}x{}x{} has an empty dimension", gemm.m, gemm.k, gemm.n));
+  if (gemm.groups < 1 || gemm.k % gemm.groups || gemm.n % gemm.groups)
+    throw Error(fmt::format("GEMM {}x{}x{}: {} groups do not divide K and N", gemm.m, gemm.k, gemm.n, gemm.groups));
   LayerSchedule s;
   s.rows = array.rows;
   s.cols = array.cols;
@@ -28,18 +30,21 @@ LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& arra
   s.gemm = gemm;
   s.m_tile = accumulator_m_tile(gemm, array);
   const int R = array.rows, C = array.cols;
+  const int kg = gemm.k_per_group(), ng = gemm.n_per_group();
   for (int m0 = 0; m0 < gemm.m; m0 += s.m_tile)
-    for (int n0 = 0; n0 < gemm.n; n0 += C)
-      for (int k0 = 0; k0 < gemm.k; k0 += R) {
-        Fold f;
-        f.index = static_cast<int>(s.folds.size());
-        f.m0 = m0, f.rows = std::min(s.m_tile, gemm.m - m0);
-        f.n0 = n0, f.n_count = std::min(C, gemm.n - n0);
-        f.k0 = k0, f.k_count = std::min(R, gemm.k - k0);
-        f.first_k = k0 == 0;
-        f.last_k = k0 + R >= gemm.k;
-        s.folds.push_back(f);
-      }
+    for (int g = 0; g < gemm.groups; ++g)
+      for (int n = 0; n < ng; n += C)
+        for (int k = 0; k < kg; k += R) {
+          Fold f;
+          f.index = static_cast<int>(s.folds.size());
+          f.group = g;
+          f.m0 = m0, f.rows = std::min(s.m_tile, gemm.m - m0);
+          f.n0 = g * ng + n, f.n_count = std::min(C, ng - n);
+          f.k0 = g * kg + k, f.k_count = std::min(R, kg - k);
+          f.first_k = k == 0;
+          f.last_k = k + R >= kg;
+          s.folds.push_back(f);
+        }
   // Timing. A fold's last MAC at the bottom-right PE is at
   // stream_start + T + R + C - 3.
   auto last_mac = [&](const Fold& f) { return f.stream_start + f.rows + R + C - 3; };
@@ -64,12 +69,14 @@ LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& arra
 }
 
 std::int64_t scalesim_closed_form(const GemmShape& g, int R, int C) {
-  const std::int64_t folds = static_cast<std::int64_t>((g.k + R - 1) / R) * ((g.n + C - 1) / C);
+  const std::int64_t folds =
+      static_cast<std::int64_t>(g.groups) * ((g.k_per_group() + R - 1) / R) * ((g.n_per_group() + C - 1) / C);
   return folds * (2 * R + C + g.m - 2) - 1;
 }
 
 std::int64_t double_buffered_closed_form(const GemmShape& g, int R, int C) {
-  const std::int64_t folds = static_cast<std::int64_t>((g.k + R - 1) / R) * ((g.n + C - 1) / C);
+  const std::int64_t folds =
+      static_cast<std::int64_t>(g.groups) * ((g.k_per_group() + R - 1) / R) * ((g.n_per_group() + C - 1) / C);
   if (g.m < R + C - 1) throw Error("double_buffered_closed_form holds for T >= R + C - 1 only");
   return folds * g.m + 2 * R + C - 3;
 }

@@ -10,12 +10,14 @@ namespace isimdl {
 
 // One fold: a K-slice of up to R rows and an N-slice of up to C columns of
 // the weights held in the array while `rows` activation vectors (M rows
-// m0 .. m0+rows-1) stream through it.
+// m0 .. m0+rows-1) stream through it. In a grouped GEMM both slices lie in
+// one group's block.
 struct Fold {
   int index = 0;
   int m0 = 0, rows = 0;      // the M-tile
   int n0 = 0, n_count = 0;   // columns used
   int k0 = 0, k_count = 0;   // rows used
+  int group = 0;             // the block of a grouped GEMM (0 for a dense one)
   bool first_k = false;      // first K-fold of this (M-tile, N-slice): accumulator starts at the bias
   bool last_k = false;       // last K-fold: results go to the output stage
   std::int64_t preload_start = 0;  // schedule cycle of the first weight entering the d path
@@ -40,8 +42,11 @@ struct LayerSchedule {
   // two edges later (docs/hardware.md, "Cycles with drain").
   std::int64_t edges() const { return compute_cycles + 5; }
 
-  int k_folds() const { return (gemm.k + rows - 1) / rows; }
-  int n_folds() const { return (gemm.n + cols - 1) / cols; }
+  // K-folds per N-slice and N-slices per group; N-slices of the layer
+  // (groups x n_folds: each writes M output rows).
+  int k_folds() const { return (gemm.k_per_group() + rows - 1) / rows; }
+  int n_folds() const { return (gemm.n_per_group() + cols - 1) / cols; }
+  int n_slices() const { return gemm.groups * n_folds(); }
   int m_tiles() const { return (gemm.m + m_tile - 1) / m_tile; }
 };
 
@@ -49,13 +54,14 @@ struct LayerSchedule {
 // the accumulator buffer. Throws ConfigError when not even one row fits.
 int accumulator_m_tile(const GemmShape& gemm, const ArrayConfig& array);
 
-// Folds in the order M-tile, N-slice, K-slice (K innermost, so the
+// Folds in the order M-tile, group, N-slice, K-slice (K innermost, so the
 // accumulator finishes an output tile before the next starts), with the
-// preload and stream cycles of the timing mode.
+// preload and stream cycles of the timing mode. A grouped GEMM runs as one
+// GEMM per group: its folds never hold a structural zero.
 LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& array);
 
 // SCALE-Sim v2's weight-stationary cycle count at unlimited bandwidth:
-// folds * (2R + C + T - 2) - 1.
+// folds * (2R + C + T - 2) - 1 (a grouped GEMM: folds of all groups).
 std::int64_t scalesim_closed_form(const GemmShape& gemm, int rows, int cols);
 
 // Closed form of the double-buffered mode when streaming dominates

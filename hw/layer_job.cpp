@@ -32,6 +32,15 @@ LayerJob make_layer_job(const QuantizedModel& model, int layer, const std::vecto
   return job;
 }
 
+std::vector<std::int8_t> weight_buffer_words(const LayerJob& job) {
+  std::vector<std::int8_t> words(static_cast<std::size_t>(job.gemm.weights()));
+  for (std::size_t w = 0; w < words.size(); ++w) {
+    const auto [n, k] = job.gemm.weight_of_word(static_cast<std::int64_t>(w));
+    words[w] = job.weight[static_cast<std::size_t>(n) * job.gemm.k + static_cast<std::size_t>(k)];
+  }
+  return words;
+}
+
 LayerJob random_gemm_job(int m, int k, int n, std::uint64_t seed) {
   Random random(seed);
   LayerJob job;

@@ -19,12 +19,16 @@ struct LayerJob {
   Im2col im2col;  // which input element each GEMM operand A[m][k] reads
   std::vector<std::int8_t> input;         // C*H*W
   std::int8_t input_zero_point = 0;       // what the padding reads
-  std::vector<std::int8_t> weight;        // W[n][k], N*K
+  std::vector<std::int8_t> weight;        // W[n][k], N*K (a grouped GEMM's structural zeros included)
   std::vector<std::int32_t> bias;         // bias_eff[n] (input zero point folded in)
   std::vector<QuantizedMultiplier> multiplier;  // per output channel
   std::int32_t output_zero_point = 0;
   bool relu = false;
 };
+
+// The weight buffer's content for a job: the weights that exist, word
+// gemm.weight_word(n, k) holding W[n][k].
+std::vector<std::int8_t> weight_buffer_words(const LayerJob& job);
 
 // What a layer run produced: the accumulators and outputs of every output
 // element, laid out [n][m] like the reference engine's.

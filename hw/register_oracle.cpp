@@ -181,7 +181,7 @@ RegisterOracle::Holding RegisterOracle::holds(RegisterGroup group, std::int64_t 
       h.m = last->m0 + m_local;
       h.n = last->n0 + c;
       h.k = 0;
-      h.terms = last->k0 + last->k_count;
+      h.terms = last->k0 - last->group * job_.gemm.k_per_group() + last->k_count;  // the group's K so far
       h.fold = last->index;
       return h;
     }
@@ -199,7 +199,7 @@ RegisterOracle::Holding RegisterOracle::holds(RegisterGroup group, std::int64_t 
             h.m = f.m0 + i;
             h.n = f.n0 + c;
             h.k = 0;
-            h.terms = job_.gemm.k;
+            h.terms = job_.gemm.k_per_group();
             h.fold = f.index;
           }
         }
@@ -212,8 +212,7 @@ RegisterOracle::Holding RegisterOracle::holds(RegisterGroup group, std::int64_t 
       return h;
     case RegisterGroup::kWeightBuffer:
       h.kind = Kind::kWeight;
-      h.n = static_cast<int>(index / job_.gemm.k);
-      h.k = static_cast<int>(index % job_.gemm.k);
+      std::tie(h.n, h.k) = job_.gemm.weight_of_word(index);
       return h;
     case RegisterGroup::kOutputBuffer: {
       const int m = static_cast<int>(index % job_.gemm.m), n = static_cast<int>(index / job_.gemm.m);
@@ -291,10 +290,11 @@ std::vector<RegisterOracle::Change> RegisterOracle::effect(RegisterGroup group, 
     case RegisterGroup::kIfmapBuffer:
       ifmap_change(index, e, static_cast<std::int32_t>(after - before), out);
       return out;
-    case RegisterGroup::kWeightBuffer:
-      weight_word_change(static_cast<int>(index / job_.gemm.k), static_cast<int>(index % job_.gemm.k), e,
-                         static_cast<std::int32_t>(after - before), out);
+    case RegisterGroup::kWeightBuffer: {
+      const auto [n, k] = job_.gemm.weight_of_word(index);
+      weight_word_change(n, k, e, static_cast<std::int32_t>(after - before), out);
       return out;
+    }
     case RegisterGroup::kOutputBuffer:
       return out;  // an int8 output, not an accumulator: see output_write_edge
   }
@@ -500,8 +500,10 @@ std::int64_t RegisterOracle::value(RegisterGroup group, std::int64_t index, std:
     }
     case RegisterGroup::kIfmapBuffer:
       return job_.input[static_cast<std::size_t>(index)];
-    case RegisterGroup::kWeightBuffer:
-      return job_.weight[static_cast<std::size_t>(index)];
+    case RegisterGroup::kWeightBuffer: {
+      const auto [n, k] = job_.gemm.weight_of_word(index);
+      return job_.weight[static_cast<std::size_t>(n) * job_.gemm.k + static_cast<std::size_t>(k)];
+    }
     case RegisterGroup::kOutputBuffer: {
       // Cleared when the layer starts; written once by the output stage.
       const int m = static_cast<int>(index % job_.gemm.m), n = static_cast<int>(index / job_.gemm.m);

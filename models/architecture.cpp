@@ -219,7 +219,7 @@ GemmShape Architecture::gemm(int i) const {
   const LayerSpec& l = layer(i);
   if (l.kind == LayerKind::kConv2d) {
     const Shape out = output_shape(i);
-    return {out.h * out.w, l.in_channels * l.window.kernel_h * l.window.kernel_w, l.out_channels};
+    return {out.h * out.w, l.in_channels * l.window.kernel_h * l.window.kernel_w, l.out_channels, l.groups};
   }
   if (l.kind == LayerKind::kLinear) return {1, l.in_features, l.out_features};
   throw Error(fmt::format("{}: layer {} ({}) has no GEMM", name_, i, to_string(l.kind)));
@@ -247,8 +247,7 @@ std::size_t Architecture::parameter_count() const {
   for (int i = 0; i < size(); ++i)
     if (has_weights(i)) {
       const GemmShape g = gemm(i);
-      const int groups = layer(i).kind == LayerKind::kConv2d ? layer(i).groups : 1;
-      n += static_cast<std::size_t>(g.k / groups) * g.n + g.n;
+      n += static_cast<std::size_t>(g.weights()) + static_cast<std::size_t>(g.n);
     }
   return n;
 }

@@ -70,12 +70,34 @@ struct LayerSpec {
 // The GEMM a Conv2d or Linear layer lowers to (docs/quantization.md):
 // out[m][n] = sum_k A[m][k] * W[k][n], M = output pixels (Linear: 1 per
 // image), K = Cin*kh*kw in the order (c, i, j) with c slowest, N = Cout.
-// A grouped convolution is one GEMM over all input channels with a
-// block-diagonal W: W[n][k] = 0 unless k's channel is in n's group.
+// A grouped convolution (groups > 1) is a block-diagonal GEMM: W[n][k] = 0
+// unless k's channel is in n's group. Group g owns the K-columns
+// [g*K/groups, (g+1)*K/groups) and the N-columns [g*N/groups, (g+1)*N/groups);
+// the array runs it as one GEMM per group (hw/fold_schedule.h), the engine
+// as one over all channels with the structural zeros stored.
 struct GemmShape {
   int m = 0;
   int k = 0;
   int n = 0;
+  int groups = 1;
+
+  int k_per_group() const { return k / groups; }
+  int n_per_group() const { return n / groups; }
+  // Multiply-accumulates the layer needs (structural zeros not counted).
+  std::int64_t useful_macs() const { return static_cast<std::int64_t>(m) * k_per_group() * n; }
+  // Weights that exist (structural zeros not counted).
+  std::int64_t weights() const { return static_cast<std::int64_t>(k_per_group()) * n; }
+  // The weight buffer holds the weights that exist, n-major: word
+  // n*K/groups + (k - first K-column of n's group). For groups == 1 this is
+  // n*K + k. W[n][k] must be a weight (k in n's group).
+  std::int64_t weight_word(int n_index, int k_index) const {
+    return static_cast<std::int64_t>(n_index) * k_per_group() + (k_index - n_index / n_per_group() * k_per_group());
+  }
+  // The (n, k) of weight-buffer word w (the inverse of weight_word).
+  std::pair<int, int> weight_of_word(std::int64_t w) const {
+    const int n_index = static_cast<int>(w / k_per_group());
+    return {n_index, n_index / n_per_group() * k_per_group() + static_cast<int>(w % k_per_group())};
+  }
 };
 
 // im2col of one Conv2d or Linear layer: which input element the GEMM operand

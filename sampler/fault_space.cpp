@@ -24,7 +24,7 @@ FaultSpace::FaultSpace(const QuantizedModel& model, const ArrayConfig& array, co
     counts.cols = array.cols;
     counts.accumulator_words = static_cast<std::int64_t>(schedule.m_tile) * array.cols;
     counts.ifmap_words = static_cast<std::int64_t>(model.arch.output_shape(model.arch.layer(layer).input).size());
-    counts.weight_words = static_cast<std::int64_t>(g.k) * g.n;
+    counts.weight_words = g.weights();
     counts.output_words = static_cast<std::int64_t>(g.m) * g.n;
     for (RegisterGroup group : groups) {
       FaultSpaceBlock b;

@@ -129,11 +129,11 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
   switch (group) {
     case RegisterGroup::kWeightBuffer: {
       // W[n][k] is read at its fold's preload cycle R-1-(k-k0), once per M-tile.
-      std::vector<std::int64_t> last(static_cast<std::size_t>(g.n) * g.k, 0);
+      std::vector<std::int64_t> last(static_cast<std::size_t>(g.weights()), 0);
       for (const Fold& f : s.folds)
         for (int c = 0; c < f.n_count; ++c)
           for (int r = 0; r < f.k_count; ++r) {
-            auto& l = last[static_cast<std::size_t>(f.n0 + c) * g.k + static_cast<std::size_t>(f.k0 + r)];
+            auto& l = last[static_cast<std::size_t>(g.weight_word(f.n0 + c, f.k0 + r))];
             l = std::max<std::int64_t>(l, f.preload_start + (R - 1 - r));
           }
       out.resize(last.size());

@@ -71,6 +71,12 @@ TEST(Config, DatasetSection) {
   EXPECT_EQ(parse_config("model: lenet5\n", "t.yaml", {"model=mobilenet-tiny"}).dataset.format, "fashion-mnist");
   EXPECT_EQ(parse_config("model: resnet8\ndataset:\n  format: mnist\n", "t.yaml").dataset.format, "mnist");
   EXPECT_EQ(parse_config("model: my.onnx\n", "t.yaml").dataset.format, "mnist");
+  // The shipped default configuration names no dataset directory: switching
+  // its model to a Fashion-MNIST zoo model reads Fashion-MNIST's files, not
+  // MNIST's under Fashion-MNIST's name.
+  EXPECT_EQ(load_config(kSource + "/configs/default.yaml", {"model=mobilenet-tiny"}).dataset.resolved_dir(),
+            ".cache/fashion-mnist");
+  EXPECT_EQ(load_config(kSource + "/configs/default.yaml").dataset.resolved_dir(), ".cache/mnist");
   // The resolved configuration reads back to the same configuration.
   EXPECT_EQ(parse_config(to_yaml(c), "resolved.yaml"), c);
 }

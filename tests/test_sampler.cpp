@@ -140,7 +140,7 @@ TEST(ImportanceSampler, EstimatesAgainstTheExhaustiveTruth) {
 // Liveness from the schedule agrees with the register oracle: a single-bit
 // flip of a register outside its live intervals has no effect on any output
 // (so the importance distribution only leaves dead sites to epsilon).
-TEST(LiveSpace, DeadSitesHaveNoEffect) {
+void check_dead_sites(const QuantizedModel& model, const std::vector<int>& layers) {
   ArrayConfig array;
   array.rows = 4;
   array.cols = 4;
@@ -148,16 +148,16 @@ TEST(LiveSpace, DeadSitesHaveNoEffect) {
   std::vector<RegisterGroup> groups;
   for (const auto& r : register_map())
     groups.push_back(r.group);  // SRAM words included
-  const FaultSpace space(lenet5(), array, groups, FaultKind::kBitFlip, 2, 1, {3, 11});
+  const FaultSpace space(model, array, groups, FaultKind::kBitFlip, 2, 1, layers);
   const LiveSpace live(space);
-  ReferenceEngine engine(lenet5());
+  ReferenceEngine engine(model);
   InferenceTrace trace;
   engine.run(mnist_subset().images.image(0), trace);
   Random random(11);
   int dead = 0, live_with_effect = 0;
   for (std::size_t b = 0; b < space.blocks().size(); ++b) {
     const FaultSpaceBlock& block = space.blocks()[b];
-    const auto ctx = make_layer_oracle(lenet5(), block.layer, trace, array);
+    const auto ctx = make_layer_oracle(model, block.layer, trace, array);
     for (int t = 0; t < 300; ++t) {
       const auto index = static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.instances)));
       const auto cycle = static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.cycles)));
@@ -191,7 +191,7 @@ TEST(LiveSpace, DeadSitesHaveNoEffect) {
   for (std::size_t b = 0; b < space.blocks().size(); ++b) {
     const FaultSpaceBlock& block = space.blocks()[b];
     if (!is_sram_buffer(block.group)) continue;
-    const auto ctx = make_layer_oracle(lenet5(), block.layer, trace, array);
+    const auto ctx = make_layer_oracle(model, block.layer, trace, array);
     const auto intervals = live_intervals(space.schedule(block.layer), block.group, space.geometry(block.layer));
     for (int t = 0; t < 40; ++t) {
       const auto index = static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.instances)));
@@ -214,6 +214,18 @@ TEST(LiveSpace, DeadSitesHaveNoEffect) {
     }
   }
   EXPECT_GT(boundaries, 100);
+}
+
+TEST(LiveSpace, DeadSitesHaveNoEffect) { check_dead_sites(lenet5(), {3, 11}); }
+
+// The same for grouped GEMMs run one group at a time: the weight-buffer words
+// hold only the weights that exist, and every site the schedule calls dead
+// is dead (the depthwise and the 2-group convolution of the modern-layer
+// network).
+TEST(LiveSpace, DeadSitesHaveNoEffectInGroupedConvolutions) {
+  static const QuantizedModel model =
+      testing_fixtures::quantized_random_model(testing_fixtures::modern_layer_architecture(), 51);
+  check_dead_sites(model, {2, 4});
 }
 
 // Not a check: prints the coverage tables of docs/sampling.md. Run with
