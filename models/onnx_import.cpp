@@ -23,16 +23,41 @@ namespace {
 const char* const kSupported[] = {
     "Conv", "Gemm", "MatMul", "Add", "Relu", "Clip", "LeakyRelu", "MaxPool", "AveragePool", "GlobalAveragePool",
     "ReduceMean", "Concat", "Flatten", "Reshape", "Identity", "Dropout", "BatchNormalization", "Pad", "Softmax",
-    "LogSoftmax",
+    "LogSoftmax", "QuantizeLinear", "DequantizeLinear",
     // constant folding of shape computations
-    "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast", "Mul", "Sub", "Div", "Slice", "Transpose",
+    "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast", "Mul", "Sub", "Div", "Round", "Slice", "Transpose",
     "ConstantOfShape"};
+
+bool is_floating(int type) {
+  return type == onnx::TensorProto::FLOAT || type == onnx::TensorProto::DOUBLE || type == onnx::TensorProto::FLOAT16 ||
+         type == onnx::TensorProto::BFLOAT16 || type == 0;
+}
+
+// How a constant was quantized (QuantizeLinear / DequantizeLinear): its
+// integer values, and per slice along `axis` (or one for the whole tensor)
+// the scale and zero point.
+struct Quantized {
+  std::vector<double> values;  // the integers (int8, uint8 or int32)
+  std::vector<double> scale, zero_point;
+  std::int64_t axis = 0;
+  int type = 0;  // onnx::TensorProto element type of the integers
+};
 
 // A constant tensor (initializer, Constant node or folded shape arithmetic).
 struct Constant {
   std::vector<std::int64_t> dims;
   std::vector<double> data;
+  int type = 0;  // onnx::TensorProto element type it was read as
+  std::optional<Quantized> dequantized_from;  // set by a folded DequantizeLinear
   std::size_t count() const { return data.size(); }
+};
+
+// The quantization of an activation a QuantizeLinear produced, waiting for
+// its DequantizeLinear.
+struct PendingQuantize {
+  std::string input;
+  double scale = 0;
+  std::int32_t zero_point = 0;  // in isimdl's int8 form (uint8 zero points minus 128)
 };
 
 // A tensor that the network computes: the layer producing it (-1: the
@@ -87,10 +112,17 @@ Constant tensor_constant(const onnx::TensorProto& t, const std::string& where) {
     case onnx::TensorProto::INT32:
       raw.empty() && n ? from_field(t.int32_data()) : from_raw(std::int32_t{});
       break;
+    case onnx::TensorProto::INT8:  // int8 and uint8 live in int32_data when not raw
+      raw.empty() && n ? from_field(t.int32_data()) : from_raw(std::int8_t{});
+      break;
+    case onnx::TensorProto::UINT8:
+      raw.empty() && n ? from_field(t.int32_data()) : from_raw(std::uint8_t{});
+      break;
     default:
-      throw Error(fmt::format("{}: tensor element type {} is not supported (float, double, int32, int64)", where,
-                              t.data_type()));
+      throw Error(fmt::format("{}: tensor element type {} is not supported (float, double, int8, uint8, int32, int64)",
+                              where, t.data_type()));
   }
+  c.type = t.data_type();
   return c;
 }
 
@@ -129,6 +161,7 @@ class Importer {
     result.net = FloatNetwork(Architecture(name, input_shape_, layers_));
     for (std::size_t i = 0; i < layers_.size(); ++i) result.net.params()[i] = params_[i];
     result.notes = notes_;
+    result.quantization = overrides_;
     return result;
   }
 
@@ -190,7 +223,13 @@ class Importer {
   const Activation& activation(const onnx::NodeProto& node, int i) const {
     if (i >= node.input_size()) fail(node, fmt::format("missing input {}", i));
     const auto it = activations_.find(node.input(i));
-    if (it == activations_.end()) fail(node, fmt::format("input '{}' is not a tensor computed from the network input", node.input(i)));
+    if (it == activations_.end()) {
+      if (pending_.count(node.input(i)))
+        fail(node, fmt::format("reads the quantized tensor '{}': only a DequantizeLinear may read a QuantizeLinear of an "
+                               "activation (QDQ models are imported; QOperator models, e.g. QLinearConv, are not)",
+                               node.input(i)));
+      fail(node, fmt::format("input '{}' is not a tensor computed from the network input", node.input(i)));
+    }
     return it->second;
   }
   const Constant* constant(const onnx::NodeProto& node, int i) const {
@@ -321,7 +360,76 @@ class Importer {
       if (b->count() != static_cast<std::size_t>(l.out_channels)) fail(node, "the bias must have one value per output channel");
       for (int n = 0; n < l.out_channels; ++n) p.bias[static_cast<std::size_t>(n)] = static_cast<float>(b->data[static_cast<std::size_t>(n)]);
     }
-    add_layer(node, l, std::move(p), {}, 4);
+    std::optional<GivenWeights> given;
+    if (wt.dequantized_from) {
+      // The int8 weight of element (n, c, i, j) of the ONNX weight, on the GEMM's (n, k).
+      given = given_weights(node, wt, 0, l.out_channels);
+      if (given) {
+        std::vector<std::int8_t> gemm(static_cast<std::size_t>(l.out_channels) * k_count, 0);
+        for (int n = 0; n < l.out_channels; ++n)
+          for (int c = 0; c < cin_g; ++c)
+            for (int i = 0; i < kh; ++i)
+              for (int j = 0; j < kw; ++j) {
+                const int channel = (n / cout_g) * cin_g + c;
+                gemm[static_cast<std::size_t>(n) * k_count + static_cast<std::size_t>((channel * kh + i) * kw + j)] =
+                    given->weight[((static_cast<std::size_t>(n) * cin_g + c) * kh + i) * kw + j];
+              }
+        given->weight = std::move(gemm);
+        given_bias(node, constant(node, 2), *given);
+      }
+    }
+    const int index = add_layer(node, l, std::move(p), {}, 4);
+    if (given) overrides_.weights[index] = std::move(*given);
+  }
+
+  // The int8 weights of a DequantizeLinear'd weight constant, in the
+  // constant's own element order, with one scale per output channel (the
+  // constant's `n_axis` has n_count slices). Empty (and a note) when isimdl
+  // cannot keep them: asymmetric weights, or a quantization along another
+  // axis.
+  std::optional<GivenWeights> given_weights(const onnx::NodeProto& node, const Constant& w, std::int64_t n_axis, int n_count) {
+    const Quantized& q = *w.dequantized_from;
+    const bool per_tensor = q.scale.size() == 1;
+    auto refuse = [&](const std::string& why) -> std::optional<GivenWeights> {
+      notes_.push_back(fmt::format("node {} '{}' ({}): the weights' own quantization is not kept ({}); they are "
+                                   "requantized per channel",
+                                   node_index_, node.name(), node.op_type(), why));
+      return std::nullopt;
+    };
+    if (q.type != onnx::TensorProto::INT8 && q.type != onnx::TensorProto::UINT8) return refuse("not 8-bit integers");
+    if (!per_tensor && (q.axis != n_axis || q.scale.size() != static_cast<std::size_t>(n_count)))
+      return refuse("quantized along an axis other than the output channels");
+    const double offset = q.type == onnx::TensorProto::UINT8 ? 128.0 : 0.0;  // uint8 (x - 128) is int8
+    for (double z : q.zero_point)
+      if (z - offset != 0.0) return refuse(fmt::format("zero point {}: isimdl's weights are symmetric", z));
+    GivenWeights g;
+    g.weight.reserve(q.values.size());
+    for (double v : q.values) {
+      if (!(v - offset >= -128.0 && v - offset <= 127.0)) return refuse(fmt::format("value {} is not an 8-bit integer", v));
+      g.weight.push_back(static_cast<std::int8_t>(v - offset));
+    }
+    for (int n = 0; n < n_count; ++n) g.scale.push_back(static_cast<float>(q.scale[per_tensor ? 0 : static_cast<std::size_t>(n)]));
+    return g;
+  }
+
+  // A DequantizeLinear'd int32 bias (zero point 0) joins the given weights.
+  void given_bias(const onnx::NodeProto& node, const Constant* b, GivenWeights& g) {
+    if (!b || !b->dequantized_from) return;
+    const Quantized& q = *b->dequantized_from;
+    const std::size_t n_count = g.scale.size();
+    if (q.type != onnx::TensorProto::INT32 || q.values.size() != n_count ||
+        std::any_of(q.zero_point.begin(), q.zero_point.end(), [](double z) { return z != 0.0; })) {
+      notes_.push_back(fmt::format("node {} '{}' ({}): the bias is not an int32 with zero point 0; it is requantized",
+                                   node_index_, node.name(), node.op_type()));
+      return;
+    }
+    g.bias.clear();
+    g.bias_scale.clear();
+    for (std::size_t n = 0; n < n_count; ++n) {
+      if (!(std::fabs(q.values[n]) <= 2147483647.0)) fail(node, fmt::format("bias value {} is not an int32", q.values[n]));
+      g.bias.push_back(static_cast<std::int32_t>(q.values[n]));
+      g.bias_scale.push_back(q.scale[q.scale.size() == 1 ? 0 : n]);
+    }
   }
 
   void linear(const onnx::NodeProto& node, const Activation& x, const Constant& w, bool transposed, float alpha,
@@ -351,7 +459,23 @@ class Importer {
       else
         fail(node, "the bias must have one value per output feature");
     }
-    add_layer(node, l, std::move(p), {}, 2);
+    std::optional<GivenWeights> given;
+    if (w.dequantized_from) {
+      if (alpha != 1.0f) {
+        notes_.push_back(fmt::format("node {} '{}' ({}): alpha {} scales the weights; their own quantization is not kept",
+                                     node_index_, node.name(), node.op_type(), alpha));
+      } else if ((given = given_weights(node, w, transposed ? 0 : 1, n_count))) {
+        std::vector<std::int8_t> gemm(static_cast<std::size_t>(n_count) * k_count);
+        for (int n = 0; n < n_count; ++n)
+          for (int k = 0; k < k_count; ++k)
+            gemm[static_cast<std::size_t>(n) * k_count + k] =
+                given->weight[transposed ? static_cast<std::size_t>(n) * k_count + k : static_cast<std::size_t>(k) * n_count + n];
+        given->weight = std::move(gemm);
+        if (beta == 1.0f && bias && bias->count() == static_cast<std::size_t>(n_count)) given_bias(node, bias, *given);
+      }
+    }
+    const int index = add_layer(node, l, std::move(p), {}, 2);
+    if (given) overrides_.weights[index] = std::move(*given);
   }
 
   // A per-channel affine y = scale[c] * x + shift[c]: folded into the
@@ -365,6 +489,10 @@ class Importer {
          layers_[static_cast<std::size_t>(x.layer)].kind == LayerKind::kLinear) &&
         x.layer == static_cast<int>(layers_.size()) - 1) {
       LayerParams& p = params_[static_cast<std::size_t>(x.layer)];
+      if (overrides_.weights.erase(x.layer))
+        notes_.push_back(fmt::format("node {} '{}' ({}) is folded into layer {}, whose int8 weights then no longer hold; "
+                                     "they are requantized",
+                                     node_index_, node.name(), what, x.layer));
       const std::size_t k_count = p.weight.size() / p.bias.size();
       for (std::size_t n = 0; n < p.bias.size(); ++n) {
         for (std::size_t k = 0; k < k_count; ++k) p.weight[n * k_count + k] = static_cast<float>(p.weight[n * k_count + k] * scale[n]);
@@ -453,6 +581,7 @@ class Importer {
       c.data = a.rank == 4 ? std::vector<double>{1, double(a.shape.c), double(a.shape.h), double(a.shape.w)}
                            : std::vector<double>{1, double(a.shape.c)};
       c.dims = {static_cast<std::int64_t>(c.data.size())};
+      c.type = onnx::TensorProto::INT64;
       notes_.push_back(fmt::format("node {} '{}' (Shape) folded with batch size 1", node_index_, node.name()));
       out(c);
       return true;
@@ -460,13 +589,25 @@ class Importer {
     for (int i = 0; i < node.input_size(); ++i)
       if (!node.input(i).empty() && !constants_.count(node.input(i))) return false;
     auto in = [&](int i) -> const Constant& { return required_constant(node, i, "the input"); };
-    if (op == "Cast" || op == "Identity") {
+    if (op == "Identity") {
       out(in(0));
+    } else if (op == "Cast") {
+      Constant c = in(0);
+      c.dequantized_from.reset();
+      c.type = static_cast<int>(int_attr(node, "to", onnx::TensorProto::FLOAT));
+      if (!is_floating(c.type))
+        for (double& v : c.data) v = std::trunc(v);  // float to integer truncates
+      out(c);
+    } else if (op == "Round") {
+      Constant c = in(0);
+      for (double& v : c.data) v = std::nearbyint(v);  // half to even
+      out(c);
     } else if (op == "Gather") {
       const Constant& data = in(0);
       const Constant& index = in(1);
       if (data.dims.size() != 1 || int_attr(node, "axis", 0) != 0) fail(node, "only 1-D gathers on constants are folded");
       Constant c;
+      c.type = data.type;
       c.dims = index.dims;
       for (double v : index.data) {
         auto i = static_cast<std::int64_t>(v);
@@ -482,6 +623,7 @@ class Importer {
       out(c);
     } else if (op == "Concat") {
       Constant c;
+      c.type = in(0).type;
       for (int i = 0; i < node.input_size(); ++i) c.data.insert(c.data.end(), in(i).data.begin(), in(i).data.end());
       c.dims = {static_cast<std::int64_t>(c.count())};
       out(c);
@@ -489,9 +631,12 @@ class Importer {
       const Constant &a = in(0), &b = in(1);
       if (a.count() != b.count() && a.count() != 1 && b.count() != 1) fail(node, "shapes do not broadcast");
       Constant c = a.count() >= b.count() ? a : b;
+      c.dequantized_from.reset();
+      const bool integer = !is_floating(a.type) && !is_floating(b.type);
       for (std::size_t i = 0; i < c.count(); ++i) {
         const double x = a.data[a.count() == 1 ? 0 : i], y = b.data[b.count() == 1 ? 0 : i];
-        c.data[i] = op == "Mul" ? x * y : op == "Sub" ? x - y : op == "Add" ? x + y : std::trunc(x / y);
+        if (op == "Div" && y == 0.0) fail(node, "division by zero");
+        c.data[i] = op == "Mul" ? x * y : op == "Sub" ? x - y : op == "Add" ? x + y : integer ? std::trunc(x / y) : x / y;
       }
       out(c);
     } else if (op == "ConstantOfShape") {
@@ -500,7 +645,12 @@ class Importer {
       for (double d : in(0).data) c.dims.push_back(static_cast<std::int64_t>(d)), n *= static_cast<std::size_t>(d);
       if (n > (1u << 20)) fail(node, "constant too large");
       double fill = 0;
-      if (const auto* v = find_attribute(node, "value")) fill = tensor_constant(v->t(), path_).data.at(0);
+      c.type = onnx::TensorProto::FLOAT;
+      if (const auto* v = find_attribute(node, "value")) {
+        const Constant value = tensor_constant(v->t(), path_);
+        if (value.data.empty()) fail(node, "the value attribute is empty");
+        fill = value.data[0], c.type = value.type;
+      }
       c.data.assign(n, fill);
       out(c);
     } else if (op == "Reshape") {
@@ -521,6 +671,7 @@ class Importer {
       const Constant& a = in(0);
       if (a.dims.size() != 2) fail(node, "only 2-D constants are transposed");
       Constant c;
+      c.type = a.type;
       c.dims = {a.dims[1], a.dims[0]};
       c.data.resize(a.count());
       for (std::int64_t i = 0; i < a.dims[0]; ++i)
@@ -545,6 +696,7 @@ class Importer {
       };
       std::int64_t start = clampi(in(1).data[0], false), end = clampi(in(2).data[0], true);
       Constant c;
+      c.type = a.type;
       for (std::int64_t i = start; step > 0 ? i < end : i > end; i += step)
         c.data.insert(c.data.end(), a.data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(i) * row),
                       a.data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(i + 1) * row));
@@ -561,6 +713,10 @@ class Importer {
     const std::string& op = node.op_type();
     if (!node.domain().empty() && node.domain() != "ai.onnx") fail(node, fmt::format("operator domain '{}' is not supported", node.domain()));
     if (node.output_size() < 1) fail(node, "has no output");
+    if (op == "QuantizeLinear" || op == "DequantizeLinear") {
+      quantize_dequantize(node);
+      return;
+    }
     if (fold(node)) return;
     if (op == "Conv") {
       conv(node);
@@ -703,6 +859,90 @@ class Importer {
 
   bool is_graph_output(const std::string& name) const { return graph_outputs_.count(name) > 0; }
 
+  // QuantizeLinear / DequantizeLinear (docs/models.md, "QDQ models"). On a
+  // constant both are folded (QuantizeLinear rounding half to even and
+  // saturating, as ONNX defines it), and the integers are remembered for the
+  // Conv/Gemm that reads the result. On an activation, a QuantizeLinear and
+  // the DequantizeLinear that reads it are one fake quantization: the tensor
+  // keeps that scale and zero point.
+  void quantize_dequantize(const onnx::NodeProto& node) {
+    const bool quantize = node.op_type() == "QuantizeLinear";
+    if (node.input_size() < 2) fail(node, "needs the input and the scale");
+    const Constant& scale = required_constant(node, 1, "the scale");
+    for (double v : scale.data)
+      if (!(v > 0.0) || !std::isfinite(v)) fail(node, fmt::format("scale {} is not positive and finite", v));
+    const Constant* zp = constant(node, 2);
+    if (node.input_size() > 2 && !node.input(2).empty() && !zp) fail(node, "the zero point must be a constant");
+    if (zp && zp->count() != scale.count()) fail(node, "the zero point and the scale have different sizes");
+    const std::vector<double> zero_point = zp ? zp->data : std::vector<double>(scale.count(), 0.0);
+    const Constant* x = constant(node, 0);
+    if (x) {
+      std::int64_t axis = int_attr(node, "axis", 1);
+      if (axis < 0) axis += static_cast<std::int64_t>(x->dims.size());
+      std::size_t inner = 1, slices = 1;
+      if (scale.count() != 1) {
+        if (axis < 0 || axis >= static_cast<std::int64_t>(x->dims.size()) ||
+            x->dims[static_cast<std::size_t>(axis)] != static_cast<std::int64_t>(scale.count()))
+          fail(node, fmt::format("{} scales do not fit axis {} of a {}-D tensor", scale.count(), axis, x->dims.size()));
+        slices = scale.count();
+        for (std::size_t d = static_cast<std::size_t>(axis) + 1; d < x->dims.size(); ++d) inner *= static_cast<std::size_t>(x->dims[d]);
+      }
+      auto slice = [&](std::size_t i) { return slices == 1 ? std::size_t{0} : i / inner % slices; };
+      Constant c;
+      c.dims = x->dims;
+      c.data.resize(x->count());
+      if (quantize) {
+        c.type = zp ? zp->type : onnx::TensorProto::UINT8;
+        double lo = 0, hi = 255;
+        if (c.type == onnx::TensorProto::INT8) lo = -128, hi = 127;
+        else if (c.type != onnx::TensorProto::UINT8) fail(node, "only int8 and uint8 quantization is supported");
+        for (std::size_t i = 0; i < c.count(); ++i)
+          c.data[i] = std::clamp(std::nearbyint(x->data[i] / scale.data[slice(i)]) + zero_point[slice(i)], lo, hi);
+      } else {
+        c.type = onnx::TensorProto::FLOAT;
+        for (std::size_t i = 0; i < c.count(); ++i) c.data[i] = (x->data[i] - zero_point[slice(i)]) * scale.data[slice(i)];
+        c.dequantized_from = Quantized{x->data, scale.data, zero_point, axis, x->type};
+      }
+      constants_[node.output(0)] = std::move(c);
+      return;
+    }
+    if (scale.count() != 1) fail(node, "per-channel quantization of an activation is not supported (per tensor only)");
+    if (quantize) {
+      activation(node, 0);  // must be a tensor the network computes
+      const int type = zp ? zp->type : onnx::TensorProto::UINT8;
+      if (type != onnx::TensorProto::INT8 && type != onnx::TensorProto::UINT8)
+        fail(node, "only int8 and uint8 quantization is supported");
+      const double z = zero_point[0] - (type == onnx::TensorProto::UINT8 ? 128.0 : 0.0);
+      pending_[node.output(0)] = PendingQuantize{node.input(0), scale.data[0], static_cast<std::int32_t>(z)};
+      return;
+    }
+    const auto it = pending_.find(node.input(0));
+    if (it == pending_.end()) fail(node, "dequantizes neither a constant nor the output of a QuantizeLinear");
+    const PendingQuantize& q = it->second;
+    const int type = zp ? zp->type : onnx::TensorProto::UINT8;
+    const double z = zero_point[0] - (type == onnx::TensorProto::UINT8 ? 128.0 : 0.0);
+    if (std::fabs(scale.data[0] - q.scale) > 1e-6 * q.scale || z != q.zero_point)
+      fail(node, fmt::format("dequantizes with scale {} and zero point {}, its QuantizeLinear used {} and {}",
+                             scale.data[0], zero_point[0], q.scale, q.zero_point));
+    const Activation a = activations_.at(q.input);
+    alias(node, a);
+    const QuantParams params{static_cast<float>(q.scale), q.zero_point};
+    if (a.padded()) fail(node, "quantizes the output of a Pad node");
+    if (a.layer < 0) {
+      if (overrides_.input && !(*overrides_.input == params))
+        notes_.push_back(fmt::format("node {} '{}': the input is quantized twice with different parameters; the first is kept",
+                                     node_index_, node.name()));
+      else overrides_.input = params;
+      return;
+    }
+    const auto [entry, inserted] = overrides_.activations.emplace(a.layer, params);
+    if (!inserted && !(entry->second == params))
+      notes_.push_back(fmt::format("node {} '{}': layer {}'s output is quantized twice with different parameters (scale {} "
+                                   "zero point {}, then {} and {}); the first is kept",
+                                   node_index_, node.name(), a.layer, entry->second.scale, entry->second.zero_point,
+                                   params.scale, params.zero_point));
+  }
+
   // Add of two tensors (a residual), or of a tensor and a per-channel constant
   // (a bias: folded, or an affine); Mul/Sub by a per-channel constant likewise.
   void binary(const onnx::NodeProto& node) {
@@ -753,6 +993,8 @@ class Importer {
   std::vector<LayerSpec> layers_;
   std::vector<LayerParams> params_;
   std::vector<std::string> notes_;
+  std::map<std::string, PendingQuantize> pending_;
+  QuantizationOverrides overrides_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "models/float_network.h"
+#include "models/quantized_model.h"
 
 namespace isimdl {
 
@@ -11,9 +12,14 @@ namespace isimdl {
 // its architecture and float weights, BatchNormalization folded, constant
 // shape subgraphs evaluated, and what the import did that a user should know
 // (a trailing Softmax dropped, a BatchNormalization kept as an affine).
+// A QDQ model (QuantizeLinear/DequantizeLinear pairs) also brings its own
+// quantization: the float weights are the dequantized int8 ones, and
+// `quantization` holds the scales, zero points, int8 weights and int32 biases
+// to keep.
 struct ImportedNetwork {
   FloatNetwork net;
   std::vector<std::string> notes;
+  QuantizationOverrides quantization;
 };
 
 // The ONNX operators the importer understands, comma-separated.

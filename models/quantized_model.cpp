@@ -1,5 +1,7 @@
 #include "models/quantized_model.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -47,10 +49,78 @@ CalibrationRanges calibrate(const FloatNetwork& net, const std::vector<float>& i
   return r;
 }
 
-FakeQuantization make_fake_quantization(const Architecture& arch, const CalibrationRanges& ranges, QuantParams input) {
+int requantization_target(const Architecture& arch, int li) {
+  const LayerKind kind = arch.layer(li).kind;
+  const bool gemm = kind == LayerKind::kConv2d || kind == LayerKind::kLinear;
+  return gemm && li + 1 < arch.size() && arch.is_fused_relu(li + 1) && arch.layer(li + 1).input == li ? li + 1 : li;
+}
+
+namespace {
+
+bool keeps_input_grid(LayerKind kind) {
+  return kind == LayerKind::kReLU || kind == LayerKind::kClip || kind == LayerKind::kMaxPool2d ||
+         kind == LayerKind::kAvgPool2d || kind == LayerKind::kFlatten;
+}
+
+bool requantizes(const Architecture& arch, int li) {
+  const LayerKind kind = arch.layer(li).kind;
+  return arch.has_weights(li) || kind == LayerKind::kAdd || kind == LayerKind::kConcat;
+}
+
+// The one layer that reads layer li's output, or -1.
+int only_reader(const Architecture& arch, int li) {
+  int reader = -1;
+  for (int j = li + 1; j < arch.size(); ++j)
+    for (int from : arch.layer(j).inputs())
+      if (from == li) {
+        if (reader >= 0) return -1;
+        reader = j;
+      }
+  return reader;
+}
+
+}  // namespace
+
+std::optional<QuantParams> given_output(const Architecture& arch, const QuantizationOverrides& given, int layer,
+                                        std::vector<std::string>* why) {
+  std::optional<QuantParams> result;
+  int source = -1;
+  for (int t = layer; t >= 0;) {
+    if (const auto it = given.activations.find(t); it != given.activations.end()) {
+      if (result && why && !(*result == it->second))
+        why->push_back(fmt::format("layer {} ({}): its given quantization (scale {}, zero point {}) gives way to layer {}'s "
+                                   "(scale {}, zero point {}), which keeps this grid",
+                                   source, to_string(arch.layer(source).kind), result->scale, result->zero_point, t,
+                                   it->second.scale, it->second.zero_point));
+      result = it->second;
+      source = t;
+    }
+    const int next = only_reader(arch, t);
+    t = next >= 0 && keeps_input_grid(arch.layer(next).kind) && arch.layer(next).input == t ? next : -1;
+  }
+  return result;
+}
+
+bool QuantizationOverrides::covers(const Architecture& arch) const {
+  if (!input) return false;
+  for (int li = 0; li < arch.size(); ++li)
+    if (requantizes(arch, li) && !given_output(arch, *this, li)) return false;
+  return true;
+}
+
+FakeQuantization make_fake_quantization(const Architecture& arch, const CalibrationRanges& ranges, QuantParams input,
+                                        const QuantizationOverrides* given) {
   FakeQuantization fq;
   fq.enabled = true;
+  if (given && given->input) input = *given->input;
   fq.input = input;
+  // Requantizing layer li's output: given (given_output), else from the
+  // calibrated range of `index`.
+  auto choose = [&](int li, int index) {
+    if (given)
+      if (const auto g = given_output(arch, *given, li)) return *g;
+    return choose_activation_qparams(ranges.lo[static_cast<std::size_t>(index)], ranges.hi[static_cast<std::size_t>(index)]);
+  };
   const auto layers = static_cast<std::size_t>(arch.size());
   fq.output.assign(layers, QuantParams{});
   fq.quantize_output.assign(layers, false);
@@ -62,10 +132,9 @@ FakeQuantization make_fake_quantization(const Architecture& arch, const Calibrat
       case LayerKind::kConv2d:
       case LayerKind::kLinear: {
         // A fused ReLU's output range is the requantization target.
-        const bool fused = li + 1 < arch.size() && arch.is_fused_relu(li + 1) && arch.layer(li + 1).input == li;
-        const std::size_t range = fused ? i + 1 : i;
-        fq.output[i] = choose_activation_qparams(ranges.lo[range], ranges.hi[range]);
-        fq.quantize_output[i] = !fused;
+        const int target = requantization_target(arch, li);
+        fq.output[i] = choose(li, target);
+        fq.quantize_output[i] = target == li;
         break;
       }
       case LayerKind::kReLU:
@@ -85,7 +154,7 @@ FakeQuantization make_fake_quantization(const Architecture& arch, const Calibrat
         break;
       case LayerKind::kAdd:
       case LayerKind::kConcat:
-        fq.output[i] = choose_activation_qparams(ranges.lo[i], ranges.hi[i]);
+        fq.output[i] = choose(li, li);
         fq.quantize_output[i] = true;
         break;
     }
@@ -93,7 +162,42 @@ FakeQuantization make_fake_quantization(const Architecture& arch, const Calibrat
   return fq;
 }
 
-QuantizedModel quantize_network(const FloatNetwork& net, const FakeQuantization& fq) {
+namespace {
+
+// Layer li's int8 weights, scales and biases as a QDQ model gives them.
+void use_given_weights(int li, const GemmShape& g, const GivenWeights& w, const LayerParams& p, float s_in,
+                       QuantizedLayer& q, std::vector<std::string>* notes) {
+  const auto n_count = static_cast<std::size_t>(g.n);
+  if (w.weight.size() != n_count * static_cast<std::size_t>(g.k) || w.scale.size() != n_count ||
+      (!w.bias.empty() && (w.bias.size() != n_count || w.bias_scale.size() != n_count)))
+    throw Error(fmt::format("layer {}: the given int8 weights do not fit its {} x {} GEMM", li, g.n, g.k));
+  for (float s : w.scale)
+    if (!(s > 0.0f) || !std::isfinite(s)) throw Error(fmt::format("layer {}: weight scale {} is not positive and finite", li, s));
+  q.weight = w.weight;
+  q.weight_scale = w.scale;
+  bool bias_requantized = false;
+  for (std::size_t n = 0; n < n_count; ++n) {
+    const double s_b = static_cast<double>(s_in) * w.scale[n];
+    if (!w.bias.empty() && std::fabs(w.bias_scale[n] - s_b) <= 1e-6 * s_b) {
+      q.bias[n] = w.bias[n];
+    } else {
+      // The real bias on isimdl's grid: from the given int32 where there is one.
+      const double real = w.bias.empty() ? p.bias[n] : w.bias[n] * w.bias_scale[n];
+      q.bias[n] = quantize_bias(static_cast<float>(real), static_cast<float>(s_b));
+      bias_requantized = bias_requantized || !w.bias.empty();
+    }
+    q.multiplier[n] = quantize_multiplier(s_b / q.output.scale);
+  }
+  if (bias_requantized && notes)
+    notes->push_back(fmt::format("layer {}: the given int32 bias's scale is not input scale x weight scale; the bias "
+                                 "is requantized onto that grid",
+                                 li));
+}
+
+}  // namespace
+
+QuantizedModel quantize_network(const FloatNetwork& net, const FakeQuantization& fq, const QuantizationOverrides* given,
+                                std::vector<std::string>* notes) {
   const Architecture& arch = net.arch();
   QuantizedModel model;
   model.arch = arch;
@@ -122,6 +226,7 @@ QuantizedModel quantize_network(const FloatNetwork& net, const FakeQuantization&
         q.bias.push_back(quantize_bias(p.bias[static_cast<std::size_t>(n)], s_in * s_w));
         q.multiplier.push_back(quantize_multiplier(static_cast<double>(s_in) * s_w / q.output.scale));
       }
+      if (given && given->weights.count(li)) use_given_weights(li, g, given->weights.at(li), p, s_in, q, notes);
     } else if (l.kind == LayerKind::kAdd) {
       const double s1 = model.tensor_qparams(l.input).scale, s2 = model.tensor_qparams(l.input2).scale;
       const double twice_max = 2.0 * std::max(s1, s2);

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,13 +59,56 @@ struct CalibrationRanges {
 };
 CalibrationRanges calibrate(const FloatNetwork& net, const std::vector<float>& inputs, int count);
 
+// The quantization a model brings with it (an ONNX QDQ model: docs/models.md):
+// the scale and zero point of tensors, int8 weights with their scales, int32
+// biases. What it gives is used as given; the rest is chosen as usual.
+struct GivenWeights {
+  std::vector<std::int8_t> weight;  // W[n][k] in the GEMM layout (a grouped conv's structural zeros included)
+  std::vector<float> scale;         // per output channel, > 0
+  std::vector<std::int32_t> bias;   // empty: the float bias is quantized
+  std::vector<double> bias_scale;   // the scale the int32 bias was given with (per output channel)
+};
+struct QuantizationOverrides {
+  std::optional<QuantParams> input;        // the network input
+  std::map<int, QuantParams> activations;  // layer index -> its output tensor
+  std::map<int, GivenWeights> weights;     // Conv2d / Linear layer -> its weights
+  bool empty() const { return !input && activations.empty() && weights.empty(); }
+  // True when every tensor whose quantization isimdl would choose (the input,
+  // each Conv2d/Linear output — a fused ReLU's output in its place —, each
+  // Add and Concat output) is given: no calibration is needed.
+  bool covers(const Architecture& arch) const;
+};
+
+// The tensor whose range a layer's requantization targets: a Conv2d/Linear
+// followed by a fused ReLU targets the ReLU's output; every other layer its own.
+int requantization_target(const Architecture& arch, int layer);
+
+// The given quantization of the int8 tensor a requantizing layer (Conv2d,
+// Linear, Add, Concat) writes. Layers that keep their input's grid (ReLU,
+// Clip, MaxPool, AvgPool, Flatten) cannot requantize, so when such layers
+// follow it — each the only reader of the one before — the grid given
+// furthest down that chain is the one its output must have (clamping and
+// max-pooling commute with quantization onto it: a fused ReLU is such a
+// reader); else its own.
+// Empty when nothing is given. `why`, when not null, gets the reason a
+// given quantization in the chain is not used.
+std::optional<QuantParams> given_output(const Architecture& arch, const QuantizationOverrides& given, int layer,
+                                        std::vector<std::string>* why = nullptr);
+
 // Fake quantization parameters for `net` from calibration ranges, following
-// the fusion rules of docs/quantization.md.
-FakeQuantization make_fake_quantization(const Architecture& arch, const CalibrationRanges& ranges, QuantParams input);
+// the fusion rules of docs/quantization.md; tensors `given` names keep their
+// given scale and zero point (at the layers that choose one).
+FakeQuantization make_fake_quantization(const Architecture& arch, const CalibrationRanges& ranges, QuantParams input,
+                                        const QuantizationOverrides* given = nullptr);
 
 // Post-training quantization of `net` with the given fake quantization
-// (which fixes every activation's scale and zero point).
-QuantizedModel quantize_network(const FloatNetwork& net, const FakeQuantization& fq);
+// (which fixes every activation's scale and zero point). Layers in
+// given->weights keep their int8 weights, scales and int32 biases exactly;
+// a given bias whose scale is not s_in * s_w[n] (to 1e-6, relative) is
+// requantized from its real value instead, and `notes` says so. Throws
+// Error when given weights do not fit the layer.
+QuantizedModel quantize_network(const FloatNetwork& net, const FakeQuantization& fq,
+                                const QuantizationOverrides* given = nullptr, std::vector<std::string>* notes = nullptr);
 
 // The float network the int8 model dequantizes to (its float weights when
 // stored, else the dequantized int8 weights), with fake quantization on:

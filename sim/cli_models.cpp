@@ -345,7 +345,15 @@ int import_command(const std::vector<std::string>& args, const std::string& prog
   for (const auto& note : imported.notes) io.out << "  note: " << note << "\n";
   const DatasetConfig dataset = data.config(prog, onnx_path);
   const MnistSplit train = load_split(dataset, "train");
-  const QuantizedModel model = quantize_imported(imported.net, train, calibration);
+  std::vector<std::string> quantization_notes;
+  const QuantizedModel model = quantize_imported(imported.net, train, calibration, imported.quantization, &quantization_notes);
+  for (const auto& note : quantization_notes) io.out << "  note: " << note << "\n";
+  const bool own_quantization = imported.quantization.covers(imported.net.arch());
+  if (!imported.quantization.empty())
+    io.out << fmt::format("  QDQ model: {} given activation quantizations, {} layers with given int8 weights{}\n",
+                          imported.quantization.activations.size() + (imported.quantization.input ? 1 : 0),
+                          imported.quantization.weights.size(),
+                          own_quantization ? "; nothing calibrated" : "; the other tensors calibrated");
   const MnistSplit test_set = open_test_set(dataset, model);
   check_range(range, test_set, dataset.format == "npy" ? dataset.inputs : dataset.resolved_dir());
   const Int8Evaluation e = evaluate_int8(model, test_set, range, nullptr);
@@ -366,10 +374,10 @@ int import_command(const std::vector<std::string>& args, const std::string& prog
     }
   }
   save_model(model, out_path);
-  io.out << fmt::format("quantized on {} training images; on test images {}: int8 accuracy {:.2f}%, int8 top-1 equals "
-                        "float top-1 on {:.2f}%\nwrote {}\n",
-                        std::min(calibration, train.images.count), to_string(range), 100 * e.accuracy(),
-                        100.0 * agree / range.size(), out_path);
+  const std::string how = own_quantization ? std::string("quantized as the model gives it")
+                                           : fmt::format("quantized on {} training images", std::min(calibration, train.images.count));
+  io.out << fmt::format("{}; on test images {}: int8 accuracy {:.2f}%, int8 top-1 equals float top-1 on {:.2f}%\nwrote {}\n",
+                        how, to_string(range), 100 * e.accuracy(), 100.0 * agree / range.size(), out_path);
   return kExitOk;
 }
 

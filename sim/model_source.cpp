@@ -41,32 +41,57 @@ void check_model_input(const Architecture& arch, const IdxImages& images, const 
                             to_string(arch.input_shape()), dataset, to_string(image)));
 }
 
-QuantizedModel quantize_imported(const FloatNetwork& imported, const MnistSplit& calibration, int count) {
+QuantizedModel quantize_imported(const FloatNetwork& imported, const MnistSplit& calibration, int count,
+                                 const QuantizationOverrides& given, std::vector<std::string>* notes) {
   check_model_input(imported.arch(), calibration.images, imported.arch().name(), "the calibration set");
-  count = std::min(count, calibration.images.count);
-  if (count <= 0) throw Error("quantization needs at least one calibration image");
+  const Architecture& arch = imported.arch();
   FloatNetwork net = imported;
   net.fake_quant().enabled = false;
-  const std::vector<float> inputs = images_to_float(calibration.images, 0, count);
-  const CalibrationRanges ranges = calibrate(net, inputs, count);
-  // Byte images read as pixel / 255 are exactly representable with the
-  // MNIST input quantization; anything else gets its calibrated range.
-  const bool plain_bytes = calibration.images.bytes() && calibration.images.mean == std::vector<float>{0.0f} &&
-                           calibration.images.std == std::vector<float>{1.0f};
+  CalibrationRanges ranges{std::vector<float>(static_cast<std::size_t>(arch.size()), 0.0f),
+                           std::vector<float>(static_cast<std::size_t>(arch.size()), 0.0f)};
   QuantParams input = mnist_input_qparams();
-  if (!plain_bytes) {
-    const auto [lo, hi] = std::minmax_element(inputs.begin(), inputs.end());
-    input = choose_activation_qparams(*lo, *hi);
+  if (!given.covers(arch)) {
+    count = std::min(count, calibration.images.count);
+    if (count <= 0) throw Error("quantization needs at least one calibration image");
+    const std::vector<float> inputs = images_to_float(calibration.images, 0, count);
+    ranges = calibrate(net, inputs, count);
+    // Byte images read as pixel / 255 are exactly representable with the
+    // MNIST input quantization; anything else gets its calibrated range.
+    const bool plain_bytes = calibration.images.bytes() && calibration.images.mean == std::vector<float>{0.0f} &&
+                             calibration.images.std == std::vector<float>{1.0f};
+    if (!plain_bytes) {
+      const auto [lo, hi] = std::minmax_element(inputs.begin(), inputs.end());
+      input = choose_activation_qparams(*lo, *hi);
+    }
   }
-  net.fake_quant() = make_fake_quantization(net.arch(), ranges, input);
-  return quantize_network(net, net.fake_quant());
+  net.fake_quant() = make_fake_quantization(arch, ranges, input, &given);
+  // A given quantization the int8 engine cannot keep: a layer that stays on
+  // its input's grid (activations, pooling, flatten), or a Conv/Linear whose
+  // fused ReLU's output is the int8 tensor.
+  if (notes) {
+    for (int li = 0; li < arch.size(); ++li)
+      if (arch.has_weights(li) || arch.layer(li).kind == LayerKind::kAdd || arch.layer(li).kind == LayerKind::kConcat)
+        given_output(arch, given, li, notes);
+  }
+  // (Requantizing layers are explained by given_output above.)
+  if (notes)
+    for (const auto& [layer, params] : given.activations) {
+      const QuantParams& used = net.fake_quant().output[static_cast<std::size_t>(layer)];
+      const LayerKind kind = arch.layer(layer).kind;
+      if (used == params || arch.has_weights(layer) || kind == LayerKind::kAdd || kind == LayerKind::kConcat) continue;
+      notes->push_back(fmt::format("layer {} ({}): the model quantizes its output with scale {} and zero point {}; isimdl's "
+                                   "int8 tensor there has scale {} and zero point {} (this layer keeps its input's grid)",
+                                   layer, to_string(kind), params.scale, params.zero_point, used.scale, used.zero_point));
+    }
+  return quantize_network(net, net.fake_quant(), &given, notes);
 }
 
 QuantizedModel open_model(const std::string& name_or_path, const DatasetConfig& dataset, std::vector<std::string>* notes) {
   if (std::filesystem::path(name_or_path).extension() == ".onnx") {
     ImportedNetwork imported = import_onnx(name_or_path);
     if (notes) *notes = imported.notes;
-    return quantize_imported(imported.net, load_split(dataset, "train"), kDefaultCalibrationImages);
+    return quantize_imported(imported.net, load_split(dataset, "train"), kDefaultCalibrationImages, imported.quantization,
+                             notes);
   }
   const std::string path = resolve_model_path(name_or_path, default_zoo_dir());
   if (!std::filesystem::exists(path)) {

@@ -23,7 +23,11 @@ MnistSplit load_split(const DatasetConfig& dataset, const std::string& split);
 // `count` images of `calibration`; the input quantization is calibrated too
 // (MNIST-style byte images without normalization get scale 1/255, zero
 // point -128: exact). The float weights are kept for fault-aware training.
-QuantizedModel quantize_imported(const FloatNetwork& net, const MnistSplit& calibration, int count);
+// What `given` holds (a QDQ model's own quantization) is kept; when it
+// covers every tensor, nothing is calibrated. `notes` gets every place where
+// the int8 engine cannot keep a given quantization.
+QuantizedModel quantize_imported(const FloatNetwork& net, const MnistSplit& calibration, int count,
+                                 const QuantizationOverrides& given = {}, std::vector<std::string>* notes = nullptr);
 
 // The model a command names: a zoo name, an isimdl model file (.isq), or an
 // ONNX file (.onnx) imported and quantized on the fly, calibrated on the

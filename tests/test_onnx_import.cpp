@@ -5,13 +5,16 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "model_fixtures.h"
 #include "models/error.h"
 #include "models/npy.h"
 #include "models/onnx_export.h"
 #include "models/onnx_import.h"
+#include "models/quantized_model.h"
 #include "models/reference_engine.h"
+#include "models/idx_reader.h"
 #include "tests/test_dir.h"
 
 namespace isimdl {
@@ -203,6 +206,107 @@ TEST(Npy, ReadsWhatItWritesAndRejectsBadFiles) {
     FAIL() << "truncated .npy accepted";
   } catch (const FormatError& e) {
     EXPECT_NE(std::string(e.what()).find("needs 24 data bytes"), std::string::npos) << e.what();
+  }
+}
+
+// A QDQ model keeps its own quantization (docs/models.md, "QDQ models"): the
+// fixture's int8 weights (ONNX Runtime's int8-initializer form and PyTorch's
+// float -> QuantizeLinear form), activation scales and zero points (uint8 and
+// int8) and int32 biases are used as given, nothing is calibrated, and the
+// int8 engine's logits stay within the bound docs/quantization.md states of
+// PyTorch's fake-quantized ones (a float-multiply-and-round runtime).
+TEST(OnnxQdq, KeepsTheModelsOwnQuantization) {
+  const ImportedNetwork imported = import_onnx(kOnnx + "qdq_tiny.onnx");
+  const Architecture& arch = imported.net.arch();
+  ASSERT_TRUE(imported.quantization.covers(arch));
+  EXPECT_EQ(imported.quantization.weights.size(), 5u);  // every Conv and the Gemm
+  const CalibrationRanges none{std::vector<float>(static_cast<std::size_t>(arch.size()), 0.0f),
+                               std::vector<float>(static_cast<std::size_t>(arch.size()), 0.0f)};
+  const FakeQuantization fq = make_fake_quantization(arch, none, QuantParams{}, &imported.quantization);
+  std::vector<std::string> notes;
+  const QuantizedModel model = quantize_network(imported.net, fq, &imported.quantization, &notes);
+  EXPECT_TRUE(notes.empty()) << notes.front();
+  // The one given quantization the int8 engine cannot keep: the residual
+  // Add's, since the ReLU after it keeps the Add's grid and the model gives
+  // the ReLU another (the Add requantizes straight onto the ReLU's).
+  std::vector<std::string> why;
+  for (int li = 0; li < arch.size(); ++li) given_output(arch, imported.quantization, li, &why);
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NE(why[0].find("(add)"), std::string::npos) << why[0];
+  ASSERT_EQ(arch.layer(6).kind, LayerKind::kAdd);
+  const QuantParams add_given = imported.quantization.activations.at(6);
+  // The input: uint8 pixels / 255, zero point 0 -> isimdl's int8 form -128.
+  EXPECT_EQ(model.input, (QuantParams{1.0f / 255.0f, -128}));
+  // Every activation quantization of the fixture is a tensor of the model.
+  const NpyArray qparams = read_npy(kOnnx + "qdq_tiny.activation_qparams.npy");
+  ASSERT_EQ(qparams.shape.size(), 2u);
+  for (std::size_t r = 0; r < static_cast<std::size_t>(qparams.shape[0]); ++r) {
+    const QuantParams want{static_cast<float>(qparams.values[2 * r]), static_cast<std::int32_t>(qparams.values[2 * r + 1])};
+    bool found = want == model.input || want == add_given;
+    for (const auto& layer : model.layers) found = found || layer.output == want;
+    EXPECT_TRUE(found) << "scale " << want.scale << " zero point " << want.zero_point;
+  }
+  // conv1's int8 weights exactly (1 input channel: the GEMM's k is the kernel position).
+  const NpyArray conv1 = read_npy(kOnnx + "qdq_tiny.conv1_int8.npy");
+  ASSERT_EQ(model.layers[0].weight.size(), conv1.count());
+  for (std::size_t i = 0; i < conv1.count(); ++i) ASSERT_EQ(model.layers[0].weight[i], conv1.values[i]) << i;
+  // The int8 engine against PyTorch's fake-quantized logits.
+  const MnistSplit data = load_npy_dataset(kOnnx + "qdq_tiny.input.npy", "", "nchw");
+  const NpyArray expected = read_npy(kOnnx + "qdq_tiny.logits.npy");
+  const int classes = arch.num_classes();
+  const QuantParams out = model.layers.back().output;
+  ReferenceEngine engine(model);
+  InferenceTrace trace;
+  int max_lsb = 0, top1_agree = 0;
+  for (int i = 0; i < data.images.count; ++i) {
+    engine.run(data.images, i, trace);
+    int best = 0;
+    for (int c = 0; c < classes; ++c) {
+      const double torch = expected.values[static_cast<std::size_t>(i * classes + c)];
+      const double q = std::nearbyint(torch / out.scale) + out.zero_point;  // PyTorch's int8 logit
+      max_lsb = std::max(max_lsb, static_cast<int>(std::fabs(trace.logits()[static_cast<std::size_t>(c)] - q)));
+      if (expected.values[static_cast<std::size_t>(i * classes + c)] > expected.values[static_cast<std::size_t>(i * classes + best)]) best = c;
+    }
+    top1_agree += ReferenceEngine::top1(trace.logits()) == best;
+  }
+  RecordProperty("max_logit_difference_lsb", max_lsb);
+  std::printf("QDQ fixture: int8 logits within %d LSB of PyTorch's, top-1 agrees on %d of %d images\n", max_lsb, top1_agree,
+              data.images.count);
+  EXPECT_LE(max_lsb, 3);  // measured 3 (docs/quantization.md)
+  EXPECT_EQ(top1_agree, data.images.count);
+}
+
+// What a QDQ import cannot represent is an error naming the node.
+TEST(OnnxQdq, QOperatorModelsAndPerChannelActivationsAreClearErrors) {
+  onnx::ModelProto model;
+  {
+    std::ifstream in(kOnnx + "qdq_tiny.onnx", std::ios::binary);
+    ASSERT_TRUE(model.ParseFromIstream(&in));
+  }
+  // A node other than DequantizeLinear reads a QuantizeLinear's output.
+  // (The Add reads a DequantizeLinear of an activation; make it read the
+  // QuantizeLinear's int8 output, as a QOperator graph would.)
+  onnx::ModelProto bad = model;
+  std::map<std::string, std::string> dequantized;  // DequantizeLinear output -> its input
+  for (const auto& node : bad.graph().node())
+    if (node.op_type() == "DequantizeLinear") dequantized[node.output(0)] = node.input(0);
+  bool rewired = false;
+  for (auto& node : *bad.mutable_graph()->mutable_node())
+    if (node.op_type() == "Add" && dequantized.count(node.input(0))) {
+      node.set_input(0, dequantized[node.input(0)]);
+      rewired = true;
+    }
+  ASSERT_TRUE(rewired);
+  const std::string path = (test_dir() / "qoperator.onnx").string();
+  {
+    std::ofstream out(path, std::ios::binary);
+    ASSERT_TRUE(bad.SerializeToOstream(&out));
+  }
+  try {
+    import_onnx(path);
+    ADD_FAILURE() << "a Relu reading a quantized tensor was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("only a DequantizeLinear may read a QuantizeLinear"), std::string::npos) << e.what();
   }
 }
 
