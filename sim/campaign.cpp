@@ -43,22 +43,29 @@ std::uint32_t file_crc(const std::string& path) {
   return static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
 }
 
-// A fault whose worker died: recorded so that the campaign goes on.
+// A fault whose worker died: recorded so that the campaign goes on. A hang
+// past the fault timeout is the fault's outcome (DUE: the accelerator did not
+// finish); a crash is the simulator's, not the fault's: a simulator-error row,
+// outside every rate, that --resume runs again.
 FaultRecord failed_fault(std::int64_t index, const FaultSite& site, int images, bool hung, const std::string& why) {
   FaultRecord r;
   r.fault_index = index;
   r.site = site;
   r.images = images;
-  if (hung)
-    r.outcomes[static_cast<std::size_t>(Outcome::kDue)] = images;
-  else
-    r.sim_errors = images;
-  r.accuracy = 0;
-  r.drop = 1;
-  r.critical = true;
   r.error = why;
+  if (hung) {
+    r.outcomes[static_cast<std::size_t>(Outcome::kDue)] = images;
+    r.accuracy = 0;
+    r.drop = 1;
+    r.critical = true;
+  } else {
+    r.sim_errors = images;
+  }
   return r;
 }
+
+// Attempts a fault gets before its worker's crashes make it a simulator error.
+constexpr int kFaultAttempts = 2;
 
 std::string marker_path(const std::string& database, int worker) { return fmt::format("{}.worker{}", database, worker); }
 
@@ -237,7 +244,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   {
     ResultsStore store(database);
     store.begin(info, options.resume);
-    done = store.finished_faults();
+    done = store.measured_faults();  // simulator-error rows run again
   }
   std::vector<std::int64_t> todo;
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(faults.size()); ++i)
@@ -259,10 +266,14 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   // fork): a crash or hang costs one fault, not the campaign.
   // Self-test hooks for the isolation tests: a worker crashes (SIGSEGV) or
   // hangs on the fault with this index.
+  // ISIMDL_TEST_CRASH_ONCE_AT_FAULT crashes on the first attempt only.
   const char* crash_env = std::getenv("ISIMDL_TEST_CRASH_AT_FAULT");
+  const char* crash_once_env = std::getenv("ISIMDL_TEST_CRASH_ONCE_AT_FAULT");
   const char* hang_env = std::getenv("ISIMDL_TEST_HANG_AT_FAULT");
   const std::int64_t crash_at = crash_env ? std::atoll(crash_env) : -1;
+  const std::int64_t crash_once_at = crash_once_env ? std::atoll(crash_once_env) : -1;
   const std::int64_t hang_at = hang_env ? std::atoll(hang_env) : -1;
+  std::map<std::int64_t, int> attempts;  // crashes per fault (parent side)
   auto run_worker = [&](int worker, const std::vector<std::int64_t>& mine) {
     ResultsStore store(database);
     const std::string marker = marker_path(database, worker);
@@ -270,6 +281,10 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
       { std::ofstream(marker) << index << "\n"; }
       alarm(static_cast<unsigned>(std::max(1.0, options.fault_timeout_seconds)));
       if (index == crash_at) std::raise(SIGSEGV);
+      if (index == crash_once_at && !std::filesystem::exists(database + ".crashed-once")) {
+        { std::ofstream(database + ".crashed-once") << index << "\n"; }
+        std::raise(SIGSEGV);
+      }
       if (index == hang_at)
         for (;;) pause();
       FaultRecord record =
@@ -352,21 +367,31 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
         marker >> current;
       }
       std::set<std::int64_t> finished;
+      bool retry = false;
       {
         // Closed again before the next fork: a child must never inherit an
         // open SQLite connection (SQLite's rule; a resumed worker's writes
         // were lost when it did).
         ResultsStore store(database);
-        finished = store.finished_faults();
+        finished = store.measured_faults();
         if (current >= 0 && !finished.count(current)) {
-          const std::string why = hung ? "worker hung (timeout)"
-                                       : fmt::format("worker crashed (signal {})", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
-          FaultRecord failed = failed_fault(current, faults[static_cast<std::size_t>(current)], config.images.size(), hung, why);
-          failed.weight = list.weights[static_cast<std::size_t>(current)];
-          store.write(failed);
+          // A crash is retried in a fresh worker; a second one records the
+          // fault as a simulator error.
+          retry = !hung && ++attempts[current] < kFaultAttempts;
+          if (!retry) {
+            const std::string why =
+                hung ? "worker hung (timeout)"
+                     : fmt::format("worker crashed (signal {}) on each of {} attempts",
+                                   WIFSIGNALED(status) ? WTERMSIG(status) : -1, kFaultAttempts);
+            FaultRecord failed =
+                failed_fault(current, faults[static_cast<std::size_t>(current)], config.images.size(), hung, why);
+            failed.weight = list.weights[static_cast<std::size_t>(current)];
+            store.write(failed);
+          }
         }
       }
       std::vector<std::int64_t> rest;
+      if (retry) rest.push_back(current);
       for (std::int64_t index : share[static_cast<std::size_t>(worker)])
         if (!finished.count(index) && index != current) rest.push_back(index);
       share[static_cast<std::size_t>(worker)] = rest;
@@ -409,7 +434,10 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   ResultsStore store(database);
   const auto records = store.read_all();
   summary.run_now = static_cast<std::int64_t>(records.size()) - summary.skipped;
-  for (const auto& r : records) summary.critical += r.critical;
+  for (const auto& r : records) {
+    summary.critical += r.measured() && r.critical;
+    summary.sim_errors += !r.measured();
+  }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }
@@ -426,12 +454,18 @@ void print_summary(ResultsStore& store, std::ostream& out) {
   std::map<std::string, Tally> by_group;
   std::map<int, Tally> by_layer;
   Tally all;
+  // Rates are over the measured faults; simulator errors are counted apart.
+  std::vector<std::int64_t> errors;
   for (const auto& r : records)
     for (Tally* t : {&by_group[register_info(r.site.group).group_name], &by_layer[r.site.layer], &all}) {
+      if (!r.measured()) {
+        ++t->sim_errors;
+        if (t == &all) errors.push_back(r.fault_index);
+        continue;
+      }
       ++t->faults;
       t->critical += r.critical;
       t->evaluations += r.images;
-      t->sim_errors += r.sim_errors;
       for (int o = 0; o < kOutcomeCount; ++o) t->outcomes[static_cast<std::size_t>(o)] += r.outcomes[static_cast<std::size_t>(o)];
     }
   auto row = [&](const std::string& name, const Tally& t) {
@@ -458,6 +492,7 @@ void print_summary(ResultsStore& store, std::ostream& out) {
   // uniform campaigns).
   std::vector<double> critical, drop, w;
   for (const auto& r : records) {
+    if (!r.measured()) continue;
     critical.push_back(r.critical ? 1.0 : 0.0);
     drop.push_back(r.drop);
     w.push_back(r.weight);
@@ -468,14 +503,21 @@ void print_summary(ResultsStore& store, std::ostream& out) {
   out << fmt::format("mean relative accuracy drop over the fault space:            {:.6f}  95% CI [{:.6f}, {:.6f}]\n",
                      d.value, d.lo, d.hi);
   out << fmt::format("faults: {}, effective sample size {:.1f}; precision (critical among simulated) {:.4f}\n", c.n,
-                     c.effective_sample_size, records.empty() ? 0.0 : all.critical / static_cast<double>(records.size()));
+                     c.effective_sample_size, all.faults == 0 ? 0.0 : all.critical / static_cast<double>(all.faults));
+  if (!errors.empty()) {
+    std::string list;
+    for (std::size_t i = 0; i < errors.size() && i < 20; ++i) list += (i ? ", " : "") + std::to_string(errors[i]);
+    out << fmt::format("simulator errors: {} faults (the simulator crashed on them; not outcomes of the faults, outside "
+                       "every rate and estimate above; --resume runs them again): {}{}\n",
+                       errors.size(), list, errors.size() > 20 ? ", ..." : "");
+  }
   bool uniform = true;
   for (double x : w) uniform = uniform && x == 1.0;
   const double population = static_cast<double>(info.population);
   if (uniform && population > 0)
     out << fmt::format("uniform sampling (Leveugle et al., DATE 2009): {} faults give a margin of {:.4f} at 95% "
                        "confidence; a 1% margin needs {:.0f} faults\n",
-                       records.size(), leveugle_margin(population, static_cast<double>(records.size())),
+                       all.faults, leveugle_margin(population, static_cast<double>(all.faults)),
                        std::ceil(leveugle_sample_size(population, 0.01)));
 }
 

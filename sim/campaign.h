@@ -28,15 +28,18 @@ struct CampaignOptions {
 };
 
 struct CampaignSummary {
-  std::int64_t planned = 0, run_now = 0, skipped = 0, critical = 0;
+  std::int64_t planned = 0, run_now = 0, skipped = 0, critical = 0;  // critical: among the measured faults
   double seconds = 0;
   std::string database;
+  std::int64_t sim_errors = 0;  // faults recorded as simulator errors (outside every rate)
 };
 
 // Runs a fault campaign (docs/campaigns.md): samples or reads the fault
 // list, evaluates every fault on the images through the fast path, stores
 // each fault's result transactionally, and carries on after a crashed or hung
-// worker (its fault is recorded as sim_error or due).
+// worker: a hang past the fault timeout is the fault's DUE; a crash is
+// retried once and then recorded as a simulator error, kept out of every
+// rate and estimate and run again by --resume.
 CampaignSummary run_campaign(const Config& config, const CampaignOptions& options, std::ostream& out,
                              std::ostream& progress);
 

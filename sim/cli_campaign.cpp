@@ -60,6 +60,10 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
                         "evaluations/s; {} critical of {} in {}\n",
                         s.run_now, s.skipped, s.seconds, s.run_now / std::max(s.seconds, 1e-9),
                         s.run_now * config.images.size() / std::max(s.seconds, 1e-9), s.critical, s.planned, s.database);
+  if (s.sim_errors > 0)
+    io.out << fmt::format("{} faults are simulator errors (a worker crashed on each twice); they are outside every rate "
+                          "below, and --resume runs them again\n",
+                          s.sim_errors);
   ResultsStore store(s.database);
   print_summary(store, io.out);
   return kExitOk;

@@ -80,7 +80,8 @@ std::vector<std::size_t> budgets(std::size_t n) {
 struct CampaignData {
   std::string tag, title, sampler;
   Config config;
-  std::vector<FaultRecord> records;
+  std::vector<FaultRecord> records;  // measured faults only
+  int sim_errors = 0;                 // faults the simulator crashed on (left out)
 };
 
 Section campaign_section(const CampaignData& c, const std::string& out, std::string& script) {
@@ -95,11 +96,15 @@ Section campaign_section(const CampaignData& c, const std::string& out, std::str
   s.intro_html = fmt::format(
       "<p>{} on {}x{} ({}), {} sampling, {} faults on test images {}, critical when the relative accuracy drop is "
       "&ge; {}: {} critical faults; estimated critical-fault rate over the whole fault space {:.3g} (95% interval "
-      "[{:.3g}, {:.3g}]{}).</p>",
+      "[{:.3g}, {:.3g}]{}).{}</p>",
       html_escape(c.config.model), c.config.array.rows, c.config.array.cols, to_string(c.config.array.timing),
       c.sampler, records.size(), to_string(c.config.images), c.config.campaign.critical_drop, critical, e.value,
       std::max(0.0, e.lo), e.hi,
-      c.sampler == "importance" ? ", importance-weighted" : "");
+      c.sampler == "importance" ? ", importance-weighted" : "",
+      c.sim_errors ? fmt::format(" {} more faults are simulator errors (the simulator crashed on them) and are left "
+                                 "out of everything here.",
+                                 c.sim_errors)
+                   : std::string());
   const std::string bias_note =
       c.sampler == "importance"
           ? " Importance sampling over-samples likely-harmful sites: shares among the faults simulated, not population "
@@ -239,7 +244,10 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
       ResultsStore store(db.string(), ResultsStore::Mode::kReadOnly);
       const CampaignInfo info = store.info();
       c.config = parse_config(info.config_yaml, db.string() + " (stored configuration)");
-      c.records = store.read_all();
+      // Simulator errors are not outcomes: the report's rates leave them out.
+      for (FaultRecord& r : store.read_all())
+        if (r.measured()) c.records.push_back(std::move(r));
+        else ++c.sim_errors;
     } catch (const Error& e) {
       log << "report: skipping " << db.string() << ": " << e.what() << "\n";
       continue;

@@ -165,6 +165,13 @@ std::set<std::int64_t> ResultsStore::finished_faults() {
   return done;
 }
 
+std::set<std::int64_t> ResultsStore::measured_faults() {
+  std::set<std::int64_t> done;
+  Statement s(db_, "SELECT fault_index FROM faults WHERE sim_error = 0", path_);
+  while (s.step()) done.insert(s.integer(0));
+  return done;
+}
+
 std::pair<std::int64_t, std::int64_t> ResultsStore::counts() {
   Statement s(db_, "SELECT COUNT(*), COALESCE(SUM(critical), 0) FROM faults", path_);
   s.step();
@@ -172,6 +179,14 @@ std::pair<std::int64_t, std::int64_t> ResultsStore::counts() {
 }
 
 void ResultsStore::write(const FaultRecord& r) {
+  {
+    // A rerun replaces the fault's simulator-error row (one transaction with
+    // the insert below would be nicer; the delete alone leaves the fault
+    // without a row, which --resume runs again: nothing is lost either way).
+    Statement d(db_, "DELETE FROM faults WHERE fault_index = ? AND sim_error > 0", path_);
+    d.bind(1, r.fault_index);
+    d.step();
+  }
   Statement s(db_,
               "INSERT INTO faults VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", path_);
   int i = 1;

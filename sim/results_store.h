@@ -29,6 +29,10 @@ struct FaultRecord {
   bool critical = false;
   double weight = 1.0;     // importance weight p/q (1 for uniform sampling)
   std::string error;       // sim_error detail
+  // A simulator error (a worker crashed on this fault, twice) is not an
+  // outcome of the fault: such a row is kept out of every rate and estimate,
+  // reported separately, and run again by --resume.
+  bool measured() const { return sim_errors == 0; }
 };
 
 // Identity of a campaign, stored once per results file.
@@ -63,9 +67,13 @@ class ResultsStore {
   // same campaign (throws Error naming the difference) when resuming.
   void begin(const CampaignInfo& info, bool resume);
   CampaignInfo info();
+  // Faults with a row (measured or a simulator error), and those measured.
   std::set<std::int64_t> finished_faults();
+  std::set<std::int64_t> measured_faults();
   // Finished faults and how many of them are critical.
   std::pair<std::int64_t, std::int64_t> counts();
+  // Writes a fault's row; a row of the same fault that records a simulator
+  // error is replaced (a rerun), a measured one never is (throws).
   void write(const FaultRecord& record);
   std::vector<FaultRecord> read_all();
 

@@ -14,6 +14,9 @@
 #include <thread>
 
 #include "tests/test_dir.h"
+#include <fmt/format.h>
+
+#include "sampler/estimators.h"
 #include "hw/register_map.h"
 #include "models/error.h"
 #include "models/model_file.h"
@@ -257,7 +260,10 @@ TEST(Campaign, CrashedAndHungWorkersAreIsolated) {
     ASSERT_EQ(rows[i].fault_index, static_cast<std::int64_t>(i));
     EXPECT_EQ(rows[i].site, want[i].site);
     if (i == 3) {
+      // Crashed on both attempts: a simulator error, not a critical fault.
       EXPECT_EQ(rows[i].sim_errors, 3) << rows[i].error;
+      EXPECT_FALSE(rows[i].critical);
+      EXPECT_FALSE(rows[i].measured());
       EXPECT_NE(rows[i].error.find("crashed"), std::string::npos) << rows[i].error;
     } else if (i == 6) {
       EXPECT_EQ(rows[i].outcomes[static_cast<std::size_t>(Outcome::kDue)], 3) << rows[i].error;
@@ -266,6 +272,53 @@ TEST(Campaign, CrashedAndHungWorkersAreIsolated) {
       EXPECT_EQ(rows[i].outcomes, want[i].outcomes) << "fault " << i;
       EXPECT_EQ(rows[i].accuracy, want[i].accuracy) << "fault " << i;
     }
+  }
+  // The summary leaves the simulator error out of every rate: its estimate
+  // is the one over the other eleven faults, and the error is reported apart.
+  std::ostringstream summary;
+  print_summary(got, summary);
+  EXPECT_NE(summary.str().find("simulator errors: 1 faults"), std::string::npos) << summary.str();
+  std::vector<double> x, w;
+  for (const auto& r : rows)
+    if (r.fault_index != 3) x.push_back(r.critical ? 1.0 : 0.0), w.push_back(r.weight);
+  const Estimate e = weighted_estimate(x, w);
+  EXPECT_NE(summary.str().find(fmt::format("over the fault space: {:.6f}", e.value)), std::string::npos) << summary.str();
+  EXPECT_NE(summary.str().find(fmt::format("faults: {},", 11)), std::string::npos) << summary.str();
+
+  // --resume runs the simulator error again (here it no longer crashes):
+  // every row then equals the reference campaign's.
+  args = campaign_args(dir);
+  args.insert(args.end(), {"-p", "campaign.faults=12", "--jobs", "2", "--resume"});
+  ASSERT_EQ(wait_for(spawn(args, dir + "/log2")), 0);
+  ResultsStore resumed(dir + "/campaign.sqlite");
+  const auto after = resumed.read_all();
+  ASSERT_EQ(after.size(), 12u);
+  EXPECT_TRUE(after[3].measured()) << after[3].error;
+  EXPECT_EQ(after[3].outcomes, want[3].outcomes);
+  EXPECT_EQ(after[3].accuracy, want[3].accuracy);
+}
+
+// A crash on the first attempt only is retried in a fresh worker: the fault
+// gets its real row, equal to an undisturbed campaign's.
+TEST(Campaign, ACrashedFaultIsRetried) {
+  const std::string reference = temp_dir("campaign_retry_ref"), dir = temp_dir("campaign_retry");
+  auto args = campaign_args(reference);
+  args.insert(args.end(), {"-p", "campaign.faults=8"});
+  ASSERT_EQ(wait_for(spawn(args, reference + "/log")), 0);
+  args = campaign_args(dir);
+  args.insert(args.end(), {"-p", "campaign.faults=8", "--jobs", "2"});
+  setenv("ISIMDL_TEST_CRASH_ONCE_AT_FAULT", "5", 1);
+  const int code = wait_for(spawn(args, dir + "/log"));
+  unsetenv("ISIMDL_TEST_CRASH_ONCE_AT_FAULT");
+  ASSERT_EQ(code, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/campaign.sqlite.crashed-once"));  // it did crash once
+  ResultsStore ref(reference + "/campaign.sqlite"), got(dir + "/campaign.sqlite");
+  const auto want = ref.read_all(), rows = got.read_all();
+  ASSERT_EQ(rows.size(), want.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_TRUE(rows[i].measured()) << "fault " << i << ": " << rows[i].error;
+    EXPECT_EQ(rows[i].outcomes, want[i].outcomes) << "fault " << i;
+    EXPECT_EQ(rows[i].accuracy, want[i].accuracy) << "fault " << i;
   }
 }
 
