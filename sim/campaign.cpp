@@ -432,6 +432,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   }
   report_progress(true);
   ResultsStore store(database);
+  store.checkpoint();  // the .sqlite file alone now holds every row
   const auto records = store.read_all();
   summary.run_now = static_cast<std::int64_t>(records.size()) - summary.skipped;
   for (const auto& r : records) {

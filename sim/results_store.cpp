@@ -1,8 +1,11 @@
 #include "sim/results_store.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <cstdlib>
+#include <map>
 #include <sqlite3.h>
 
 #include "models/error.h"
@@ -114,6 +117,50 @@ void ResultsStore::exec(const std::string& sql) {
   }
 }
 
+namespace {
+
+// Keys of a resolved configuration that do not change what a campaign
+// computes: where things are (the model's identity is its CRC) and how many
+// processes do the work.
+bool defines_campaign(const std::string& key) {
+  static const char* const kNotDefining[] = {"output.dir", "campaign.jobs", "dataset.dir", "dataset.inputs",
+                                             "dataset.labels", "model"};
+  for (const char* k : kNotDefining)
+    if (key == k) return false;
+  return true;
+}
+
+void flatten(const YAML::Node& node, const std::string& prefix, std::map<std::string, std::string>& out) {
+  if (node.IsMap()) {
+    for (const auto& entry : node) flatten(entry.second, prefix.empty() ? entry.first.as<std::string>() : prefix + "." + entry.first.as<std::string>(), out);
+    return;
+  }
+  YAML::Emitter e;
+  e << YAML::Flow << node;
+  std::string text = e.c_str();
+  if (node.IsScalar()) {
+    // A number in its shortest form (the stored YAML spells 0.05 as
+    // 0.050000000000000003).
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (!text.empty() && end == text.c_str() + text.size()) text = fmt::format("{}", v);
+  }
+  out[prefix] = text;
+}
+
+std::map<std::string, std::string> defining_keys(const std::string& yaml, const std::string& where) {
+  std::map<std::string, std::string> keys;
+  try {
+    flatten(YAML::Load(yaml), "", keys);
+  } catch (const YAML::Exception& e) {
+    throw Error(fmt::format("{}: the stored configuration is not readable YAML: {}", where, e.what()));
+  }
+  for (auto it = keys.begin(); it != keys.end();) it = defines_campaign(it->first) ? std::next(it) : keys.erase(it);
+  return keys;
+}
+
+}  // namespace
+
 void ResultsStore::begin(const CampaignInfo& info, bool resume) {
   Statement count(db_, "SELECT COUNT(*) FROM campaign", path_);
   count.step();
@@ -134,8 +181,19 @@ void ResultsStore::begin(const CampaignInfo& info, bool resume) {
     return;
   }
   const CampaignInfo stored = this->info();
-  if (stored.config_yaml != info.config_yaml)
-    throw Error(fmt::format("{}: --resume: the stored campaign has another configuration (see its campaign table)", path_));
+  // Compare what defines the campaign, key by key (not paths, not jobs: a
+  // moved results directory or another --jobs resumes).
+  const auto was = defining_keys(stored.config_yaml, path_), now = defining_keys(info.config_yaml, path_);
+  for (const auto& [key, value] : now) {
+    const auto it = was.find(key);
+    if (it == was.end() || it->second != value)
+      throw Error(fmt::format("{}: --resume: the stored campaign has another configuration: {} is {} there, {} here", path_,
+                              key, it == was.end() ? "absent" : it->second, value));
+  }
+  for (const auto& [key, value] : was)
+    if (!now.count(key))
+      throw Error(fmt::format("{}: --resume: the stored campaign has another configuration: {} is {} there, absent here",
+                              path_, key, value));
   if (stored.model_crc != info.model_crc)
     throw Error(fmt::format("{}: --resume: the model file {} changed since the campaign started", path_, info.model_path));
   if (stored.planned_faults != info.planned_faults)
@@ -164,6 +222,8 @@ std::set<std::int64_t> ResultsStore::finished_faults() {
   while (s.step()) done.insert(s.integer(0));
   return done;
 }
+
+void ResultsStore::checkpoint() { exec("PRAGMA wal_checkpoint(TRUNCATE);"); }
 
 std::set<std::int64_t> ResultsStore::measured_faults() {
   std::set<std::int64_t> done;

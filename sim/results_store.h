@@ -76,6 +76,10 @@ class ResultsStore {
   // error is replaced (a rerun), a measured one never is (throws).
   void write(const FaultRecord& record);
   std::vector<FaultRecord> read_all();
+  // Moves every committed row from the write-ahead log into the database
+  // file and empties the log: after it, the .sqlite file alone holds the
+  // campaign (a campaign does this when it ends).
+  void checkpoint();
 
   const std::string& path() const { return path_; }
 

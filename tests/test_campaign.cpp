@@ -181,6 +181,38 @@ TEST(Campaign, OneCampaignPerResultsFileAndWorkersDieWithIt) {
   ::close(fd);
 }
 
+// --resume compares what defines the campaign, not where it lives or how
+// many processes run it: a moved results directory, a trailing slash and
+// another campaign.jobs resume; a changed key is refused by name, with both
+// values.
+TEST(Campaign, ResumeComparesWhatDefinesTheCampaign) {
+  const std::string first = temp_dir("campaign_moved_from"), moved = temp_dir("campaign_moved_to");
+  auto args = campaign_args(first);
+  args.insert(args.end(), {"-p", "campaign.faults=4"});
+  ASSERT_EQ(wait_for(spawn(args, first + "/log")), 0);
+  std::filesystem::remove_all(moved);
+  std::filesystem::rename(first, moved);
+  auto resume = campaign_args(moved + "/");
+  resume.insert(resume.end(), {"-p", "campaign.faults=4", "-p", "campaign.jobs=2", "--resume"});
+  EXPECT_EQ(wait_for(spawn(resume, moved + "/log2")), 0);
+  EXPECT_EQ(rows_in(moved + "/campaign.sqlite"), 4);
+
+  // A campaign that ends checkpoints its log: the .sqlite file copied alone
+  // holds every row.
+  const std::string copy = temp_dir("campaign_copy") + "/only.sqlite";
+  std::filesystem::copy_file(moved + "/campaign.sqlite", copy);
+  EXPECT_EQ(rows_in(copy), 4);
+
+  auto changed = campaign_args(moved);
+  changed.insert(changed.end(), {"-p", "campaign.faults=4", "-p", "campaign.critical_drop=0.1", "--resume"});
+  EXPECT_EQ(wait_for(spawn(changed, moved + "/log3")), 1);
+  std::ifstream log(moved + "/log3");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("the stored campaign has another configuration: campaign.critical_drop is 0.05 there, 0.1 here"),
+            std::string::npos)
+      << text;
+}
+
 std::string fault_list_error(const std::string& body, bool weighted = false) {
   static int n = 0;
   const std::string path = temp_dir("fault_list_" + std::to_string(n++)) + "/faults.tsv";
