@@ -3,9 +3,11 @@
 #include <chrono>
 #include <memory>
 #include <filesystem>
+#include <map>
 #include <ostream>
 
 #include "hw/accelerator.h"
+#include "hw/fold_schedule.h"
 #include "hw/tracer.h"
 #include "models/error.h"
 #include "models/idx_reader.h"
@@ -52,6 +54,28 @@ std::unique_ptr<Tracer> make_tracer(Accelerator& accelerator, RunOptions& o, con
   return tracer;
 }
 
+// Before any cycle runs: --trace-layer names a layer that runs on the array
+// (`gemms`: array layer id -> its GEMM; `layers`: how many the model has),
+// and --trace-window starts inside that layer's run.
+void check_trace_target(const RunOptions& o, const std::map<int, GemmShape>& gemms, int layers, const ArrayConfig& array,
+                        const std::string& prog, const std::string& what) {
+  if (o.trace.vcd_path.empty() && o.trace.csv_path.empty()) return;
+  std::string ids;
+  for (const auto& [id, g] : gemms) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+  const int layer = o.trace.layer < 0 && !gemms.empty() ? gemms.begin()->first : o.trace.layer;
+  if (layer < 0 || layer >= layers)
+    throw UsageError(fmt::format("{}: --trace-layer {}: the {} has layers 0..{}; those on the array: {}", prog, layer, what,
+                                 layers - 1, ids));
+  const auto it = gemms.find(layer);
+  if (it == gemms.end())
+    throw UsageError(fmt::format("{}: --trace-layer {}: layer {} does not run on the array; those that do: {}", prog, layer,
+                                 layer, ids));
+  const std::int64_t edges = make_layer_schedule(it->second, array).edges();
+  if (o.trace.window_begin >= edges)
+    throw UsageError(fmt::format("{}: --trace-window {}: layer {} runs {} cycles (0:{})", prog, o.trace_window, layer, edges,
+                                 edges));
+}
+
 std::string stats_yaml(const LayerStats& s, const std::string& indent) {
   return fmt::format(
       "{0}compute_cycles: {1}\n{0}total_cycles: {2}\n{0}stall_cycles: {3}\n{0}folds: {4}\n{0}m_tiles: {5}\n"
@@ -92,6 +116,11 @@ int run_topology(const Config& config, RunOptions& o, const std::string& prog, C
   io.out << fmt::format("topology {}: {} layers on the {}x{} array ({}), random int8 operands (seed {})\n", path,
                         topology.size(), config.array.rows, config.array.cols, to_string(config.array.timing),
                         config.campaign.seed);
+  {
+    std::map<int, GemmShape> gemms;
+    for (std::size_t i = 0; i < topology.size(); ++i) gemms[static_cast<int>(i)] = topology[i].gemm();
+    check_trace_target(o, gemms, static_cast<int>(topology.size()), config.array, prog, "topology");
+  }
   Random random(config.campaign.seed);
   std::vector<LayerReport> reports;
   for (std::size_t i = 0; i < topology.size(); ++i) {
@@ -186,6 +215,12 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   io.out << fmt::format("{} on the {}x{} array ({}): {} images, layers without weights on the reference engine\n",
                         model_path, config.array.rows, config.array.cols, to_string(config.array.timing),
                         config.images.size());
+  {
+    std::map<int, GemmShape> gemms;
+    for (int l = 0; l < model.arch.size(); ++l)
+      if (model.arch.has_weights(l)) gemms[l] = model.arch.gemm(l);
+    check_trace_target(o, gemms, model.arch.size(), config.array, prog, "model");
+  }
   NetworkRunner runner(accelerator, model);
   std::vector<LayerStats> stats;
   InferenceTrace hw, golden;

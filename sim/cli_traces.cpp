@@ -83,6 +83,10 @@ int saboteur_kind(RegisterGroup g) {
   }
 }
 
+// The longest fold fold-trace streams: its trace and stimulus stay in the
+// tens of megabytes on the largest array.
+constexpr int kMaxFoldTraceM = 65536;
+
 int fold_trace_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
   int rows = 4, cols = 4, m = 0, k = 0, n = 0;
   std::uint64_t seed = 1;
@@ -108,6 +112,10 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
   if (n == 0) n = cols;
   if (m < 1 || k < 1 || k > rows || n < 1 || n > cols)
     throw UsageError(fmt::format("{}: need 1 <= k <= rows, 1 <= n <= cols and m >= 1 (one fold)", prog));
+  if (m > kMaxFoldTraceM)
+    throw UsageError(fmt::format("{}: --m {}: a fold trace streams at most {} vectors (it is one fold for a waveform "
+                                 "viewer and the RTL testbench; `isimdl run` simulates whole networks)",
+                                 prog, m, kMaxFoldTraceM));
   FaultSite fault;
   const bool with_fault = !fault_text.empty();
   if (with_fault) {
@@ -166,6 +174,8 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
   io.out << fmt::format("simulated {} cycles in {:.3f} s: {:.0f} cycles/s, {:.1f} M PE-cycles/s\n", schedule.edges(),
                         seconds, schedule.edges() / seconds, schedule.edges() * double(rows) * cols / seconds / 1e6);
   if (tracer) io.out << fmt::format("traced {} cycles ({} CSV rows)\n", tracer->cycles_sampled(), tracer->rows_written());
+  for (const std::string* file : {&stimulus, &csv, &vcd})
+    if (!file->empty()) io.out << "wrote " << *file << "\n";
   return kExitOk;
 }
 

@@ -393,6 +393,35 @@ TEST(CliBinary, CsvTraceShowsModelWeightsInThePes) {
   for (const auto& [cycle, rows] : rows_per_cycle) EXPECT_EQ(rows, 7 * R * C + 3 * R * (R - 1) / 2 + C * (C - 1) / 2 + C);
 }
 
+// A trace that would trace nothing is a usage error before any cycle runs:
+// a layer the model does not have, one that does not run on the array, a
+// window past the layer's run; a fold trace longer than a fold is refused.
+TEST(CliBinary, TraceTargetsAreCheckedBeforeRunning) {
+  const std::string dir = (isimdl::test_dir() / "isimdl_trace_targets").string();
+  std::filesystem::create_directories(dir);
+  auto message = [&](const std::string& args, int expected_code) {
+    const std::string log = dir + "/log";
+    const std::string command = std::string(ISIMDL_BINARY) + " " + args + " > " + log + " 2>&1";
+    const int status = std::system(command.c_str());
+    EXPECT_EQ(WEXITSTATUS(status), expected_code) << command;
+    std::ifstream in(log);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string run = "run --config " + kSource + "/configs/default.yaml --images 0:1 -p output.dir=" + dir +
+                          " -p dataset.dir=" + kSource + "/tests/data --trace-csv " + dir + "/t.csv ";
+  std::string text = message(run + "--trace-layer 99", 2);
+  EXPECT_NE(text.find("--trace-layer 99: the model has layers 0..11; those on the array: 0, 3, 7, 9, 11"), std::string::npos)
+      << text;
+  text = message(run + "--trace-layer 1", 2);
+  EXPECT_NE(text.find("--trace-layer 1: layer 1 does not run on the array"), std::string::npos) << text;
+  text = message(run + "--trace-layer 11 --trace-window 100000:100010", 2);
+  EXPECT_NE(text.find("--trace-window 100000:100010: layer 11 runs"), std::string::npos) << text;
+  text = message("fold-trace --rows 4 --cols 4 --m 2000000000", 2);
+  EXPECT_NE(text.find("--m 2000000000: a fold trace streams at most 65536 vectors"), std::string::npos) << text;
+  text = message("fold-trace --rows 4 --cols 4 --stimulus " + dir + "/f.stim --trace-csv " + dir + "/f.csv", 0);
+  EXPECT_NE(text.find("wrote " + dir + "/f.stim\nwrote " + dir + "/f.csv\n"), std::string::npos) << text;
+}
+
 TEST(CliBinary, RunChecksBitExactnessAndWritesReports) {
   const std::string dir = (isimdl::test_dir() / "isimdl_run_test").string();
   std::filesystem::remove_all(dir);
