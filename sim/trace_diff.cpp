@@ -18,8 +18,17 @@ class CsvTrace : public TraceReader {
     if (!in_) throw Error(path + ": cannot open trace");
     std::string header;
     ++line_no_;
-    if (!std::getline(in_, header) || header != "cycle,register,value")
-      throw Error(fmt::format("{}:1: expected the header line \"cycle,register,value\"", path));
+    const bool read = static_cast<bool>(std::getline(in_, header));
+    // A UTF-8 byte-order mark and Windows line ends (what a spreadsheet
+    // writes) are accepted.
+    if (header.rfind("\xEF\xBB\xBF", 0) == 0) header.erase(0, 3);
+    if (!header.empty() && header.back() == '\r') header.pop_back();
+    if (!read || header != "cycle,register,value") {
+      std::string shown;
+      for (unsigned char ch : header.substr(0, 60))
+        shown += ch >= 0x20 && ch < 0x7f ? std::string(1, static_cast<char>(ch)) : fmt::format("\\x{:02x}", ch);
+      throw Error(fmt::format("{}:1: expected the header line \"cycle,register,value\", got \"{}\"", path, shown));
+    }
     have_pending_ = read_row();
   }
   bool next(std::int64_t& cycle, std::map<std::string, std::int64_t>& values) override {
@@ -41,6 +50,7 @@ class CsvTrace : public TraceReader {
     std::string line;
     while (std::getline(in_, line)) {
       ++line_no_;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) continue;
       const auto c1 = line.find(','), c2 = line.rfind(',');
       if (c1 == std::string::npos || c2 == c1)
@@ -92,8 +102,9 @@ class VcdTrace : public TraceReader {
         std::string full;
         for (std::size_t i = 1; i < scopes.size(); ++i) full += scopes[i] + ".";  // below the top scope
         full += name;
-        if (ids_.count(id)) continue;  // an alias of a variable already declared
-        ids_[id] = static_cast<int>(names_.size());
+        // Variables may share an identifier code (legal VCD: one signal
+        // under several names); each name gets the shared value.
+        ids_[id].push_back(static_cast<int>(names_.size()));
         names_.push_back(full);
         widths_.push_back(std::atoi(size.c_str()));
         if (full == "cycle") cycle_var_ = static_cast<int>(names_.size()) - 1;
@@ -109,11 +120,15 @@ class VcdTrace : public TraceReader {
     body_ = in_.tellg();
     // Pass 1: the first timestamp and the period (gcd of the steps).
     bool first_seen = false;
+    std::int64_t last = 0;
     while (in_ >> token)
       if (token[0] == '#') {
-        const std::int64_t t = std::stoll(token.substr(1));
+        const std::int64_t t = timestamp(token);
+        if (first_seen && t < last)
+          throw Error(fmt::format("{}: time goes backwards: {} after #{}", path_, token, last));
         if (!first_seen) first_ = t, first_seen = true;
         else period_ = std::gcd(period_, t - first_);
+        last = t;
       }
     if (period_ == 0) period_ = 1;
     in_.clear();
@@ -129,7 +144,7 @@ class VcdTrace : public TraceReader {
       changes_ = 0;
       while (in_ >> token) {
         if (token[0] == '#') {
-          next_time = std::stoll(token.substr(1));
+          next_time = timestamp(token);
           more = true;
           break;
         }
@@ -181,17 +196,27 @@ class VcdTrace : public TraceReader {
     // Two's complement of the declared width (1-bit values unsigned; x and z read as 0).
     std::uint64_t raw = 0;
     for (char ch : bits) raw = (raw << 1) | (ch == '1' ? 1u : 0u);
-    const int w = widths_[static_cast<std::size_t>(it->second)];
-    auto v = static_cast<std::int64_t>(raw);
-    if (w > 1 && w < 64 && static_cast<int>(bits.size()) >= w && bits[0] == '1') v -= std::int64_t{1} << w;
-    state_[static_cast<std::size_t>(it->second)] = v;
+    for (int var : it->second) {
+      const int w = widths_[static_cast<std::size_t>(var)];
+      auto v = static_cast<std::int64_t>(raw);
+      if (w > 1 && w < 64 && static_cast<int>(bits.size()) >= w && bits[0] == '1') v -= std::int64_t{1} << w;
+      state_[static_cast<std::size_t>(var)] = v;
+    }
     ++changes_;
+  }
+
+  std::int64_t timestamp(const std::string& token) const {
+    std::int64_t t = 0;
+    const auto r = std::from_chars(token.data() + 1, token.data() + token.size(), t);
+    if (token.size() < 2 || r.ec != std::errc() || r.ptr != token.data() + token.size() || t < 0)
+      throw Error(fmt::format("{}: timestamp \"{}\" is not a non-negative 64-bit integer", path_, token.substr(0, 40)));
+    return t;
   }
 
   std::string path_;
   std::ifstream in_;
   std::streampos body_;
-  std::map<std::string, int> ids_;
+  std::map<std::string, std::vector<int>> ids_;  // identifier code -> the variables that share it
   std::vector<std::string> names_;
   std::vector<int> widths_;
   std::vector<std::int64_t> state_;

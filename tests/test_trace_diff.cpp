@@ -96,6 +96,53 @@ TEST(TraceDiff, MalformedTracesNameFileAndLine) {
   EXPECT_THROW(open_trace("/nonexistent/trace.csv"), Error);
 }
 
+// A CSV from a spreadsheet (UTF-8 byte-order mark, CRLF line ends) reads as
+// the same trace; a wrong header is shown with its invisible bytes.
+TEST(TraceDiff, ByteOrderMarkAndCrlfAreAccepted) {
+  std::string crlf = "\xEF\xBB\xBF";
+  for (char ch : std::string(kTrace)) crlf += ch == '\n' ? std::string("\r\n") : std::string(1, ch);
+  const std::string a = temp_file("plain.csv", kTrace), b = temp_file("bom.csv", crlf);
+  EXPECT_TRUE(diff(a, b).equal());
+  const std::string bad = temp_file("bad_header.csv", "cycle,register,value \nx\n");
+  try {
+    open_trace(bad);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("got \"cycle,register,value \""), std::string::npos) << e.what();
+  }
+}
+
+// VCD identifier codes shared by several variables (legal VCD: one signal
+// under several names) give every name the value; time that goes backwards
+// and a timestamp out of range are errors naming the file.
+TEST(TraceDiff, VcdSharedIdentifiersTimeAndTimestamps) {
+  const std::string header =
+      "$timescale 1ns $end\n$scope module top $end\n$scope module array $end\n"
+      "$var wire 8 ! pe_0_0.a $end\n$var wire 8 ! pe_0_1.a $end\n$var wire 32 \" pe_0_0.psum $end\n"
+      "$upscope $end\n$upscope $end\n$enddefinitions $end\n";
+  const std::string vcd = temp_file("shared.vcd", header + "#0\nb101 !\nb1 \"\n#10\nb11111011 !\nb10 \"\n");
+  const std::string csv = temp_file("shared.csv",
+                                    "cycle,register,value\n0,array.pe_0_0.a,5\n0,array.pe_0_0.psum,1\n0,array.pe_0_1.a,5\n"
+                                    "1,array.pe_0_0.a,-5\n1,array.pe_0_0.psum,2\n1,array.pe_0_1.a,-5\n");
+  const TraceDiffResult r = diff(vcd, csv);
+  EXPECT_TRUE(r.equal()) << (r.first.empty() ? "" : r.first[0].register_name);
+  EXPECT_EQ(r.values_compared, 6);
+  const std::string backwards = temp_file("backwards.vcd", header + "#10\nb1 !\n#5\nb0 !\n");
+  try {
+    open_trace(backwards);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(backwards + ": time goes backwards: #5 after #10"), std::string::npos) << e.what();
+  }
+  const std::string huge = temp_file("huge.vcd", header + "#99999999999999999999999\nb1 !\n");
+  try {
+    open_trace(huge);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is not a non-negative 64-bit integer"), std::string::npos) << e.what();
+  }
+}
+
 // A VCD and a CSV written by the same run are the same trace (the VCD's
 // `cycle` variable numbers its samples), signed values included.
 TEST(TraceDiff, VcdAndCsvOfOneRunAreIdentical) {
