@@ -200,8 +200,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   const QuantizedModel model = open_model(model_path, config.dataset);
   const MnistSplit data = open_test_set(config.dataset, model);
   if (config.images.end > data.images.count)
-    throw ConfigError(fmt::format("{}: dataset.images: {} exceeds the {} test images", options.config_path,
-                                  to_string(config.images), data.images.count));
+    throw ConfigError(images_past_end_message(config, data.images.count, config.dataset.format == "npy" ? config.dataset.inputs : config.dataset.resolved_dir()));
   const FaultSpace space = campaign_space(config, model);
   out << fmt::format("fault space: {} sites (register bit x cycle) over {} layer/group blocks\n", space.size(),
                      space.blocks().size());

@@ -63,6 +63,7 @@ struct CommonOptions {
     if (!images.empty()) {
       try {
         config.images = parse_image_range(images);
+        config.images_origin = "the command line";
       } catch (const Error& e) {
         throw UsageError(fmt::format("{}: --images: {}", prog, e.what()));
       }
@@ -78,8 +79,7 @@ QuantizedModel load_config_model(const Config& config) {
 MnistSplit load_test_set(const Config& config, const QuantizedModel& model) {
   MnistSplit data = open_test_set(config.dataset, model);
   if (config.images.end > data.images.count)
-    throw ConfigError(fmt::format("dataset.images: range {} exceeds the {} test images of {}", to_string(config.images),
-                                  data.images.count, config.dataset.format == "npy" ? config.dataset.inputs : config.dataset.resolved_dir()));
+    throw ConfigError(images_past_end_message(config, data.images.count, config.dataset.format == "npy" ? config.dataset.inputs : config.dataset.resolved_dir()));
   return data;
 }
 

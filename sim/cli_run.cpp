@@ -194,6 +194,7 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   if (!o.images.empty()) {
     try {
       config.images = parse_image_range(o.images);
+      config.images_origin = "the command line";
     } catch (const Error& e) {
       throw UsageError(fmt::format("{}: --images: {}", prog, e.what()));
     }
@@ -210,8 +211,7 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   const QuantizedModel model = open_model(config.model, config.dataset);
   const MnistSplit test = open_test_set(config.dataset, model);
   if (config.images.end > test.images.count)
-    throw ConfigError(fmt::format("{}: dataset.images: range {} exceeds the {} test images in {}", o.config_path,
-                                  to_string(config.images), test.images.count, config.dataset.resolved_dir()));
+    throw ConfigError(images_past_end_message(config, test.images.count, config.dataset.format == "npy" ? config.dataset.inputs : config.dataset.resolved_dir()));
   io.out << fmt::format("{} on the {}x{} array ({}): {} images, layers without weights on the reference engine\n",
                         model_path, config.array.rows, config.array.cols, to_string(config.array.timing),
                         config.images.size());

@@ -95,7 +95,8 @@ int sweep_command(const std::vector<std::string>& args, const std::string& prog,
   const QuantizedModel q = open_model(base.model, base.dataset);
   const MnistSplit data = open_test_set(base.dataset, q);
   if (base.images.end > data.images.count)
-    throw ConfigError(fmt::format("dataset.images: {} exceeds the {} test images", to_string(base.images), data.images.count));
+    throw ConfigError(images_past_end_message(base, data.images.count,
+                                              base.dataset.format == "npy" ? base.dataset.inputs : base.dataset.resolved_dir()));
   std::filesystem::create_directories(out_dir);
   io.out << fmt::format("sweep: {} on {} arrays ({} x {}), timing {}{}, {} job(s)\n", base.model, configs.size(),
                         rows_text, cols_text, to_string(base.array.timing),

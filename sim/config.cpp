@@ -1,6 +1,9 @@
 #include "sim/config.h"
 
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -161,6 +164,9 @@ Config parse_config(const std::string& text, const std::string& source_name, con
       throw ConfigError(fmt::format("{}: holds {} YAML documents (separated by ---); a configuration is one", source_name,
                                     documents.size()));
     if (!documents.empty()) root = documents.front();
+  } catch (const YAML::DeepRecursion& e) {
+    throw ConfigError(fmt::format("{}:{}: YAML nested too deeply (more than {} levels); a configuration is a few levels deep",
+                                  source_name, e.mark.line + 1, e.depth()));
   } catch (const YAML::Exception& e) {
     if (e.mark.is_null()) throw ConfigError(fmt::format("{}: malformed YAML: {}", source_name, e.msg));
     throw ConfigError(fmt::format("{}:{}: malformed YAML: {}", source_name, e.mark.line + 1, e.msg));
@@ -171,8 +177,19 @@ Config parse_config(const std::string& text, const std::string& source_name, con
                                   source_name));
   if (!root.IsMap())
     throw ConfigError(fmt::format("{}:{}: expected a mapping at the top level", source_name, root.Mark().line + 1));
+  const bool images_in_file = root["dataset"] && root["dataset"].IsMap() && root["dataset"]["images"];
   for (const auto& assignment : overrides) apply_override(root, assignment, *source);
-  return read_config(root, source);
+  Config config = read_config(root, source);
+  const bool images_overridden = std::any_of(overrides.begin(), overrides.end(), [](const std::string& a) {
+    return a.rfind("dataset.images=", 0) == 0;
+  });
+  config.images_origin = images_overridden ? "the command line" : images_in_file ? source_name : "the defaults";
+  return config;
+}
+
+std::string images_past_end_message(const Config& config, int available, const std::string& where) {
+  return fmt::format("dataset.images: range {} (from {}) exceeds the {} test images of {}", to_string(config.images),
+                     config.images_origin, available, where);
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -70,6 +70,9 @@ struct Config {
   std::string model = "lenet5";  // zoo name or path to a model file
   DatasetConfig dataset;
   ImageRange images;
+  // Where dataset.images was set ("the command line" or the file), for
+  // messages about it; not part of the configuration.
+  std::string images_origin = "the defaults";
   ArrayConfig array;
   CampaignConfig campaign;
   std::string output_dir = "results/default";
@@ -84,6 +87,10 @@ bool operator==(const Config& a, const Config& b);
 // file, the line and the key path, e.g.
 //   configs/arrays/16x16.yaml:4: array.rows: expected a positive integer, got "sixteen"
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// "dataset.images: range B:E (from ORIGIN) exceeds the N test images of WHERE":
+// the message every command gives for an image range past the dataset.
+std::string images_past_end_message(const Config& config, int available, const std::string& where);
 
 // Same, from text already in memory; `source_name` stands in for the file name.
 Config parse_config(const std::string& text, const std::string& source_name,

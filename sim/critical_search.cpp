@@ -22,7 +22,7 @@ CriticalSearchResult find_critical(const Config& config, const QuantizedModel& m
   if (!(options.drop > 0 && options.drop <= 1)) throw Error(fmt::format("--drop must be in (0, 1], got {}", options.drop));
   if (options.count < 1) throw Error(fmt::format("--count must be at least 1, got {}", options.count));
   if (config.images.end > data.images.count)
-    throw Error(fmt::format("dataset.images: {} exceeds the {} test images", to_string(config.images), data.images.count));
+    throw Error(images_past_end_message(config, data.images.count, config.dataset.format == "npy" ? config.dataset.inputs : config.dataset.resolved_dir()));
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   Accelerator& accelerator = shared_accelerator();

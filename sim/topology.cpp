@@ -35,7 +35,7 @@ std::vector<TopologyLayer> read_topology(const std::string& path) {
       cells.push_back(first == std::string::npos ? "" : cell.substr(first, last - first + 1));
     }
     while (!cells.empty() && cells.back().empty()) cells.pop_back();  // trailing comma
-    if (line_no == 1 && !cells.empty() && !cells[1].empty() && !std::isdigit(static_cast<unsigned char>(cells[1][0])))
+    if (line_no == 1 && cells.size() > 1 && !cells[1].empty() && !std::isdigit(static_cast<unsigned char>(cells[1][0])))
       continue;  // header
     auto fail = [&](const std::string& what) {
       throw ConfigError(fmt::format("{}:{}: {}", path, line_no, what));
@@ -54,6 +54,24 @@ std::vector<TopologyLayer> read_topology(const std::string& path) {
     if (l.filter_h > l.ifmap_h || l.filter_w > l.ifmap_w)
       fail(fmt::format("layer {}: filter {}x{} is larger than its ifmap {}x{}", l.name, l.filter_h, l.filter_w,
                        l.ifmap_h, l.ifmap_w));
+    // Sizes that fit memory: each operand at most 2^30 bytes (a ResNet-50
+    // layer's are under 2^23), computed without int overflow.
+    constexpr std::int64_t kMaxOperand = std::int64_t{1} << 30;
+    auto product = [&](const char* what, std::initializer_list<std::int64_t> factors) {
+      std::int64_t size = 1;
+      for (std::int64_t f : factors)
+        if (__builtin_mul_overflow(size, f, &size) || size > kMaxOperand)
+          fail(fmt::format("layer {}: its {} has more than {} elements, the most that is simulated", l.name, what,
+                           kMaxOperand));
+      return size;
+    };
+    // The ifmap first: it bounds the filter and the output pixels.
+    product("ifmap", {l.ifmap_h, l.ifmap_w, l.channels});
+    const std::int64_t m = std::int64_t{(l.ifmap_h - l.filter_h) / l.stride + 1} * ((l.ifmap_w - l.filter_w) / l.stride + 1);
+    const std::int64_t k = std::int64_t{l.filter_h} * l.filter_w * l.channels;
+    product("im2col operand M x K", {m, k});
+    product("weights K x N", {k, l.filters});
+    product("outputs M x N", {m, l.filters});
     layers.push_back(l);
   }
   if (layers.empty()) throw ConfigError(fmt::format("{}: no layers", path));

@@ -312,6 +312,32 @@ int exit_code_of(const std::string& args) {
 
 // explain-fault: a bad fault names what is wrong; a good one is explained
 // and checked against the cycle-level model.
+// Unclear messages, made clear: deep YAML nesting, a huge topology layer, a
+// one-field topology header, an image range blamed on the file that did not
+// set it.
+TEST(Cli, MessagesNameWhatIsWrong) {
+  const std::string deep = (test_dir() / "deep.yaml").string();
+  std::ofstream(deep) << "a: " << std::string(5000, '[') << std::string(5000, ']') << "\n";
+  CliRun r = run({"config", "check", deep});
+  EXPECT_EQ(r.code, kExitError);
+  EXPECT_NE(r.error.find("YAML nested too deeply"), std::string::npos) << r.error;
+
+  const std::string huge = (test_dir() / "huge.csv").string();
+  std::ofstream(huge) << "Layer, h, w, fh, fw, c, f, s,\nbig, 100000, 100000, 3, 3, 100000, 100000, 1,\n";
+  r = run({"run", "--topology", huge, "-p", "output.dir=" + (test_dir() / "huge").string()});
+  EXPECT_EQ(r.code, kExitError);
+  EXPECT_NE(r.error.find(huge + ":2: layer big: its ifmap has more than 1073741824 elements"), std::string::npos) << r.error;
+  const std::string one_field = (test_dir() / "one_field.csv").string();
+  std::ofstream(one_field) << "Layer\n";
+  r = run({"run", "--topology", one_field, "-p", "output.dir=" + (test_dir() / "one").string()});
+  EXPECT_EQ(r.code, kExitError);
+  EXPECT_NE(r.error.find(one_field + ":1: expected 8 fields"), std::string::npos) << r.error;
+
+  r = run({"run", "--images", "10000:10001", "-p", "dataset.dir=" + kSource + "/tests/data"});
+  EXPECT_NE(r.error.find("range 10000:10001 (from the command line) exceeds"), std::string::npos) << r.error;
+  EXPECT_EQ(r.error.find("default.yaml"), std::string::npos) << r.error;
+}
+
 TEST(Cli, ExplainFault) {
   const std::string config = kSource + "/configs/default.yaml";
   const std::string data = "dataset.dir=" + kSource + "/.cache/mnist";
