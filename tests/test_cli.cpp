@@ -324,16 +324,17 @@ TEST(Cli, MessagesNameWhatIsWrong) {
 
   const std::string huge = (test_dir() / "huge.csv").string();
   std::ofstream(huge) << "Layer, h, w, fh, fw, c, f, s,\nbig, 100000, 100000, 3, 3, 100000, 100000, 1,\n";
-  r = run({"run", "--topology", huge, "-p", "output.dir=" + (test_dir() / "huge").string()});
+  const std::string config = kSource + "/configs/default.yaml";
+  r = run({"run", "--config", config, "--topology", huge, "-p", "output.dir=" + (test_dir() / "huge").string()});
   EXPECT_EQ(r.code, kExitError);
   EXPECT_NE(r.error.find(huge + ":2: layer big: its ifmap has more than 1073741824 elements"), std::string::npos) << r.error;
   const std::string one_field = (test_dir() / "one_field.csv").string();
   std::ofstream(one_field) << "Layer\n";
-  r = run({"run", "--topology", one_field, "-p", "output.dir=" + (test_dir() / "one").string()});
+  r = run({"run", "--config", config, "--topology", one_field, "-p", "output.dir=" + (test_dir() / "one").string()});
   EXPECT_EQ(r.code, kExitError);
   EXPECT_NE(r.error.find(one_field + ":1: expected 8 fields"), std::string::npos) << r.error;
 
-  r = run({"run", "--images", "10000:10001", "-p", "dataset.dir=" + kSource + "/tests/data"});
+  r = run({"run", "--config", config, "--images", "10000:10001", "-p", "dataset.dir=" + kSource + "/tests/data"});
   EXPECT_NE(r.error.find("range 10000:10001 (from the command line) exceeds"), std::string::npos) << r.error;
   EXPECT_EQ(r.error.find("default.yaml"), std::string::npos) << r.error;
 }
