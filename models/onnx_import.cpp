@@ -203,11 +203,16 @@ class Importer {
         if (dims[d] <= 0)
           throw Error(fmt::format("{}: input '{}' dimension {} is not fixed (only the batch dimension may be dynamic)", path_,
                                   in.name(), d));
+        if (dims[d] > (1 << 20))
+          throw Error(fmt::format("{}: input '{}' dimension {} is {}; at most {}", path_, in.name(), d, dims[d], 1 << 20));
         return static_cast<int>(dims[d]);
       };
       Activation a;
       if (dims.size() == 4) {
         input_shape_ = Shape{fixed(1), fixed(2), fixed(3)};
+        if (static_cast<std::int64_t>(input_shape_.c) * input_shape_.h * input_shape_.w > (std::int64_t{1} << 28))
+          throw Error(fmt::format("{}: input '{}' of {} values is larger than isimdl simulates (2^28)", path_, in.name(),
+                                  to_string(input_shape_)));
       } else if (dims.size() == 2) {
         input_shape_ = Shape{fixed(1), 1, 1};
         a.rank = 2;
@@ -259,6 +264,26 @@ class Importer {
     return a ? a->s() : fallback;
   }
 
+  // A constant's value as an integer (shape arithmetic, indices, axes), or
+  // an error naming the node: never an out-of-range conversion.
+  std::int64_t integer(const onnx::NodeProto& node, double v, const char* what) const {
+    if (!(v >= -9.2e18 && v <= 9.2e18) || v != std::trunc(v)) fail(node, fmt::format("{} {} is not a 64-bit integer", what, v));
+    return static_cast<std::int64_t>(v);
+  }
+  // An attribute's value as a window size, stride, dilation, pad or group:
+  // 0..2^20, or an error naming the node.
+  int small(const onnx::NodeProto& node, std::int64_t v, const char* what) const {
+    if (v < 0 || v > (1 << 20)) fail(node, fmt::format("{} {} is out of range (0..{})", what, v, 1 << 20));
+    return static_cast<int>(v);
+  }
+  // A constant's value as a float weight, bias or bound (infinities and NaN
+  // pass; a finite value beyond float's range is an error).
+  float real(const onnx::NodeProto& node, double v, const char* what) const {
+    if (std::isfinite(v) && std::fabs(v) > std::numeric_limits<float>::max())
+      fail(node, fmt::format("{} {} does not fit a 32-bit float", what, v));
+    return static_cast<float>(v);
+  }
+
   int add_layer(const onnx::NodeProto& node, LayerSpec l, LayerParams p, Shape shape, int rank) {
     l.input = l.input;  // already the producing layer
     layers_.push_back(l);
@@ -285,15 +310,15 @@ class Importer {
     if (kernel.empty()) kernel = ints_attr(node, "kernel_shape");
     if (kernel.size() != 2) fail(node, "only 2-D kernels are supported");
     Window2d w;
-    w.kernel_h = static_cast<int>(kernel[0]), w.kernel_w = static_cast<int>(kernel[1]);
+    w.kernel_h = small(node, kernel[0], "kernel size"), w.kernel_w = small(node, kernel[1], "kernel size");
     const auto strides = ints_attr(node, "strides"), dilations = ints_attr(node, "dilations");
     if (!strides.empty()) {
       if (strides.size() != 2) fail(node, "strides must have two values");
-      w.stride_h = static_cast<int>(strides[0]), w.stride_w = static_cast<int>(strides[1]);
+      w.stride_h = small(node, strides[0], "stride"), w.stride_w = small(node, strides[1], "stride");
     }
     if (!dilations.empty()) {
       if (dilations.size() != 2) fail(node, "dilations must have two values");
-      w.dilation_h = static_cast<int>(dilations[0]), w.dilation_w = static_cast<int>(dilations[1]);
+      w.dilation_h = small(node, dilations[0], "dilation"), w.dilation_w = small(node, dilations[1], "dilation");
     }
     w.ceil_mode = int_attr(node, "ceil_mode", 0) != 0;
     const std::string auto_pad = string_attr(node, "auto_pad", "NOTSET");
@@ -301,8 +326,8 @@ class Importer {
       const auto pads = ints_attr(node, "pads");
       if (!pads.empty()) {
         if (pads.size() != 4) fail(node, "pads must have four values");
-        w.pad_top = static_cast<int>(pads[0]), w.pad_left = static_cast<int>(pads[1]);
-        w.pad_bottom = static_cast<int>(pads[2]), w.pad_right = static_cast<int>(pads[3]);
+        w.pad_top = small(node, pads[0], "pad"), w.pad_left = small(node, pads[1], "pad");
+        w.pad_bottom = small(node, pads[2], "pad"), w.pad_right = small(node, pads[3], "pad");
       }
     } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       auto same = [&](int size, int k, int s, int d, int& begin, int& end) {
@@ -336,14 +361,16 @@ class Importer {
     l.kind = LayerKind::kConv2d;
     l.input = x.layer;
     l.in_channels = x.shape.c;
-    l.out_channels = static_cast<int>(wt.dims[0]);
-    l.groups = static_cast<int>(int_attr(node, "group", 1));
+    l.out_channels = small(node, wt.dims[0], "output channels");
+    l.groups = small(node, int_attr(node, "group", 1), "group");
     if (l.groups <= 0 || x.shape.c % l.groups || wt.dims[1] * l.groups != x.shape.c)
       fail(node, fmt::format("weight {}x{}x{}x{} does not fit {} input channels in {} groups", wt.dims[0], wt.dims[1],
                              wt.dims[2], wt.dims[3], x.shape.c, l.groups));
     l.window = window(node, x.shape, {wt.dims[2], wt.dims[3]});
     l.window.pad_top += x.pad[0], l.window.pad_left += x.pad[1], l.window.pad_bottom += x.pad[2], l.window.pad_right += x.pad[3];
     const int kh = l.window.kernel_h, kw = l.window.kernel_w, cin_g = x.shape.c / l.groups, cout_g = l.out_channels / l.groups;
+    if (static_cast<std::int64_t>(x.shape.c) * kh * kw * l.out_channels > (std::int64_t{1} << 28))
+      fail(node, "the weight matrix is larger than isimdl simulates (2^28 values)");
     const int k_count = x.shape.c * kh * kw;
     LayerParams p;
     p.weight.assign(static_cast<std::size_t>(l.out_channels) * k_count, 0.0f);
@@ -354,11 +381,11 @@ class Importer {
           for (int j = 0; j < kw; ++j) {
             const int channel = (n / cout_g) * cin_g + c;
             p.weight[static_cast<std::size_t>(n) * k_count + static_cast<std::size_t>((channel * kh + i) * kw + j)] =
-                static_cast<float>(wt.data[((static_cast<std::size_t>(n) * cin_g + c) * kh + i) * kw + j]);
+                real(node, wt.data[((static_cast<std::size_t>(n) * cin_g + c) * kh + i) * kw + j], "weight");
           }
     if (const Constant* b = constant(node, 2)) {
       if (b->count() != static_cast<std::size_t>(l.out_channels)) fail(node, "the bias must have one value per output channel");
-      for (int n = 0; n < l.out_channels; ++n) p.bias[static_cast<std::size_t>(n)] = static_cast<float>(b->data[static_cast<std::size_t>(n)]);
+      for (int n = 0; n < l.out_channels; ++n) p.bias[static_cast<std::size_t>(n)] = real(node, b->data[static_cast<std::size_t>(n)], "bias");
     }
     std::optional<GivenWeights> given;
     if (wt.dequantized_from) {
@@ -408,7 +435,7 @@ class Importer {
       if (!(v - offset >= -128.0 && v - offset <= 127.0)) return refuse(fmt::format("value {} is not an 8-bit integer", v));
       g.weight.push_back(static_cast<std::int8_t>(v - offset));
     }
-    for (int n = 0; n < n_count; ++n) g.scale.push_back(static_cast<float>(q.scale[per_tensor ? 0 : static_cast<std::size_t>(n)]));
+    for (int n = 0; n < n_count; ++n) g.scale.push_back(real(node, q.scale[per_tensor ? 0 : static_cast<std::size_t>(n)], "scale"));
     return g;
   }
 
@@ -435,8 +462,8 @@ class Importer {
   void linear(const onnx::NodeProto& node, const Activation& x, const Constant& w, bool transposed, float alpha,
               const Constant* bias, float beta) {
     if (w.dims.size() != 2) fail(node, "the weight must be 2-D");
-    const auto k_count = static_cast<int>(transposed ? w.dims[1] : w.dims[0]);
-    const auto n_count = static_cast<int>(transposed ? w.dims[0] : w.dims[1]);
+    const int k_count = small(node, transposed ? w.dims[1] : w.dims[0], "input features");
+    const int n_count = small(node, transposed ? w.dims[0] : w.dims[1], "output features");
     if (static_cast<std::size_t>(k_count) != x.shape.size())
       fail(node, fmt::format("the weight takes {} features, the input has {}", k_count, x.shape.size()));
     LayerSpec l;
@@ -449,13 +476,14 @@ class Importer {
     p.bias.assign(static_cast<std::size_t>(n_count), 0.0f);
     for (int n = 0; n < n_count; ++n)
       for (int k = 0; k < k_count; ++k)
-        p.weight[static_cast<std::size_t>(n) * k_count + k] = static_cast<float>(
-            alpha * w.data[transposed ? static_cast<std::size_t>(n) * k_count + k : static_cast<std::size_t>(k) * n_count + n]);
+        p.weight[static_cast<std::size_t>(n) * k_count + k] = real(
+            node, alpha * w.data[transposed ? static_cast<std::size_t>(n) * k_count + k : static_cast<std::size_t>(k) * n_count + n],
+            "weight");
     if (bias) {
       if (bias->count() == 1)
-        std::fill(p.bias.begin(), p.bias.end(), static_cast<float>(beta * bias->data[0]));
+        std::fill(p.bias.begin(), p.bias.end(), real(node, beta * bias->data[0], "bias"));
       else if (bias->count() == static_cast<std::size_t>(n_count))
-        for (int n = 0; n < n_count; ++n) p.bias[static_cast<std::size_t>(n)] = static_cast<float>(beta * bias->data[static_cast<std::size_t>(n)]);
+        for (int n = 0; n < n_count; ++n) p.bias[static_cast<std::size_t>(n)] = real(node, beta * bias->data[static_cast<std::size_t>(n)], "bias");
       else
         fail(node, "the bias must have one value per output feature");
     }
@@ -495,8 +523,8 @@ class Importer {
                                      node_index_, node.name(), what, x.layer));
       const std::size_t k_count = p.weight.size() / p.bias.size();
       for (std::size_t n = 0; n < p.bias.size(); ++n) {
-        for (std::size_t k = 0; k < k_count; ++k) p.weight[n * k_count + k] = static_cast<float>(p.weight[n * k_count + k] * scale[n]);
-        p.bias[n] = static_cast<float>(p.bias[n] * scale[n] + shift[n]);
+        for (std::size_t k = 0; k < k_count; ++k) p.weight[n * k_count + k] = real(node, p.weight[n * k_count + k] * scale[n], "folded weight");
+        p.bias[n] = real(node, p.bias[n] * scale[n] + shift[n], "folded bias");
       }
       alias(node, x);
       return;
@@ -511,8 +539,8 @@ class Importer {
     p.weight.assign(static_cast<std::size_t>(channels) * channels, 0.0f);
     p.bias.resize(static_cast<std::size_t>(channels));
     for (int c = 0; c < channels; ++c) {
-      p.weight[static_cast<std::size_t>(c) * channels + c] = static_cast<float>(scale[static_cast<std::size_t>(c)]);
-      p.bias[static_cast<std::size_t>(c)] = static_cast<float>(shift[static_cast<std::size_t>(c)]);
+      p.weight[static_cast<std::size_t>(c) * channels + c] = real(node, scale[static_cast<std::size_t>(c)], "scale");
+      p.bias[static_cast<std::size_t>(c)] = real(node, shift[static_cast<std::size_t>(c)], "shift");
     }
     notes_.push_back(fmt::format("node {} '{}' ({}) is kept as a per-channel affine: a depthwise 1x1 convolution", node_index_,
                                  node.name(), what));
@@ -610,7 +638,7 @@ class Importer {
       c.type = data.type;
       c.dims = index.dims;
       for (double v : index.data) {
-        auto i = static_cast<std::int64_t>(v);
+        auto i = integer(node, v, "index");
         if (i < 0) i += static_cast<std::int64_t>(data.count());
         if (i < 0 || i >= static_cast<std::int64_t>(data.count())) fail(node, "index out of range");
         c.data.push_back(data.data[static_cast<std::size_t>(i)]);
@@ -642,8 +670,13 @@ class Importer {
     } else if (op == "ConstantOfShape") {
       Constant c;
       std::size_t n = 1;
-      for (double d : in(0).data) c.dims.push_back(static_cast<std::int64_t>(d)), n *= static_cast<std::size_t>(d);
-      if (n > (1u << 20)) fail(node, "constant too large");
+      for (double d : in(0).data) {
+        const std::int64_t dim = integer(node, d, "dimension");
+        if (dim < 0 || dim > (1 << 20)) fail(node, fmt::format("dimension {} out of range", dim));
+        c.dims.push_back(dim);
+        n *= static_cast<std::size_t>(dim);
+        if (n > (1u << 20)) fail(node, "constant too large");
+      }
       double fill = 0;
       c.type = onnx::TensorProto::FLOAT;
       if (const auto* v = find_attribute(node, "value")) {
@@ -658,7 +691,7 @@ class Importer {
       std::vector<std::int64_t> dims;
       std::int64_t known = 1, unknown = -1;
       for (std::size_t i = 0; i < in(1).count(); ++i) {
-        auto d = static_cast<std::int64_t>(in(1).data[i]);
+        auto d = integer(node, in(1).data[i], "dimension");
         if (d == 0) d = i < c.dims.size() ? c.dims[i] : 1;
         if (d == -1) unknown = static_cast<std::int64_t>(i);
         else known *= d;
@@ -687,9 +720,10 @@ class Importer {
       if (node.input_size() > 3 && !node.input(3).empty())
         for (double axis : in(3).data)
           if (axis != 0) fail(node, "only slices along axis 0 are folded");
-      const std::int64_t step = node.input_size() > 4 && !node.input(4).empty() ? static_cast<std::int64_t>(in(4).data[0]) : 1;
+      const std::int64_t step = node.input_size() > 4 && !node.input(4).empty() ? integer(node, in(4).data[0], "step") : 1;
       if (step == 0) fail(node, "step 0");
       auto clampi = [&](double v, bool end) {
+        if (std::isnan(v)) fail(node, "slice bound NaN");
         std::int64_t i = v >= 9e18 ? rows : v <= -9e18 ? -rows - 1 : static_cast<std::int64_t>(v);
         if (i < 0) i += rows;
         return step > 0 ? std::clamp<std::int64_t>(i, 0, rows) : std::clamp<std::int64_t>(i, -1, rows - 1 + (end ? 0 : 0));
@@ -765,8 +799,8 @@ class Importer {
         if (opset_ < 11) {
           l.clip_lo = float_attr(node, "min", l.clip_lo), l.clip_hi = float_attr(node, "max", l.clip_hi);
         } else {
-          if (node.input_size() > 1 && !node.input(1).empty()) l.clip_lo = static_cast<float>(required_constant(node, 1, "min").data.at(0));
-          if (node.input_size() > 2 && !node.input(2).empty()) l.clip_hi = static_cast<float>(required_constant(node, 2, "max").data.at(0));
+          if (node.input_size() > 1 && !node.input(1).empty()) l.clip_lo = real(node, required_constant(node, 1, "min").data.at(0), "min");
+          if (node.input_size() > 2 && !node.input(2).empty()) l.clip_hi = real(node, required_constant(node, 2, "max").data.at(0), "max");
         }
         if (l.clip_lo == 0.0f && l.clip_hi == std::numeric_limits<float>::max()) l.kind = LayerKind::kReLU;
       }
@@ -780,7 +814,7 @@ class Importer {
     } else if (op == "ReduceMean") {
       const Activation& x = activation(node, 0);
       std::vector<std::int64_t> axes = ints_attr(node, "axes");
-      if (axes.empty() && node.input_size() > 1) for (double a : required_constant(node, 1, "axes").data) axes.push_back(static_cast<std::int64_t>(a));
+      if (axes.empty() && node.input_size() > 1) for (double a : required_constant(node, 1, "axes").data) axes.push_back(integer(node, a, "axis"));
       for (auto& a : axes) if (a < 0) a += 4;
       std::sort(axes.begin(), axes.end());
       if (axes != std::vector<std::int64_t>{2, 3}) fail(node, "only the mean over H and W (axes 2, 3) is supported");
@@ -813,14 +847,14 @@ class Importer {
       std::int64_t product = 1;
       bool inferred = false;
       for (std::size_t i = 1; i < target.count(); ++i) {
-        const auto d = static_cast<std::int64_t>(target.data[i]);
+        const auto d = integer(node, target.data[i], "dimension");
         if (d == -1) inferred = true;
         else product *= d == 0 ? (x.rank == 4 ? std::vector<std::int64_t>{1, x.shape.c, x.shape.h, x.shape.w}[i] : x.shape.c) : d;
       }
       const auto size = static_cast<std::int64_t>(x.shape.size());
       if (target.count() == 2 && (inferred || product == size)) flatten(node, x);
       else if (target.count() == 4 && x.rank == 4 && !inferred && product == size &&
-               static_cast<int>(target.data[1]) == x.shape.c && static_cast<int>(target.data[2]) == x.shape.h)
+               integer(node, target.data[1], "dimension") == x.shape.c && integer(node, target.data[2], "dimension") == x.shape.h)
         alias(node, x);
       else fail(node, "only a reshape to N x features (or to the same shape) is supported");
     } else if (op == "Identity" || op == "Dropout") {
@@ -832,7 +866,7 @@ class Importer {
       std::vector<std::int64_t> pads = ints_attr(node, "pads");
       if (opset_ >= 11) {
         pads.clear();
-        for (double v : required_constant(node, 1, "pads").data) pads.push_back(static_cast<std::int64_t>(v));
+        for (double v : required_constant(node, 1, "pads").data) pads.push_back(integer(node, v, "pad"));
         if (const Constant* value = constant(node, 2))
           if (value->count() && value->data[0] != 0.0) fail(node, "only zero padding is supported");
       } else if (float_attr(node, "value", 0.0f) != 0.0f) {
@@ -841,8 +875,10 @@ class Importer {
       if (pads.size() != 8 || pads[0] || pads[1] || pads[4] || pads[5]) fail(node, "only padding of H and W is supported");
       for (auto p : pads) if (p < 0) fail(node, "negative padding (cropping) is not supported");
       Activation a = x;
-      a.pad[0] += static_cast<int>(pads[2]), a.pad[1] += static_cast<int>(pads[3]);
-      a.pad[2] += static_cast<int>(pads[6]), a.pad[3] += static_cast<int>(pads[7]);
+      a.pad[0] += small(node, pads[2], "pad"), a.pad[1] += small(node, pads[3], "pad");
+      a.pad[2] += small(node, pads[6], "pad"), a.pad[3] += small(node, pads[7], "pad");
+      for (int p : a.pad)
+        if (p > (1 << 20)) fail(node, "padding out of range");
       activations_[node.output(0)] = a;
     } else if (op == "Softmax" || op == "LogSoftmax") {
       const Activation& x = activation(node, 0);
@@ -875,6 +911,13 @@ class Importer {
     if (node.input_size() > 2 && !node.input(2).empty() && !zp) fail(node, "the zero point must be a constant");
     if (zp && zp->count() != scale.count()) fail(node, "the zero point and the scale have different sizes");
     const std::vector<double> zero_point = zp ? zp->data : std::vector<double>(scale.count(), 0.0);
+    for (double z : zero_point) {
+      const bool eight_bit = zp && (zp->type == onnx::TensorProto::INT8 || zp->type == onnx::TensorProto::UINT8);
+      const double lo = !zp || zp->type == onnx::TensorProto::UINT8 ? 0.0 : eight_bit ? -128.0 : -2147483648.0;
+      const double hi = !zp || zp->type == onnx::TensorProto::UINT8 ? 255.0 : eight_bit ? 127.0 : 2147483647.0;
+      if (!(z >= lo && z <= hi) || z != std::trunc(z))
+        fail(node, fmt::format("zero point {} is not an integer of its type ({}..{})", z, lo, hi));
+    }
     const Constant* x = constant(node, 0);
     if (x) {
       std::int64_t axis = int_attr(node, "axis", 1);
@@ -926,7 +969,7 @@ class Importer {
                              scale.data[0], zero_point[0], q.scale, q.zero_point));
     const Activation a = activations_.at(q.input);
     alias(node, a);
-    const QuantParams params{static_cast<float>(q.scale), q.zero_point};
+    const QuantParams params{real(node, q.scale, "scale"), q.zero_point};
     if (a.padded()) fail(node, "quantizes the output of a Pad node");
     if (a.layer < 0) {
       if (overrides_.input && !(*overrides_.input == params))

@@ -158,12 +158,33 @@ Config parse_config(const std::string& text, const std::string& source_name, con
   auto source = std::make_shared<ConfigSource>();
   source->file = source_name;
   YAML::Node root;
+  // A UTF-8 byte-order mark is text; yaml-cpp reads it.
+  check_yaml_text(text.rfind("\xEF\xBB\xBF", 0) == 0 ? text.substr(3) : text, source_name);
+  // A second document is found in the text, not with YAML::LoadAll, which
+  // in yaml-cpp 0.7 loops forever, allocating, on a stray token such as the
+  // two bytes ",m" (found by fuzzing: tests/fuzz/regressions/config).
+  {
+    std::istringstream lines(text);
+    std::string line;
+    bool content = false, ended = false;  // ended: a '...' closed the document
+    int line_no = 0;
+    while (std::getline(lines, line)) {
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      auto starts = [&](const char* m) {
+        return line.rfind(m, 0) == 0 && (line.size() == 3 || line[3] == ' ' || line[3] == '\t');
+      };
+      const auto first = line.find_first_not_of(" \t");
+      const bool blank = first == std::string::npos || line[first] == '#';
+      if ((starts("---") && content) || (ended && !blank && !starts("...")))
+        throw ConfigError(fmt::format("{}:{}: a second YAML document begins here; a configuration is one", source_name,
+                                      line_no));
+      if (starts("...")) ended = content;
+      else if (!starts("---") && !blank && line[0] != '%') content = true;
+    }
+  }
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    if (documents.size() > 1)
-      throw ConfigError(fmt::format("{}: holds {} YAML documents (separated by ---); a configuration is one", source_name,
-                                    documents.size()));
-    if (!documents.empty()) root = documents.front();
+    root = YAML::Load(text);
   } catch (const YAML::DeepRecursion& e) {
     throw ConfigError(fmt::format("{}:{}: YAML nested too deeply (more than {} levels); a configuration is a few levels deep",
                                   source_name, e.mark.line + 1, e.depth()));

@@ -257,6 +257,36 @@ void ConfigReader::finish() const {
   }
 }
 
+void check_yaml_text(const std::string& text, const std::string& where) {
+  int line = 1;
+  auto fail = [&](std::size_t at, const char* what) {
+    throw ConfigError(fmt::format("{}:{}: byte 0x{:02x} at offset {}: {}; a configuration is UTF-8 text", where, line,
+                                  static_cast<unsigned char>(text[at]), at, what));
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c == '\n') ++line;
+      else if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) fail(i, "a control character");
+      ++i;
+      continue;
+    }
+    // A UTF-8 sequence: its lead byte gives its length, each continuation
+    // byte is 10xxxxxx; overlong forms and surrogates are not text.
+    const int length = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (length == 0 || i + static_cast<std::size_t>(length) > text.size()) fail(i, "not valid UTF-8");
+    std::uint32_t code = c & (0x7fu >> length);
+    for (int k = 1; k < length; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]);
+      if ((b & 0xc0) != 0x80) fail(i, "not valid UTF-8");
+      code = (code << 6) | (b & 0x3fu);
+    }
+    if ((length == 3 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) || (length == 4 && (code < 0x10000 || code > 0x10ffff)))
+      fail(i, "not valid UTF-8");
+    i += static_cast<std::size_t>(length);
+  }
+}
+
 void apply_override(YAML::Node& root, const std::string& assignment, ConfigSource& source) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -273,6 +303,7 @@ void apply_override(YAML::Node& root, const std::string& assignment, ConfigSourc
   for (const auto& part : parts)
     if (part.empty()) throw ConfigError(fmt::format("-p {}: empty component in key path '{}'", assignment, path));
 
+  check_yaml_text(raw, "-p " + assignment);
   YAML::Node value;
   try {
     value = raw.empty() ? YAML::Node(YAML::NodeType::Null) : YAML::Load(raw);

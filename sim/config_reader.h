@@ -73,4 +73,10 @@ class ConfigReader {
 // way. The value is read as YAML, so lists ("[a, b]") work.
 void apply_override(YAML::Node& root, const std::string& assignment, ConfigSource& source);
 
+// Throws ConfigError ("WHERE:LINE: byte 0x9b ...") unless `text` is UTF-8
+// text without control characters other than tab, line feed and carriage
+// return — what YAML allows. Checked before yaml-cpp sees a text: yaml-cpp
+// 0.7 loops forever, allocating, on some invalid bytes (found by fuzzing).
+void check_yaml_text(const std::string& text, const std::string& where);
+
 }  // namespace isimdl

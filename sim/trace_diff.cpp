@@ -197,10 +197,14 @@ class VcdTrace : public TraceReader {
     std::uint64_t raw = 0;
     for (char ch : bits) raw = (raw << 1) | (ch == '1' ? 1u : 0u);
     for (int var : it->second) {
+      // The low w bits (a value wider than its declaration keeps those),
+      // sign-extended from bit w-1 when the value spells all w bits.
       const int w = widths_[static_cast<std::size_t>(var)];
-      auto v = static_cast<std::int64_t>(raw);
-      if (w > 1 && w < 64 && static_cast<int>(bits.size()) >= w && bits[0] == '1') v -= std::int64_t{1} << w;
-      state_[static_cast<std::size_t>(var)] = v;
+      std::uint64_t bits_w = raw;
+      if (w >= 1 && w < 64) bits_w &= (std::uint64_t{1} << w) - 1;
+      const bool negative = w > 1 && w < 64 && static_cast<int>(bits.size()) >= w && ((bits_w >> (w - 1)) & 1u);
+      state_[static_cast<std::size_t>(var)] =
+          negative ? static_cast<std::int64_t>(bits_w | ~((std::uint64_t{1} << w) - 1)) : static_cast<std::int64_t>(bits_w);
     }
     ++changes_;
   }

@@ -81,6 +81,31 @@ TEST(Config, DatasetSection) {
   EXPECT_EQ(parse_config(to_yaml(c), "resolved.yaml"), c);
 }
 
+// Found by fuzzing (tests/fuzz/regressions): yaml-cpp 0.7 loops forever,
+// allocating, on some invalid UTF-8; a configuration must be UTF-8 text
+// without control characters, checked before yaml-cpp reads it.
+TEST(Config, InvalidTextIsRefusedBeforeYamlCppSeesIt) {
+  const std::string hang = kSource + "/tests/fuzz/regressions/config/yaml-cpp-loops-on-invalid-utf8.yaml";
+  try {
+    load_config(hang);
+    FAIL() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(":1: byte 0x9b at offset 28: not valid UTF-8"), std::string::npos) << e.what();
+  }
+  EXPECT_NE(parse_error(std::string("model: lenet5\n# a\0b\n", 21)).find("test.yaml:2: byte 0x00"), std::string::npos);
+  EXPECT_NE(parse_error("model: \xc3\n").find("not valid UTF-8"), std::string::npos);
+  // UTF-8 text, a byte-order mark and CRLF line ends are fine.
+  EXPECT_EQ(parse_config("\xEF\xBB\xBFmodel: lenet5  # r\xC3\xA9sum\xC3\xA9 \xE2\x9C\x93\r\n", "t.yaml").model, "lenet5");
+  EXPECT_THROW(parse_config("model: lenet5\n", "t.yaml", {"model=\x9b"}), ConfigError);
+  // yaml-cpp's LoadAll loops forever on a stray flow token: not used.
+  const std::string stray = kSource + "/tests/fuzz/regressions/config/yaml-cpp-loadall-loops-on-stray-comma.yaml";
+  EXPECT_THROW(load_config(stray), ConfigError);
+  // Documents: one, with its markers, is a configuration; a second is refused.
+  EXPECT_EQ(parse_config("%YAML 1.2\n---\nmodel: mlp\n...\n# end\n", "t.yaml").model, "mlp");
+  EXPECT_NE(parse_error("model: mlp\n---\nmodel: lenet5\n").find("test.yaml:2: a second YAML document"), std::string::npos);
+  EXPECT_NE(parse_error("model: mlp\n...\nmodel: lenet5\n").find("test.yaml:3: a second YAML document"), std::string::npos);
+}
+
 TEST(Config, FractionalIntegerIsRejected) {
   EXPECT_EQ(parse_error("array:\n  rows: 16.5\n"), "test.yaml:2: array.rows: expected an integer in 1..256, got \"16.5\"");
 }

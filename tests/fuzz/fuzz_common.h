@@ -1,0 +1,48 @@
+// Shared by the libFuzzer targets of tests/fuzz (docs/reliability.md,
+// "Fuzzing"). A parser's promise on any input: it returns, or it throws
+// isimdl::Error with a message naming the input — never another exception,
+// a crash, a sanitizer report, a hang or unbounded memory. So a target
+// catches Error and nothing else: anything else reaches libFuzzer as a
+// finding (an uncaught exception aborts).
+#pragma once
+
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "models/error.h"
+
+// libsystemc.so (linked through the simulator's libraries) refers to the
+// program's sc_main; libFuzzer's driver is the program's main here.
+extern "C" int sc_main(int, char*[]) { return 0; }
+
+namespace isimdl::fuzz {
+
+// The input written to a file of this process with the given suffix (the
+// parsers read files), then fn(path); isimdl::Error is the expected answer
+// to a bad input.
+template <typename Fn>
+int with_file(const std::uint8_t* data, std::size_t size, const char* suffix, Fn fn) {
+  static const std::string base = "/tmp/isimdl-fuzz-" + std::to_string(::getpid());
+  const std::string path = base + suffix;
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  }
+  try {
+    fn(path);
+  } catch (const Error&) {
+  }
+  std::remove(path.c_str());
+  return 0;
+}
+
+inline std::string text(const std::uint8_t* data, std::size_t size) {
+  return std::string(reinterpret_cast<const char*>(data), size);
+}
+
+}  // namespace isimdl::fuzz
