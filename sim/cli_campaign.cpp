@@ -18,7 +18,7 @@ namespace po = boost::program_options;
 namespace {
 
 int campaign_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
-  std::string config_path = "configs/default.yaml", array_path, model, images, inputs, labels;
+  std::string config_path = "configs/default.yaml", array_path, model, images, inputs, labels, out_dir;
   std::vector<std::string> overrides;
   CampaignOptions o;
   po::options_description desc("Options");
@@ -29,6 +29,7 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
       "images", po::value(&images), "test images begin:end (overrides dataset.images)")(
       "inputs", po::value(&inputs), "images from a .npy file (dataset.format npy, dataset.inputs)")(
       "labels", po::value(&labels), "labels from a .npy file (dataset.labels)")(
+      "out", po::value(&out_dir), "results directory (overrides output.dir)")(
       "fault-list", po::value(&o.fault_list), "run the faults of this TSV file instead of sampling")(
       "emit-fault-list", po::value(&o.emit_fault_list), "write the sampled fault list to this TSV file and stop")(
       "db", po::value(&o.database), "results file (default <output.dir>/campaign.sqlite)")(
@@ -46,7 +47,8 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
   if (!(o.fault_timeout_seconds > 0) || !std::isfinite(o.fault_timeout_seconds))
     throw UsageError(fmt::format("{}: --fault-timeout: expected a positive number of seconds, got {}", prog, o.fault_timeout_seconds));
   for (const auto& [value, key] : std::vector<std::pair<std::string, std::string>>{
-           {model, "model"}, {images, "dataset.images"}, {inputs, "dataset.inputs"}, {labels, "dataset.labels"}})
+           {model, "model"}, {images, "dataset.images"}, {inputs, "dataset.inputs"}, {labels, "dataset.labels"},
+           {out_dir, "output.dir"}})
     if (!value.empty()) overrides.push_back(key + "=" + value);
   if (!inputs.empty()) overrides.push_back("dataset.format=npy");
   Config config = load_config(config_path, overrides);

@@ -21,7 +21,7 @@ namespace {
 
 }  // namespace
 
-void print_config_summary(const Config& c, std::ostream& out) {
+void print_config_summary(const Config& c, std::ostream& out, bool campaign) {
   out << fmt::format("  model          {}\n", c.model);
   out << fmt::format("  images         {} of {} ({} images)\n", to_string(c.images),
                      c.dataset.format == "npy" ? c.dataset.inputs : c.dataset.format + " in " + c.dataset.resolved_dir(),
@@ -34,13 +34,15 @@ void print_config_summary(const Config& c, std::ostream& out) {
                      c.array.buffers.ifmap_kib, c.array.buffers.weight_kib, c.array.buffers.accumulator_kib,
                      c.array.buffers.output_kib, c.array.buffers.banks);
   out << fmt::format("  PE registers   {} bits in {} PEs\n", c.array.pe_register_bits(), c.array.pe_count());
-  std::string groups;
-  for (const auto& g : c.campaign.groups) groups += (groups.empty() ? "" : " ") + g;
-  out << fmt::format("  campaign       {} {} faults ({}), seed {}, epsilon {}, critical drop {}, {} job(s)\n",
-                     c.campaign.faults == kAllFaults ? std::string("all") : std::to_string(c.campaign.faults),
-                     to_string(c.campaign.sampler), to_string(c.campaign.kind), c.campaign.seed,
-                     c.campaign.epsilon, c.campaign.critical_drop, c.campaign.jobs);
-  out << fmt::format("  fault groups   {}\n", groups);
+  if (campaign) {
+    std::string groups;
+    for (const auto& g : c.campaign.groups) groups += (groups.empty() ? "" : " ") + g;
+    out << fmt::format("  campaign       {} {} faults ({}), seed {}, epsilon {}, critical drop {}, {} job(s)\n",
+                       c.campaign.faults == kAllFaults ? std::string("all") : std::to_string(c.campaign.faults),
+                       to_string(c.campaign.sampler), to_string(c.campaign.kind), c.campaign.seed,
+                       c.campaign.epsilon, c.campaign.critical_drop, c.campaign.jobs);
+    out << fmt::format("  fault groups   {}\n", groups);
+  }
   out << fmt::format("  output         {}\n", c.output_dir);
 }
 

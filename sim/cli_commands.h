@@ -19,6 +19,8 @@ CliCommand sweep_command_entry();             // sweep (sim/cli_sweep.cpp)
 CliCommand report_command_entry();            // report (sim/cli_report.cpp)    // trace-diff, fold-trace (sim/cli_traces.cpp)    // explain-fault, find-critical, fault-accuracy, fat (sim/cli_faults.cpp)
 
 struct Config;
-void print_config_summary(const Config& config, std::ostream& out);
+// `campaign`: also the campaign's lines (sampler, faults, groups); `run` and
+// the other commands that inject no faults leave them out.
+void print_config_summary(const Config& config, std::ostream& out, bool campaign = true);
 
 }  // namespace isimdl

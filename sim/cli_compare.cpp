@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <iostream>
+
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -27,6 +29,7 @@
 #include "sim/campaign.h"
 #include "sim/config.h"
 #include "sim/fault_simulator.h"
+#include "sim/progress.h"
 #include "sim/run_report.h"
 
 namespace isimdl {
@@ -75,13 +78,15 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
   int seeds = 5, max_faults = 1000;
   bool ablations = false;
   po::options_description desc("Options");
+  bool quiet = false;
   desc.add_options()("config,c", po::value(&config_path)->default_value(config_path), "campaign configuration (YAML)")(
       "param,p", po::value(&overrides)->composing(), "override a configuration key (repeatable)")(
       "models", po::value(&models_arg), "comma-separated models (default: the config's model)")(
       "seeds", po::value(&seeds)->default_value(seeds), "seeds per sampler")(
       "faults", po::value(&max_faults)->default_value(max_faults), "faults per (model, sampler, seed)")(
       "ablations", po::bool_switch(&ablations), "also run the ablations (x = 1, no bit weighting, bits only, epsilon)")(
-      "out", po::value(&out_dir)->default_value(out_dir), "output directory (CSVs, plots, results.md fragment)");
+      "out", po::value(&out_dir)->default_value(out_dir), "output directory (CSVs, plots, results.md fragment)")(
+      "quiet,q", po::bool_switch(&quiet), "no progress line (shown only on a terminal anyway)");
   po::variables_map values;
   if (parse_command_line(prog, "[--config FILE] [--models a,b] [--seeds N] [--ablations]", desc, {}, args, values, io))
     return kExitOk;
@@ -125,7 +130,11 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
     io.out << fmt::format("{}: {} sites, golden accuracy {:.2f}% on images {}\n", model_name, space.size(),
                           100.0 * golden / config.images.size(), to_string(config.images))
            << std::flush;
-    for (const Variant& variant : variants(config.campaign, ablations)) {
+    const auto all_variants = variants(config.campaign, ablations);
+    Progress line(std::cerr, model_name + ": faults evaluated",
+                  static_cast<std::int64_t>(all_variants.size()) * seeds * max_faults, Progress::wanted(quiet));
+    std::int64_t evaluated = 0;
+    for (const Variant& variant : all_variants) {
       std::vector<double> block = scores;
       if (variant.flat_blocks) std::fill(block.begin(), block.end(), 1.0);
       const ImportanceSampler sampler(space, live, block, variant.options);
@@ -143,6 +152,7 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
           }
           e.drop = evaluate_fault(simulator, data, config, golden, f, e.site).drop;
           faults.push_back(e);
+          line.update(++evaluated);
         }
         for (double threshold : thresholds) {
           std::vector<double> x, w;

@@ -24,6 +24,7 @@
 #include "sim/fault_aware_training.h"
 #include "sim/fault_list.h"
 #include "sim/fault_simulator.h"
+#include "sim/progress.h"
 #include "sim/network_runner.h"
 
 namespace isimdl {
@@ -42,8 +43,10 @@ struct CommonOptions {
   std::string config_path = kDefaultConfig;
   std::string array_path, model, images, inputs, labels;
   std::vector<std::string> overrides;
+  bool quiet = false;
 
   void add_to(po::options_description& desc) {
+    desc.add_options()("quiet,q", po::bool_switch(&quiet), "no progress line (shown only on a terminal anyway)");
     desc.add_options()("config,c", po::value(&config_path)->default_value(config_path), "configuration (YAML)")(
         "array", po::value(&array_path), "array configuration file (its array: section replaces the config's)")(
         "model", po::value(&model), "zoo name or model file (overrides model)")(
@@ -197,6 +200,7 @@ int find_critical_command(const std::vector<std::string>& args, const std::strin
                         "images {}\n",
                         config.model, config.array.rows, config.array.cols, to_string(config.campaign.sampler),
                         config.campaign.seed, o.count, 100 * o.drop, to_string(config.images));
+  o.show_progress = Progress::wanted(common.quiet);
   const CriticalSearchResult r = find_critical(config, model, data, o, io.out);
   io.out << fmt::format("golden accuracy {:.2f}%; {} of {} found with {} fault simulations ({} draws, {} (fault, image) "
                         "evaluations) in {:.1f} s ({:.1f} s building the sampler){}\n",
@@ -241,16 +245,31 @@ struct FaultAccuracy {
 };
 
 FaultAccuracy measure_fault_accuracy(const Config& config, const QuantizedModel& model, const MnistSplit& data,
-                                     const std::vector<FaultSite>& faults) {
+                                     const std::vector<FaultSite>& faults, bool show_progress) {
   Accelerator& accelerator = shared_accelerator();
   accelerator.configure(config.array);
   FaultSimulator simulator(accelerator, model, data);
   FaultAccuracy a;
   const int golden = golden_correct(simulator, data, config.images);
   a.clean = static_cast<double>(golden) / config.images.size();
-  for (std::size_t i = 0; i < faults.size(); ++i)
+  Progress line(std::cerr, "faults evaluated", static_cast<std::int64_t>(faults.size()), show_progress);
+  for (std::size_t i = 0; i < faults.size(); ++i) {
     a.under.push_back(evaluate_fault(simulator, data, config, golden, static_cast<std::int64_t>(i), faults[i]).accuracy);
+    line.update(static_cast<std::int64_t>(i + 1));
+  }
   return a;
+}
+
+// --fault-list FILE, as campaign and explain-fault call it; --faults, its
+// older name here, is still read.
+void add_fault_list_option(po::options_description& desc, std::string& path, std::string& old_name) {
+  desc.add_options()("fault-list", po::value(&path), "fault list (TSV, docs/campaigns.md)")(
+      "faults", po::value(&old_name), "the same (older name)");
+}
+std::string fault_list_path(const std::string& prog, const std::string& path, const std::string& old_name) {
+  if (!path.empty() && !old_name.empty()) throw UsageError(prog + ": give --fault-list once (--faults is its older name)");
+  if (path.empty() && old_name.empty()) throw UsageError(prog + ": --fault-list FILE is required");
+  return path.empty() ? old_name : path;
 }
 
 std::vector<FaultSite> read_faults(const std::string& path, const Config& config, const QuantizedModel& model) {
@@ -269,33 +288,35 @@ void print_fault_accuracy(const std::string& title, const FaultAccuracy& a, cons
 
 int fault_accuracy_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
   CommonOptions common;
-  std::string faults_path;
+  std::string faults_path, old_name;
   po::options_description desc("Options");
   common.add_to(desc);
-  desc.add_options()("faults", po::value(&faults_path)->required(), "fault list (TSV)");
+  add_fault_list_option(desc, faults_path, old_name);
   po::variables_map values;
-  if (parse_command_line(prog, "--faults FILE [--model NAME|FILE] [--images A:B]", desc, {}, args, values, io))
+  if (parse_command_line(prog, "--fault-list FILE [--model NAME|FILE] [--images A:B]", desc, {}, args, values, io))
     return kExitOk;
+  faults_path = fault_list_path(prog, faults_path, old_name);
   const Config config = common.load(prog);
   const QuantizedModel model = load_config_model(config);
   const MnistSplit data = load_test_set(config, model);
   const std::vector<FaultSite> faults = read_faults(faults_path, config, model);
   print_fault_accuracy(fmt::format("{} on images {}", config.model, to_string(config.images)),
-                       measure_fault_accuracy(config, model, data, faults), faults, true, io.out);
+                       measure_fault_accuracy(config, model, data, faults, Progress::wanted(common.quiet)), faults, true,
+                       io.out);
   return kExitOk;
 }
 
 int fat_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
   CommonOptions common;
-  std::string faults_path, held_out_path, out_path;
+  std::string faults_path, old_name, held_out_path, out_path;
   FatOptions o;
   o.train.epochs = 1;
   o.train.learning_rate = 1e-4;
   o.train.batch = 64;
   po::options_description desc("Options");
   common.add_to(desc);
-  desc.add_options()("faults", po::value(&faults_path)->required(), "fault list (TSV) to train against")(
-      "out", po::value(&out_path)->required(), "hardened model file to write")(
+  add_fault_list_option(desc, faults_path, old_name);
+  desc.add_options()("out", po::value(&out_path)->required(), "hardened model file to write")(
       "epochs", po::value(&o.train.epochs)->default_value(o.train.epochs), "fine-tuning epochs")(
       "lr", po::value(&o.train.learning_rate)->default_value(o.train.learning_rate, fmt::format("{}", o.train.learning_rate)), "Adam learning rate")(
       "batch", po::value(&o.train.batch)->default_value(o.train.batch), "batch size")(
@@ -305,9 +326,11 @@ int fat_command(const std::vector<std::string>& args, const std::string& prog, C
       "share of training steps that carry a fault")(
       "held-out", po::value(&held_out_path), "a second fault list, not trained on, evaluated before and after");
   po::variables_map values;
-  if (parse_command_line(prog, "--model NAME|FILE --faults FILE --out FILE [--epochs N] [--held-out FILE]", desc, {},
+  if (parse_command_line(prog, "--model NAME|FILE --fault-list FILE --out FILE [--epochs N] [--held-out FILE]", desc, {},
                          args, values, io))
     return kExitOk;
+  faults_path = fault_list_path(prog, faults_path, old_name);
+  const bool show = Progress::wanted(common.quiet);
   if (o.train.epochs < 1 || o.train.batch < 1 || !(o.train.learning_rate > 0))
     throw UsageError(prog + ": --epochs and --batch must be at least 1 and --lr positive");
   if (!(o.fault_probability >= 0 && o.fault_probability <= 1))
@@ -327,16 +350,23 @@ int fat_command(const std::vector<std::string>& args, const std::string& prog, C
   io.out << fmt::format("fat: {} on {}x{}, {} training faults from {}, {} epoch(s), lr {}, batch {}\n", config.model,
                         config.array.rows, config.array.cols, faults.size(), faults_path, o.train.epochs,
                         o.train.learning_rate, o.train.batch);
-  const FaultAccuracy train_before = measure_fault_accuracy(config, model, test_set, faults);
+  const FaultAccuracy train_before = measure_fault_accuracy(config, model, test_set, faults, show);
   print_fault_accuracy(fmt::format("before, training faults, images {}", to_string(config.images)), train_before,
                        faults, false, io.out);
   FaultAccuracy held_before;
   if (!held_out.empty()) {
-    held_before = measure_fault_accuracy(config, model, test_set, held_out);
+    held_before = measure_fault_accuracy(config, model, test_set, held_out, show);
     print_fault_accuracy("before, held-out faults", held_before, held_out, false, io.out);
   }
+  // A progress line per reported batch, with the epoch's ETA.
+  double epoch_start = 0;
   auto progress = [&](int done, int total, double loss) {
-    io.out << fmt::format("  batch {}/{}  loss {:.4f}  ({:.0f} s)\n", done, total, loss, seconds_since(start)) << std::flush;
+    const double elapsed = seconds_since(start);
+    if (done <= 1) epoch_start = elapsed;
+    const double per_batch = (elapsed - epoch_start) / std::max(1, done);
+    io.out << fmt::format("  batch {}/{}  loss {:.4f}  ({:.0f} s, epoch ETA {:.0f} s)\n", done, total, loss, elapsed,
+                          per_batch * (total - done))
+           << std::flush;
   };
   auto on_epoch = [&](const EpochReport& r) {
     io.out << fmt::format("epoch {}: loss {:.4f}, train accuracy under faults {:.2f}%\n", r.epoch, r.mean_loss,
@@ -350,9 +380,9 @@ int fat_command(const std::vector<std::string>& args, const std::string& prog, C
                         stats.steps, stats.faulty_steps, stats.images_changed);
   save_model(hardened, out_path);
   io.out << "wrote " << out_path << "\n";
-  const FaultAccuracy train_after = measure_fault_accuracy(config, hardened, test_set, faults);
+  const FaultAccuracy train_after = measure_fault_accuracy(config, hardened, test_set, faults, show);
   print_fault_accuracy("after, training faults", train_after, faults, false, io.out);
-  if (!held_out.empty()) print_fault_accuracy("after, held-out faults", measure_fault_accuracy(config, hardened, test_set, held_out), held_out, false, io.out);
+  if (!held_out.empty()) print_fault_accuracy("after, held-out faults", measure_fault_accuracy(config, hardened, test_set, held_out, show), held_out, false, io.out);
   io.out << fmt::format("done in {:.0f} s\n", seconds_since(start));
   return kExitOk;
 }

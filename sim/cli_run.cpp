@@ -31,7 +31,7 @@ const char* kDefaultConfig = "configs/default.yaml";
 
 struct RunOptions {
   std::string config_path = kDefaultConfig;
-  std::string array_path, model, images, topology, inputs, labels;
+  std::string array_path, model, images, topology, inputs, labels, out_dir;
   std::vector<std::string> overrides;
   TraceOptions trace;
   std::string trace_window;
@@ -172,6 +172,7 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
       "array", po::value(&o.array_path), "array configuration file (its array: section replaces the config's)")(
       "model", po::value(&o.model), "model: zoo name or model file (overrides the config's model)")(
       "images", po::value(&o.images), "test images begin:end (overrides dataset.images)")(
+      "out", po::value(&o.out_dir), "directory for layers.csv, run.yaml, predictions.csv (overrides output.dir)")(
       "topology", po::value(&o.topology), "run a SCALE-Sim topology CSV with random int8 data instead of a model")(
       "param,p", po::value(&o.overrides)->composing(), "override a configuration key: -p key.path=value (repeatable)")(
       "inputs", po::value(&o.inputs), "images from a .npy file (dataset.format npy, dataset.inputs)")(
@@ -189,6 +190,7 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   if (!o.model.empty()) overrides.push_back("model=" + o.model);
   if (!o.inputs.empty()) overrides.insert(overrides.end(), {"dataset.format=npy", "dataset.inputs=" + o.inputs});
   if (!o.labels.empty()) overrides.push_back("dataset.labels=" + o.labels);
+  if (!o.out_dir.empty()) overrides.push_back("output.dir=" + o.out_dir);
   Config config = load_config(o.config_path, overrides);
   if (!o.array_path.empty()) config.array = load_config(o.array_path, o.overrides).array;
   if (!o.images.empty()) {
@@ -200,7 +202,7 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
     }
   }
   io.out << "isimdl run: " << o.config_path << (o.array_path.empty() ? "" : " with " + o.array_path) << "\n";
-  print_config_summary(config, io.out);
+  print_config_summary(config, io.out, /*campaign=*/false);
   if (!o.topology.empty()) return run_topology(config, o, prog, io);
 
   const auto start = std::chrono::steady_clock::now();

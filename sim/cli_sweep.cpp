@@ -1,6 +1,8 @@
 // isimdl sweep: every (rows, cols) array for one model, in parallel worker
 // processes, into one table.
 #include <fmt/format.h>
+#include <cerrno>
+#include <algorithm>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "sim/cli.h"
 #include "sim/cli_commands.h"
 #include "sim/config.h"
+#include "sim/progress.h"
 #include "sim/sweep.h"
 
 namespace isimdl {
@@ -56,6 +59,7 @@ int sweep_command(const std::vector<std::string>& args, const std::string& prog,
   std::vector<std::string> overrides;
   int buffers_kib = 0, vulnerability = 0, jobs = 1;
   po::options_description desc("Options");
+  bool quiet = false;
   desc.add_options()("config,c", po::value(&config_path)->default_value(config_path), "base configuration (YAML)")(
       "model", po::value(&model), "zoo name or model file (overrides model)")(
       "rows", po::value(&rows_text)->default_value(rows_text), "PE rows to try, comma-separated")(
@@ -67,6 +71,7 @@ int sweep_command(const std::vector<std::string>& args, const std::string& prog,
       "images", po::value(&images), "test images begin:end for the campaigns (overrides dataset.images)")(
       "jobs,j", po::value(&jobs)->default_value(jobs), "configurations run in parallel (worker processes)")(
       "out", po::value(&out_dir)->default_value(out_dir), "directory for sweep.csv and sweep_layers.csv")(
+      "quiet,q", po::bool_switch(&quiet), "no progress line (shown only on a terminal anyway)")(
       "param,p", po::value(&overrides)->composing(), "override a configuration key for every configuration (repeatable)");
   po::variables_map values;
   if (parse_command_line(prog, "[--model NAME] [--rows 4,8,16] [--cols 4,8,16] [--vulnerability N] [--jobs N]", desc, {},
@@ -115,8 +120,17 @@ int sweep_command(const std::vector<std::string>& args, const std::string& prog,
     std::ofstream(part(i) + ".layers") << sweep_layers_csv_rows(p);
   };
   const int workers = std::min<int>(jobs, static_cast<int>(configs.size()));
+  Progress progress(std::cerr, "configurations", static_cast<std::int64_t>(configs.size()), Progress::wanted(quiet));
+  auto finished = [&] {
+    std::int64_t n = 0;
+    for (std::size_t i = 0; i < configs.size(); ++i) n += std::filesystem::exists(part(i) + ".row");
+    return n;
+  };
   if (workers == 1) {
-    for (std::size_t i = 0; i < configs.size(); ++i) run_point(i);
+    for (std::size_t i = 0; i < configs.size(); ++i) {
+      run_point(i);
+      progress.update(static_cast<std::int64_t>(i + 1));
+    }
   } else {
     std::cout.flush();
     std::vector<pid_t> pids;
@@ -137,11 +151,19 @@ int sweep_command(const std::vector<std::string>& args, const std::string& prog,
       }
       pids.push_back(pid);
     }
-    for (pid_t pid : pids) {
+    for (std::size_t left = pids.size(); left > 0;) {
       int status = 0;
-      waitpid(pid, &status, 0);
+      const pid_t pid = waitpid(-1, &status, WNOHANG);
+      if (pid > 0 && std::find(pids.begin(), pids.end(), pid) != pids.end()) --left;
+      if (pid < 0 && errno != EINTR) break;
+      if (pid == 0) {
+        progress.update(finished());
+        usleep(100000);
+      }
     }
+    progress.update(finished());
   }
+  progress.finish();
   std::string table = sweep_csv_header(), layers = sweep_layers_csv_header();
   for (std::size_t i = 0; i < configs.size(); ++i) {
     if (!std::filesystem::exists(part(i) + ".row")) {

@@ -12,8 +12,11 @@
 #include "models/error.h"
 #include "models/idx_reader.h"
 #include "models/random.h"
+#include <iostream>
+
 #include "sim/campaign.h"
 #include "sim/fault_simulator.h"
+#include "sim/progress.h"
 
 namespace isimdl {
 
@@ -46,7 +49,9 @@ CriticalSearchResult find_critical(const Config& config, const QuantizedModel& m
   const int allowed = static_cast<int>(std::floor(golden * (1.0 - options.drop) + 1e-9));
   Random random(config.campaign.seed);
   std::unordered_set<std::uint64_t> seen;
+  Progress line(std::cerr, "critical faults found", options.count, options.show_progress);
   while (static_cast<int>(result.found.size()) < options.count) {
+    line.update(static_cast<std::int64_t>(result.found.size()), fmt::format("{} faults simulated", result.simulations));
     if (result.simulations >= options.max_simulations) {
       result.budget_exhausted = true;
       break;
@@ -72,6 +77,7 @@ CriticalSearchResult find_critical(const Config& config, const QuantizedModel& m
     f.simulations = result.simulations;
     f.seconds = elapsed();
     result.found.push_back(f);
+    line.clear();
     progress << fmt::format("  found {}/{} after {} simulations ({:.1f} s): layer {} {}[{}] bit {} cycle {}: accuracy "
                             "{:.2f}%, drop {:.1f}%\n",
                             result.found.size(), options.count, result.simulations, f.seconds, site.layer,

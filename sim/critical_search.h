@@ -18,6 +18,7 @@ struct CriticalSearchOptions {
   double drop = 0.10;  // relative accuracy drop on the evaluation images, as campaign.critical_drop
   int count = 3;       // distinct faults to find
   std::int64_t max_simulations = 1'000'000;  // give up after this many faults simulated
+  bool show_progress = false;  // a progress line on stderr (Progress)
 };
 
 struct CriticalFault {

@@ -18,6 +18,7 @@
 #include "models/zoo.h"
 #include "sim/cli.h"
 #include "sim/config.h"
+#include "sim/progress.h"
 
 namespace isimdl {
 namespace {
@@ -238,7 +239,7 @@ TEST(Cli, WholeChainOnImportedNetworks) {
     ASSERT_EQ(sh("sensitivity --model " + kSource + "/tests/data/onnx/" + name + ".onnx --inputs " + dir +
                  "/x.npy --images 0:8 --out " + out + "/sens.csv"), 0) << name;
     ASSERT_EQ(sh("find-critical" + model + npy + " --images 0:8 --drop 0.05 --count 2 --out " + out + "/critical.tsv"), 0) << name;
-    ASSERT_EQ(sh("fault-accuracy" + model + npy + " --images 0:8 --faults " + out + "/critical.tsv"), 0) << name;
+    ASSERT_EQ(sh("fault-accuracy" + model + npy + " --images 0:8 --fault-list " + out + "/critical.tsv"), 0) << name;
     ASSERT_EQ(sh("fat" + model + npy + " --faults " + out + "/critical.tsv --epochs 1 --out " + out + "/hard.isq"), 0)
         << name;
     ASSERT_EQ(sh("export " + out + "/hard.isq --out " + out + "/hard.onnx"), 0) << name;
@@ -337,6 +338,21 @@ TEST(Cli, MessagesNameWhatIsWrong) {
   r = run({"run", "--config", config, "--images", "10000:10001", "-p", "dataset.dir=" + kSource + "/tests/data"});
   EXPECT_NE(r.error.find("range 10000:10001 (from the command line) exceeds"), std::string::npos) << r.error;
   EXPECT_EQ(r.error.find("default.yaml"), std::string::npos) << r.error;
+}
+
+// The progress line of long commands: rate and ETA when enabled (on a
+// terminal, without -q), nothing otherwise; the last update always shows.
+TEST(Cli, ProgressLineShowsRateAndEtaOnlyWhenEnabled) {
+  std::ostringstream shown, hidden;
+  {
+    Progress on(shown, "faults evaluated", 4, true), off(hidden, "faults evaluated", 4, false);
+    for (int i = 1; i <= 4; ++i) on.update(i), off.update(i);
+  }
+  EXPECT_EQ(hidden.str(), "");
+  EXPECT_NE(shown.str().find("\rfaults evaluated: 1 / 4 (25%), "), std::string::npos) << shown.str();
+  EXPECT_NE(shown.str().find("ETA "), std::string::npos) << shown.str();
+  EXPECT_NE(shown.str().find("faults evaluated: 4 / 4 (100%)"), std::string::npos) << shown.str();
+  EXPECT_EQ(shown.str().back(), '\n');  // finished by the destructor
 }
 
 TEST(Cli, ExplainFault) {
@@ -463,6 +479,9 @@ TEST(CliBinary, RunChecksBitExactnessAndWritesReports) {
   EXPECT_NE(text.find("bit-exact with the reference engine (every accumulator and output): 3 of 3 images"),
             std::string::npos)
       << text;
+  // run injects no faults: its header has no campaign lines.
+  EXPECT_EQ(text.find("  campaign  "), std::string::npos) << text;
+  EXPECT_EQ(text.find("fault groups"), std::string::npos) << text;
   // The resolved config records the array that ran.
   EXPECT_EQ(load_config(dir + "/config.resolved.yaml").array.rows, 8);
 }
