@@ -196,6 +196,10 @@ void ResultsStore::begin(const CampaignInfo& info, bool resume) {
                               path_, key, value));
   if (stored.model_crc != info.model_crc)
     throw Error(fmt::format("{}: --resume: the model file {} changed since the campaign started", path_, info.model_path));
+  if (stored.population != info.population)
+    throw Error(fmt::format("{}: --resume: the fault space has {} sites now and had {} when the campaign started (the "
+                            "model, the array or isimdl's register map changed): its faults would not be the same",
+                            path_, info.population, stored.population));
   if (stored.planned_faults != info.planned_faults)
     throw Error(fmt::format("{}: --resume: the stored campaign planned {} faults, this one {}", path_,
                             stored.planned_faults, info.planned_faults));

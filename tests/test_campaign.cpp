@@ -15,6 +15,7 @@
 
 #include "tests/test_dir.h"
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "sampler/estimators.h"
 #include "hw/register_map.h"
@@ -202,6 +203,24 @@ TEST(Campaign, ResumeComparesWhatDefinesTheCampaign) {
   const std::string copy = temp_dir("campaign_copy") + "/only.sqlite";
   std::filesystem::copy_file(moved + "/campaign.sqlite", copy);
   EXPECT_EQ(rows_in(copy), 4);
+
+  // A fault space of another size (another isimdl's register map, say) is
+  // refused: the same seed would draw other faults.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((moved + "/campaign.sqlite").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE campaign SET population = population + 1", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    auto again = campaign_args(moved);
+    again.insert(again.end(), {"-p", "campaign.faults=4", "--resume"});
+    EXPECT_EQ(wait_for(spawn(again, moved + "/log_population")), 1);
+    std::ifstream log(moved + "/log_population");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("--resume: the fault space has"), std::string::npos) << text;
+    ASSERT_EQ(sqlite3_open((moved + "/campaign.sqlite").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE campaign SET population = population - 1", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
 
   auto changed = campaign_args(moved);
   changed.insert(changed.end(), {"-p", "campaign.faults=4", "-p", "campaign.critical_drop=0.1", "--resume"});
