@@ -231,7 +231,12 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   write_resolved_config(config, config.output_dir);
   CampaignInfo info;
   info.version = kVersion;
-  info.config_yaml = to_yaml(config) + (options.fault_list.empty() ? "" : "# fault list: " + options.fault_list + "\n");
+  // A campaign over a fault list is defined by the list's content too (its
+  // path is not compared by --resume; its CRC is).
+  info.config_yaml = to_yaml(config) + (options.fault_list.empty()
+                                            ? std::string()
+                                            : fmt::format("# fault list: {}\n# fault list crc: {:08x}\n",
+                                                          options.fault_list, file_crc(options.fault_list)));
   info.model_path = model_path;
   info.model_crc = file_crc(model_path);
   info.array_yaml = fmt::format("rows: {}\ncols: {}\ntiming: {}\n", config.array.rows, config.array.cols,

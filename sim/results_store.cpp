@@ -190,6 +190,14 @@ void ResultsStore::begin(const CampaignInfo& info, bool resume) {
       throw Error(fmt::format("{}: --resume: the stored campaign has another configuration: {} is {} there, {} here", path_,
                               key, it == was.end() ? "absent" : it->second, value));
   }
+  // The fault list's content (a comment line of the stored configuration).
+  auto list_crc = [](const std::string& yaml) {
+    const auto at = yaml.find("# fault list crc: ");
+    return at == std::string::npos ? std::string("none") : yaml.substr(at + 18, yaml.find('\n', at) - at - 18);
+  };
+  if (list_crc(stored.config_yaml) != list_crc(info.config_yaml))
+    throw Error(fmt::format("{}: --resume: the stored campaign has another fault list (CRC-32 {} there, {} here)", path_,
+                            list_crc(stored.config_yaml), list_crc(info.config_yaml)));
   for (const auto& [key, value] : was)
     if (!now.count(key))
       throw Error(fmt::format("{}: --resume: the stored campaign has another configuration: {} is {} there, absent here",

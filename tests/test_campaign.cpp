@@ -143,6 +143,21 @@ TEST(Campaign, SameSeedSameFaultList) {
   ASSERT_EQ(wait_for(spawn(run_list, dir + "/lc")), 0);
   ASSERT_EQ(wait_for(spawn(run_sampled, dir + "/ld")), 0);
   EXPECT_EQ(export_csv(dir + "/from_list/campaign.sqlite"), export_csv(dir + "/sampled/campaign.sqlite"));
+  // --resume with another list of the same length is refused: the list's
+  // content defines the campaign.
+  // (the same faults, the last two in the other order)
+  const auto end_of_second_last = ta.rfind('\n', ta.size() - 2), end_of_third_last = ta.rfind('\n', end_of_second_last - 1);
+  const std::string other = ta.substr(0, end_of_third_last + 1) + ta.substr(end_of_second_last + 1) +
+                            ta.substr(end_of_third_last + 1, end_of_second_last - end_of_third_last);
+  ASSERT_NE(other, ta);
+  ASSERT_EQ(other.size(), ta.size());
+  std::ofstream(dir + "/c.tsv") << other;
+  auto resume_other = campaign_args(dir + "/from_list");
+  resume_other.insert(resume_other.end(), {"--fault-list", dir + "/c.tsv", "--resume"});
+  EXPECT_EQ(wait_for(spawn(resume_other, dir + "/le")), 1);
+  std::ifstream le(dir + "/le");
+  const std::string refusal((std::istreambuf_iterator<char>(le)), {});
+  EXPECT_NE(refusal.find("--resume: the stored campaign has another fault list (CRC-32"), std::string::npos) << refusal;
 }
 
 // One campaign per results file: a second one started meanwhile is refused at
