@@ -41,6 +41,23 @@ struct Window2d {
 // count_include_pad: the window clipped to the padded input.
 int pooling_divisor(const Window2d& w, int oy, int ox, const Shape& in);
 
+// The window of output (oy, ox) over an input of H x W: fn(y, x) for each of
+// its positions inside the input (padding skipped), kernel rows then columns,
+// at y = oy*stride_h - pad_top + a*dilation_h, x likewise. Stated once for the
+// pooling layers of the reference engine and of the float network's forward
+// and backward passes (convolutions walk it through Im2col).
+template <typename Fn>
+void for_each_window_position(const Window2d& w, const Shape& in, int oy, int ox, Fn&& fn) {
+  for (int a = 0; a < w.kernel_h; ++a) {
+    const int y = oy * w.stride_h - w.pad_top + a * w.dilation_h;
+    if (y < 0 || y >= in.h) continue;
+    for (int b = 0; b < w.kernel_w; ++b) {
+      const int x = ox * w.stride_w - w.pad_left + b * w.dilation_w;
+      if (x >= 0 && x < in.w) fn(y, x);
+    }
+  }
+}
+
 // One layer of a network. Layers form a list; each reads the output of an
 // earlier layer (`input`, -1 = the network input, default the previous
 // layer); Add also reads `input2` (a residual connection); Concat reads

@@ -193,19 +193,13 @@ void FloatNetwork::forward(const float* input, int batch, ForwardPass& pass,
                 float sum = 0.0f;
                 int inside = 0;
                 std::int32_t where = 0;
-                for (int a = 0; a < w.kernel_h; ++a) {
-                  const int yy = oy * w.stride_h - w.pad_top + a * w.dilation_h;
-                  if (yy < 0 || yy >= in.h) continue;
-                  for (int b = 0; b < w.kernel_w; ++b) {
-                    const int xx = ox * w.stride_w - w.pad_left + b * w.dilation_w;
-                    if (xx < 0 || xx >= in.w) continue;
-                    const auto at = static_cast<std::int32_t>((c * in.h + yy) * in.w + xx);
-                    const float v = x[in.size() * s + static_cast<std::size_t>(at)];
-                    sum += v;
-                    ++inside;
-                    if (v > best) best = v, where = at;
-                  }
-                }
+                for_each_window_position(w, in, oy, ox, [&](int yy, int xx) {
+                  const auto at = static_cast<std::int32_t>((c * in.h + yy) * in.w + xx);
+                  const float v = x[in.size() * s + static_cast<std::size_t>(at)];
+                  sum += v;
+                  ++inside;
+                  if (v > best) best = v, where = at;
+                });
                 if (is_max) {
                   y[o] = best;
                   pass.argmax[i][o] = where;
@@ -368,19 +362,12 @@ void FloatNetwork::backward(const ForwardPass& pass, const std::vector<float>& d
             for (int oy = 0; oy < out.h; ++oy)
               for (int ox = 0; ox < out.w; ++ox) {
                 int inside = 0;
-                for (int a = 0; a < w.kernel_h; ++a)
-                  for (int b = 0; b < w.kernel_w; ++b) {
-                    const int yy = oy * w.stride_h - w.pad_top + a, xx = ox * w.stride_w - w.pad_left + b;
-                    inside += yy >= 0 && yy < in.h && xx >= 0 && xx < in.w;
-                  }
+                for_each_window_position(w, in, oy, ox, [&](int, int) { ++inside; });
                 const int count = l.count_include_pad ? pooling_divisor(w, oy, ox, in) : inside;
                 const float v = g[((static_cast<std::size_t>(s) * out.c + c) * out.h + oy) * out.w + ox] / static_cast<float>(count);
-                for (int a = 0; a < w.kernel_h; ++a)
-                  for (int b = 0; b < w.kernel_w; ++b) {
-                    const int yy = oy * w.stride_h - w.pad_top + a, xx = ox * w.stride_w - w.pad_left + b;
-                    if (yy >= 0 && yy < in.h && xx >= 0 && xx < in.w)
-                      dx[in.size() * s + (static_cast<std::size_t>(c) * in.h + yy) * in.w + xx] += v;
-                  }
+                for_each_window_position(w, in, oy, ox, [&](int yy, int xx) {
+                  dx[in.size() * s + (static_cast<std::size_t>(c) * in.h + yy) * in.w + xx] += v;
+                });
               }
         break;
       }

@@ -133,18 +133,12 @@ void ReferenceEngine::run_layer(int li, InferenceTrace& trace) const {
         for (int oy = 0; oy < out.h; ++oy)
           for (int ox = 0; ox < out.w; ++ox) {
             int best = -128, sum = 0, inside = 0;
-            for (int a = 0; a < w.kernel_h; ++a) {
-              const int yy = oy * w.stride_h - w.pad_top + a * w.dilation_h;
-              if (yy < 0 || yy >= in.h) continue;
-              for (int b = 0; b < w.kernel_w; ++b) {
-                const int xx = ox * w.stride_w - w.pad_left + b * w.dilation_w;
-                if (xx < 0 || xx >= in.w) continue;
-                const int v = x[(static_cast<std::size_t>(c) * in.h + yy) * in.w + xx];
-                best = std::max(best, v);
-                sum += v;
-                ++inside;
-              }
-            }
+            for_each_window_position(w, in, oy, ox, [&](int yy, int xx) {
+              const int v = x[(static_cast<std::size_t>(c) * in.h + yy) * in.w + xx];
+              best = std::max(best, v);
+              sum += v;
+              ++inside;
+            });
             int value = best;
             if (!is_max) {
               // Included padding holds the zero point (real 0); the mean of the
