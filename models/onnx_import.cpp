@@ -594,7 +594,19 @@ class Importer {
   // Shape arithmetic on constants; returns false when `node` is not foldable.
   bool fold(const onnx::NodeProto& node) {
     const std::string& op = node.op_type();
-    auto out = [&](Constant c) { constants_[node.output(0)] = std::move(c); };
+    // Every folded constant's shape matches its values (a Reshape or
+    // Unsqueeze may not invent a shape): later folds index by the shape.
+    auto out = [&](Constant c) {
+      std::size_t product = 1;
+      for (std::int64_t d : c.dims) {
+        if (d < 0 || (d > 0 && product > std::numeric_limits<std::size_t>::max() / static_cast<std::size_t>(d)))
+          fail(node, "the folded constant's shape is out of range");
+        product *= static_cast<std::size_t>(d);
+      }
+      if (product != c.count())
+        fail(node, fmt::format("the folded constant's shape holds {} values, it has {}", product, c.count()));
+      constants_[node.output(0)] = std::move(c);
+    };
     if (op == "Constant") {
       const auto* value = find_attribute(node, "value");
       if (!value) fail(node, "only the 'value' attribute is supported");
