@@ -705,8 +705,16 @@ class Importer {
       for (std::size_t i = 0; i < in(1).count(); ++i) {
         auto d = integer(node, in(1).data[i], "dimension");
         if (d == 0) d = i < c.dims.size() ? c.dims[i] : 1;
-        if (d == -1) unknown = static_cast<std::int64_t>(i);
-        else known *= d;
+        if (d < -1 || d > static_cast<std::int64_t>(std::max<std::size_t>(c.count(), 1)))
+          fail(node, fmt::format("target dimension {} does not fit {} values", d, c.count()));
+        if (d == -1) {
+          if (unknown >= 0) fail(node, "more than one target dimension is -1");
+          unknown = static_cast<std::int64_t>(i);
+        } else {
+          known *= d;  // each factor <= the count, and the product is checked against it below
+          if (known > static_cast<std::int64_t>(std::max<std::size_t>(c.count(), 1)))
+            fail(node, fmt::format("the target shape holds more than the {} values", c.count()));
+        }
         dims.push_back(d);
       }
       if (unknown >= 0) dims[static_cast<std::size_t>(unknown)] = static_cast<std::int64_t>(c.count()) / std::max<std::int64_t>(known, 1);
