@@ -62,11 +62,6 @@ bool keeps_input_grid(LayerKind kind) {
          kind == LayerKind::kAvgPool2d || kind == LayerKind::kFlatten;
 }
 
-bool requantizes(const Architecture& arch, int li) {
-  const LayerKind kind = arch.layer(li).kind;
-  return arch.has_weights(li) || kind == LayerKind::kAdd || kind == LayerKind::kConcat;
-}
-
 // The one layer that reads layer li's output, or -1.
 int only_reader(const Architecture& arch, int li) {
   int reader = -1;
@@ -80,6 +75,11 @@ int only_reader(const Architecture& arch, int li) {
 }
 
 }  // namespace
+
+bool requantizes(const Architecture& arch, int li) {
+  const LayerKind kind = arch.layer(li).kind;
+  return arch.has_weights(li) || kind == LayerKind::kAdd || kind == LayerKind::kConcat;
+}
 
 std::optional<QuantParams> given_output(const Architecture& arch, const QuantizationOverrides& given, int layer,
                                         std::vector<std::string>* why) {

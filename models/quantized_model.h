@@ -83,6 +83,10 @@ struct QuantizationOverrides {
 // followed by a fused ReLU targets the ReLU's output; every other layer its own.
 int requantization_target(const Architecture& arch, int layer);
 
+// True for the layers that requantize onto an output grid of their own
+// (Conv2d, Linear, Add, Concat); the others keep their input's grid.
+bool requantizes(const Architecture& arch, int layer);
+
 // The given quantization of the int8 tensor a requantizing layer (Conv2d,
 // Linear, Add, Concat) writes. Layers that keep their input's grid (ReLU,
 // Clip, MaxPool, AvgPool, Flatten) cannot requantize, so when such layers

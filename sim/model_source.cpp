@@ -70,15 +70,14 @@ QuantizedModel quantize_imported(const FloatNetwork& imported, const MnistSplit&
   // fused ReLU's output is the int8 tensor.
   if (notes) {
     for (int li = 0; li < arch.size(); ++li)
-      if (arch.has_weights(li) || arch.layer(li).kind == LayerKind::kAdd || arch.layer(li).kind == LayerKind::kConcat)
-        given_output(arch, given, li, notes);
+      if (requantizes(arch, li)) given_output(arch, given, li, notes);
   }
   // (Requantizing layers are explained by given_output above.)
   if (notes)
     for (const auto& [layer, params] : given.activations) {
       const QuantParams& used = net.fake_quant().output[static_cast<std::size_t>(layer)];
       const LayerKind kind = arch.layer(layer).kind;
-      if (used == params || arch.has_weights(layer) || kind == LayerKind::kAdd || kind == LayerKind::kConcat) continue;
+      if (used == params || requantizes(arch, layer)) continue;
       notes->push_back(fmt::format("layer {} ({}): the model quantizes its output with scale {} and zero point {}; isimdl's "
                                    "int8 tensor there has scale {} and zero point {} (this layer keeps its input's grid)",
                                    layer, to_string(kind), params.scale, params.zero_point, used.scale, used.zero_point));
