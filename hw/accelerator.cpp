@@ -12,21 +12,18 @@ Accelerator::Accelerator(const sc_core::sc_module_name& name)
     : sc_core::sc_module(name),
       clock_("clk", period()),
       feed_("feed"),
-      array_output_("array_output"),
       command_("command"),
       requant_("requant"),
       controller_("controller", ifmap_, weights_),
       array_("array"),
-      accumulator_("accumulator"),
+      accumulator_("accumulator", array_),
       output_stage_("output_stage", output_) {
   controller_.clk(clock_);
   controller_.feed(feed_);
   controller_.command(command_);
   array_.clk(clock_);
   array_.feed(feed_);
-  array_.out(array_output_);
   accumulator_.clk(clock_);
-  accumulator_.array_output(array_output_);
   accumulator_.command(command_);
   accumulator_.to_output_stage(requant_);
   output_stage_.clk(clock_);

@@ -95,7 +95,6 @@ class Accelerator : public sc_core::sc_module {
   bool mid_cycle_ = false;
   sc_core::sc_clock clock_;
   sc_core::sc_signal<ArrayFeed> feed_;
-  sc_core::sc_signal<ArrayOutput> array_output_;
   sc_core::sc_signal<AccumulateCommand> command_;
   sc_core::sc_signal<RequantRequest> requant_;
   SramBuffer<std::int8_t> ifmap_, weights_, output_;

@@ -2,7 +2,8 @@
 
 namespace isimdl {
 
-AccumulatorBuffer::AccumulatorBuffer(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {
+AccumulatorBuffer::AccumulatorBuffer(const sc_core::sc_module_name& name, const PeArray& array)
+    : sc_core::sc_module(name), array_(array) {
   SC_METHOD(on_clock);
   sensitive << clk.pos();
   dont_initialize();
@@ -34,7 +35,8 @@ void AccumulatorBuffer::on_clock() {
   const AccumulateCommand& cmd = command.read();
   request_.valid = false;
   if (cmd.valid) {
-    const std::vector<std::int32_t>& psum = array_output.read().psum;
+    array_.output_row(row_);
+    const std::vector<std::int32_t>& psum = row_;
     const std::size_t base = static_cast<std::size_t>(cmd.m_local) * cols_;
     for (int c = 0; c < cmd.n_count; ++c) {
       const std::size_t address = base + static_cast<std::size_t>(c);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "hw/array_signals.h"
+#include "hw/pe_array.h"
 #include "hw/sram_buffer.h"
 
 namespace isimdl {
@@ -14,15 +15,16 @@ namespace isimdl {
 // K-folds. Address of output (m, n0 + c) in the current M-tile: m_local * C + c.
 // The first K-fold writes bias + psum, later ones add psum to the stored
 // word; after the last K-fold the finished row goes to the output stage.
+// It reads the array's aligned row straight from the array's output
+// registers (PeArray::output_row), as they were at the edge.
 class AccumulatorBuffer : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(AccumulatorBuffer);
   sc_core::sc_in<bool> clk;
-  sc_core::sc_in<ArrayOutput> array_output;
   sc_core::sc_in<AccumulateCommand> command;
   sc_core::sc_out<RequantRequest> to_output_stage;
 
-  explicit AccumulatorBuffer(const sc_core::sc_module_name& name);
+  AccumulatorBuffer(const sc_core::sc_module_name& name, const PeArray& array);
 
   void configure(int cols, std::int64_t capacity_words, int banks);
   // Sizes the words for one layer (m_tile rows) and loads its biases.
@@ -36,8 +38,9 @@ class AccumulatorBuffer : public sc_core::sc_module {
 
  private:
   void on_clock();
+  const PeArray& array_;
   int cols_ = 0;
-  std::vector<std::int32_t> bias_;
+  std::vector<std::int32_t> bias_, row_;
   RequantRequest request_;
   std::int64_t rows_ = 0, edges_ = 0, last_write_edge_ = -1;
 };

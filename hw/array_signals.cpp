@@ -5,7 +5,6 @@ namespace isimdl {
 std::ostream& operator<<(std::ostream& os, const ArrayFeed& v) {
   return os << "ArrayFeed(rows=" << v.a.size() << ", latch=" << v.latch << ")";
 }
-std::ostream& operator<<(std::ostream& os, const ArrayOutput& v) { return os << "ArrayOutput(cols=" << v.psum.size() << ")"; }
 std::ostream& operator<<(std::ostream& os, const AccumulateCommand& v) {
   return os << "AccumulateCommand(valid=" << v.valid << ", m=" << v.m << ", n0=" << v.n0 << ")";
 }

@@ -32,12 +32,6 @@ struct ArrayFeed {
   }
 };
 
-// PE array -> accumulator buffer: the de-skewed bottom row of partial sums.
-struct ArrayOutput {
-  std::vector<std::int32_t> psum;  // C
-  bool operator==(const ArrayOutput& o) const { return psum == o.psum; }
-};
-
 // Controller -> accumulator buffer: what the aligned row arriving at the
 // same edge belongs to (the controller's tag delay line).
 struct AccumulateCommand {
@@ -67,12 +61,10 @@ struct RequantRequest {
 };
 
 std::ostream& operator<<(std::ostream& os, const ArrayFeed& v);
-std::ostream& operator<<(std::ostream& os, const ArrayOutput& v);
 std::ostream& operator<<(std::ostream& os, const AccumulateCommand& v);
 std::ostream& operator<<(std::ostream& os, const RequantRequest& v);
 // Boundary payloads are not traced as such: the registers they feed are.
 inline void sc_trace(sc_core::sc_trace_file*, const ArrayFeed&, const std::string&) {}
-inline void sc_trace(sc_core::sc_trace_file*, const ArrayOutput&, const std::string&) {}
 inline void sc_trace(sc_core::sc_trace_file*, const AccumulateCommand&, const std::string&) {}
 inline void sc_trace(sc_core::sc_trace_file*, const RequantRequest&, const std::string&) {}
 

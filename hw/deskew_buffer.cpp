@@ -25,10 +25,8 @@ void DeskewBuffer::step(const std::int32_t* bottom) {
   for (int c = 0; c + 1 < cols_; ++c) psum[index(c, 0)] = bottom[c];
 }
 
-void DeskewBuffer::aligned(const std::int32_t* bottom_after, std::vector<std::int32_t>& out) const {
-  out.resize(static_cast<std::size_t>(cols_));
+void DeskewBuffer::last_stages(std::vector<std::int32_t>& out) const {
   for (int c = 0; c + 1 < cols_; ++c) out[static_cast<std::size_t>(c)] = psum[index(c, stages(c) - 1)];
-  out[static_cast<std::size_t>(cols_ - 1)] = bottom_after[cols_ - 1];
 }
 
 }  // namespace isimdl

@@ -15,9 +15,9 @@ class DeskewBuffer {
   // One clock edge: shifts `bottom` (the bottom row's psum registers before
   // this edge's update) into the chains.
   void step(const std::int32_t* bottom);
-  // The aligned row after this edge: chain outputs, and for the last column
-  // (no register) the bottom PE's new psum.
-  void aligned(const std::int32_t* bottom_after, std::vector<std::int32_t>& out) const;
+  // The last stage of each chain into out[c] for c < C-1 (the last column
+  // has no stage: PE(R-1, C-1)'s psum is its output register).
+  void last_stages(std::vector<std::int32_t>& out) const;
 
   // Registers: column c, stage s (0 = nearest the array).
   std::size_t index(int col, int stage) const { return offset_[static_cast<std::size_t>(col)] + static_cast<std::size_t>(stage); }

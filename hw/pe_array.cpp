@@ -31,7 +31,8 @@ void PeArray::configure(int rows, int cols) {
   next_propagate_.assign(n, 0);
   next_valid_.assign(n, 0);
   bottom_before_.assign(static_cast<std::size_t>(cols), 0);
-  output_.psum.assign(static_cast<std::size_t>(cols), 0);
+  row_at_edge_.assign(static_cast<std::size_t>(cols), 0);
+  stepped_ = false;
 }
 
 void PeArray::reset() {
@@ -45,6 +46,7 @@ void PeArray::reset() {
   skew.reset();
   deskew.reset();
   macs_ = 0;
+  stepped_ = false;
 }
 
 void PeArray::on_clock() {
@@ -59,13 +61,29 @@ void PeArray::on_clock() {
   } else {
     step(in);
   }
-  out.write(output_);
+}
+
+void PeArray::read_output_registers(std::vector<std::int32_t>& row) const {
+  row.resize(static_cast<std::size_t>(cols_));
+  deskew.last_stages(row);
+  row[static_cast<std::size_t>(cols_ - 1)] = psum[pe(rows_ - 1, cols_ - 1)];
+}
+
+void PeArray::output_row(std::vector<std::int32_t>& row) const {
+  if (stepped_ && edge_time_ == sc_core::sc_time_stamp())
+    row = row_at_edge_;  // this edge already updated the registers
+  else
+    read_output_registers(row);
 }
 
 void PeArray::step(const ArrayFeed& in) {
   const int R = rows_, C = cols_;
   const std::size_t n = static_cast<std::size_t>(R) * C;
   const std::size_t bottom = static_cast<std::size_t>(R - 1) * C;
+  // What the accumulator reads at this edge, before the edge changes it.
+  read_output_registers(row_at_edge_);
+  edge_time_ = sc_core::sc_time_stamp();
+  stepped_ = true;
   std::copy(psum.begin() + static_cast<std::ptrdiff_t>(bottom), psum.begin() + static_cast<std::ptrdiff_t>(bottom) + C,
             bottom_before_.begin());
   skew.step(in.a, in.valid, in.propagate);
@@ -116,7 +134,6 @@ void PeArray::step(const ArrayFeed& in) {
   d.swap(next_d_);
   psum.swap(next_psum_);
   deskew.step(bottom_before_.data());
-  deskew.aligned(psum.data() + bottom, output_.psum);
 }
 
 }  // namespace isimdl

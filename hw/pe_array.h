@@ -30,7 +30,6 @@ class PeArray : public sc_core::sc_module {
   SC_HAS_PROCESS(PeArray);
   sc_core::sc_in<bool> clk;
   sc_core::sc_in<ArrayFeed> feed;
-  sc_core::sc_out<ArrayOutput> out;
 
   explicit PeArray(const sc_core::sc_module_name& name);
 
@@ -54,14 +53,26 @@ class PeArray : public sc_core::sc_module {
 
   std::int64_t mac_count() const { return macs_; }
 
+  // The array's output: the aligned row the accumulator reads at the
+  // current rising edge. There is no separate output register: the row is
+  // the last de-skew stage of each column c < C-1 and PE(R-1, C-1)'s psum
+  // for the last column, as those registers held it before this edge
+  // (including any fault injected into them), whichever of the two blocks'
+  // processes SystemC runs first at the edge.
+  void output_row(std::vector<std::int32_t>& row) const;
+
  private:
   void on_clock();
   void step(const ArrayFeed& in);
 
   int rows_ = 0, cols_ = 0;
   std::int64_t macs_ = 0;
-  std::vector<std::int32_t> bottom_before_;
-  ArrayOutput output_;
+  // The output row's registers at the last edge, before it updated them,
+  // and the simulation time of that edge.
+  void read_output_registers(std::vector<std::int32_t>& row) const;
+  std::vector<std::int32_t> bottom_before_, row_at_edge_;
+  sc_core::sc_time edge_time_;
+  bool stepped_ = false;
   ArrayFeed idle_;
   // The next state, swapped with the registers at every edge.
   std::vector<std::int8_t> next_a_, next_d_;

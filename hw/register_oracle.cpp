@@ -385,10 +385,6 @@ std::optional<RegisterOracle::Target> RegisterOracle::target(RegisterGroup group
     case RegisterGroup::kPePsum: {
       // psum of PE(r, c) after edge e belongs to the vector fed at e - 1 - r - c.
       const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
-      // The bottom-right PE's psum went into the array's output register at
-      // the same edge that wrote it (it has no de-skew stage): after that
-      // edge nothing reads it again.
-      if (r == R - 1 && c == C - 1) return std::nullopt;
       const Slot s = slot_at(e - 1 - r - c);
       if (!s.fold || c >= s.fold->n_count) return std::nullopt;
       return Target{s.fold->m0 + s.i, s.fold->n0 + c};
@@ -397,9 +393,6 @@ std::optional<RegisterOracle::Target> RegisterOracle::target(RegisterGroup group
       // Column c's chain of C-1-c stages; stage s after edge e holds the
       // bottom psum after edge e - s - 1.
       const auto [c, stage] = deskew_column_stage(index, C);
-      // The last stage of a chain went into the array's output register at
-      // the same edge that wrote it: after that edge it is dead.
-      if (stage == C - 2 - c) return std::nullopt;
       const Slot s = slot_at(e - stage - 1 - 1 - (R - 1) - c);
       if (!s.fold || c >= s.fold->n_count) return std::nullopt;
       return Target{s.fold->m0 + s.i, s.fold->n0 + c};

@@ -48,23 +48,19 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
     case RegisterGroup::kPePsum:
       out.resize(static_cast<std::size_t>(R) * C);
       for (int r = 0; r < R; ++r)
-        for (int c = 0; c < C; ++c) {
-          if (r == R - 1 && c == C - 1) continue;  // copied out at the edge that wrote it
+        for (int c = 0; c < C; ++c)
           for (const Fold& f : s.folds)
             if (c < f.n_count)
               add(out[static_cast<std::size_t>(r) * C + c], f.stream_start + 1 + r + c, f.stream_start + f.rows + 1 + r + c);
-        }
       return out;
     case RegisterGroup::kDeskew: {
       out.resize(static_cast<std::size_t>(C) * (C - 1) / 2);
       std::size_t index = 0;
       for (int c = 0; c + 1 < C; ++c)
-        for (int st = 0; st < C - 1 - c; ++st, ++index) {
-          if (st == C - 2 - c) continue;  // the last stage is copied out at the edge that wrote it
+        for (int st = 0; st < C - 1 - c; ++st, ++index)
           for (const Fold& f : s.folds)
             if (c < f.n_count)
               add(out[index], f.stream_start + st + R + c + 1, f.stream_start + f.rows + st + R + c + 1);
-        }
       return out;
     }
     case RegisterGroup::kAccumulator: {
