@@ -38,7 +38,7 @@ void Controller::start(const LayerJob& job, const LayerSchedule& schedule) {
   preload_fold_ = stream_fold_ = 0;
   tags_.clear();
   const Fold& last = schedule.folds.back();
-  last_feed_cycle_ = last.stream_start + last.rows - 1;
+  last_feed_cycle_ = FoldTiming::feed(last, last.rows - 1);
 }
 
 std::int8_t Controller::activation(int m, int k) {
@@ -55,28 +55,30 @@ void Controller::on_clock() {
   AccumulateCommand cmd;
   if (running_) {
     const std::vector<Fold>& folds = schedule_->folds;
+    const FoldTiming& at = schedule_->at;
     const std::int64_t t = cycle_;
-    // Weight preload: the weight for row r enters the top at preload cycle
-    // R-1-r, so that after R shifts row r holds W[n0+c][k0+r].
-    while (preload_fold_ < folds.size() && t >= folds[preload_fold_].preload_start + rows_) ++preload_fold_;
-    if (preload_fold_ < folds.size() && t >= folds[preload_fold_].preload_start) {
+    // Weight preload: the weight of fold row r enters the top in cycle
+    // at.weight_feed(f, r), so that after R shifts row r holds W[n0+c][k0+r].
+    while (preload_fold_ < folds.size() && t >= at.latch(folds[preload_fold_])) ++preload_fold_;
+    if (preload_fold_ < folds.size() && t >= at.weight_feed(folds[preload_fold_], rows_ - 1)) {
       const Fold& f = folds[preload_fold_];
-      const int p = static_cast<int>(t - f.preload_start);
-      const int k = f.k0 + (rows_ - 1 - p);
-      if (k < f.k0 + f.k_count)
+      const int r = static_cast<int>(at.weight_feed(f, 0) - t);  // inverse of weight_feed
+      if (r < f.k_count)
         for (int c = 0; c < f.n_count; ++c)
           next_feed_.weight[static_cast<std::size_t>(c)] =
-              weights_.read(static_cast<std::size_t>(job_->gemm.weight_word(f.n0 + c, k)));
-      if (p == rows_ - 1) {
+              weights_.read(static_cast<std::size_t>(job_->gemm.weight_word(f.n0 + c, f.k0 + r)));
+      if (t + 1 == at.latch(f)) {
         next_feed_.latch = true;
         next_feed_.latch_select = static_cast<std::uint8_t>(f.index & 1);
       }
     }
     // Streaming: one activation vector per cycle.
-    while (stream_fold_ < folds.size() && t >= folds[stream_fold_].stream_start + folds[stream_fold_].rows) ++stream_fold_;
-    if (stream_fold_ < folds.size() && t >= folds[stream_fold_].stream_start) {
+    while (stream_fold_ < folds.size() &&
+           t > FoldTiming::feed(folds[stream_fold_], folds[stream_fold_].rows - 1))
+      ++stream_fold_;
+    if (stream_fold_ < folds.size() && t >= FoldTiming::feed(folds[stream_fold_], 0)) {
       const Fold& f = folds[stream_fold_];
-      const int i = static_cast<int>(t - f.stream_start);
+      const int i = static_cast<int>(t - FoldTiming::feed(f, 0));
       const int m = f.m0 + i;
       for (int r = 0; r < f.k_count; ++r) {
         next_feed_.a[static_cast<std::size_t>(r)] = activation(m, f.k0 + r);
@@ -91,7 +93,8 @@ void Controller::on_clock() {
       tag.n_count = f.n_count;
       tag.first_k = f.first_k;
       tag.last_k = f.last_k;
-      tags_.emplace_back(t + rows_ + cols_ - 1, tag);
+      // The command is written in the cycle before the accumulator's edge.
+      tags_.emplace_back(at.accumulate(t) - 1, tag);
     }
     if (!tags_.empty() && tags_.front().first == t) {
       cmd = tags_.front().second;

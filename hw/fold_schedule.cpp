@@ -27,6 +27,8 @@ LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& arra
   s.rows = array.rows;
   s.cols = array.cols;
   s.timing = array.timing;
+  s.at.rows = array.rows;
+  s.at.cols = array.cols;
   s.gemm = gemm;
   s.m_tile = accumulator_m_tile(gemm, array);
   const int R = array.rows, C = array.cols;
@@ -45,9 +47,7 @@ LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& arra
           f.last_k = k + R >= kg;
           s.folds.push_back(f);
         }
-  // Timing. A fold's last MAC at the bottom-right PE is at
-  // stream_start + T + R + C - 3.
-  auto last_mac = [&](const Fold& f) { return f.stream_start + f.rows + R + C - 3; };
+  const auto last_mac = [&](const Fold& f) { return s.at.last_mac(f); };
   for (std::size_t i = 0; i < s.folds.size(); ++i) {
     Fold& f = s.folds[i];
     if (array.timing == TimingMode::kScaleSim) {
@@ -61,7 +61,7 @@ LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& arra
       f.preload_start = i == 0 ? 0 : s.folds[i - 1].preload_start + R;
       if (i >= 2) f.preload_start = std::max(f.preload_start, last_mac(s.folds[i - 2]) + 1 - (R - 1));
     }
-    f.stream_start = f.preload_start + R;
+    f.stream_start = s.at.latch(f);  // the first vector is fed after the last preload cycle
     if (i > 0) f.stream_start = std::max(f.stream_start, s.folds[i - 1].stream_start + s.folds[i - 1].rows);
   }
   s.compute_cycles = last_mac(s.folds.back());

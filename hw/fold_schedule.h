@@ -24,12 +24,65 @@ struct Fold {
   std::int64_t stream_start = 0;   // schedule cycle of the first activation entering row 0
 };
 
+// The edges of a fold, stated once for the whole project (docs/hardware.md,
+// "The PE and the dataflow"): the controller drives the array with them, and
+// the register oracle and the liveness intervals read them. A vector is named
+// by its feed cycle t, the schedule cycle in which the controller feeds it
+// into the skew input (vector i of fold f: t = f.stream_start + i); the
+// array takes the feed of schedule cycle t at edge t + 1. "After edge e" is
+// the register state from edge e to edge e + 1, what a fault at cycle e acts
+// on. Each forward map has its inverse (which feed cycle a register holds
+// after edge e); the cycle-level model is the independent check of all of
+// them (tests/test_hw.cpp, the equivalence and liveness tests).
+struct FoldTiming {
+  int rows = 0, cols = 0;
+
+  // Preload. The weight of fold row r is read from the weight buffer and fed
+  // into the top of the d path in schedule cycle weight_feed(f, r); the d
+  // register of row r holds the top feed of schedule cycle t after edge
+  // t + 1 + r; the latch (the last preload cycle's feed) copies the incoming
+  // d values into w[fold index mod 2] at edge latch(f).
+  std::int64_t weight_feed(const Fold& f, int r) const { return f.preload_start + rows - 1 - r; }
+  std::int64_t latch(const Fold& f) const { return f.preload_start + rows; }
+  std::int64_t d_edge(std::int64_t t, int r) const { return t + 1 + r; }
+  std::int64_t d_feed_of(std::int64_t e, int r) const { return e - 1 - r; }
+
+  // Stream. The operand of row r of the vector fed at t is in skew stage s of
+  // row r after edge skew_edge(t, s), in PE(r, c)'s a/valid/propagate after
+  // pe_edge(t, r, c), and the MAC it makes there is in PE(r, c)'s psum after
+  // the same edge (it reads the weight register as it was before that edge).
+  std::int64_t skew_edge(std::int64_t t, int stage) const { return t + 1 + stage; }
+  std::int64_t skew_feed_of(std::int64_t e, int stage) const { return e - 1 - stage; }
+  std::int64_t pe_edge(std::int64_t t, int r, int c) const { return t + 1 + r + c; }
+  std::int64_t pe_feed_of(std::int64_t e, int r, int c) const { return e - 1 - r - c; }
+
+  // Drain. The column-c sum is in de-skew stage s of column c after
+  // deskew_edge(t, c, s); the whole row is aligned (last stage of each
+  // column, PE(R-1, C-1)'s psum) after aligned(t); the accumulator adds it at
+  // accumulate(t); the output stage latches a last-K row at output_latch(t)
+  // and writes the int8 results to the output buffer at output_write(t).
+  std::int64_t deskew_edge(std::int64_t t, int c, int stage) const { return t + rows + c + 1 + stage; }
+  std::int64_t deskew_feed_of(std::int64_t e, int c, int stage) const { return e - rows - c - 1 - stage; }
+  std::int64_t aligned(std::int64_t t) const { return t + rows + cols - 1; }
+  std::int64_t accumulate(std::int64_t t) const { return t + rows + cols; }
+  std::int64_t output_latch(std::int64_t t) const { return t + rows + cols + 1; }
+  std::int64_t output_latch_feed_of(std::int64_t e) const { return e - rows - cols - 1; }
+  std::int64_t output_write(std::int64_t t) const { return t + rows + cols + 2; }
+
+  // The schedule cycle of a fold's last MAC at PE(R-1, C-1) (SCALE-Sim's
+  // "Total Cycles" convention for the layer's last fold).
+  std::int64_t last_mac(const Fold& f) const { return f.stream_start + f.rows + rows + cols - 3; }
+  // The feed cycle of vector i of fold f.
+  static std::int64_t feed(const Fold& f, int i) { return f.stream_start + i; }
+};
+
 // How a layer's GEMM is mapped and timed on the array (docs/hardware.md).
 // Pure C++, no SystemC: the sampler uses it to know what a register holds
 // at a cycle.
 struct LayerSchedule {
   int rows = 0, cols = 0;
   TimingMode timing = TimingMode::kScaleSim;
+  FoldTiming at;  // the edges of every fold
   GemmShape gemm;
   int m_tile = 0;  // M rows per tile (all of M unless the accumulator is too small)
   std::vector<Fold> folds;
@@ -37,10 +90,10 @@ struct LayerSchedule {
   // equals SCALE-Sim's "Total Cycles" in scalesim mode.
   std::int64_t compute_cycles = 0;
 
-  // Layer-relative rising edges of a fault-free run: the last aligned row
-  // reaches the accumulator at compute_cycles + 2, the output stage writes it
-  // two edges later (docs/hardware.md, "Cycles with drain").
-  std::int64_t edges() const { return compute_cycles + 5; }
+  // Layer-relative rising edges of a fault-free run: up to and including the
+  // output write of the last fold's last vector (docs/hardware.md, "Cycles
+  // with drain": compute_cycles + 5).
+  std::int64_t edges() const { return at.output_write(FoldTiming::feed(folds.back(), folds.back().rows - 1)) + 1; }
 
   // K-folds per N-slice and N-slices per group; N-slices of the layer
   // (groups x n_folds: each writes M output rows).

@@ -29,7 +29,7 @@ std::pair<int, int> deskew_column_stage(std::int64_t index, int C) {
 }  // namespace
 
 RegisterOracle::RegisterOracle(const LayerJob& job, const LayerSchedule& schedule)
-    : job_(job), schedule_(schedule), rows_(schedule.rows), cols_(schedule.cols) {
+    : job_(job), schedule_(schedule), at_(schedule.at), rows_(schedule.rows), cols_(schedule.cols) {
   const GemmShape g = job.gemm;
   a_.resize(static_cast<std::size_t>(g.m) * g.k);
   im2col_s8(job.input.data(), job.im2col, g, job.input_zero_point, a_.data());
@@ -43,7 +43,7 @@ std::int32_t RegisterOracle::fold_weight(const Fold& f, int r, int c) const {
 std::int32_t RegisterOracle::weight_register(int r, int c, int p, std::int64_t x) const {
   const Fold* last = nullptr;
   for (const Fold& f : schedule_.folds)
-    if ((f.index & 1) == p && latch_edge(f) <= x) last = &f;
+    if ((f.index & 1) == p && at_.latch(f) <= x) last = &f;
   return last ? fold_weight(*last, r, c) : 0;
 }
 
@@ -63,7 +63,7 @@ void RegisterOracle::row_change(std::int64_t t_feed, int r, int first_col, const
   const Slot s = slot_at(t_feed);
   if (!s.fold) return;  // an idle slot's sums are never accumulated
   for (int c = first_col; c < std::min(cols_, s.fold->n_count); ++c) {
-    const std::int64_t mac_edge = t_feed + 1 + r + c;  // reads the weight register before this edge's latch
+    const std::int64_t mac_edge = at_.pe_edge(t_feed, r, c);  // reads the weight register before this edge's latch
     const std::int32_t before = was.valid ? was.a * weight_register(r, c, was.propagate, mac_edge - 1) : 0;
     const std::int32_t after = now.valid ? now.a * weight_register(r, c, now.propagate, mac_edge - 1) : 0;
     if (before != after)
@@ -76,14 +76,14 @@ void RegisterOracle::weight_change(int r, int c, int p, std::int64_t e, std::int
                                    std::vector<Change>& out) const {
   std::int64_t next_latch = INT64_MAX;
   for (const Fold& f : schedule_.folds)
-    if ((f.index & 1) == p && latch_edge(f) > e) {
-      next_latch = latch_edge(f);
+    if ((f.index & 1) == p && at_.latch(f) > e) {
+      next_latch = at_.latch(f);
       break;
     }
   for (const Fold& f : schedule_.folds) {
     if ((f.index & 1) != p || r >= f.k_count || c >= f.n_count) continue;
     for (int i = 0; i < f.rows; ++i) {
-      const std::int64_t mac_edge = f.stream_start + i + 1 + r + c;
+      const std::int64_t mac_edge = at_.pe_edge(FoldTiming::feed(f, i), r, c);
       if (mac_edge <= e) continue;
       if (mac_edge > next_latch) break;
       const std::int32_t a = a_[static_cast<std::size_t>(f.m0 + i) * job_.gemm.k + static_cast<std::size_t>(f.k0 + r)];
@@ -122,11 +122,11 @@ RegisterOracle::Holding RegisterOracle::holds(RegisterGroup group, std::int64_t 
     case RegisterGroup::kPeValid:
     case RegisterGroup::kPePropagate: {
       const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
-      return operand_holding(slot_at(e - 1 - r - c), r);
+      return operand_holding(slot_at(at_.pe_feed_of(e, r, c)), r);
     }
     case RegisterGroup::kSkew: {
       const auto [r, stage] = skew_row_stage(index);
-      return operand_holding(slot_at(e - stage - 1), r);
+      return operand_holding(slot_at(at_.skew_feed_of(e, stage)), r);
     }
     case RegisterGroup::kPeW0:
     case RegisterGroup::kPeW1: {
@@ -134,15 +134,12 @@ RegisterOracle::Holding RegisterOracle::holds(RegisterGroup group, std::int64_t 
       const int p = group == RegisterGroup::kPeW1 ? 1 : 0;
       const Fold* last = nullptr;
       for (const Fold& f : schedule_.folds)
-        if ((f.index & 1) == p && latch_edge(f) <= e) last = &f;
+        if ((f.index & 1) == p && at_.latch(f) <= e) last = &f;
       return weight_holding(last, r, c);
     }
     case RegisterGroup::kPeD: {
       const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
-      const std::int64_t t = e - r - 1;
-      for (const Fold& f : schedule_.folds)
-        if (t >= f.preload_start && t < f.preload_start + R)
-          return weight_holding(&f, R - 1 - static_cast<int>(t - f.preload_start), c);
+      if (const auto [f, row] = weight_fed_at(at_.d_feed_of(e, r)); f) return weight_holding(f, row, c);
       return h;
     }
     case RegisterGroup::kPePsum:
@@ -151,11 +148,11 @@ RegisterOracle::Holding RegisterOracle::holds(RegisterGroup group, std::int64_t 
       std::int64_t t_feed = 0;
       if (group == RegisterGroup::kPePsum) {
         r = static_cast<int>(index / C), c = static_cast<int>(index % C);
-        t_feed = e - 1 - r - c;
+        t_feed = at_.pe_feed_of(e, r, c);
       } else {
         int stage = 0;
         std::tie(c, stage) = deskew_column_stage(index, C);
-        t_feed = e - stage - 1 - 1 - (R - 1) - c;
+        t_feed = at_.deskew_feed_of(e, c, stage);
       }
       const Slot s = slot_at(t_feed);
       if (!s.fold || c >= s.fold->n_count) return h;
@@ -191,7 +188,7 @@ RegisterOracle::Holding RegisterOracle::holds(RegisterGroup group, std::int64_t 
       for (const Fold& f : schedule_.folds) {
         if (!f.last_k || c >= f.n_count) continue;
         for (int i = 0; i < f.rows; ++i) {
-          const std::int64_t latch = f.stream_start + i + R + C + 1;
+          const std::int64_t latch = at_.output_latch(FoldTiming::feed(f, i));
           if (latch > e) break;
           if (latch > best) {
             best = latch;
@@ -246,7 +243,7 @@ std::vector<RegisterOracle::Change> RegisterOracle::effect(RegisterGroup group, 
     case RegisterGroup::kPePropagate: {
       // The vector's operand at PE(r, c) goes on to the PEs on its right.
       const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
-      const std::int64_t t_feed = e - 1 - r - c;
+      const std::int64_t t_feed = at_.pe_feed_of(e, r, c);
       const Operand was = operand(slot_at(t_feed), r);
       Operand now = was;
       if (group == RegisterGroup::kPeA) now.a = static_cast<std::int32_t>(after);
@@ -258,7 +255,7 @@ std::vector<RegisterOracle::Change> RegisterOracle::effect(RegisterGroup group, 
     case RegisterGroup::kSkew: {
       // Row r, stage s: the operand enters PE(r, 0) and goes along the whole row.
       const auto [r, stage] = skew_row_stage(index);
-      const std::int64_t t_feed = e - stage - 1;
+      const std::int64_t t_feed = at_.skew_feed_of(e, stage);
       const Operand was = operand(slot_at(t_feed), r);
       Operand now;
       now.a = static_cast<std::int8_t>(after & 0xff);
@@ -274,13 +271,14 @@ std::vector<RegisterOracle::Change> RegisterOracle::effect(RegisterGroup group, 
       return out;
     }
     case RegisterGroup::kPeD: {
-      // The value moves one row down per edge; a latch at edge L copies the
-      // incoming d of row x = r + L - e into the weight register.
+      // The value moves one row down per edge; a latch at edge L copies it
+      // into the weight register of the row x it enters at that edge.
       const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
+      const std::int64_t t = at_.d_feed_of(e, r);
       for (const Fold& f : schedule_.folds) {
-        const std::int64_t latch = latch_edge(f);
+        const std::int64_t latch = at_.latch(f);
         if (latch <= e) continue;
-        const std::int64_t x = r + latch - e;
+        const std::int64_t x = latch - at_.d_edge(t, 0);  // d_edge(t, x) == latch
         if (x > R - 1) break;
         weight_change(static_cast<int>(x), c, f.index & 1, latch, static_cast<std::int32_t>(after - before), out);
         break;
@@ -309,7 +307,7 @@ void RegisterOracle::ifmap_change(std::int64_t word, std::int64_t e, std::int32_
   for (const Fold& f : schedule_.folds)
     for (const auto& [m, k] : uses) {
       if (m < f.m0 || m >= f.m0 + f.rows || k < f.k0 || k >= f.k0 + f.k_count) continue;
-      if (f.stream_start + (m - f.m0) <= e) continue;  // read before the fault
+      if (FoldTiming::feed(f, m - f.m0) <= e) continue;  // read (at the edge of its feed cycle) before the fault
       for (int c = 0; c < f.n_count; ++c) {
         const std::int32_t w = job_.weight[static_cast<std::size_t>(f.n0 + c) * g.k + static_cast<std::size_t>(k)];
         if (w != 0) out.push_back(Change{m, f.n0 + c, w * delta});
@@ -321,7 +319,7 @@ void RegisterOracle::weight_word_change(int n, int k, std::int64_t e, std::int32
   // Read once per fold that holds (n, k), at the preload cycle of its row.
   for (const Fold& f : schedule_.folds) {
     if (n < f.n0 || n >= f.n0 + f.n_count || k < f.k0 || k >= f.k0 + f.k_count) continue;
-    if (f.preload_start + (rows_ - 1 - (k - f.k0)) <= e) continue;
+    if (at_.weight_feed(f, k - f.k0) <= e) continue;
     for (int i = 0; i < f.rows; ++i) {
       const std::int32_t a = a_[static_cast<std::size_t>(f.m0 + i) * job_.gemm.k + static_cast<std::size_t>(k)];
       if (a != 0) out.push_back(Change{f.m0 + i, n, a * delta});
@@ -338,8 +336,16 @@ std::int64_t RegisterOracle::output_write_edge(int m, int n) const {
   // stage latches it one edge later and writes it at the next.
   for (const Fold& f : schedule_.folds)
     if (f.last_k && m >= f.m0 && m < f.m0 + f.rows && n >= f.n0 && n < f.n0 + f.n_count)
-      return f.stream_start + (m - f.m0) + rows_ + cols_ + 2;
+      return at_.output_write(FoldTiming::feed(f, m - f.m0));
   throw Error(fmt::format("output ({}, {}) is not in the layer's schedule", m, n));
+}
+
+std::pair<const Fold*, int> RegisterOracle::weight_fed_at(std::int64_t t) const {
+  for (const Fold& f : schedule_.folds) {
+    const std::int64_t row = at_.weight_feed(f, 0) - t;  // inverse of weight_feed
+    if (row >= 0 && row < rows_) return {&f, static_cast<int>(row)};
+  }
+  return {nullptr, 0};
 }
 
 RegisterOracle::Slot RegisterOracle::slot_at(std::int64_t t_feed) const {
@@ -380,12 +386,12 @@ std::int32_t RegisterOracle::final_acc(int m, int n) const {
 
 std::optional<RegisterOracle::Target> RegisterOracle::target(RegisterGroup group, std::int64_t index,
                                                               std::int64_t e) const {
-  const int R = rows_, C = cols_;
+  const int C = cols_;
   switch (group) {
     case RegisterGroup::kPePsum: {
       // psum of PE(r, c) after edge e belongs to the vector fed at e - 1 - r - c.
       const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
-      const Slot s = slot_at(e - 1 - r - c);
+      const Slot s = slot_at(at_.pe_feed_of(e, r, c));
       if (!s.fold || c >= s.fold->n_count) return std::nullopt;
       return Target{s.fold->m0 + s.i, s.fold->n0 + c};
     }
@@ -393,7 +399,7 @@ std::optional<RegisterOracle::Target> RegisterOracle::target(RegisterGroup group
       // Column c's chain of C-1-c stages; stage s after edge e holds the
       // bottom psum after edge e - s - 1.
       const auto [c, stage] = deskew_column_stage(index, C);
-      const Slot s = slot_at(e - stage - 1 - 1 - (R - 1) - c);
+      const Slot s = slot_at(at_.deskew_feed_of(e, c, stage));
       if (!s.fold || c >= s.fold->n_count) return std::nullopt;
       return Target{s.fold->m0 + s.i, s.fold->n0 + c};
     }
@@ -415,7 +421,7 @@ std::optional<RegisterOracle::Target> RegisterOracle::target(RegisterGroup group
       // Latched at edge e when the accumulator finished a last-K row at edge
       // e - 1; consumed at edge e + 1.
       const int c = static_cast<int>(index);
-      const Slot s = slot_at(e - 1 - R - C);
+      const Slot s = slot_at(at_.output_latch_feed_of(e));
       if (!s.fold || !s.fold->last_k || c >= s.fold->n_count) return std::nullopt;
       return Target{s.fold->m0 + s.i, s.fold->n0 + c};
     }
@@ -431,12 +437,12 @@ std::int64_t RegisterOracle::value(RegisterGroup group, std::int64_t index, std:
     case RegisterGroup::kPeValid:
     case RegisterGroup::kPePropagate: {
       const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
-      const Operand o = operand(slot_at(e - 1 - r - c), r);
+      const Operand o = operand(slot_at(at_.pe_feed_of(e, r, c)), r);
       return group == RegisterGroup::kPeA ? o.a : group == RegisterGroup::kPeValid ? o.valid : o.propagate;
     }
     case RegisterGroup::kSkew: {
       const auto [r, stage] = skew_row_stage(index);
-      const Operand o = operand(slot_at(e - stage - 1), r);
+      const Operand o = operand(slot_at(at_.skew_feed_of(e, stage)), r);
       return (o.a & 0xff) | (o.valid << 8) | (o.propagate << 9);
     }
     case RegisterGroup::kPeW0:
@@ -448,19 +454,17 @@ std::int64_t RegisterOracle::value(RegisterGroup group, std::int64_t index, std:
       // d(r, c) after edge e: the top feed the array consumed at edge e - r,
       // i.e. the controller's schedule cycle e - r - 1.
       const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
-      const std::int64_t t = e - r - 1;
-      for (const Fold& f : schedule_.folds)
-        if (t >= f.preload_start && t < f.preload_start + R) return fold_weight(f, R - 1 - static_cast<int>(t - f.preload_start), c);
-      return 0;
+      const auto [f, row] = weight_fed_at(at_.d_feed_of(e, r));
+      return f ? fold_weight(*f, row, c) : 0;
     }
     case RegisterGroup::kPePsum: {
       const int r = static_cast<int>(index / C), c = static_cast<int>(index % C);
-      const Slot s = slot_at(e - 1 - r - c);
+      const Slot s = slot_at(at_.pe_feed_of(e, r, c));
       return s.fold ? partial(*s.fold, s.i, c, r + 1) : 0;
     }
     case RegisterGroup::kDeskew: {
       const auto [c, stage] = deskew_column_stage(index, C);
-      const Slot s = slot_at(e - stage - 1 - 1 - (R - 1) - c);
+      const Slot s = slot_at(at_.deskew_feed_of(e, c, stage));
       return s.fold ? partial(*s.fold, s.i, c, R) : 0;
     }
     case RegisterGroup::kAccumulator: {
@@ -484,7 +488,7 @@ std::int64_t RegisterOracle::value(RegisterGroup group, std::int64_t index, std:
       for (const Fold& f : schedule_.folds) {
         if (!f.last_k || c >= f.n_count) continue;
         for (int i = 0; i < f.rows; ++i) {
-          const std::int64_t latch = f.stream_start + i + R + C + 1;
+          const std::int64_t latch = at_.output_latch(FoldTiming::feed(f, i));
           if (latch > e) break;
           if (latch > best) best = latch, v = final_acc(f.m0 + i, f.n0 + c);
         }

@@ -97,7 +97,10 @@ class RegisterOracle {
   std::int32_t partial(const Fold& f, int i, int c, int rows) const;
   // Accumulator word value after fold f's access to row m_local, column c.
   std::int32_t word_after(std::size_t fold_index, int m_local, int c) const;
-  std::int64_t access_edge(const Fold& f, int m_local) const { return f.stream_start + m_local + rows_ + cols_; }
+  std::int64_t access_edge(const Fold& f, int m_local) const { return at_.accumulate(FoldTiming::feed(f, m_local)); }
+  // The fold and fold row whose weight is fed into the top of the d path in
+  // schedule cycle t, if any.
+  std::pair<const Fold*, int> weight_fed_at(std::int64_t t) const;
   // Weight register w_p of PE(r, c) after edge x: the weight the last latch
   // into it (at or before x) wrote.
   std::int32_t weight_register(int r, int c, int p, std::int64_t x) const;
@@ -117,7 +120,6 @@ class RegisterOracle {
   // Every MAC reading w_p of PE(r, c) after edge e up to its next latch,
   // with the weight changed by `delta_w`.
   void weight_change(int r, int c, int p, std::int64_t e, std::int32_t delta_w, std::vector<Change>& out) const;
-  std::int64_t latch_edge(const Fold& f) const { return f.preload_start + rows_; }
   // Every MAC of every read of ifmap word `word` after edge e, the word changed by `delta`.
   void ifmap_change(std::int64_t word, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const;
   // Every MAC of every read of weight W[n][k] after edge e, changed by `delta`.
@@ -125,6 +127,7 @@ class RegisterOracle {
 
   const LayerJob& job_;
   const LayerSchedule& schedule_;
+  const FoldTiming& at_;
   int rows_, cols_;
   std::vector<std::int8_t> a_;  // im2col, [M][K]
 };

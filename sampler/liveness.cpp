@@ -22,8 +22,13 @@ void add(std::vector<LiveInterval>& list, std::int64_t begin, std::int64_t end) 
 
 std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, RegisterGroup group) {
   const int R = s.rows, C = s.cols;
+  const FoldTiming& at = s.at;
   std::vector<std::vector<LiveInterval>> out;
-  const auto latch = [&](const Fold& f) { return f.preload_start + R; };
+  // The edges after which vectors [0, T) of fold f are in a register whose
+  // edge for a vector fed at t is edge(t): [edge(first), edge(last) + 1).
+  const auto stream = [](const Fold& f, auto edge) {
+    return std::make_pair(edge(FoldTiming::feed(f, 0)), edge(FoldTiming::feed(f, f.rows - 1)) + 1);
+  };
   switch (group) {
     case RegisterGroup::kPeA:
     case RegisterGroup::kPeValid:
@@ -34,24 +39,30 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
       for (int r = 0; r < R; ++r)
         for (int c = 0; c < C; ++c)
           for (const Fold& f : s.folds)
-            if (r < f.k_count && c + 1 < f.n_count)
-              add(out[static_cast<std::size_t>(r) * C + c], f.stream_start + 1 + r + c, f.stream_start + f.rows + 1 + r + c);
+            if (r < f.k_count && c + 1 < f.n_count) {
+              const auto [b, e] = stream(f, [&](std::int64_t t) { return at.pe_edge(t, r, c); });
+              add(out[static_cast<std::size_t>(r) * C + c], b, e);
+            }
       return out;
     case RegisterGroup::kSkew:
       out.resize(static_cast<std::size_t>(R) * (R - 1) / 2);
       for (int r = 1; r < R; ++r)
         for (int st = 0; st < r; ++st)
           for (const Fold& f : s.folds)
-            if (r < f.k_count)
-              add(out[static_cast<std::size_t>(r) * (r - 1) / 2 + st], f.stream_start + 1 + st, f.stream_start + f.rows + 1 + st);
+            if (r < f.k_count) {
+              const auto [b, e] = stream(f, [&](std::int64_t t) { return at.skew_edge(t, st); });
+              add(out[static_cast<std::size_t>(r) * (r - 1) / 2 + st], b, e);
+            }
       return out;
     case RegisterGroup::kPePsum:
       out.resize(static_cast<std::size_t>(R) * C);
       for (int r = 0; r < R; ++r)
         for (int c = 0; c < C; ++c)
           for (const Fold& f : s.folds)
-            if (c < f.n_count)
-              add(out[static_cast<std::size_t>(r) * C + c], f.stream_start + 1 + r + c, f.stream_start + f.rows + 1 + r + c);
+            if (c < f.n_count) {
+              const auto [b, e] = stream(f, [&](std::int64_t t) { return at.pe_edge(t, r, c); });
+              add(out[static_cast<std::size_t>(r) * C + c], b, e);
+            }
       return out;
     case RegisterGroup::kDeskew: {
       out.resize(static_cast<std::size_t>(C) * (C - 1) / 2);
@@ -59,8 +70,10 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
       for (int c = 0; c + 1 < C; ++c)
         for (int st = 0; st < C - 1 - c; ++st, ++index)
           for (const Fold& f : s.folds)
-            if (c < f.n_count)
-              add(out[index], f.stream_start + st + R + c + 1, f.stream_start + f.rows + st + R + c + 1);
+            if (c < f.n_count) {
+              const auto [b, e] = stream(f, [&](std::int64_t t) { return at.deskew_edge(t, c, st); });
+              add(out[index], b, e);
+            }
       return out;
     }
     case RegisterGroup::kAccumulator: {
@@ -71,7 +84,7 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
         for (int c = 0; c < C; ++c) {
           std::vector<std::pair<std::int64_t, const Fold*>> accesses;
           for (const Fold& f : s.folds)
-            if (m < f.rows && c < f.n_count) accesses.push_back({f.stream_start + m + R + C, &f});
+            if (m < f.rows && c < f.n_count) accesses.push_back({at.accumulate(FoldTiming::feed(f, m)), &f});
           std::sort(accesses.begin(), accesses.end());
           for (std::size_t i = 0; i + 1 < accesses.size(); ++i)
             if (!accesses[i + 1].second->first_k)
@@ -80,13 +93,13 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
       return out;
     }
     case RegisterGroup::kOutputStage:
-      // Latched after edge A + 1 of a last-K row, consumed at the next edge.
+      // Latched for a last-K row, consumed at the next edge.
       out.resize(static_cast<std::size_t>(C));
       for (int c = 0; c < C; ++c)
         for (const Fold& f : s.folds)
           if (f.last_k && c < f.n_count)
             for (int i = 0; i < f.rows; ++i) {
-              const std::int64_t e = f.stream_start + i + R + C + 1;
+              const std::int64_t e = at.output_latch(FoldTiming::feed(f, i));
               add(out[static_cast<std::size_t>(c)], e, e + 1);
             }
       return out;
@@ -99,17 +112,19 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
         for (int c = 0; c < C; ++c)
           for (const Fold& f : s.folds)
             if ((f.index & 1) == p && r < f.k_count && c < f.n_count)
-              add(out[static_cast<std::size_t>(r) * C + c], latch(f), f.stream_start + f.rows + r + c);
+              add(out[static_cast<std::size_t>(r) * C + c], at.latch(f),
+                  at.pe_edge(FoldTiming::feed(f, f.rows - 1), r, c));  // the last MAC reads it before this edge
       return out;
     }
     case RegisterGroup::kPeD:
-      // Caught by a latch at edge L into a row x = r + L - e that the fold uses.
+      // Caught by a latch at edge L: the value in row r after edge e enters
+      // row x = r + L - e at L, and matters when the fold uses row x.
       out.resize(static_cast<std::size_t>(R) * C);
       for (int r = 0; r < R; ++r)
         for (int c = 0; c < C; ++c)
           for (const Fold& f : s.folds)
             if (c < f.n_count)
-              add(out[static_cast<std::size_t>(r) * C + c], latch(f) - f.k_count + 1 + r, latch(f));
+              add(out[static_cast<std::size_t>(r) * C + c], at.latch(f) - f.k_count + 1 + r, at.latch(f));
       return out;
     default:
       throw Error("live_intervals: SRAM buffer groups need the layer's geometry");
@@ -119,7 +134,6 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
 std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, RegisterGroup group,
                                                       const LayerGeometry& geo) {
   if (!is_sram_buffer(group)) return live_intervals(s, group);
-  const int R = s.rows, C = s.cols;
   const GemmShape g = s.gemm;
   std::vector<std::vector<LiveInterval>> out;
   switch (group) {
@@ -130,7 +144,7 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
         for (int c = 0; c < f.n_count; ++c)
           for (int r = 0; r < f.k_count; ++r) {
             auto& l = last[static_cast<std::size_t>(g.weight_word(f.n0 + c, f.k0 + r))];
-            l = std::max<std::int64_t>(l, f.preload_start + (R - 1 - r));
+            l = std::max<std::int64_t>(l, s.at.weight_feed(f, r));
           }
       out.resize(last.size());
       for (std::size_t w = 0; w < last.size(); ++w) add(out[w], 0, last[w]);
@@ -142,7 +156,7 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
       for (const Fold& f : s.folds)
         for (int i = 0; i < f.rows; ++i) {
           const int m = f.m0 + i;
-          const std::int64_t edge = f.stream_start + i;
+          const std::int64_t edge = FoldTiming::feed(f, i);  // read at the edge of its feed cycle
           for (int r = 0; r < f.k_count; ++r) {
             const std::int64_t word = geo.im2col.input_element(m, f.k0 + r);
             if (word < 0) continue;  // padding: no read
@@ -163,7 +177,7 @@ std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& s, Re
           for (int c = 0; c < f.n_count; ++c)
             for (int i = 0; i < f.rows; ++i)
               add(out[static_cast<std::size_t>(f.n0 + c) * g.m + static_cast<std::size_t>(f.m0 + i)],
-                  f.stream_start + i + R + C + 2, end);
+                  s.at.output_write(FoldTiming::feed(f, i)), end);
       return out;
     }
     default:
