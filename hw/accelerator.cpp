@@ -28,6 +28,12 @@ Accelerator::Accelerator(const sc_core::sc_module_name& name)
   accumulator_.to_output_stage(requant_);
   output_stage_.clk(clock_);
   output_stage_.request(requant_);
+  array_.bind_registers(registers_);
+  accumulator_.bind_registers(registers_);
+  output_stage_.bind_registers(registers_);
+  registers_.bind(RegisterGroup::kIfmapBuffer, {FieldStorage::of(ifmap_.words())});
+  registers_.bind(RegisterGroup::kWeightBuffer, {FieldStorage::of(weights_.words())});
+  registers_.bind(RegisterGroup::kOutputBuffer, {FieldStorage::of(output_.words())});
 }
 
 void Accelerator::configure(const ArrayConfig& config) {

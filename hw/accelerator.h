@@ -73,6 +73,8 @@ class Accelerator : public sc_core::sc_module {
   // Simulation time of one clock cycle.
   static sc_core::sc_time period() { return sc_core::sc_time(1, sc_core::SC_NS); }
 
+  // Every register kind's storage (hw/register_storage.h).
+  const RegisterStorage& registers() const { return registers_; }
   PeArray& array() { return array_; }
   Controller& controller() { return controller_; }
   AccumulatorBuffer& accumulator() { return accumulator_; }
@@ -102,6 +104,7 @@ class Accelerator : public sc_core::sc_module {
   PeArray array_;
   AccumulatorBuffer accumulator_;
   OutputStage output_stage_;
+  RegisterStorage registers_;
 };
 
 // Version string of the SystemC library the hardware model is linked with.

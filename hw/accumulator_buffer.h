@@ -7,6 +7,7 @@
 
 #include "hw/array_signals.h"
 #include "hw/pe_array.h"
+#include "hw/register_storage.h"
 #include "hw/sram_buffer.h"
 
 namespace isimdl {
@@ -30,6 +31,7 @@ class AccumulatorBuffer : public sc_core::sc_module {
   // Sizes the words for one layer (m_tile rows) and loads its biases.
   void start(int m_tile, const std::vector<std::int32_t>& bias);
   void reset();
+  void bind_registers(RegisterStorage& storage) { storage.bind(RegisterGroup::kAccumulator, {FieldStorage::of(words.words())}); }
 
   SramBuffer<std::int32_t> words;
   std::int64_t rows_accumulated() const { return rows_; }

@@ -1,5 +1,7 @@
 #include "hw/array_config.h"
 
+#include "hw/register_map.h"
+
 #include "models/error.h"
 
 namespace isimdl {
@@ -36,8 +38,7 @@ bool operator==(const ArrayConfig& a, const ArrayConfig& b) {
 }
 
 std::int64_t ArrayConfig::pe_register_bits() const {
-  constexpr int kBitsPerPe = 8 + 32 + 8 + 8 + 8 + 1 + 1;
-  return static_cast<std::int64_t>(pe_count()) * kBitsPerPe;
+  return static_cast<std::int64_t>(pe_count()) * ::isimdl::pe_register_bits();
 }
 
 }  // namespace isimdl

@@ -12,34 +12,16 @@
 namespace isimdl {
 namespace {
 
-bool is_unsigned(RegisterGroup group) {
-  return register_info(group).width == 1 || group == RegisterGroup::kSkew;
-}
-
 // The register's raw value `before` with the fault's bits changed, as the
 // register reads it back (sign-extended for signed registers).
 std::int64_t faulty_value(const FaultSite& fault, std::int64_t before) {
-  const int width = register_info(fault.group).width;
   const int bits = fault.kind == FaultKind::kAdjacentBits ? fault.width : 1;
   const std::uint64_t mask = ((std::uint64_t{1} << bits) - 1) << fault.bit;
   auto raw = static_cast<std::uint64_t>(before);
   if (fault.kind == FaultKind::kStuckAt0) raw &= ~mask;
   else if (fault.kind == FaultKind::kStuckAt1) raw |= mask;
   else raw ^= mask;
-  if (is_unsigned(fault.group)) return static_cast<std::int64_t>(raw & ((std::uint64_t{1} << width) - 1));
-  if (width == 8) return static_cast<std::int8_t>(raw);
-  return static_cast<std::int32_t>(static_cast<std::uint32_t>(raw));
-}
-
-std::int64_t instances_in_layer(const LayerOracle& layer, RegisterGroup group) {
-  RegisterCounts counts;
-  counts.rows = layer.schedule.rows;
-  counts.cols = layer.schedule.cols;
-  counts.accumulator_words = static_cast<std::int64_t>(layer.schedule.m_tile) * layer.schedule.cols;
-  counts.ifmap_words = static_cast<std::int64_t>(layer.job.input.size());
-  counts.weight_words = layer.job.gemm.weights();
-  counts.output_words = static_cast<std::int64_t>(layer.job.gemm.m) * layer.job.gemm.n;
-  return register_instances(group, counts);
+  return register_info(fault.group).normalize(raw);
 }
 
 std::string hex(std::int64_t value, int width) {
@@ -108,17 +90,12 @@ struct Namer {
 
 FaultEquivalent fault_equivalent(const LayerOracle& layer, const FaultSite& fault) {
   const RegisterInfo& info = register_info(fault.group);
-  const std::int64_t instances = instances_in_layer(layer, fault.group);
-  const int bits = fault.kind == FaultKind::kAdjacentBits ? fault.width : 1;
-  if (fault.index < 0 || fault.index >= instances)
-    throw Error(fmt::format("register {}[{}] does not exist: the group has {} instances in this layer", info.group_name,
-                            fault.index, instances));
-  if (fault.bit < 0 || bits < 1 || fault.bit + bits > info.width)
-    throw Error(fmt::format("bits {}..{} are outside register {} ({} bits)", fault.bit, fault.bit + bits - 1,
-                            info.group_name, info.width));
   const std::int64_t edges = layer.schedule.edges();
-  if (fault.cycle < 0 || fault.cycle >= edges)
-    throw Error(fmt::format("fault cycle {} is outside the layer's run of {} cycles", fault.cycle, edges));
+  check_register_site(fault.group, fault.index, fault.bit, fault.kind == FaultKind::kAdjacentBits ? fault.width : 1,
+                      fault.cycle,
+                      RegisterCounts::of_layer(layer.schedule, static_cast<std::int64_t>(layer.job.input.size()))
+                          .instances(fault.group),
+                      edges);
 
   FaultEquivalent eq;
   const RegisterOracle& oracle = *layer.oracle;
@@ -136,7 +113,7 @@ FaultEquivalent fault_equivalent(const LayerOracle& layer, const FaultSite& faul
     return eq;
   }
   if (before == after) return eq;
-  if (fault.group == RegisterGroup::kOutputBuffer) {
+  if (info.holds_output) {
     const int m = static_cast<int>(fault.index % layer.job.gemm.m), n = static_cast<int>(fault.index / layer.job.gemm.m);
     // Written before the fault: the wrong value is the layer's output.
     // Written after it: overwritten, dead.
@@ -173,9 +150,7 @@ std::string explain_equivalent(const FaultEquivalent& eq, const FaultSite& fault
   switch (h.kind) {
     case Kind::kNothing: held = "no tensor element (idle or dead)"; break;
     case Kind::kActivation:
-      held = name.activation(h.m, h.k);
-      if (fault.group == RegisterGroup::kPeValid) held = "the valid tag of " + held;
-      if (fault.group == RegisterGroup::kPePropagate) held = "the weight-select tag of " + held;
+      held = info.role + name.activation(h.m, h.k);
       break;
     case Kind::kWeight: held = name.weight(h.n, h.k); break;
     case Kind::kPartialSum:
@@ -229,8 +204,7 @@ std::string explain_equivalent(const FaultEquivalent& eq, const FaultSite& fault
     }
   const bool operand = h.kind == Kind::kActivation || h.kind == Kind::kWeight || h.kind == Kind::kInputWord;
   std::string what;
-  if (operand && fault.group != RegisterGroup::kPeValid && fault.group != RegisterGroup::kPePropagate &&
-      fault.group != RegisterGroup::kSkew)
+  if (operand && info.holds_operand_value)
     what = fmt::format("{} reads {} instead of {} for {}", h.kind == Kind::kWeight ? name.weight(h.n, h.k) : held,
                        hex(eq.injection.after, 8), hex(eq.injection.before, 8), name.outputs(changed_acc));
   else

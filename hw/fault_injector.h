@@ -9,8 +9,10 @@ namespace isimdl {
 class Accelerator;
 
 // Register instances by group and index (docs/hardware.md gives each
-// group's indexing); values are sign-extended (1-bit and 10-bit skew words
-// are unsigned). Valid between clock edges. Throw Error for an index out of range.
+// group's indexing), reached through the model's register storage
+// (hw/register_storage.h); values read back as RegisterInfo::normalize says
+// (sign-extended, or unsigned for tags and packed words). Valid between clock
+// edges. Throw Error for an index out of range.
 std::int64_t register_instance_count(Accelerator& accelerator, RegisterGroup group);
 std::int64_t read_register(Accelerator& accelerator, RegisterGroup group, std::int64_t index);
 void write_register(Accelerator& accelerator, RegisterGroup group, std::int64_t index, std::int64_t value);

@@ -26,6 +26,15 @@ struct LayerJob {
   bool relu = false;
 };
 
+// Where a layer's tensors are, for what a buffer word holds: its Conv2d
+// geometry, input and output shapes and im2col map.
+struct LayerGeometry {
+  LayerSpec spec;
+  Shape input, output;
+  Im2col im2col;
+  static LayerGeometry of(const LayerJob& job) { return {job.spec, job.input_shape, job.output_shape, job.im2col}; }
+};
+
 // The weight buffer's content for a job: the weights that exist, word
 // gemm.weight_word(n, k) holding W[n][k].
 std::vector<std::int8_t> weight_buffer_words(const LayerJob& job);

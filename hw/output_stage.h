@@ -7,6 +7,7 @@
 
 #include "hw/array_signals.h"
 #include "hw/layer_job.h"
+#include "hw/register_storage.h"
 #include "hw/sram_buffer.h"
 
 namespace isimdl {
@@ -28,6 +29,7 @@ class OutputStage : public sc_core::sc_module {
   void configure(int cols);
   void start(const LayerJob& job);
   void reset();
+  void bind_registers(RegisterStorage& storage) { storage.bind(RegisterGroup::kOutputStage, {FieldStorage::of(acc)}); }
 
   std::vector<std::int32_t> acc;  // the stage's input registers (one per column)
   const std::vector<std::int32_t>& observed_acc() const { return observed_acc_; }

@@ -11,6 +11,18 @@ PeArray::PeArray(const sc_core::sc_module_name& name) : sc_core::sc_module(name)
   dont_initialize();
 }
 
+void PeArray::bind_registers(RegisterStorage& storage) {
+  storage.bind(RegisterGroup::kPeA, {FieldStorage::of(a)});
+  storage.bind(RegisterGroup::kPePsum, {FieldStorage::of(psum)});
+  storage.bind(RegisterGroup::kPeW0, {FieldStorage::of(w0)});
+  storage.bind(RegisterGroup::kPeW1, {FieldStorage::of(w1)});
+  storage.bind(RegisterGroup::kPeD, {FieldStorage::of(d)});
+  storage.bind(RegisterGroup::kPePropagate, {FieldStorage::of(propagate)});
+  storage.bind(RegisterGroup::kPeValid, {FieldStorage::of(valid)});
+  storage.bind(RegisterGroup::kSkew, {FieldStorage::of(skew.a), FieldStorage::of(skew.valid), FieldStorage::of(skew.propagate)});
+  storage.bind(RegisterGroup::kDeskew, {FieldStorage::of(deskew.psum)});
+}
+
 void PeArray::configure(int rows, int cols) {
   if (rows == rows_ && cols == cols_) return;  // keeps addresses stable for tracing
   rows_ = rows;

@@ -7,6 +7,7 @@
 
 #include "hw/array_signals.h"
 #include "hw/deskew_buffer.h"
+#include "hw/register_storage.h"
 #include "hw/skew_buffer.h"
 
 namespace isimdl {
@@ -35,6 +36,8 @@ class PeArray : public sc_core::sc_module {
 
   void configure(int rows, int cols);
   void reset();
+  // Binds the PE, skew and de-skew registers (hw/register_map.h).
+  void bind_registers(RegisterStorage& storage);
 
   int rows() const { return rows_; }
   int cols() const { return cols_; }

@@ -29,19 +29,12 @@ namespace isimdl {
 //
 // Cycle numbering as in docs/traces.md: "after edge e" is the state a fault at
 // cycle e acts on.
+//
+// Each answer comes from the register's kind (hw/register_kind.h): this class
+// holds the layer and the fault-free values every kind reads.
 class RegisterOracle {
  public:
   RegisterOracle(const LayerJob& job, const LayerSchedule& schedule);
-
-  // Where a changed value of register (group, index) after edge `cycle`
-  // ends up: the output (m, n) whose final accumulator it changes by the same
-  // amount, or nothing when the value is dead (never read again, or
-  // overwritten before it is read). Partial-sum path groups only.
-  struct Target {
-    int m = 0;
-    int n = 0;
-  };
-  std::optional<Target> target(RegisterGroup group, std::int64_t index, std::int64_t cycle) const;
 
   // The changes to final accumulators when register (group, index) holds
   // `after` instead of value(...) after edge `cycle`. Any group; always empty
@@ -85,7 +78,17 @@ class RegisterOracle {
   // buffer; a word changed after it keeps the change to the end of the layer.
   std::int64_t output_write_edge(int m, int n) const;
 
- private:
+  // What the register kinds (hw/kinds/) build their answers from: the
+  // layer, its schedule and fold timing, and the values and MACs of the
+  // fault-free run.
+  const LayerJob& job() const { return job_; }
+  const LayerSchedule& schedule() const { return schedule_; }
+  const FoldTiming& at() const { return at_; }
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+  // Activation A[m][k] (im2col of the layer input).
+  std::int32_t activation(int m, int k) const { return a_[static_cast<std::size_t>(m) * job_.gemm.k + static_cast<std::size_t>(k)]; }
+
   // The fold and vector whose operand row entered the skew input at
   // schedule cycle t_feed, if any.
   struct Slot {
@@ -125,6 +128,7 @@ class RegisterOracle {
   // Every MAC of every read of weight W[n][k] after edge e, changed by `delta`.
   void weight_word_change(int n, int k, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const;
 
+ private:
   const LayerJob& job_;
   const LayerSchedule& schedule_;
   const FoldTiming& at_;

@@ -37,40 +37,25 @@ Tracer::~Tracer() {
 }
 
 void Tracer::build_probes() {
-  PeArray& array = accelerator_.array();
-  const int R = array.rows(), C = array.cols();
-  // The vectors are swapped at every edge, so probes look the register up
-  // by index each time rather than holding a pointer.
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) {
-      const std::size_t i = array.pe(r, c);
-      const std::string pe = fmt::format("array.pe_{}_{}.", r, c);
-      probes_.push_back({pe + "a", [&array, i] { return std::int32_t{array.a[i]}; }});
-      probes_.push_back({pe + "psum", [&array, i] { return array.psum[i]; }});
-      probes_.push_back({pe + "w0", [&array, i] { return std::int32_t{array.w0[i]}; }});
-      probes_.push_back({pe + "w1", [&array, i] { return std::int32_t{array.w1[i]}; }});
-      probes_.push_back({pe + "d", [&array, i] { return std::int32_t{array.d[i]}; }});
-      probes_.push_back({pe + "propagate", [&array, i] { return std::int32_t{array.propagate[i]}; }});
-      probes_.push_back({pe + "valid", [&array, i] { return std::int32_t{array.valid[i]}; }});
-    }
-  for (int r = 1; r < R; ++r)
-    for (int s = 0; s < r; ++s) {
-      const std::size_t i = SkewBuffer::index(r, s);
-      const std::string name = fmt::format("array.skew_{}_{}.", r, s);
-      probes_.push_back({name + "a", [&array, i] { return std::int32_t{array.skew.a[i]}; }});
-      probes_.push_back({name + "valid", [&array, i] { return std::int32_t{array.skew.valid[i]}; }});
-      probes_.push_back({name + "propagate", [&array, i] { return std::int32_t{array.skew.propagate[i]}; }});
-    }
-  for (int c = 0; c + 1 < C; ++c)
-    for (int s = 0; s < array.deskew.stages(c); ++s) {
-      const std::size_t i = array.deskew.index(c, s);
-      probes_.push_back({fmt::format("array.deskew_{}_{}.psum", c, s), [&array, i] { return array.deskew.psum[i]; }});
-    }
-  OutputStage& stage = accelerator_.output_stage();
-  for (int c = 0; c < C; ++c) {
-    const auto i = static_cast<std::size_t>(c);
-    probes_.push_back({fmt::format("output_stage.acc_{}", c), [&stage, i] { return stage.acc[i]; }});
-  }
+  // Every traced register kind (hw/register_map.h), each field a probe named
+  // as RegisterInfo::trace_name says: the PE registers PE by PE, then the
+  // other kinds instance by instance. Probes read through the register
+  // storage each time (the PE array swaps its vectors' contents at every edge).
+  const RegisterStorage& storage = accelerator_.registers();
+  const int cols = accelerator_.array().cols();
+  auto add = [&](const RegisterInfo& info, std::int64_t index) {
+    for (std::size_t f = 0; f < info.fields.size(); ++f)
+      probes_.push_back({info.trace_name(index, f, cols), [&storage, group = info.group, f, index] {
+                           return static_cast<std::int32_t>(storage.read_field(group, f, index));
+                         }});
+  };
+  const std::int64_t pes = static_cast<std::int64_t>(accelerator_.array().rows()) * cols;
+  for (std::int64_t pe = 0; pe < pes; ++pe)
+    for (const RegisterInfo& info : register_map())
+      if (info.placement == Placement::kPe) add(info, pe);
+  for (const RegisterInfo& info : register_map())
+    if (info.traced() && info.placement != Placement::kPe)
+      for (std::int64_t i = 0; i < storage.instances(info.group); ++i) add(info, i);
 }
 
 void Tracer::sample() {

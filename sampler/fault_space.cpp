@@ -19,18 +19,13 @@ FaultSpace::FaultSpace(const QuantizedModel& model, const ArrayConfig& array, co
     const LayerSchedule& schedule = schedules_[layer] = make_layer_schedule(g, array);
     geometry_[layer] = LayerGeometry{model.arch.layer(layer), model.arch.output_shape(model.arch.layer(layer).input),
                                      model.arch.output_shape(layer), model.arch.im2col(layer)};
-    RegisterCounts counts;
-    counts.rows = array.rows;
-    counts.cols = array.cols;
-    counts.accumulator_words = static_cast<std::int64_t>(schedule.m_tile) * array.cols;
-    counts.ifmap_words = static_cast<std::int64_t>(model.arch.output_shape(model.arch.layer(layer).input).size());
-    counts.weight_words = g.weights();
-    counts.output_words = static_cast<std::int64_t>(g.m) * g.n;
+    const RegisterCounts counts = RegisterCounts::of_layer(
+        schedule, static_cast<std::int64_t>(model.arch.output_shape(model.arch.layer(layer).input).size()));
     for (RegisterGroup group : groups) {
       FaultSpaceBlock b;
       b.layer = layer;
       b.group = group;
-      b.instances = register_instances(group, counts);
+      b.instances = counts.instances(group);
       b.positions = register_info(group).width - width_bits_ + 1;
       b.cycles = schedule.edges();
       if (b.instances <= 0 || b.positions <= 0) continue;
@@ -86,15 +81,8 @@ std::uint64_t FaultSpace::number(const FaultSite& s) const {
 void FaultSpace::check(const FaultSite& s) const {
   for (const auto& b : blocks_) {
     if (b.layer != s.layer || b.group != s.group) continue;
-    if (s.index < 0 || s.index >= b.instances)
-      throw Error(fmt::format("register {}[{}] does not exist in layer {} ({} instances)",
-                              register_info(s.group).group_name, s.index, s.layer, b.instances));
-    const int bits = s.kind == FaultKind::kAdjacentBits ? s.width : 1;
-    if (s.bit < 0 || s.bit + bits > register_info(s.group).width)
-      throw Error(fmt::format("bit {} (+{}) is beyond register {} of {} bits", s.bit, bits - 1,
-                              register_info(s.group).group_name, register_info(s.group).width));
-    if (s.cycle < 0 || s.cycle >= b.cycles)
-      throw Error(fmt::format("cycle {} is beyond layer {}'s run of {} cycles", s.cycle, s.layer, b.cycles));
+    check_register_site(s.group, s.index, s.bit, s.kind == FaultKind::kAdjacentBits ? s.width : 1, s.cycle,
+                        b.instances, b.cycles, fmt::format("layer {}: ", s.layer));
     return;
   }
   throw Error(fmt::format("layer {} has no enabled register group {} on the array", s.layer, register_info(s.group).group_name));

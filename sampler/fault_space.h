@@ -7,6 +7,7 @@
 #include "hw/array_config.h"
 #include "hw/fault_site.h"
 #include "hw/fold_schedule.h"
+#include "hw/layer_job.h"
 #include "models/quantized_model.h"
 #include "models/random.h"
 
@@ -25,13 +26,6 @@ struct FaultSpaceBlock {
   }
 };
 
-// What the SRAM liveness needs of an array layer beyond its schedule: the
-// convolution geometry that maps ifmap words to GEMM operands.
-struct LayerGeometry {
-  LayerSpec spec;
-  Shape input, output;
-  Im2col im2col;
-};
 
 // The physical fault space of a model on an array for the enabled groups and
 // fault kind: the prior p is uniform over all its sites.

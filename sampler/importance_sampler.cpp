@@ -48,10 +48,9 @@ double ImportanceSampler::bit_weight(const FaultSpaceBlock& block, int bit) cons
   if (!options_.bit_weighting) return 1.0;
   const int width = register_info(block.group).width;
   if (width == 1) return 1.0;
-  // Adjacent-bit faults weigh by their top bit; the skew word's tag bits
-  // (8 valid, 9 propagate) weigh like its sign bit.
-  int top = bit + (register_info(block.group).width - block.positions);
-  if (block.group == RegisterGroup::kSkew && top > 7) top = 7;
+  // Adjacent-bit faults weigh by their top bit; a packed word's tag bits
+  // (the skew word's valid and propagate) weigh like its operand's sign bit.
+  const int top = register_info(block.group).significance(bit + (width - block.positions));
   return std::exp2(options_.bit_exponent * top);
 }
 

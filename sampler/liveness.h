@@ -4,27 +4,17 @@
 #include <vector>
 
 #include "hw/fold_schedule.h"
+#include "hw/layer_job.h"
+#include "hw/register_kind.h"
 #include "hw/register_map.h"
 
 namespace isimdl {
 
-// Layer-relative cycles [begin, end) during which a register holds a live
-// value: one whose single-bit flip after that edge can still change an
-// output (docs/sampling.md). From the schedule alone; the register oracle's
-// effects of single-bit flips are zero outside these intervals.
-struct LiveInterval {
-  std::int64_t begin = 0;
-  std::int64_t end = 0;
-};
-
 // Per register instance (indexed as in docs/hardware.md) of `group` in a
-// layer with this schedule, its live intervals in increasing order.
-// SRAM groups need the layer's geometry too (which ifmap word feeds which
-// GEMM operand): an ifmap or weight word is live until its last read (a
-// change after it reaches nothing), an output word from the edge the output
-// stage writes it on to the end of the layer.
-struct LayerGeometry;
-std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& schedule, RegisterGroup group);
+// layer with this schedule and geometry, the cycles during which it holds a
+// live value (hw/register_kind.h: LiveInterval), in increasing order. From
+// the schedule alone; the register oracle's effects of single-bit flips are
+// zero outside these intervals.
 std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& schedule, RegisterGroup group,
                                                       const LayerGeometry& geometry);
 

@@ -43,7 +43,7 @@ std::vector<double> block_scores(const FaultSpace& space, const LiveSpace& live,
       scores.push_back(0.0);
       continue;
     }
-    if (block.group == RegisterGroup::kOutputBuffer) {
+    if (register_info(block.group).holds_output) {
       // An output word holds the int8 output itself: a unit change moves
       // that output by its scale. Its sensitivity is that of the tensor the
       // int8 output is (the ReLU's, after a fused one).

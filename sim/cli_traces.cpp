@@ -67,20 +67,11 @@ int trace_diff_command(const std::vector<std::string>& args, const std::string& 
 
 // The saboteur codes of tests/rtl/pe_array.v.
 int saboteur_kind(RegisterGroup g) {
-  switch (g) {
-    case RegisterGroup::kPeA: return 0;
-    case RegisterGroup::kPePsum: return 1;
-    case RegisterGroup::kPeW0: return 2;
-    case RegisterGroup::kPeW1: return 3;
-    case RegisterGroup::kPeD: return 4;
-    case RegisterGroup::kPePropagate: return 5;
-    case RegisterGroup::kPeValid: return 6;
-    case RegisterGroup::kSkew: return 7;
-    case RegisterGroup::kDeskew: return 8;
-    default:
-      throw Error(fmt::format("group {}: the RTL testbench injects into the array's registers only (pe_*, skew, deskew)",
-                              register_info(g).group_name));
-  }
+  const int code = register_info(g).rtl_saboteur;
+  if (code < 0)
+    throw Error(fmt::format("group {}: the RTL testbench injects into the array's registers only (pe_*, skew, deskew)",
+                            register_info(g).group_name));
+  return code;
 }
 
 // The longest fold fold-trace streams: its trace and stimulus stay in the

@@ -23,16 +23,7 @@ std::vector<int> ranking(const std::vector<std::int8_t>& logits) {
   return order;
 }
 
-bool is_array_side(RegisterGroup g) {
-  switch (g) {
-    case RegisterGroup::kAccumulator:
-    case RegisterGroup::kOutputBuffer:
-    case RegisterGroup::kOutputStage:
-      return false;
-    default:
-      return true;
-  }
-}
+bool is_array_side(RegisterGroup g) { return register_info(g).array_side; }
 
 }  // namespace
 

@@ -277,9 +277,11 @@ TEST(Campaign, BadFaultListLinesAreNamed) {
   EXPECT_EQ(fault_list_error("11\t5\tpe_psum\t0\t3\tbit_flip\t1\t1\n11\t5\tpe_bogus\t0\t3\tbit_flip\t1\t1\n"),
             "3: unknown register group 'pe_bogus'");
   EXPECT_EQ(fault_list_error("11\t5\tpe_valid\t0\t1\tbit_flip\t1\t1\n"),
-            "2: bit 1 (+0) is beyond register pe_valid of 1 bits");
-  EXPECT_EQ(fault_list_error("11\t999999\tpe_psum\t0\t0\tbit_flip\t1\t1\n").rfind("2: cycle 999999 is beyond layer 11's run", 0), 0u);
-  EXPECT_EQ(fault_list_error("11\t5\tpe_psum\t64\t0\tbit_flip\t1\t1\n").rfind("2: register pe_psum[64] does not exist", 0), 0u);
+            "2: layer 11: bit 1 is outside register pe_valid (1 bit)");
+  EXPECT_EQ(fault_list_error("11\t999999\tpe_psum\t0\t0\tbit_flip\t1\t1\n")
+                .rfind("2: layer 11: fault cycle 999999 is outside the layer's run", 0),
+            0u);
+  EXPECT_EQ(fault_list_error("11\t5\tpe_psum\t64\t0\tbit_flip\t1\t1\n").rfind("2: layer 11: register pe_psum[64] does not exist", 0), 0u);
   EXPECT_EQ(fault_list_error("11\t5\tpe_psum\n"), "2: expected 8 tab-separated fields, got 3");
   EXPECT_EQ(fault_list_error("11\tfive\tpe_psum\t0\t0\tbit_flip\t1\t1\n"), "2: cycle: expected an integer, got \"five\"");
   EXPECT_EQ(fault_list_error("1\t5\tpe_psum\t0\t0\tbit_flip\t1\t1\n").rfind("2: layer 1 has no enabled register group", 0), 0u);
