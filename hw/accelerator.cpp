@@ -153,14 +153,13 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const
     LayerStats& s = *stats;
     s.compute_cycles = accumulator_.last_write_edge() - 2;
     s.total_cycles = accumulator_.last_write_edge() + 3;
-    s.folds = static_cast<int>(schedule.folds.size());
+    s.folds = static_cast<std::int64_t>(schedule.folds.size());
     s.m_tiles = schedule.m_tiles();
     s.macs = array_.mac_count() - array_macs_before;
     s.useful_macs = job.gemm.useful_macs();
-    s.utilization = static_cast<double>(s.useful_macs) /
-                    (static_cast<double>(config_.rows) * config_.cols * static_cast<double>(s.compute_cycles + 1));
-    s.mapping_efficiency = static_cast<double>(job.gemm.weights()) /
-                           (static_cast<double>(schedule.k_folds()) * config_.rows * schedule.n_slices() * config_.cols);
+    s.pe_cycles = static_cast<std::int64_t>(config_.rows) * config_.cols * (s.compute_cycles + 1);
+    s.mapped_macs = static_cast<std::int64_t>(job.gemm.m) * schedule.k_folds() * config_.rows * schedule.n_slices() *
+                    config_.cols;
     s.ifmap_reads = ifmap_.reads();
     s.ifmap_writes = static_cast<std::int64_t>(job.input.size());
     s.weight_reads = weights_.reads();

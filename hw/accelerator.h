@@ -11,29 +11,12 @@
 #include "hw/fault_injector.h"
 #include "hw/fold_schedule.h"
 #include "hw/layer_job.h"
+#include "hw/layer_stats.h"
 #include "hw/output_stage.h"
 #include "hw/pe_array.h"
 #include "hw/sram_buffer.h"
 
 namespace isimdl {
-
-// Per-layer statistics of a cycle-level run (docs/hardware.md defines each).
-struct LayerStats {
-  std::int64_t compute_cycles = 0;  // SCALE-Sim "Total Cycles" convention
-  std::int64_t total_cycles = 0;    // until the last output is in the output buffer
-  std::int64_t stall_cycles = 0;    // DRAM bandwidth stalls (analytic overlap model)
-  int folds = 0;
-  int m_tiles = 0;
-  std::int64_t macs = 0;            // MAC operations the PEs performed (valid operand, any weight)
-  std::int64_t useful_macs = 0;     // M*K*N
-  double utilization = 0.0;         // useful_macs / (R*C*(compute cycles + 1))
-  double mapping_efficiency = 0.0;  // K*N / (k_folds*R * n_folds*C)
-  std::int64_t ifmap_reads = 0, ifmap_writes = 0;
-  std::int64_t weight_reads = 0, weight_writes = 0;
-  std::int64_t accumulator_reads = 0, accumulator_writes = 0;
-  std::int64_t output_reads = 0, output_writes = 0;
-  std::int64_t dram_ifmap_bytes = 0, dram_weight_bytes = 0, dram_output_bytes = 0;
-};
 
 // The hung-array watchdog fired: the run did not finish within its budget.
 class WatchdogError : public Error {

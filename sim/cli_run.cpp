@@ -76,17 +76,6 @@ void check_trace_target(const RunOptions& o, const std::map<int, GemmShape>& gem
                                  edges));
 }
 
-std::string stats_yaml(const LayerStats& s, const std::string& indent) {
-  return fmt::format(
-      "{0}compute_cycles: {1}\n{0}total_cycles: {2}\n{0}stall_cycles: {3}\n{0}folds: {4}\n{0}m_tiles: {5}\n"
-      "{0}macs: {6}\n{0}useful_macs: {7}\n{0}utilization: {8:.6f}\n{0}mapping_efficiency: {9:.6f}\n"
-      "{0}ifmap_reads: {10}\n{0}weight_reads: {11}\n{0}accumulator_reads: {12}\n{0}accumulator_writes: {13}\n"
-      "{0}output_writes: {14}\n{0}dram_ifmap_bytes: {15}\n{0}dram_weight_bytes: {16}\n{0}dram_output_bytes: {17}\n",
-      indent, s.compute_cycles, s.total_cycles, s.stall_cycles, s.folds, s.m_tiles, s.macs, s.useful_macs,
-      s.utilization, s.mapping_efficiency, s.ifmap_reads, s.weight_reads, s.accumulator_reads, s.accumulator_writes,
-      s.output_writes, s.dram_ifmap_bytes, s.dram_weight_bytes, s.dram_output_bytes);
-}
-
 void write_reports(const Config& config, const std::vector<LayerReport>& layers, const std::string& extra_yaml,
                    CliStreams& io) {
   std::filesystem::create_directories(config.output_dir);
@@ -100,8 +89,8 @@ void write_reports(const Config& config, const std::vector<LayerReport>& layers,
   for (const auto& l : layers)
     yaml += fmt::format("  - id: {}\n    name: {}\n    gemm: {{m: {}, k: {}, n: {}}}\n", l.id, l.name, l.gemm.m,
                         l.gemm.k, l.gemm.n) +
-            stats_yaml(l.stats, "    ");
-  yaml += "total:\n" + stats_yaml(total_stats(layers), "  ");
+            layer_stats_yaml(l.stats, "    ");
+  yaml += "total:\n" + layer_stats_yaml(total_stats(layers), "  ");
   const std::string yaml_path = config.output_dir + "/run.yaml";
   write_file_atomically(yaml_path, yaml);
   io.out << fmt::format("wrote {}, {}, {}\n", csv, yaml_path, resolved);
@@ -252,7 +241,7 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   const LayerStats total = total_stats(reports);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   io.out << fmt::format("per inference: {} compute cycles, {} with drain, {} stall cycles, {:.1f}% utilization\n",
-                        total.compute_cycles, total.total_cycles, total.stall_cycles, 100 * total.utilization);
+                        total.compute_cycles, total.total_cycles, total.stall_cycles, 100 * total.utilization());
   io.out << fmt::format("accuracy on the cycle-level model: {} / {} ({:.2f}%); reference engine: {} / {}\n", hw_correct,
                         config.images.size(), 100.0 * hw_correct / config.images.size(), golden_correct,
                         config.images.size());

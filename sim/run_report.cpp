@@ -13,7 +13,7 @@ namespace {
 
 double overall_util(const LayerStats& s, const ArrayConfig* = nullptr) {
   const double busy = static_cast<double>(s.compute_cycles + 1 + s.stall_cycles);
-  return s.utilization * static_cast<double>(s.compute_cycles + 1) / busy;
+  return s.utilization() * static_cast<double>(s.compute_cycles + 1) / busy;
 }
 
 }  // namespace
@@ -27,7 +27,7 @@ void write_layer_csv(const std::string& path, const std::vector<LayerReport>& la
     const LayerStats& s = l.stats;
     text += fmt::format("{}, {}, {}, {}, {}, {}, {}, {:.4f}, {:.4f}, {:.4f}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},\n",
                         l.id, l.name, l.gemm.m, l.gemm.k, l.gemm.n, s.compute_cycles, s.stall_cycles,
-                        100 * overall_util(s), 100 * s.mapping_efficiency, 100 * s.utilization, s.total_cycles,
+                        100 * overall_util(s), 100 * s.mapping_efficiency(), 100 * s.utilization(), s.total_cycles,
                         s.folds, s.m_tiles, s.macs, s.ifmap_reads, s.weight_reads, s.accumulator_reads,
                         s.accumulator_writes, s.output_writes, s.dram_ifmap_bytes, s.dram_weight_bytes,
                         s.dram_output_bytes);
@@ -43,7 +43,7 @@ void print_layer_table(std::ostream& out, const std::vector<LayerReport>& layers
     const LayerStats& s = l.stats;
     out << fmt::format("{:>5} {:<8} {:>6} {:>6} {:>5} {:>6} {:>10} {:>10} {:>6.1f} {:>6.1f} {:>9} {:>9} {:>9} {:>9} {:>10} {:>7}\n",
                        l.id, l.name.substr(0, 8), l.gemm.m, l.gemm.k, l.gemm.n, s.folds, s.compute_cycles,
-                       s.total_cycles, 100 * s.utilization, 100 * s.mapping_efficiency, s.ifmap_reads, s.weight_reads,
+                       s.total_cycles, 100 * s.utilization(), 100 * s.mapping_efficiency(), s.ifmap_reads, s.weight_reads,
                        s.accumulator_reads, s.accumulator_writes,
                        s.dram_ifmap_bytes + s.dram_weight_bytes + s.dram_output_bytes, s.stall_cycles);
   }
@@ -51,30 +51,7 @@ void print_layer_table(std::ostream& out, const std::vector<LayerReport>& layers
 
 LayerStats total_stats(const std::vector<LayerReport>& layers) {
   LayerStats t;
-  double weighted_util = 0, mapped_macs = 0;
-  for (const auto& l : layers) {
-    const LayerStats& s = l.stats;
-    t.compute_cycles += s.compute_cycles;
-    t.total_cycles += s.total_cycles;
-    t.stall_cycles += s.stall_cycles;
-    t.folds += s.folds;
-    t.macs += s.macs;
-    t.useful_macs += s.useful_macs;
-    t.ifmap_reads += s.ifmap_reads;
-    t.weight_reads += s.weight_reads;
-    t.accumulator_reads += s.accumulator_reads;
-    t.accumulator_writes += s.accumulator_writes;
-    t.output_writes += s.output_writes;
-    t.dram_ifmap_bytes += s.dram_ifmap_bytes;
-    t.dram_weight_bytes += s.dram_weight_bytes;
-    t.dram_output_bytes += s.dram_output_bytes;
-    weighted_util += s.utilization * static_cast<double>(s.compute_cycles + 1);
-    if (s.mapping_efficiency > 0) mapped_macs += static_cast<double>(s.useful_macs) / s.mapping_efficiency;
-  }
-  // Mapping efficiency over the network: useful MACs over the MACs the
-  // folds' occupied PEs could do (each layer's efficiency weighted by its MACs).
-  if (mapped_macs > 0) t.mapping_efficiency = static_cast<double>(t.useful_macs) / mapped_macs;
-  if (t.compute_cycles > 0) t.utilization = weighted_util / static_cast<double>(t.compute_cycles + static_cast<std::int64_t>(layers.size()));
+  for (const auto& l : layers) t += l.stats;
   return t;
 }
 

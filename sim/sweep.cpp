@@ -61,14 +61,12 @@ SweepPoint run_sweep_point(const Config& config, const QuantizedModel& model, co
 }
 
 std::string sweep_csv_header() {
-  return "rows,cols,timing,compute_cycles,total_cycles,stall_cycles,utilization,mapping_efficiency,folds,macs,"
-         "ifmap_reads,weight_reads,accumulator_reads,accumulator_writes,output_writes,dram_ifmap_bytes,"
-         "dram_weight_bytes,dram_output_bytes,register_bits,fault_sites,vulnerability_faults,critical_found,"
-         "critical_rate,critical_rate_lo,critical_rate_hi,effective_sample_size,layer_cycles\n";
+  return "rows,cols,timing," + layer_stats_csv_header() +
+         ",register_bits,fault_sites,vulnerability_faults,critical_found,critical_rate,critical_rate_lo,"
+         "critical_rate_hi,effective_sample_size,layer_cycles\n";
 }
 
 std::string sweep_csv_row(const SweepPoint& p) {
-  const LayerStats& t = p.total;
   std::string vuln = p.vulnerability_faults > 0
                          ? fmt::format("{},{},{:.6g},{:.6g},{:.6g},{:.1f}", p.vulnerability_faults, p.critical,
                                        p.critical_rate.value, std::max(0.0, p.critical_rate.lo), p.critical_rate.hi,
@@ -76,11 +74,8 @@ std::string sweep_csv_row(const SweepPoint& p) {
                          : std::string("0,,,,,");
   std::string per_layer;
   for (const LayerReport& l : p.layers) per_layer += (per_layer.empty() ? "" : ";") + std::to_string(l.stats.total_cycles);
-  return fmt::format("{},{},{},{},{},{},{:.6f},{:.6f},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", p.array.rows,
-                     p.array.cols, to_string(p.array.timing), t.compute_cycles, t.total_cycles, t.stall_cycles,
-                     t.utilization, t.mapping_efficiency, t.folds, t.macs, t.ifmap_reads, t.weight_reads,
-                     t.accumulator_reads, t.accumulator_writes, t.output_writes, t.dram_ifmap_bytes,
-                     t.dram_weight_bytes, t.dram_output_bytes, p.register_bits, p.fault_sites, vuln, per_layer);
+  return fmt::format("{},{},{},{},{},{},{},{}\n", p.array.rows, p.array.cols, to_string(p.array.timing),
+                     layer_stats_csv_row(p.total), p.register_bits, p.fault_sites, vuln, per_layer);
 }
 
 std::map<std::string, std::string> sweep_csv_fields(const std::string& line) {
@@ -95,22 +90,13 @@ std::map<std::string, std::string> sweep_csv_fields(const std::string& line) {
   return fields;
 }
 
-std::string sweep_layers_csv_header() {
-  return "rows,cols,layer,kind,m,k,n,compute_cycles,total_cycles,stall_cycles,utilization,mapping_efficiency,folds,"
-         "m_tiles,ifmap_reads,weight_reads,accumulator_reads,accumulator_writes,output_writes,dram_ifmap_bytes,"
-         "dram_weight_bytes,dram_output_bytes\n";
-}
+std::string sweep_layers_csv_header() { return "rows,cols,layer,kind,m,k,n," + layer_stats_csv_header() + "\n"; }
 
 std::string sweep_layers_csv_rows(const SweepPoint& p) {
   std::string text;
-  for (const LayerReport& l : p.layers) {
-    const LayerStats& s = l.stats;
-    text += fmt::format("{},{},{},{},{},{},{},{},{},{},{:.6f},{:.6f},{},{},{},{},{},{},{},{},{},{}\n", p.array.rows,
-                        p.array.cols, l.id, l.name, l.gemm.m, l.gemm.k, l.gemm.n, s.compute_cycles, s.total_cycles,
-                        s.stall_cycles, s.utilization, s.mapping_efficiency, s.folds, s.m_tiles, s.ifmap_reads,
-                        s.weight_reads, s.accumulator_reads, s.accumulator_writes, s.output_writes,
-                        s.dram_ifmap_bytes, s.dram_weight_bytes, s.dram_output_bytes);
-  }
+  for (const LayerReport& l : p.layers)
+    text += fmt::format("{},{},{},{},{},{},{},{}\n", p.array.rows, p.array.cols, l.id, l.name, l.gemm.m, l.gemm.k,
+                        l.gemm.n, layer_stats_csv_row(l.stats));
   return text;
 }
 

@@ -231,7 +231,7 @@ TEST(Accelerator, GroupedConvolutionRunsOneGemmPerGroup) {
     }
     EXPECT_EQ(s.useful_macs, static_cast<std::int64_t>(g.m) * kg * g.n) << where;
     EXPECT_EQ(s.weight_reads, static_cast<std::int64_t>(kg) * g.n) << where;  // real weights, each once
-    EXPECT_DOUBLE_EQ(s.mapping_efficiency,
+    EXPECT_DOUBLE_EQ(s.mapping_efficiency(),
                      static_cast<double>(kg) * g.n /
                          (static_cast<double>((kg + c.rows - 1) / c.rows) * c.rows * c.groups * ((ng + c.cols - 1) / c.cols) * c.cols))
         << where;
@@ -248,14 +248,45 @@ TEST(Accelerator, StatisticsAreConsistent) {
   EXPECT_EQ(s.macs, 10LL * (8 + 8 + 4) * 8 * 2);
   EXPECT_EQ(s.useful_macs, 10LL * 20 * 12);
   EXPECT_EQ(s.folds, 3 * 2);
-  EXPECT_DOUBLE_EQ(s.mapping_efficiency, (20.0 * 12) / (24 * 16));
+  EXPECT_DOUBLE_EQ(s.mapping_efficiency(), (20.0 * 12) / (24 * 16));
   EXPECT_EQ(s.weight_reads, 20LL * 12);       // each weight preloaded once
   EXPECT_EQ(s.ifmap_reads, 10LL * 20 * 2);    // every activation once per N-slice
   EXPECT_EQ(s.accumulator_writes, 10LL * 12 * 3);  // one write per (m, n) per K-fold
   EXPECT_EQ(s.accumulator_reads, 10LL * 12 * 2);   // read-modify-write after the first K-fold
   EXPECT_EQ(s.output_writes, 10LL * 12);
-  EXPECT_GT(s.utilization, 0.0);
-  EXPECT_LE(s.utilization, 1.0);
+  EXPECT_GT(s.utilization(), 0.0);
+  EXPECT_LE(s.utilization(), 1.0);
+}
+
+// Totals are exact sums: every count adds up (m_tiles included), the ratios
+// come from the summed counts, {} is the identity and the sum associates.
+TEST(LayerStats, TotalsAreSumsOfCountsAndRatiosOfSums) {
+  Accelerator& acc = shared_accelerator();
+  acc.configure(array_config(8, 8));
+  LayerStats a, b, c;
+  acc.run_layer(random_gemm_job(10, 20, 12, 6), &a);
+  acc.run_layer(random_gemm_job(30, 5, 9, 7), &b);
+  acc.run_layer(random_gemm_job(3, 17, 4, 8), &c);
+  const LayerStats t = a + b + c;
+  EXPECT_EQ(t.m_tiles, 3);
+  EXPECT_EQ(t.folds, a.folds + b.folds + c.folds);
+  EXPECT_EQ(t.compute_cycles, a.compute_cycles + b.compute_cycles + c.compute_cycles);
+  for (const LayerStatField& f : layer_stat_fields())
+    if (f.count) {
+      EXPECT_EQ(t.*f.count, a.*f.count + b.*f.count + c.*f.count) << f.name;
+    }
+  EXPECT_EQ(a.pe_cycles, 64 * (a.compute_cycles + 1));
+  EXPECT_DOUBLE_EQ(t.utilization(), static_cast<double>(a.useful_macs + b.useful_macs + c.useful_macs) /
+                                        (64.0 * static_cast<double>(t.compute_cycles + 3)));
+  // The MAC-weighted mean of the layers' mapping efficiencies.
+  EXPECT_NEAR(t.mapping_efficiency(),
+              static_cast<double>(t.useful_macs) /
+                  (a.useful_macs / a.mapping_efficiency() + b.useful_macs / b.mapping_efficiency() +
+                   c.useful_macs / c.mapping_efficiency()),
+              1e-12);
+  EXPECT_EQ(layer_stats_csv_row(LayerStats{} + a), layer_stats_csv_row(a));
+  EXPECT_EQ(layer_stats_csv_row((a + b) + c), layer_stats_csv_row(a + (b + c)));
+  EXPECT_EQ(layer_stats_yaml(a, "").find("compute_cycles: " + std::to_string(a.compute_cycles) + "\n"), 0u);
 }
 
 TEST(Accelerator, BadConfigurationIsRejectedBeforeRunning) {
