@@ -528,44 +528,15 @@ void print_summary(ResultsStore& store, std::ostream& out) {
 
 void export_results(ResultsStore& store, const std::string& format, std::ostream& out) {
   const std::vector<FaultRecord> records = store.read_all();
-  const char* died_names[] = {"died_array", "died_accumulator", "died_requantization", "died_relu", "died_pooling", "died_logits"};
   if (format == "csv") {
-    out << "fault_index,layer,cycle,group,index,bit,kind,width,duration,value_before,value_after";
-    for (int o = 0; o < kOutcomeCount; ++o) out << "," << to_string(static_cast<Outcome>(o));
-    out << ",sim_error";
-    for (const char* d : died_names) out << "," << d;
-    out << ",images,correct,golden_correct,accuracy,drop,critical,weight\n";
-    for (const auto& r : records) {
-      out << fmt::format("{},{},{},{},{},{},{},{},{},{},{}", r.fault_index, r.site.layer, r.site.cycle,
-                         register_info(r.site.group).group_name, r.site.index, r.site.bit, to_string(r.site.kind),
-                         r.site.width, r.site.duration, r.injection.before, r.injection.after);
-      for (int o : r.outcomes) out << "," << o;
-      out << "," << r.sim_errors;
-      for (int d = 0; d < kDeathPointCount - 1; ++d) out << "," << r.died[static_cast<std::size_t>(d)];
-      out << fmt::format(",{},{},{},{:.6f},{:.6f},{},{}\n", r.images, r.correct, r.golden_correct, r.accuracy, r.drop,
-                         r.critical ? 1 : 0, r.weight);
-    }
+    out << fault_csv_header();
+    for (const auto& r : records) out << fault_csv_row(r);
     return;
   }
   if (format != "json") throw UsageError("results export: --format must be csv or json, got '" + format + "'");
   out << "[\n";
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const auto& r = records[i];
-    out << fmt::format("  {{\"fault_index\": {}, \"layer\": {}, \"cycle\": {}, \"group\": \"{}\", \"index\": {}, "
-                       "\"bit\": {}, \"kind\": \"{}\", \"width\": {}, \"duration\": {}, \"value_before\": {}, "
-                       "\"value_after\": {}, \"outcomes\": {{",
-                       r.fault_index, r.site.layer, r.site.cycle, register_info(r.site.group).group_name, r.site.index,
-                       r.site.bit, to_string(r.site.kind), r.site.width, r.site.duration, r.injection.before,
-                       r.injection.after);
-    for (int o = 0; o < kOutcomeCount; ++o)
-      out << fmt::format("{}\"{}\": {}", o ? ", " : "", to_string(static_cast<Outcome>(o)), r.outcomes[static_cast<std::size_t>(o)]);
-    out << fmt::format("}}, \"sim_error\": {}, \"died\": {{", r.sim_errors);
-    for (int d = 0; d < kDeathPointCount - 1; ++d)
-      out << fmt::format("{}\"{}\": {}", d ? ", " : "", to_string(static_cast<DeathPoint>(d)), r.died[static_cast<std::size_t>(d)]);
-    out << fmt::format("}}, \"images\": {}, \"accuracy\": {:.6f}, \"drop\": {:.6f}, \"critical\": {}, \"weight\": {}}}{}\n",
-                       r.images, r.accuracy, r.drop, r.critical ? "true" : "false", r.weight,
-                       i + 1 < records.size() ? "," : "");
-  }
+  for (std::size_t i = 0; i < records.size(); ++i)
+    out << "  " << fault_json_object(records[i]) << (i + 1 < records.size() ? "," : "") << "\n";
   out << "]\n";
 }
 

@@ -44,22 +44,18 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// The faults table: one column per entry of fault_columns().
+std::string faults_schema() {
+  std::string columns;
+  for (const FaultColumn& c : fault_columns()) columns += (columns.empty() ? "\n  " : ",\n  ") + c.sql;
+  return "CREATE TABLE IF NOT EXISTS faults (" + columns + ");";
+}
+
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS campaign (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   version TEXT NOT NULL, config TEXT NOT NULL, model_path TEXT NOT NULL, model_crc INTEGER NOT NULL,
   array TEXT NOT NULL, seed INTEGER NOT NULL, planned_faults INTEGER NOT NULL, population INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS faults (
-  fault_index INTEGER PRIMARY KEY,
-  layer INTEGER NOT NULL, cycle INTEGER NOT NULL, grp TEXT NOT NULL, reg_index INTEGER NOT NULL,
-  bit INTEGER NOT NULL, kind TEXT NOT NULL, width INTEGER NOT NULL, duration INTEGER NOT NULL,
-  value_before INTEGER, value_after INTEGER,
-  masked INTEGER NOT NULL, sdc_benign INTEGER NOT NULL, sdc_top1 INTEGER NOT NULL, sdc_top5 INTEGER NOT NULL,
-  due INTEGER NOT NULL, sim_error INTEGER NOT NULL,
-  died_array INTEGER NOT NULL, died_accumulator INTEGER NOT NULL, died_requantization INTEGER NOT NULL,
-  died_relu INTEGER NOT NULL, died_pooling INTEGER NOT NULL, died_logits INTEGER NOT NULL,
-  images INTEGER NOT NULL, correct INTEGER NOT NULL, golden_correct INTEGER NOT NULL,
-  accuracy REAL NOT NULL, drop_rel REAL NOT NULL, critical INTEGER NOT NULL, weight REAL NOT NULL, error TEXT);
 )SQL";
 
 }  // namespace
@@ -99,6 +95,7 @@ ResultsStore::ResultsStore(const std::string& path, Mode mode) : path_(path) {
     // committed fault durable before the next starts.
     exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
     exec(kSchema);
+    exec(faults_schema());
   } catch (...) {
     // The destructor does not run for a constructor that throws.
     sqlite3_close(db_);
@@ -259,31 +256,19 @@ void ResultsStore::write(const FaultRecord& r) {
     d.bind(1, r.fault_index);
     d.step();
   }
-  Statement s(db_,
-              "INSERT INTO faults VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", path_);
+  const auto& columns = fault_columns();
+  std::string placeholders;
+  for (std::size_t c = 0; c < columns.size(); ++c) placeholders += c ? ",?" : "?";
+  Statement s(db_, "INSERT INTO faults VALUES (" + placeholders + ")", path_);
   int i = 1;
-  s.bind(i++, r.fault_index);
-  s.bind(i++, static_cast<std::int64_t>(r.site.layer));
-  s.bind(i++, r.site.cycle);
-  s.bind(i++, std::string(register_info(r.site.group).group_name));
-  s.bind(i++, r.site.index);
-  s.bind(i++, static_cast<std::int64_t>(r.site.bit));
-  s.bind(i++, std::string(to_string(r.site.kind)));
-  s.bind(i++, static_cast<std::int64_t>(r.site.width));
-  s.bind(i++, r.site.duration);
-  s.bind(i++, r.injection.before);
-  s.bind(i++, r.injection.after);
-  for (int o = 0; o < kOutcomeCount; ++o) s.bind(i++, static_cast<std::int64_t>(r.outcomes[static_cast<std::size_t>(o)]));
-  s.bind(i++, static_cast<std::int64_t>(r.sim_errors));
-  for (int d = 0; d < kDeathPointCount - 1; ++d) s.bind(i++, static_cast<std::int64_t>(r.died[static_cast<std::size_t>(d)]));
-  s.bind(i++, static_cast<std::int64_t>(r.images));
-  s.bind(i++, static_cast<std::int64_t>(r.correct));
-  s.bind(i++, static_cast<std::int64_t>(r.golden_correct));
-  s.bind(i++, r.accuracy);
-  s.bind(i++, r.drop);
-  s.bind(i++, static_cast<std::int64_t>(r.critical));
-  s.bind(i++, r.weight);
-  s.bind(i++, r.error);
+  for (const FaultColumn& c : columns) {
+    const FaultValue v = c.get(r);
+    switch (c.type) {
+      case FaultColumn::Type::kInteger: s.bind(i++, v.integer); break;
+      case FaultColumn::Type::kReal: s.bind(i++, v.real); break;
+      case FaultColumn::Type::kText: s.bind(i++, v.text); break;
+    }
+  }
   // One statement is one transaction in SQLite's autocommit mode.
   s.step();
 }
@@ -294,29 +279,16 @@ std::vector<FaultRecord> ResultsStore::read_all() {
   while (s.step()) {
     FaultRecord r;
     int i = 0;
-    r.fault_index = s.integer(i++);
-    r.site.layer = static_cast<int>(s.integer(i++));
-    r.site.cycle = s.integer(i++);
-    r.site.group = register_group_from_name(s.text(i++));
-    r.site.index = s.integer(i++);
-    r.site.bit = static_cast<int>(s.integer(i++));
-    r.site.kind = fault_kind_from_string(s.text(i++));
-    r.site.width = static_cast<int>(s.integer(i++));
-    r.site.duration = s.integer(i++);
-    r.injection.before = s.integer(i++);
-    r.injection.after = s.integer(i++);
-    r.injection.injected = true;
-    for (int o = 0; o < kOutcomeCount; ++o) r.outcomes[static_cast<std::size_t>(o)] = static_cast<int>(s.integer(i++));
-    r.sim_errors = static_cast<int>(s.integer(i++));
-    for (int d = 0; d < kDeathPointCount - 1; ++d) r.died[static_cast<std::size_t>(d)] = static_cast<int>(s.integer(i++));
-    r.images = static_cast<int>(s.integer(i++));
-    r.correct = static_cast<int>(s.integer(i++));
-    r.golden_correct = static_cast<int>(s.integer(i++));
-    r.accuracy = s.real(i++);
-    r.drop = s.real(i++);
-    r.critical = s.integer(i++) != 0;
-    r.weight = s.real(i++);
-    r.error = s.text(i++);
+    for (const FaultColumn& c : fault_columns()) {
+      FaultValue v;
+      switch (c.type) {
+        case FaultColumn::Type::kInteger: v.integer = s.integer(i); break;
+        case FaultColumn::Type::kReal: v.real = s.real(i); break;
+        case FaultColumn::Type::kText: v.text = s.text(i); break;
+      }
+      c.set(r, v);
+      ++i;
+    }
     out.push_back(r);
   }
   return out;

@@ -7,33 +7,12 @@
 #include <vector>
 
 #include "hw/fault_site.h"
+#include "sim/fault_record.h"
 #include "sim/fault_simulator.h"
 
 struct sqlite3;
 
 namespace isimdl {
-
-// One fault's result over the campaign's images.
-struct FaultRecord {
-  std::int64_t fault_index = 0;  // position in the campaign's fault list
-  FaultSite site;
-  InjectionRecord injection;  // on the first image
-  std::array<int, kOutcomeCount> outcomes{};
-  std::array<int, kDeathPointCount> died{};
-  int sim_errors = 0;
-  int images = 0;
-  int correct = 0;         // faulty top-1 == label
-  int golden_correct = 0;  // golden top-1 == label
-  double accuracy = 0.0;
-  double drop = 0.0;       // (golden - faulty) / golden accuracy
-  bool critical = false;
-  double weight = 1.0;     // importance weight p/q (1 for uniform sampling)
-  std::string error;       // sim_error detail
-  // A simulator error (a worker crashed on this fault, twice) is not an
-  // outcome of the fault: such a row is kept out of every rate and estimate,
-  // reported separately, and run again by --resume.
-  bool measured() const { return sim_errors == 0; }
-};
 
 // Identity of a campaign, stored once per results file.
 struct CampaignInfo {

@@ -93,6 +93,50 @@ std::int64_t rows_in(const std::string& db) {
 
 // Contract 5: a campaign killed with SIGKILL (parent and workers) and rerun
 // with --resume ends with exactly the rows of an uninterrupted run.
+// A fault's row has one field list (sim/fault_record.h): every field of a
+// record survives the SQLite round trip, and the exports name every column
+// the list exports.
+TEST(ResultsStore, EveryFaultFieldSurvivesTheRoundTrip) {
+  const std::string dir = temp_dir("fault_fields");
+  FaultRecord r;
+  r.fault_index = 7;
+  r.site.layer = 3;
+  r.site.cycle = 1234;
+  r.site.group = RegisterGroup::kSkew;
+  r.site.index = 5;
+  r.site.bit = 2;
+  r.site.kind = FaultKind::kAdjacentBits;
+  r.site.width = 3;
+  r.site.duration = 1;
+  r.injection = InjectionRecord{true, -17, 300};
+  for (int o = 0; o < kOutcomeCount; ++o) r.outcomes[static_cast<std::size_t>(o)] = 10 + o;
+  for (int d = 0; d + 1 < kDeathPointCount; ++d) r.died[static_cast<std::size_t>(d)] = 20 + d;
+  r.sim_errors = 0;
+  r.images = 64;
+  r.correct = 60;
+  r.golden_correct = 62;
+  r.accuracy = 60.0 / 64;
+  r.drop = 2.0 / 62;
+  r.critical = true;
+  r.weight = 0.125;
+  r.error = "none";
+  {
+    ResultsStore store(dir + "/r.sqlite");
+    store.write(r);
+  }
+  ResultsStore store(dir + "/r.sqlite", ResultsStore::Mode::kReadOnly);
+  const auto rows = store.read_all();
+  ASSERT_EQ(rows.size(), 1u);
+  for (const FaultColumn& c : fault_columns()) EXPECT_EQ(c.csv_text(rows[0]), c.csv_text(r)) << c.name;
+  EXPECT_EQ(rows[0].site, r.site);
+  EXPECT_EQ(fault_csv_row(rows[0]), fault_csv_row(r));
+  const std::string json = fault_json_object(r);
+  EXPECT_NE(json.find("\"outcomes\": {\"masked\": 10, "), std::string::npos) << json;
+  EXPECT_NE(json.find("\"died\": {\"array\": 20, "), std::string::npos) << json;
+  EXPECT_NE(json.find("\"critical\": true, \"weight\": 0.125}"), std::string::npos) << json;
+  EXPECT_EQ(fault_csv_header().rfind("fault_index,layer,cycle,group,index,bit,kind,", 0), 0u);
+}
+
 TEST(Campaign, KilledAndResumedEqualsUninterrupted) {
   const std::string straight = temp_dir("campaign_straight"), killed = temp_dir("campaign_killed");
   // SRAM buffer faults are simulated cycle by cycle (the other groups are
