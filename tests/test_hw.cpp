@@ -289,6 +289,81 @@ TEST(LayerStats, TotalsAreSumsOfCountsAndRatiosOfSums) {
   EXPECT_EQ(layer_stats_yaml(a, "").find("compute_cycles: " + std::to_string(a.compute_cycles) + "\n"), 0u);
 }
 
+// Module tests of the array's edge buffers (plain C++ blocks inside PeArray).
+TEST(SkewBuffer, RowRDelaysItsOperandAndTagsByRCycles) {
+  const int R = 5;
+  SkewBuffer skew;
+  skew.configure(R);
+  skew.reset();
+  std::vector<std::vector<std::int8_t>> fed;
+  for (int t = 0; t < 12; ++t) {
+    std::vector<std::int8_t> a(R);
+    std::vector<std::uint8_t> v(R);
+    for (int r = 0; r < R; ++r) a[static_cast<std::size_t>(r)] = static_cast<std::int8_t>(10 * t + r), v[static_cast<std::size_t>(r)] = (t + r) & 1;
+    fed.push_back(a);
+    skew.step(a, v, static_cast<std::uint8_t>(t & 1));
+    for (int r = 0; r < R; ++r) {
+      const std::size_t ri = static_cast<std::size_t>(r);
+      if (t < r) {
+        EXPECT_EQ(skew.out_a()[ri], 0) << "row " << r << " step " << t;
+        continue;
+      }
+      EXPECT_EQ(skew.out_a()[ri], fed[static_cast<std::size_t>(t - r)][ri]) << "row " << r << " step " << t;
+      EXPECT_EQ(skew.out_valid()[ri], (t - r + r) & 1);
+      EXPECT_EQ(skew.out_propagate()[ri], (t - r) & 1);
+    }
+  }
+}
+
+TEST(DeskewBuffer, ColumnCDelaysItsSumByCMinus1MinusCCycles) {
+  const int C = 4;
+  DeskewBuffer deskew;
+  deskew.configure(C);
+  deskew.reset();
+  EXPECT_EQ(deskew.psum.size(), static_cast<std::size_t>(C * (C - 1) / 2));
+  std::vector<std::int32_t> out(C);
+  for (int t = 0; t < 10; ++t) {
+    std::vector<std::int32_t> bottom(C);
+    for (int c = 0; c < C; ++c) bottom[static_cast<std::size_t>(c)] = 100 * t + c;
+    deskew.step(bottom.data());
+    deskew.last_stages(out);
+    // Column c's last stage holds what entered C-2-c steps before this one.
+    for (int c = 0; c + 1 < C; ++c) {
+      const int entered = t - (C - 2 - c);
+      EXPECT_EQ(out[static_cast<std::size_t>(c)], entered < 0 ? 0 : 100 * entered + c) << "column " << c << " step " << t;
+    }
+  }
+}
+
+// FoldTiming against the cycle-level model: the accumulator's last write is
+// at at.accumulate() of the last vector, a layer takes edges() edges, and
+// every inverse undoes its map.
+TEST(FoldTiming, EdgesAgreeWithTheModelAndInvert) {
+  Accelerator& acc = shared_accelerator();
+  for (const TimingMode mode : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
+    const ArrayConfig array = array_config(6, 4, mode);
+    acc.configure(array);
+    const LayerJob job = random_gemm_job(9, 13, 7, 5);
+    const LayerSchedule s = make_layer_schedule(job.gemm, array);
+    LayerStats stats;
+    acc.run_layer(job, &stats);
+    const Fold& last = s.folds.back();
+    EXPECT_EQ(acc.accumulator().last_write_edge(), s.at.accumulate(FoldTiming::feed(last, last.rows - 1)));
+    EXPECT_EQ(acc.accumulator().edges(), s.edges());
+    EXPECT_EQ(s.edges(), s.compute_cycles + 5);
+    EXPECT_EQ(stats.compute_cycles, s.at.last_mac(last));
+    for (std::int64_t t = 0; t < 50; ++t)
+      for (int r = 0; r < 6; ++r)
+        for (int c = 0; c < 4; ++c) {
+          EXPECT_EQ(s.at.pe_feed_of(s.at.pe_edge(t, r, c), r, c), t);
+          EXPECT_EQ(s.at.skew_feed_of(s.at.skew_edge(t, r), r), t);
+          EXPECT_EQ(s.at.deskew_feed_of(s.at.deskew_edge(t, c, r), c, r), t);
+          EXPECT_EQ(s.at.d_feed_of(s.at.d_edge(t, r), r), t);
+        }
+    for (std::int64_t t = 0; t < 50; ++t) EXPECT_EQ(s.at.output_latch_feed_of(s.at.output_latch(t)), t);
+  }
+}
+
 TEST(Accelerator, BadConfigurationIsRejectedBeforeRunning) {
   Accelerator& acc = shared_accelerator();
   ArrayConfig a = array_config(16, 16);
