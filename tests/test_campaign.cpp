@@ -22,11 +22,11 @@
 #include "models/error.h"
 #include "models/model_file.h"
 #include "models/zoo.h"
-#include "sim/config.h"
-#include "sim/campaign.h"
-#include "sim/fault_list.h"
+#include "config/config.h"
+#include "campaign/campaign.h"
+#include "campaign/fault_list.h"
 #include "sampler/fault_space.h"
-#include "sim/results_store.h"
+#include "campaign/results_store.h"
 
 namespace isimdl {
 namespace {
@@ -93,7 +93,7 @@ std::int64_t rows_in(const std::string& db) {
 
 // Contract 5: a campaign killed with SIGKILL (parent and workers) and rerun
 // with --resume ends with exactly the rows of an uninterrupted run.
-// A fault's row has one field list (sim/fault_record.h): every field of a
+// A fault's row has one field list (campaign/fault_record.h): every field of a
 // record survives the SQLite round trip, and the exports name every column
 // the list exports.
 TEST(ResultsStore, EveryFaultFieldSurvivesTheRoundTrip) {

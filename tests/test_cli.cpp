@@ -16,9 +16,9 @@
 #include "models/npy.h"
 #include "models/model_file.h"
 #include "models/zoo.h"
-#include "sim/cli.h"
-#include "sim/config.h"
-#include "sim/progress.h"
+#include "cli/cli.h"
+#include "config/config.h"
+#include "campaign/progress.h"
 
 namespace isimdl {
 namespace {

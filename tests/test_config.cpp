@@ -6,7 +6,7 @@
 
 #include "tests/test_dir.h"
 #include "models/error.h"
-#include "sim/config.h"
+#include "config/config.h"
 
 namespace isimdl {
 namespace {

@@ -10,8 +10,8 @@
 #include "hw/accelerator.h"
 #include "models/reference_engine.h"
 #include "models/trainer.h"
-#include "sim/fault_aware_training.h"
-#include "sim/fault_simulator.h"
+#include "campaign/fault_aware_training.h"
+#include "runner/fault_simulator.h"
 
 namespace isimdl {
 namespace {

@@ -17,7 +17,7 @@
 #include "models/random.h"
 #include "sampler/fault_space.h"
 #include "sampler/liveness.h"
-#include "sim/network_runner.h"
+#include "runner/network_runner.h"
 
 namespace isimdl {
 namespace {

@@ -11,10 +11,10 @@
 #include "models/model_file.h"
 #include "models/random.h"
 #include "models/zoo.h"
-#include "sim/config.h"
-#include "sim/fault_simulator.h"
+#include "config/config.h"
+#include "runner/fault_simulator.h"
 #include "sampler/fault_space.h"
-#include "sim/network_runner.h"
+#include "runner/network_runner.h"
 #include "hw/register_oracle.h"
 
 namespace isimdl {

@@ -8,8 +8,8 @@
 #include "models/idx_reader.h"
 #include "models/model_file.h"
 #include "models/zoo.h"
-#include "sim/config.h"
-#include "sim/network_runner.h"
+#include "config/config.h"
+#include "runner/network_runner.h"
 
 namespace isimdl {
 namespace {

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "tests/test_dir.h"
-#include "sim/report.h"
+#include "report/report.h"
 
 namespace isimdl {
 namespace {

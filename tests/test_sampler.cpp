@@ -15,7 +15,7 @@
 #include "sampler/liveness.h"
 #include "sampler/sensitivity.h"
 #include "sampler/site_scores.h"
-#include "sim/fault_simulator.h"
+#include "runner/fault_simulator.h"
 
 namespace isimdl {
 namespace {

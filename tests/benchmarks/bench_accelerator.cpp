@@ -9,9 +9,9 @@
 #include "models/model_file.h"
 #include "models/random.h"
 #include "models/zoo.h"
-#include "sim/fault_simulator.h"
+#include "runner/fault_simulator.h"
 #include "sampler/fault_space.h"
-#include "sim/network_runner.h"
+#include "runner/network_runner.h"
 
 namespace isimdl {
 namespace {

@@ -1,8 +1,8 @@
-// Configuration files and -p overrides (sim/config.h): the input is a YAML
+// Configuration files and -p overrides (config/config.h): the input is a YAML
 // document; its first line is also tried as a `-p key=value` override on the
 // default configuration.
 #include "fuzz_common.h"
-#include "sim/config.h"
+#include "config/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text = isimdl::fuzz::text(data, size);

@@ -1,11 +1,11 @@
-// Fault lists (sim/fault_list.h), checked against lenet5's fault space on
+// Fault lists (campaign/fault_list.h), checked against lenet5's fault space on
 // the default 16x16 array, and single --fault specifications.
 #include "fuzz_common.h"
 #include "hw/register_map.h"
 #include "models/model_file.h"
 #include "sampler/fault_space.h"
-#include "sim/campaign.h"
-#include "sim/fault_list.h"
+#include "campaign/campaign.h"
+#include "campaign/fault_list.h"
 
 namespace {
 

@@ -1,0 +1,543 @@
+#include "campaign/campaign.h"
+#include "runner/model_source.h"
+
+#include <fmt/format.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+
+#include "hw/accelerator.h"
+#include "isimdl/version.h"
+#include "models/error.h"
+#include "models/model_file.h"
+#include "models/random.h"
+#include "models/zoo.h"
+#include "campaign/fault_list.h"
+#include "runner/fault_simulator.h"
+#include "sampler/estimators.h"
+#include "sampler/fault_space.h"
+#include "sampler/importance_sampler.h"
+#include "sampler/sensitivity.h"
+#include "sampler/site_scores.h"
+
+namespace isimdl {
+namespace {
+
+std::uint32_t file_crc(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+}
+
+// A fault whose worker died: recorded so that the campaign goes on. A hang
+// past the fault timeout is the fault's outcome (DUE: the accelerator did not
+// finish); a crash is the simulator's, not the fault's: a simulator-error row,
+// outside every rate, that --resume runs again.
+FaultRecord failed_fault(std::int64_t index, const FaultSite& site, int images, bool hung, const std::string& why) {
+  FaultRecord r;
+  r.fault_index = index;
+  r.site = site;
+  r.images = images;
+  r.error = why;
+  if (hung) {
+    r.outcomes[static_cast<std::size_t>(Outcome::kDue)] = images;
+    r.accuracy = 0;
+    r.drop = 1;
+    r.critical = true;
+  } else {
+    r.sim_errors = images;
+  }
+  return r;
+}
+
+// Attempts a fault gets before its worker's crashes make it a simulator error.
+constexpr int kFaultAttempts = 2;
+
+std::string marker_path(const std::string& database, int worker) { return fmt::format("{}.worker{}", database, worker); }
+
+}  // namespace
+
+std::vector<RegisterGroup> enabled_groups(const Config& config) {
+  std::vector<RegisterGroup> groups;
+  for (const auto& name : config.campaign.groups) groups.push_back(register_group_from_name(name));
+  return groups;
+}
+
+FaultSpace campaign_space(const Config& config, const QuantizedModel& model) {
+  return FaultSpace(model, config.array, enabled_groups(config), config.campaign.kind, config.campaign.adjacent_bits,
+                    config.campaign.stuck_cycles, config.campaign.layers);
+}
+
+int golden_correct(FaultSimulator& simulator, const MnistSplit& data, const ImageRange& images) {
+  int correct = 0;
+  for (int image = images.begin; image < images.end; ++image)
+    correct += ReferenceEngine::top1(simulator.golden(image).logits()) == data.labels[static_cast<std::size_t>(image)];
+  return correct;
+}
+
+FaultRecord evaluate_fault(FaultSimulator& simulator, const MnistSplit& data, const Config& config, int golden_correct,
+                           std::int64_t index, const FaultSite& site) {
+  FaultRecord r;
+  r.fault_index = index;
+  r.site = site;
+  for (int image = config.images.begin; image < config.images.end; ++image) {
+    const FaultResult f = simulator.run_fast(site, image);
+    if (image == config.images.begin) r.injection = f.injection;
+    ++r.outcomes[static_cast<std::size_t>(f.outcome)];
+    if (f.outcome != Outcome::kDue) ++r.died[static_cast<std::size_t>(f.died)];
+    r.correct += f.outcome != Outcome::kDue && f.top1 == data.labels[static_cast<std::size_t>(image)];
+    ++r.images;
+  }
+  r.golden_correct = golden_correct;
+  r.accuracy = static_cast<double>(r.correct) / r.images;
+  const double golden = static_cast<double>(r.golden_correct) / r.images;
+  r.drop = golden > 0 ? (golden - r.accuracy) / golden : 0.0;
+  r.critical = r.drop >= config.campaign.critical_drop;
+  return r;
+}
+
+CampaignImportance::CampaignImportance(const Config& config, const FaultSpace& space, const QuantizedModel& model,
+                                       const MnistSplit& data)
+    : live_(space) {
+  // ISimDL: sensitivities from the network's own gradients on (up to 32 of)
+  // the campaign's images, per-block site sensitivity from the register
+  // oracle, bits weighted by the size of their flip.
+  const int calibration_end = std::min(config.images.end, config.images.begin + 32);
+  const auto sensitivity = compute_sensitivity(model, data, config.images.begin, calibration_end);
+  const std::vector<double> scores = block_scores(space, live_, model, config.array, data, config.images.begin,
+                                                  calibration_end, sensitivity, 64, config.campaign.seed ^ 0x5eed);
+  ImportanceSampler::Options options;
+  options.epsilon = config.campaign.epsilon;
+  options.bit_weighting = config.campaign.bit_weighting;
+  options.bit_exponent = config.campaign.bit_exponent;
+  sampler_ = std::make_unique<ImportanceSampler>(space, live_, scores, options);
+}
+
+FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
+                            const MnistSplit& data, std::ostream& out) {
+  FaultList list;
+  if (config.campaign.faults == kAllFaults) {
+    if (space.size() > 50'000'000) throw Error(fmt::format("faults: all: the space has {} sites; restrict the groups, layers or array", space.size()));
+    for (std::uint64_t n = 0; n < space.size(); ++n) list.faults.push_back(space.site(n));
+    list.weights.assign(list.faults.size(), 1.0);
+    return list;
+  }
+  Random random(config.campaign.seed);
+  if (config.campaign.sampler == SamplerKind::kUniform) {
+    for (int i = 0; i < config.campaign.faults; ++i) list.faults.push_back(space.sample_uniform(random));
+    list.weights.assign(list.faults.size(), 1.0);
+    return list;
+  }
+  const CampaignImportance importance(config, space, model, data);
+  const ImportanceSampler& sampler = importance.sampler();
+  out << "importance distribution over blocks (layer, group: share of q's sensitivity part):\n";
+  for (std::size_t b = 0; b < space.blocks().size(); ++b)
+    if (sampler.block_probabilities()[b] >= 0.01)
+      out << fmt::format("  layer {:>2} {:<14} {:>6.2f}%\n", space.blocks()[b].layer,
+                         register_info(space.blocks()[b].group).group_name, 100 * sampler.block_probabilities()[b]);
+  for (int i = 0; i < config.campaign.faults; ++i) {
+    const ImportanceSampler::Draw d = sampler.sample(random);
+    list.faults.push_back(d.site);
+    list.weights.push_back(d.weight());
+  }
+  return list;
+}
+
+namespace {
+
+// An exclusive flock on <database>.lock holding the owner's pid.
+class CampaignLock {
+ public:
+  explicit CampaignLock(const std::string& database) : path_(database + ".lock") {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd_ < 0) throw Error(fmt::format("{}: cannot create the campaign lock: {}", path_, std::strerror(errno)));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      char buffer[32] = {};
+      const ssize_t n = ::pread(fd_, buffer, sizeof buffer - 1, 0);
+      ::close(fd_);
+      const std::string dir = std::filesystem::path(database).parent_path().string();
+      throw Error(fmt::format("a campaign is running in {} (pid {}); wait for it, or stop it, before starting another on "
+                              "the same results",
+                              dir.empty() ? "." : dir, n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "unknown"));
+    }
+    const std::string pid = std::to_string(::getpid());
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+      throw Error(fmt::format("{}: cannot write the campaign lock", path_));
+  }
+  ~CampaignLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  CampaignLock(const CampaignLock&) = delete;
+  CampaignLock& operator=(const CampaignLock&) = delete;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace
+
+CampaignSummary run_campaign(const Config& config, const CampaignOptions& options, std::ostream& out,
+                             std::ostream& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  Accelerator& accelerator = shared_accelerator();
+  accelerator.configure(config.array);
+  const std::string model_path = resolve_model_path(config.model, default_zoo_dir());
+  const QuantizedModel model = open_model(model_path, config.dataset);
+  const MnistSplit data = open_test_set(config.dataset, model);
+  if (config.images.end > data.images.count)
+    throw ConfigError(images_past_end_message(config, data.images.count, config.dataset.format == "npy" ? config.dataset.inputs : config.dataset.resolved_dir()));
+  const FaultSpace space = campaign_space(config, model);
+  out << fmt::format("fault space: {} sites (register bit x cycle) over {} layer/group blocks\n", space.size(),
+                     space.blocks().size());
+  std::map<std::string, std::uint64_t> per_group;
+  std::map<int, std::uint64_t> per_layer;
+  for (const auto& b : space.blocks()) {
+    per_group[register_info(b.group).group_name] += b.sites();
+    per_layer[b.layer] += b.sites();
+  }
+  for (const auto& [g, n] : per_group) out << fmt::format("  group {:<14} {:>16} sites\n", g, n);
+  for (const auto& [l, n] : per_layer) out << fmt::format("  layer {:<14} {:>16} sites\n", l, n);
+
+  const FaultList list = options.fault_list.empty() ? sample_fault_list(config, space, model, data, out)
+                                                    : read_fault_list(options.fault_list, space);
+  const std::vector<FaultSite>& faults = list.faults;
+  if (!options.emit_fault_list.empty()) {
+    write_fault_list(options.emit_fault_list, list);
+    out << fmt::format("wrote {} faults to {}\n", faults.size(), options.emit_fault_list);
+    return CampaignSummary{static_cast<std::int64_t>(faults.size()), 0, 0, 0, 0, ""};
+  }
+
+  std::filesystem::create_directories(config.output_dir);
+  const std::string database = options.database.empty() ? config.output_dir + "/campaign.sqlite" : options.database;
+  // One campaign per results file: a second one (or a --resume) started while
+  // this one runs is refused at once. The lock lives as long as this process
+  // or any of its workers holds the descriptor.
+  const CampaignLock lock(database);
+  write_resolved_config(config, config.output_dir);
+  CampaignInfo info;
+  info.version = kVersion;
+  // A campaign over a fault list is defined by the list's content too (its
+  // path is not compared by --resume; its CRC is).
+  info.config_yaml = to_yaml(config) + (options.fault_list.empty()
+                                            ? std::string()
+                                            : fmt::format("# fault list: {}\n# fault list crc: {:08x}\n",
+                                                          options.fault_list, file_crc(options.fault_list)));
+  info.model_path = model_path;
+  info.model_crc = file_crc(model_path);
+  info.array_yaml = fmt::format("rows: {}\ncols: {}\ntiming: {}\n", config.array.rows, config.array.cols,
+                                to_string(config.array.timing));
+  info.seed = config.campaign.seed;
+  info.planned_faults = static_cast<std::int64_t>(faults.size());
+  info.population = space.size();
+  std::set<std::int64_t> done;
+  {
+    ResultsStore store(database);
+    store.begin(info, options.resume);
+    done = store.measured_faults();  // simulator-error rows run again
+  }
+  std::vector<std::int64_t> todo;
+  for (std::int64_t i = 0; i < static_cast<std::int64_t>(faults.size()); ++i)
+    if (!done.count(i)) todo.push_back(i);
+  CampaignSummary summary;
+  summary.planned = static_cast<std::int64_t>(faults.size());
+  summary.skipped = static_cast<std::int64_t>(done.size());
+  summary.database = database;
+  out << fmt::format("{} faults x {} images; {} already in {}, {} to run\n", faults.size(), config.images.size(),
+                     done.size(), database, todo.size());
+
+  const int jobs = std::max(1, options.jobs > 0 ? options.jobs : config.campaign.jobs);
+  const bool show_progress = !options.quiet && isatty(STDERR_FILENO);
+  FaultSimulator simulator(accelerator, model, data);
+  simulator.set_analytic(!options.simulate_all);
+  const int golden_correct_images = golden_correct(simulator, data, config.images);  // computes the golden cache
+
+  // Workers are forked processes (SystemC is elaborated once, before the
+  // fork): a crash or hang costs one fault, not the campaign.
+  // Self-test hooks for the isolation tests: a worker crashes (SIGSEGV) or
+  // hangs on the fault with this index.
+  // ISIMDL_TEST_CRASH_ONCE_AT_FAULT crashes on the first attempt only.
+  const char* crash_env = std::getenv("ISIMDL_TEST_CRASH_AT_FAULT");
+  const char* crash_once_env = std::getenv("ISIMDL_TEST_CRASH_ONCE_AT_FAULT");
+  const char* hang_env = std::getenv("ISIMDL_TEST_HANG_AT_FAULT");
+  const std::int64_t crash_at = crash_env ? std::atoll(crash_env) : -1;
+  const std::int64_t crash_once_at = crash_once_env ? std::atoll(crash_once_env) : -1;
+  const std::int64_t hang_at = hang_env ? std::atoll(hang_env) : -1;
+  std::map<std::int64_t, int> attempts;  // crashes per fault (parent side)
+  auto run_worker = [&](int worker, const std::vector<std::int64_t>& mine) {
+    ResultsStore store(database);
+    const std::string marker = marker_path(database, worker);
+    for (std::int64_t index : mine) {
+      { std::ofstream(marker) << index << "\n"; }
+      alarm(static_cast<unsigned>(std::max(1.0, options.fault_timeout_seconds)));
+      if (index == crash_at) std::raise(SIGSEGV);
+      if (index == crash_once_at && !std::filesystem::exists(database + ".crashed-once")) {
+        { std::ofstream(database + ".crashed-once") << index << "\n"; }
+        std::raise(SIGSEGV);
+      }
+      if (index == hang_at)
+        for (;;) pause();
+      FaultRecord record =
+          evaluate_fault(simulator, data, config, golden_correct_images, index, faults[static_cast<std::size_t>(index)]);
+      record.weight = list.weights[static_cast<std::size_t>(index)];
+      alarm(0);
+      store.write(record);
+    }
+    std::filesystem::remove(marker);
+  };
+
+  std::vector<std::vector<std::int64_t>> share(static_cast<std::size_t>(jobs));
+  for (std::size_t i = 0; i < todo.size(); ++i) share[i % static_cast<std::size_t>(jobs)].push_back(todo[i]);
+  std::map<pid_t, int> running;
+  const pid_t parent = ::getpid();
+  auto launch = [&](int worker) {
+    std::cout.flush();
+    const pid_t pid = fork();
+    if (pid < 0) throw Error("fork failed");
+    if (pid == 0) {
+      // A worker dies with its campaign (kill -9 of the parent included),
+      // never writing rows for a campaign nobody supervises.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) _exit(4);
+      int code = 0;
+      try {
+        run_worker(worker, share[static_cast<std::size_t>(worker)]);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "isimdl: worker %d: %s\n", worker, e.what());
+        code = 3;
+      }
+      std::fflush(nullptr);
+      _exit(code);
+    }
+    running[pid] = worker;
+  };
+  for (int w = 0; w < jobs; ++w)
+    if (!share[static_cast<std::size_t>(w)].empty()) launch(w);
+
+  auto report_progress = [&](bool final) {
+    if (!show_progress) return;
+    ResultsStore store(database);
+    const auto [finished, critical] = store.counts();
+    const std::int64_t now = finished - static_cast<std::int64_t>(done.size());
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double rate = now / std::max(secs, 1e-9);
+    const double eta = rate > 0 ? static_cast<double>(static_cast<std::int64_t>(todo.size()) - now) / rate : 0;
+    progress << fmt::format("\r{} / {} faults, {:.1f} faults/s, ETA {:.0f} s, {} critical   {}", finished,
+                            faults.size(), rate, eta, critical, final ? "\n" : "")
+             << std::flush;
+  };
+  auto supervise = [&] {
+    while (!running.empty()) {
+      int status = 0;
+      pid_t pid = 0;
+      for (;;) {
+        pid = waitpid(-1, &status, WNOHANG);
+        if (pid != 0) break;
+        report_progress(false);
+        usleep(100000);
+      }
+      if (pid < 0) {
+        if (errno == EINTR) continue;
+        running.clear();  // no children left: the completeness check below takes over
+        break;
+      }
+      const auto it = running.find(pid);
+      if (it == running.end()) continue;  // not one of our workers
+      const int worker = it->second;
+      running.erase(it);
+
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+        throw Error(fmt::format("worker {} failed (see the message above); finished faults are kept in {}", worker, database));
+      // Crashed or hung: record its fault, then restart the worker on the rest.
+      const bool hung = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
+      std::int64_t current = -1;
+      {
+        std::ifstream marker(marker_path(database, worker));
+        marker >> current;
+      }
+      std::set<std::int64_t> finished;
+      bool retry = false;
+      {
+        // Closed again before the next fork: a child must never inherit an
+        // open SQLite connection (SQLite's rule; a resumed worker's writes
+        // were lost when it did).
+        ResultsStore store(database);
+        finished = store.measured_faults();
+        if (current >= 0 && !finished.count(current)) {
+          // A crash is retried in a fresh worker; a second one records the
+          // fault as a simulator error.
+          retry = !hung && ++attempts[current] < kFaultAttempts;
+          if (!retry) {
+            const std::string why =
+                hung ? "worker hung (timeout)"
+                     : fmt::format("worker crashed (signal {}) on each of {} attempts",
+                                   WIFSIGNALED(status) ? WTERMSIG(status) : -1, kFaultAttempts);
+            FaultRecord failed =
+                failed_fault(current, faults[static_cast<std::size_t>(current)], config.images.size(), hung, why);
+            failed.weight = list.weights[static_cast<std::size_t>(current)];
+            store.write(failed);
+          }
+        }
+      }
+      std::vector<std::int64_t> rest;
+      if (retry) rest.push_back(current);
+      for (std::int64_t index : share[static_cast<std::size_t>(worker)])
+        if (!finished.count(index) && index != current) rest.push_back(index);
+      share[static_cast<std::size_t>(worker)] = rest;
+      if (!rest.empty()) launch(worker);
+    }
+  };
+  // When the campaign stops on an error, its remaining workers stop with it.
+  auto supervise_or_stop_workers = [&] {
+    try {
+      supervise();
+    } catch (...) {
+      for (const auto& [pid, worker] : running) ::kill(pid, SIGKILL);
+      for (const auto& [pid, worker] : running) ::waitpid(pid, nullptr, 0);
+      running.clear();
+      throw;
+    }
+  };
+  // Contract 5: the campaign ends only when every fault has its row.
+  for (int round = 0;; ++round) {
+    supervise_or_stop_workers();
+    std::vector<std::int64_t> missing;
+    {
+      ResultsStore store(database);
+      const std::set<std::int64_t> finished = store.finished_faults();
+      for (std::int64_t index : todo)
+        if (!finished.count(index)) missing.push_back(index);
+    }
+    if (missing.empty()) break;
+    if (round >= 3)
+      throw Error(fmt::format("{} faults have no result after {} rounds of workers; finished faults are kept in {} "
+                              "(rerun with --resume)",
+                              missing.size(), round + 1, database));
+    std::cerr << fmt::format("isimdl campaign: {} faults without a result, running them again\n", missing.size());
+    for (auto& s : share) s.clear();
+    for (std::size_t i = 0; i < missing.size(); ++i) share[i % static_cast<std::size_t>(jobs)].push_back(missing[i]);
+    for (int w = 0; w < jobs; ++w)
+      if (!share[static_cast<std::size_t>(w)].empty()) launch(w);
+  }
+  report_progress(true);
+  ResultsStore store(database);
+  store.checkpoint();  // the .sqlite file alone now holds every row
+  const auto records = store.read_all();
+  summary.run_now = static_cast<std::int64_t>(records.size()) - summary.skipped;
+  for (const auto& r : records) {
+    summary.critical += r.measured() && r.critical;
+    summary.sim_errors += !r.measured();
+  }
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+void print_summary(ResultsStore& store, std::ostream& out) {
+  const CampaignInfo info = store.info();
+  const std::vector<FaultRecord> records = store.read_all();
+  out << fmt::format("{}: {} of {} planned faults, model {}\n", store.path(), records.size(), info.planned_faults,
+                     info.model_path);
+  struct Tally {
+    std::int64_t faults = 0, critical = 0, evaluations = 0, sim_errors = 0;
+    std::array<std::int64_t, kOutcomeCount> outcomes{};
+  };
+  std::map<std::string, Tally> by_group;
+  std::map<int, Tally> by_layer;
+  Tally all;
+  // Rates are over the measured faults; simulator errors are counted apart.
+  std::vector<std::int64_t> errors;
+  for (const auto& r : records)
+    for (Tally* t : {&by_group[register_info(r.site.group).group_name], &by_layer[r.site.layer], &all}) {
+      if (!r.measured()) {
+        ++t->sim_errors;
+        if (t == &all) errors.push_back(r.fault_index);
+        continue;
+      }
+      ++t->faults;
+      t->critical += r.critical;
+      t->evaluations += r.images;
+      for (int o = 0; o < kOutcomeCount; ++o) t->outcomes[static_cast<std::size_t>(o)] += r.outcomes[static_cast<std::size_t>(o)];
+    }
+  auto row = [&](const std::string& name, const Tally& t) {
+    std::string line = fmt::format("  {:<16} {:>8} {:>9.2f}%", name, t.faults, 100.0 * t.critical / std::max<std::int64_t>(1, t.faults));
+    for (int o = 0; o < kOutcomeCount; ++o)
+      line += fmt::format(" {:>10.3f}%", 100.0 * static_cast<double>(t.outcomes[static_cast<std::size_t>(o)]) /
+                                              static_cast<double>(std::max<std::int64_t>(1, t.evaluations)));
+    out << line << fmt::format(" {:>9}\n", t.sim_errors);
+  };
+  auto header = [&](const char* what) {
+    std::string line = fmt::format("  {:<16} {:>8} {:>10}", what, "faults", "critical");
+    for (int o = 0; o < kOutcomeCount; ++o) line += fmt::format(" {:>11}", to_string(static_cast<Outcome>(o)));
+    out << line << fmt::format(" {:>9}\n", "sim_error");
+  };
+  out << "outcome rates per (fault, image), per register group:\n";
+  header("group");
+  for (const auto& [g, t] : by_group) row(g, t);
+  out << "per layer:\n";
+  header("layer");
+  for (const auto& [l, t] : by_layer) row(std::to_string(l), t);
+  header("all");
+  row("all", all);
+  // Estimates over the fault space (importance-weighted; weights are 1 for
+  // uniform campaigns).
+  std::vector<double> critical, drop, w;
+  for (const auto& r : records) {
+    if (!r.measured()) continue;
+    critical.push_back(r.critical ? 1.0 : 0.0);
+    drop.push_back(r.drop);
+    w.push_back(r.weight);
+  }
+  const Estimate c = weighted_estimate(critical, w), d = weighted_estimate(drop, w);
+  out << fmt::format("critical-fault rate (drop >= threshold) over the fault space: {:.6f}  95% CI [{:.6f}, {:.6f}]\n",
+                     c.value, std::max(0.0, c.lo), c.hi);
+  out << fmt::format("mean relative accuracy drop over the fault space:            {:.6f}  95% CI [{:.6f}, {:.6f}]\n",
+                     d.value, d.lo, d.hi);
+  out << fmt::format("faults: {}, effective sample size {:.1f}; precision (critical among simulated) {:.4f}\n", c.n,
+                     c.effective_sample_size, all.faults == 0 ? 0.0 : all.critical / static_cast<double>(all.faults));
+  if (!errors.empty()) {
+    std::string list;
+    for (std::size_t i = 0; i < errors.size() && i < 20; ++i) list += (i ? ", " : "") + std::to_string(errors[i]);
+    out << fmt::format("simulator errors: {} faults (the simulator crashed on them; not outcomes of the faults, outside "
+                       "every rate and estimate above; --resume runs them again): {}{}\n",
+                       errors.size(), list, errors.size() > 20 ? ", ..." : "");
+  }
+  bool uniform = true;
+  for (double x : w) uniform = uniform && x == 1.0;
+  const double population = static_cast<double>(info.population);
+  if (uniform && population > 0)
+    out << fmt::format("uniform sampling (Leveugle et al., DATE 2009): {} faults give a margin of {:.4f} at 95% "
+                       "confidence; a 1% margin needs {:.0f} faults\n",
+                       all.faults, leveugle_margin(population, static_cast<double>(all.faults)),
+                       std::ceil(leveugle_sample_size(population, 0.01)));
+}
+
+void export_results(ResultsStore& store, const std::string& format, std::ostream& out) {
+  const std::vector<FaultRecord> records = store.read_all();
+  if (format == "csv") {
+    out << fault_csv_header();
+    for (const auto& r : records) out << fault_csv_row(r);
+    return;
+  }
+  if (format != "json") throw UsageError("results export: --format must be csv or json, got '" + format + "'");
+  out << "[\n";
+  for (std::size_t i = 0; i < records.size(); ++i)
+    out << "  " << fault_json_object(records[i]) << (i + 1 < records.size() ? "," : "") << "\n";
+  out << "]\n";
+}
+
+}  // namespace isimdl

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hw/fault_site.h"
+#include "sampler/fault_space.h"
+#include "sampler/importance_sampler.h"
+#include "sampler/liveness.h"
+#include "config/config.h"
+#include "campaign/results_store.h"
+
+namespace isimdl {
+
+struct CampaignOptions {
+  std::string config_path;      // for messages
+  std::string fault_list;       // run this list instead of sampling
+  std::string emit_fault_list;  // write the list and stop
+  std::string database;         // default <output.dir>/campaign.sqlite
+  bool resume = false;
+  bool quiet = false;
+  int jobs = 0;                 // 0: campaign.jobs
+  double fault_timeout_seconds = 60;  // a worker stuck longer on one fault is killed (hang isolation)
+  bool simulate_all = false;          // no register oracle: every fault's layer simulated cycle by cycle
+};
+
+struct CampaignSummary {
+  std::int64_t planned = 0, run_now = 0, skipped = 0, critical = 0;  // critical: among the measured faults
+  double seconds = 0;
+  std::string database;
+  std::int64_t sim_errors = 0;  // faults recorded as simulator errors (outside every rate)
+};
+
+// Runs a fault campaign (docs/campaigns.md): samples or reads the fault
+// list, evaluates every fault on the images through the fast path, stores
+// each fault's result transactionally, and carries on after a crashed or hung
+// worker: a hang past the fault timeout is the fault's DUE; a crash is
+// retried once and then recorded as a simulator error, kept out of every
+// rate and estimate and run again by --resume.
+CampaignSummary run_campaign(const Config& config, const CampaignOptions& options, std::ostream& out,
+                             std::ostream& progress);
+
+// The campaign's fault list: `campaign.faults` sites drawn with
+// `campaign.seed` from the uniform prior or from ISimDL's importance
+// distribution (with their weights p/q), or every site for `faults: all`.
+struct QuantizedModel;
+struct MnistSplit;
+struct FaultList {
+  std::vector<FaultSite> faults;
+  std::vector<double> weights;  // p/q per fault; 1 for uniform and exhaustive
+};
+FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
+                            const MnistSplit& data, std::ostream& out);
+
+// The register groups campaign.groups enables, and the fault space of the
+// configuration (array, groups, kind, layers).
+std::vector<RegisterGroup> enabled_groups(const Config& config);
+FaultSpace campaign_space(const Config& config, const QuantizedModel& model);
+
+// ISimDL's importance distribution for a configuration (its images, array,
+// groups, epsilon and bit weighting): sensitivities from the network's
+// gradients, site scores from the register oracle, liveness from the
+// schedule. Refers to `space`, which must outlive it.
+class CampaignImportance {
+ public:
+  CampaignImportance(const Config& config, const FaultSpace& space, const QuantizedModel& model, const MnistSplit& data);
+  const ImportanceSampler& sampler() const { return *sampler_; }
+
+ private:
+  LiveSpace live_;
+  std::unique_ptr<ImportanceSampler> sampler_;
+};
+
+// How many of the campaign's images the golden model classifies correctly
+// (fills the simulator's golden cache).
+class FaultSimulator;
+struct ImageRange;
+int golden_correct(FaultSimulator& simulator, const MnistSplit& data, const ImageRange& images);
+// One fault over every image of the campaign: outcome and death-point counts,
+// accuracy, relative drop against `golden_correct`, critical or not.
+FaultRecord evaluate_fault(FaultSimulator& simulator, const MnistSplit& data, const Config& config, int golden_correct,
+                           std::int64_t index, const FaultSite& site);
+
+// Outcome rates per register group and per layer, printed from a results file.
+void print_summary(ResultsStore& store, std::ostream& out);
+void export_results(ResultsStore& store, const std::string& format, std::ostream& out);
+
+}  // namespace isimdl

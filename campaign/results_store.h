@@ -1,0 +1,71 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "hw/fault_site.h"
+#include "campaign/fault_record.h"
+#include "runner/fault_simulator.h"
+
+struct sqlite3;
+
+namespace isimdl {
+
+// Identity of a campaign, stored once per results file.
+struct CampaignInfo {
+  std::string version;
+  std::string config_yaml;     // resolved configuration
+  std::string model_path;
+  std::uint32_t model_crc = 0;
+  std::string array_yaml;
+  std::uint64_t seed = 0;
+  std::int64_t planned_faults = 0;
+  std::uint64_t population = 0;  // sites in the fault space
+};
+
+// The campaign's SQLite results file: a `campaign` table (one row) and a
+// `faults` table with one row per fault. Each fault is written in its own
+// transaction, so a campaign killed at any moment keeps every finished fault
+// and no half-written one; the primary key (fault_index) makes a resumed run
+// skip finished faults and never duplicate one.
+class ResultsStore {
+ public:
+  // kReadOnly (results summary/export, report) opens an existing file without
+  // writing to it and refuses one that is not an isimdl campaign; kReadWrite
+  // creates the schema when missing.
+  enum class Mode { kReadWrite, kReadOnly };
+  explicit ResultsStore(const std::string& path, Mode mode = Mode::kReadWrite);
+  ~ResultsStore();
+  ResultsStore(const ResultsStore&) = delete;
+  ResultsStore& operator=(const ResultsStore&) = delete;
+
+  // Creates the campaign row, or checks that the stored one describes the
+  // same campaign (throws Error naming the difference) when resuming.
+  void begin(const CampaignInfo& info, bool resume);
+  CampaignInfo info();
+  // Faults with a row (measured or a simulator error), and those measured.
+  std::set<std::int64_t> finished_faults();
+  std::set<std::int64_t> measured_faults();
+  // Finished faults and how many of them are critical.
+  std::pair<std::int64_t, std::int64_t> counts();
+  // Writes a fault's row; a row of the same fault that records a simulator
+  // error is replaced (a rerun), a measured one never is (throws).
+  void write(const FaultRecord& record);
+  std::vector<FaultRecord> read_all();
+  // Moves every committed row from the write-ahead log into the database
+  // file and empties the log: after it, the .sqlite file alone holds the
+  // campaign (a campaign does this when it ends).
+  void checkpoint();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void exec(const std::string& sql);
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace isimdl

@@ -1,0 +1,117 @@
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include <fstream>
+#include <iostream>
+#include <ostream>
+
+#include "models/error.h"
+#include "campaign/campaign.h"
+#include "cli/cli.h"
+#include "cli/cli_commands.h"
+#include "config/config.h"
+#include "campaign/results_store.h"
+
+namespace isimdl {
+namespace po = boost::program_options;
+namespace {
+
+int campaign_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  std::string config_path = "configs/default.yaml", array_path, model, images, inputs, labels, out_dir;
+  std::vector<std::string> overrides;
+  CampaignOptions o;
+  po::options_description desc("Options");
+  desc.add_options()("config,c", po::value(&config_path)->default_value(config_path), "campaign configuration (YAML)")(
+      "array", po::value(&array_path), "array configuration file (its array: section replaces the config's)")(
+      "param,p", po::value(&overrides)->composing(), "override a configuration key: -p key.path=value (repeatable)")(
+      "model", po::value(&model), "zoo name, model file or ONNX file (overrides model)")(
+      "images", po::value(&images), "test images begin:end (overrides dataset.images)")(
+      "inputs", po::value(&inputs), "images from a .npy file (dataset.format npy, dataset.inputs)")(
+      "labels", po::value(&labels), "labels from a .npy file (dataset.labels)")(
+      "out", po::value(&out_dir), "results directory (overrides output.dir)")(
+      "fault-list", po::value(&o.fault_list), "run the faults of this TSV file instead of sampling")(
+      "emit-fault-list", po::value(&o.emit_fault_list), "write the sampled fault list to this TSV file and stop")(
+      "db", po::value(&o.database), "results file (default <output.dir>/campaign.sqlite)")(
+      "resume", po::bool_switch(&o.resume), "continue a killed campaign: run only the faults not yet in the results")(
+      "jobs,j", po::value(&o.jobs)->default_value(0), "worker processes (default campaign.jobs)")(
+      "fault-timeout", po::value(&o.fault_timeout_seconds)->default_value(o.fault_timeout_seconds),
+      "seconds one fault may take before its worker is killed and the fault recorded as due")(
+      "quiet,q", po::bool_switch(&o.quiet), "no progress output")(
+      "no-oracle", po::bool_switch(&o.simulate_all),
+      "simulate every fault's layer cycle by cycle instead of using the register oracle (for cross-checks)");
+  po::variables_map values;
+  if (parse_command_line(prog, "[--config FILE] [-p key=value]... [--resume] [--jobs N]", desc, {}, args, values, io))
+    return kExitOk;
+  if (o.jobs < 0 || o.jobs > 256) throw UsageError(fmt::format("{}: --jobs: expected 1..256 (0: campaign.jobs), got {}", prog, o.jobs));
+  if (!(o.fault_timeout_seconds > 0) || !std::isfinite(o.fault_timeout_seconds))
+    throw UsageError(fmt::format("{}: --fault-timeout: expected a positive number of seconds, got {}", prog, o.fault_timeout_seconds));
+  for (const auto& [value, key] : std::vector<std::pair<std::string, std::string>>{
+           {model, "model"}, {images, "dataset.images"}, {inputs, "dataset.inputs"}, {labels, "dataset.labels"},
+           {out_dir, "output.dir"}})
+    if (!value.empty()) overrides.push_back(key + "=" + value);
+  if (!inputs.empty()) overrides.push_back("dataset.format=npy");
+  Config config = load_config(config_path, overrides);
+  if (!array_path.empty()) config.array = load_config(array_path, overrides).array;
+  o.config_path = config_path;
+  io.out << "isimdl campaign: " << config_path << "\n";
+  print_config_summary(config, io.out);
+  const CampaignSummary s = run_campaign(config, o, io.out, std::cerr);
+  if (!o.emit_fault_list.empty()) return kExitOk;
+  io.out << fmt::format("{} faults run now ({} were already done) in {:.1f} s: {:.1f} faults/s, {:.1f} (fault, image) "
+                        "evaluations/s; {} critical of {} in {}\n",
+                        s.run_now, s.skipped, s.seconds, s.run_now / std::max(s.seconds, 1e-9),
+                        s.run_now * config.images.size() / std::max(s.seconds, 1e-9), s.critical, s.planned, s.database);
+  if (s.sim_errors > 0)
+    io.out << fmt::format("{} faults are simulator errors (a worker crashed on each twice); they are outside every rate "
+                          "below, and --resume runs them again\n",
+                          s.sim_errors);
+  ResultsStore store(s.database);
+  print_summary(store, io.out);
+  return kExitOk;
+}
+
+int results_summary(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  std::string path;
+  po::options_description desc("Options");
+  desc.add_options()("db", po::value(&path)->required(), "campaign results file (.sqlite)");
+  po::positional_options_description pos;
+  pos.add("db", 1);
+  po::variables_map values;
+  if (parse_command_line(prog, "RESULTS.sqlite", desc, pos, args, values, io)) return kExitOk;
+  if (!std::ifstream(path)) throw Error(path + ": no such results file");
+  ResultsStore store(path, ResultsStore::Mode::kReadOnly);
+  print_summary(store, io.out);
+  return kExitOk;
+}
+
+int results_export(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  std::string path, format = "csv";
+  po::options_description desc("Options");
+  desc.add_options()("db", po::value(&path)->required(), "campaign results file (.sqlite)")(
+      "format", po::value(&format)->default_value(format), "csv or json");
+  po::positional_options_description pos;
+  pos.add("db", 1);
+  po::variables_map values;
+  if (parse_command_line(prog, "RESULTS.sqlite [--format csv|json]", desc, pos, args, values, io)) return kExitOk;
+  if (format != "csv" && format != "json") throw UsageError(prog + ": --format must be csv or json, got '" + format + "'");
+  if (!std::ifstream(path)) throw Error(path + ": no such results file");
+  ResultsStore store(path, ResultsStore::Mode::kReadOnly);
+  export_results(store, format, io.out);
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<CliCommand> campaign_commands() {
+  return {
+      {"campaign", "run a register-level fault campaign; results in SQLite", campaign_command, {}},
+      {"results",
+       "summarise or export campaign results",
+       nullptr,
+       {{"summary", "outcome rates per register group and per layer", results_summary, {}},
+        {"export", "all fault rows as CSV or JSON", results_export, {}}}},
+  };
+}
+
+}  // namespace isimdl

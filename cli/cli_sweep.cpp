@@ -1,0 +1,214 @@
+// isimdl sweep: every (rows, cols) array for one model, in parallel worker
+// processes, into one table.
+#include <fmt/format.h>
+#include <cerrno>
+#include <algorithm>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <ostream>
+#include <sstream>
+
+#include "models/error.h"
+#include "models/idx_reader.h"
+#include "models/model_file.h"
+#include "models/zoo.h"
+#include "runner/model_source.h"
+#include "cli/cli.h"
+#include "cli/cli_commands.h"
+#include "config/config.h"
+#include "campaign/progress.h"
+#include "campaign/sweep.h"
+
+namespace isimdl {
+namespace po = boost::program_options;
+namespace {
+
+std::vector<int> parse_list(const std::string& text, const std::string& option, const std::string& prog) {
+  std::vector<int> values;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      std::size_t used = 0;
+      const int v = std::stoi(item, &used);
+      if (used != item.size() || v < 1 || v > 256) throw std::invalid_argument(item);
+      values.push_back(v);
+    } catch (const std::exception&) {
+      throw UsageError(fmt::format("{}: {}: expected comma-separated sizes in 1..256, got \"{}\"", prog, option, item));
+    }
+  }
+  if (values.empty()) throw UsageError(fmt::format("{}: {}: empty list", prog, option));
+  return values;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int sweep_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  std::string config_path = "configs/default.yaml", model, rows_text = "4,8,16,32", cols_text = "4,8,16,32", timing,
+              out_dir = "results/sweep", images;
+  std::vector<std::string> overrides;
+  int buffers_kib = 0, vulnerability = 0, jobs = 1;
+  po::options_description desc("Options");
+  bool quiet = false;
+  desc.add_options()("config,c", po::value(&config_path)->default_value(config_path), "base configuration (YAML)")(
+      "model", po::value(&model), "zoo name or model file (overrides model)")(
+      "rows", po::value(&rows_text)->default_value(rows_text), "PE rows to try, comma-separated")(
+      "cols", po::value(&cols_text)->default_value(cols_text), "PE columns to try, comma-separated")(
+      "timing", po::value(&timing), "scalesim or double_buffered (overrides array.timing)")(
+      "buffers-kib", po::value(&buffers_kib)->default_value(0), "every on-chip buffer's size in KiB (0: the config's)")(
+      "vulnerability", po::value(&vulnerability)->default_value(0),
+      "per configuration, an N-fault ISimDL campaign: critical-fault rate with its 95% interval")(
+      "images", po::value(&images), "test images begin:end for the campaigns (overrides dataset.images)")(
+      "jobs,j", po::value(&jobs)->default_value(jobs), "configurations run in parallel (worker processes)")(
+      "out", po::value(&out_dir)->default_value(out_dir), "directory for sweep.csv and sweep_layers.csv")(
+      "quiet,q", po::bool_switch(&quiet), "no progress line (shown only on a terminal anyway)")(
+      "param,p", po::value(&overrides)->composing(), "override a configuration key for every configuration (repeatable)");
+  po::variables_map values;
+  if (parse_command_line(prog, "[--model NAME] [--rows 4,8,16] [--cols 4,8,16] [--vulnerability N] [--jobs N]", desc, {},
+                         args, values, io))
+    return kExitOk;
+  if (vulnerability < 0) throw UsageError(prog + ": --vulnerability must be >= 0");
+  if (jobs < 1) throw UsageError(prog + ": --jobs must be at least 1");
+  if (buffers_kib < 0) throw UsageError(prog + ": --buffers-kib must be >= 0");
+  if (!model.empty()) overrides.push_back("model=" + model);
+  if (!timing.empty()) overrides.push_back("array.timing=" + timing);
+  if (!images.empty()) overrides.push_back("dataset.images=" + images);
+  if (buffers_kib > 0)
+    for (const char* b : {"ifmap_kib", "weight_kib", "accumulator_kib", "output_kib"})
+      overrides.push_back(fmt::format("array.buffers.{}={}", b, buffers_kib));
+  const std::vector<int> rows = parse_list(rows_text, "--rows", prog), cols = parse_list(cols_text, "--cols", prog);
+  // Every configuration is validated before anything runs.
+  std::vector<Config> configs;
+  for (int r : rows)
+    for (int c : cols) {
+      std::vector<std::string> o = overrides;
+      o.push_back(fmt::format("array.rows={}", r));
+      o.push_back(fmt::format("array.cols={}", c));
+      configs.push_back(load_config(config_path, o));
+    }
+  const Config& base = configs.front();
+  const QuantizedModel q = open_model(base.model, base.dataset);
+  const MnistSplit data = open_test_set(base.dataset, q);
+  if (base.images.end > data.images.count)
+    throw ConfigError(images_past_end_message(base, data.images.count,
+                                              base.dataset.format == "npy" ? base.dataset.inputs : base.dataset.resolved_dir()));
+  std::filesystem::create_directories(out_dir);
+  io.out << fmt::format("sweep: {} on {} arrays ({} x {}), timing {}{}, {} job(s)\n", base.model, configs.size(),
+                        rows_text, cols_text, to_string(base.array.timing),
+                        vulnerability > 0 ? fmt::format(", {}-fault ISimDL campaign each on images {}", vulnerability,
+                                                        to_string(base.images))
+                                          : std::string(),
+                        jobs);
+  // Workers write one part file per configuration; the parent merges them
+  // in configuration order, so the table does not depend on --jobs.
+  const std::string parts = out_dir + "/.sweep-parts";
+  std::filesystem::create_directories(parts);
+  auto part = [&](std::size_t i) { return fmt::format("{}/{}", parts, i); };
+  auto run_point = [&](std::size_t i) {
+    const SweepPoint p = run_sweep_point(configs[i], q, data, vulnerability);
+    std::ofstream(part(i) + ".row") << sweep_csv_row(p);
+    std::ofstream(part(i) + ".layers") << sweep_layers_csv_rows(p);
+  };
+  const int workers = std::min<int>(jobs, static_cast<int>(configs.size()));
+  Progress progress(std::cerr, "configurations", static_cast<std::int64_t>(configs.size()), Progress::wanted(quiet));
+  auto finished = [&] {
+    std::int64_t n = 0;
+    for (std::size_t i = 0; i < configs.size(); ++i) n += std::filesystem::exists(part(i) + ".row");
+    return n;
+  };
+  if (workers == 1) {
+    for (std::size_t i = 0; i < configs.size(); ++i) {
+      run_point(i);
+      progress.update(static_cast<std::int64_t>(i + 1));
+    }
+  } else {
+    std::cout.flush();
+    std::vector<pid_t> pids;
+    for (int w = 0; w < workers; ++w) {
+      const pid_t pid = fork();
+      if (pid < 0) throw Error("fork failed");
+      if (pid == 0) {
+        int code = 0;
+        try {
+          for (std::size_t i = static_cast<std::size_t>(w); i < configs.size(); i += static_cast<std::size_t>(workers))
+            run_point(i);
+        } catch (const std::exception& e) {
+          std::ofstream(fmt::format("{}/error-{}", parts, w)) << e.what();
+          code = 3;
+        }
+        std::fflush(nullptr);
+        _exit(code);
+      }
+      pids.push_back(pid);
+    }
+    for (std::size_t left = pids.size(); left > 0;) {
+      int status = 0;
+      const pid_t pid = waitpid(-1, &status, WNOHANG);
+      if (pid > 0 && std::find(pids.begin(), pids.end(), pid) != pids.end()) --left;
+      if (pid < 0 && errno != EINTR) break;
+      if (pid == 0) {
+        progress.update(finished());
+        usleep(100000);
+      }
+    }
+    progress.update(finished());
+  }
+  progress.finish();
+  std::string table = sweep_csv_header(), layers = sweep_layers_csv_header();
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    if (!std::filesystem::exists(part(i) + ".row")) {
+      std::string why;
+      for (int w = 0; w < workers; ++w)
+        if (std::filesystem::exists(fmt::format("{}/error-{}", parts, w)))
+          why += " " + read_text(fmt::format("{}/error-{}", parts, w));
+      throw Error(fmt::format("sweep: configuration {}x{} produced no result:{}", configs[i].array.rows,
+                              configs[i].array.cols, why.empty() ? " its worker died" : why));
+    }
+    table += read_text(part(i) + ".row");
+    layers += read_text(part(i) + ".layers");
+  }
+  std::filesystem::remove_all(parts);
+  write_file_atomically(out_dir + "/sweep.csv", table);
+  write_file_atomically(out_dir + "/sweep_layers.csv", layers);
+  write_resolved_config(base, out_dir);
+  // The printed summary, from the table just written.
+  io.out << fmt::format("{:>5} {:>5} {:>12} {:>12} {:>7} {:>8} {:>12} {:>14}{}\n", "rows", "cols", "cycles", "stalls",
+                        "util%", "mapping%", "DRAM bytes", "fault sites",
+                        vulnerability > 0 ? fmt::format(" {:>24}", "critical rate [95% CI]") : std::string());
+  std::stringstream rows_in(table);
+  std::string line;
+  std::getline(rows_in, line);
+  while (std::getline(rows_in, line)) {
+    const auto f = sweep_csv_fields(line);
+    const long long dram =
+        std::stoll(f.at("dram_ifmap_bytes")) + std::stoll(f.at("dram_weight_bytes")) + std::stoll(f.at("dram_output_bytes"));
+    io.out << fmt::format("{:>5} {:>5} {:>12} {:>12} {:>7.1f} {:>8.1f} {:>12} {:>14}{}\n", f.at("rows"), f.at("cols"),
+                          f.at("total_cycles"), f.at("stall_cycles"), 100 * std::stod(f.at("utilization")),
+                          100 * std::stod(f.at("mapping_efficiency")), dram, f.at("fault_sites"),
+                          vulnerability > 0 ? fmt::format(" {:>9.3g} [{:.3g}, {:.3g}]", std::stod(f.at("critical_rate")),
+                                                          std::stod(f.at("critical_rate_lo")),
+                                                          std::stod(f.at("critical_rate_hi")))
+                                            : std::string());
+  }
+  io.out << fmt::format("wrote {0}/sweep.csv, {0}/sweep_layers.csv\n", out_dir);
+  return kExitOk;
+}
+
+}  // namespace
+
+CliCommand sweep_command_entry() {
+  return {"sweep", "architects' design-space sweep over PE-array sizes: cycles, traffic, fault sites, vulnerability",
+          sweep_command, {}};
+}
+
+}  // namespace isimdl

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "hw/fault_site.h"
+#include "hw/layer_job.h"
+
+namespace isimdl {
+
+// The stimulus of the RTL testbench (tests/rtl/tb_pe_array.v) for one fold:
+// a random GEMM job of M <= any, K <= R, N <= C streamed through an R x C
+// array in `edges` cycles, and at most one fault through the saboteur port.
+// The format, whitespace-separated decimal integers:
+//   R C M K N EDGES
+//   FAULT_CYCLE FAULT_KIND FAULT_INDEX FAULT_MASK    (FAULT_CYCLE -1: none)
+//   W[n][k] for n < N, k < K
+//   A[m][k] for m < M, k < K
+// FAULT_KIND is the register kind's saboteur code (RegisterInfo::rtl_saboteur).
+// Throws Error for a fault in a register the RTL array does not have.
+std::string rtl_stimulus(const LayerJob& job, int rows, int cols, std::int64_t edges, const FaultSite* fault);
+
+// The saboteur code of the fault's register kind (throws Error when the RTL
+// array does not have it), and the mask of the bits the fault flips.
+int rtl_saboteur(RegisterGroup group);
+std::uint64_t fault_bit_mask(const FaultSite& fault);
+
+}  // namespace isimdl

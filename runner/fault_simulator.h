@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hw/accelerator.h"
+#include "hw/fault_site.h"
+#include "hw/fold_schedule.h"
+#include "hw/register_oracle.h"
+#include "models/idx_reader.h"
+#include "models/quantized_model.h"
+#include "runner/network_runner.h"
+
+namespace isimdl {
+
+// What the application sees of one fault on one image.
+enum class Outcome {
+  kMasked,     // logits bit-identical to golden
+  kSdcBenign,  // logits differ, top-1 the same
+  kSdcTop1,    // top-1 changed (golden top-1 still in the top 5)
+  kSdcTop5,    // golden top-1 not in the faulty top 5
+  kDue,        // detected: the watchdog fired (or the controller saw an inconsistency)
+};
+const char* to_string(Outcome outcome);
+inline constexpr int kOutcomeCount = 5;
+
+// Where the error stopped propagating (kLogits: it did not).
+enum class DeathPoint { kArray, kAccumulator, kRequantization, kRelu, kPooling, kLogits, kNotApplicable };
+const char* to_string(DeathPoint point);
+inline constexpr int kDeathPointCount = 7;
+
+struct FaultResult {
+  Outcome outcome = Outcome::kMasked;
+  DeathPoint died = DeathPoint::kArray;
+  int top1 = -1;
+  std::vector<std::int8_t> logits;  // empty for kDue
+  InjectionRecord injection;
+};
+
+// Classifies faulty logits against golden ones.
+Outcome classify(const std::vector<std::int8_t>& golden, const std::vector<std::int8_t>& faulty);
+
+// Runs faults against cached golden values. The fast path simulates only the
+// faulty layer cycle by cycle, starting from the golden values of the layers
+// before it, and carries a corrupted output to the logits on the reference
+// engine; the full path re-simulates the whole inference on the accelerator
+// with the fault injected. Contract 2: both give the same outcome and the
+// same faulty logits (tests/test_fault_simulator.cpp).
+class FaultSimulator {
+ public:
+  FaultSimulator(Accelerator& accelerator, const QuantizedModel& model, const MnistSplit& data);
+
+  // Golden trace of an image, computed once (reference engine == accelerator
+  // by contract 1).
+  const InferenceTrace& golden(int image);
+  FaultResult run_fast(const FaultSite& fault, int image);
+  // Analytic classification of the fast path is on by default; off, every
+  // fault is simulated (the benchmark compares the two).
+  void set_analytic(bool on) { analytic_ = on; }
+  FaultResult run_full(const FaultSite& fault, int image);
+
+ private:
+  Accelerator& accelerator_;
+  const QuantizedModel& model_;
+  const MnistSplit& data_;
+  NetworkRunner runner_;
+  // What the fast path needs of a faulty layer for one image, built once.
+  LayerOracle& context(int layer, int image);
+  FaultResult finish(const FaultSite& fault, int image, FaultResult r);
+  bool analytic_ = true;
+  std::map<int, InferenceTrace> golden_;
+  std::map<std::pair<int, int>, std::unique_ptr<LayerOracle>> contexts_;
+  InferenceTrace work_;
+};
+
+}  // namespace isimdl
