@@ -118,13 +118,17 @@ CampaignImportance::CampaignImportance(const Config& config, const FaultSpace& s
   // oracle, bits weighted by the size of their flip.
   const int calibration_end = std::min(config.images.end, config.images.begin + 32);
   const auto sensitivity = compute_sensitivity(model, data, config.images.begin, calibration_end);
-  const std::vector<double> scores = block_scores(space, live_, model, config.array, data, config.images.begin,
-                                                  calibration_end, sensitivity, 64, config.campaign.seed ^ 0x5eed);
+  scores_ = isimdl::block_scores(space, live_, model, config.array, data, config.images.begin, calibration_end,
+                                 sensitivity, 64, config.campaign.seed ^ 0x5eed);
+  sampler_ = std::make_unique<ImportanceSampler>(space, live_, scores_, options(config.campaign));
+}
+
+ImportanceSampler::Options CampaignImportance::options(const CampaignConfig& campaign) {
   ImportanceSampler::Options options;
-  options.epsilon = config.campaign.epsilon;
-  options.bit_weighting = config.campaign.bit_weighting;
-  options.bit_exponent = config.campaign.bit_exponent;
-  sampler_ = std::make_unique<ImportanceSampler>(space, live_, scores, options);
+  options.epsilon = campaign.epsilon;
+  options.bit_weighting = campaign.bit_weighting;
+  options.bit_exponent = campaign.bit_exponent;
+  return options;
 }
 
 FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,

@@ -68,9 +68,17 @@ class CampaignImportance {
  public:
   CampaignImportance(const Config& config, const FaultSpace& space, const QuantizedModel& model, const MnistSplit& data);
   const ImportanceSampler& sampler() const { return *sampler_; }
+  // What the sampler is built from: the live sites and the per-block scores
+  // (sensitivities on up to 32 of the campaign's images), for samplers of
+  // other options over the same space (`isimdl compare`'s variants).
+  const LiveSpace& live() const { return live_; }
+  const std::vector<double>& block_scores() const { return scores_; }
+  // The importance options a campaign configuration asks for.
+  static ImportanceSampler::Options options(const CampaignConfig& campaign);
 
  private:
   LiveSpace live_;
+  std::vector<double> scores_;
   std::unique_ptr<ImportanceSampler> sampler_;
 };
 

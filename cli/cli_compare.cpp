@@ -46,9 +46,7 @@ struct Variant {
 
 std::vector<Variant> variants(const CampaignConfig& c, bool ablations) {
   std::vector<Variant> v{{"uniform", false, {}, false}};
-  ImportanceSampler::Options isimdl;
-  isimdl.epsilon = c.epsilon;
-  isimdl.bit_exponent = c.bit_exponent;
+  const ImportanceSampler::Options isimdl = CampaignImportance::options(c);
   v.push_back({"importance", true, isimdl, false});
   if (!ablations) return v;
   ImportanceSampler::Options magnitude = isimdl;
@@ -120,11 +118,11 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
     check_model_input(model.arch, data.images, model_name, config.dataset.format);
     const FaultSpace space(model, config.array, groups, config.campaign.kind, config.campaign.adjacent_bits,
                            config.campaign.stuck_cycles, config.campaign.layers);
-    const LiveSpace live(space);
-    const int calibration_end = std::min(config.images.end, config.images.begin + 32);
-    const auto sensitivity = compute_sensitivity(model, data, config.images.begin, calibration_end);
-    const std::vector<double> scores = block_scores(space, live, model, config.array, data, config.images.begin,
-                                                    calibration_end, sensitivity, 64, config.campaign.seed ^ 0x5eed);
+    // The campaign's own importance set-up (live sites, block scores); the
+    // variants differ in their options only.
+    const CampaignImportance importance(config, space, model, data);
+    const LiveSpace& live = importance.live();
+    const std::vector<double>& scores = importance.block_scores();
     FaultSimulator simulator(accelerator, model, data);
     const int golden = golden_correct(simulator, data, config.images);
     io.out << fmt::format("{}: {} sites, golden accuracy {:.2f}% on images {}\n", model_name, space.size(),
