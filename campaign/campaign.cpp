@@ -195,6 +195,16 @@ class CampaignLock {
 
 }  // namespace
 
+void CampaignOptions::test_hooks_from_environment() {
+  const auto read = [](const char* name) {
+    const char* text = std::getenv(name);
+    return text ? std::atoll(text) : -1LL;
+  };
+  crash_at_fault = read("ISIMDL_TEST_CRASH_AT_FAULT");
+  crash_once_at_fault = read("ISIMDL_TEST_CRASH_ONCE_AT_FAULT");
+  hang_at_fault = read("ISIMDL_TEST_HANG_AT_FAULT");
+}
+
 CampaignSummary run_campaign(const Config& config, const CampaignOptions& options, std::ostream& out,
                              std::ostream& progress) {
   const auto start = std::chrono::steady_clock::now();
@@ -272,15 +282,8 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
 
   // Workers are forked processes (SystemC is elaborated once, before the
   // fork): a crash or hang costs one fault, not the campaign.
-  // Self-test hooks for the isolation tests: a worker crashes (SIGSEGV) or
-  // hangs on the fault with this index.
-  // ISIMDL_TEST_CRASH_ONCE_AT_FAULT crashes on the first attempt only.
-  const char* crash_env = std::getenv("ISIMDL_TEST_CRASH_AT_FAULT");
-  const char* crash_once_env = std::getenv("ISIMDL_TEST_CRASH_ONCE_AT_FAULT");
-  const char* hang_env = std::getenv("ISIMDL_TEST_HANG_AT_FAULT");
-  const std::int64_t crash_at = crash_env ? std::atoll(crash_env) : -1;
-  const std::int64_t crash_once_at = crash_once_env ? std::atoll(crash_once_env) : -1;
-  const std::int64_t hang_at = hang_env ? std::atoll(hang_env) : -1;
+  const std::int64_t crash_at = options.crash_at_fault, crash_once_at = options.crash_once_at_fault,
+                     hang_at = options.hang_at_fault;
   std::map<std::int64_t, int> attempts;  // crashes per fault (parent side)
   auto run_worker = [&](int worker, const std::vector<std::int64_t>& mine) {
     ResultsStore store(database);

@@ -25,6 +25,13 @@ struct CampaignOptions {
   int jobs = 0;                 // 0: campaign.jobs
   double fault_timeout_seconds = 60;  // a worker stuck longer on one fault is killed (hang isolation)
   bool simulate_all = false;          // no register oracle: every fault's layer simulated cycle by cycle
+  // Self-test hooks of the worker isolation tests: a worker crashes (SIGSEGV)
+  // on the fault with this index, crashes on its first attempt only, or
+  // hangs on it (-1: never). The command line sets them from the environment
+  // (CampaignOptions::test_hooks_from_environment); library callers set them directly.
+  std::int64_t crash_at_fault = -1, crash_once_at_fault = -1, hang_at_fault = -1;
+  // ISIMDL_TEST_CRASH_AT_FAULT, ISIMDL_TEST_CRASH_ONCE_AT_FAULT, ISIMDL_TEST_HANG_AT_FAULT.
+  void test_hooks_from_environment();
 };
 
 struct CampaignSummary {

@@ -54,6 +54,7 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
   Config config = load_config(config_path, overrides);
   if (!array_path.empty()) config.array = load_config(array_path, overrides).array;
   o.config_path = config_path;
+  o.test_hooks_from_environment();
   io.out << "isimdl campaign: " << config_path << "\n";
   print_config_summary(config, io.out);
   const CampaignSummary s = run_campaign(config, o, io.out, std::cerr);
