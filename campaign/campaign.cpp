@@ -1,10 +1,10 @@
 #include "campaign/campaign.h"
+#include "campaign/worker_pool.h"
 #include "runner/model_source.h"
 
 #include <fmt/format.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -309,29 +309,8 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
 
   std::vector<std::vector<std::int64_t>> share(static_cast<std::size_t>(jobs));
   for (std::size_t i = 0; i < todo.size(); ++i) share[i % static_cast<std::size_t>(jobs)].push_back(todo[i]);
-  std::map<pid_t, int> running;
-  const pid_t parent = ::getpid();
-  auto launch = [&](int worker) {
-    std::cout.flush();
-    const pid_t pid = fork();
-    if (pid < 0) throw Error("fork failed");
-    if (pid == 0) {
-      // A worker dies with its campaign (kill -9 of the parent included),
-      // never writing rows for a campaign nobody supervises.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) _exit(4);
-      int code = 0;
-      try {
-        run_worker(worker, share[static_cast<std::size_t>(worker)]);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "isimdl: worker %d: %s\n", worker, e.what());
-        code = 3;
-      }
-      std::fflush(nullptr);
-      _exit(code);
-    }
-    running[pid] = worker;
-  };
+  WorkerPool pool;
+  auto launch = [&](int worker) { pool.launch(worker, [&, worker] { run_worker(worker, share[static_cast<std::size_t>(worker)]); }); };
   for (int w = 0; w < jobs; ++w)
     if (!share[static_cast<std::size_t>(w)].empty()) launch(w);
 
@@ -348,25 +327,8 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
              << std::flush;
   };
   auto supervise = [&] {
-    while (!running.empty()) {
-      int status = 0;
-      pid_t pid = 0;
-      for (;;) {
-        pid = waitpid(-1, &status, WNOHANG);
-        if (pid != 0) break;
-        report_progress(false);
-        usleep(100000);
-      }
-      if (pid < 0) {
-        if (errno == EINTR) continue;
-        running.clear();  // no children left: the completeness check below takes over
-        break;
-      }
-      const auto it = running.find(pid);
-      if (it == running.end()) continue;  // not one of our workers
-      const int worker = it->second;
-      running.erase(it);
-
+    while (const auto exit = pool.wait([&] { report_progress(false); })) {
+      const int worker = exit->worker, status = exit->status;
       if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
       if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
         throw Error(fmt::format("worker {} failed (see the message above); finished faults are kept in {}", worker, database));
@@ -414,9 +376,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
     try {
       supervise();
     } catch (...) {
-      for (const auto& [pid, worker] : running) ::kill(pid, SIGKILL);
-      for (const auto& [pid, worker] : running) ::waitpid(pid, nullptr, 0);
-      running.clear();
+      pool.stop_all();
       throw;
     }
   };

@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <cerrno>
 #include <algorithm>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +20,7 @@
 #include "cli/cli_commands.h"
 #include "config/config.h"
 #include "campaign/progress.h"
+#include "campaign/worker_pool.h"
 #include "campaign/sweep.h"
 
 namespace isimdl {
@@ -132,34 +131,20 @@ int sweep_command(const std::vector<std::string>& args, const std::string& prog,
       progress.update(static_cast<std::int64_t>(i + 1));
     }
   } else {
-    std::cout.flush();
-    std::vector<pid_t> pids;
-    for (int w = 0; w < workers; ++w) {
-      const pid_t pid = fork();
-      if (pid < 0) throw Error("fork failed");
-      if (pid == 0) {
-        int code = 0;
+    // The campaign's worker pool; a worker's error goes to a file the
+    // message below quotes if its configuration has no result.
+    WorkerPool pool;
+    for (int w = 0; w < workers; ++w)
+      pool.launch(w, [&, w] {
         try {
           for (std::size_t i = static_cast<std::size_t>(w); i < configs.size(); i += static_cast<std::size_t>(workers))
             run_point(i);
         } catch (const std::exception& e) {
           std::ofstream(fmt::format("{}/error-{}", parts, w)) << e.what();
-          code = 3;
+          throw;
         }
-        std::fflush(nullptr);
-        _exit(code);
-      }
-      pids.push_back(pid);
-    }
-    for (std::size_t left = pids.size(); left > 0;) {
-      int status = 0;
-      const pid_t pid = waitpid(-1, &status, WNOHANG);
-      if (pid > 0 && std::find(pids.begin(), pids.end(), pid) != pids.end()) --left;
-      if (pid < 0 && errno != EINTR) break;
-      if (pid == 0) {
-        progress.update(finished());
-        usleep(100000);
-      }
+      });
+    while (pool.wait([&] { progress.update(finished()); })) {
     }
     progress.update(finished());
   }
