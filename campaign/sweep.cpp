@@ -34,12 +34,9 @@ SweepPoint run_sweep_point(const Config& config, const QuantizedModel& model, co
   p.total = total_stats(p.layers);
   const FaultSpace space = campaign_space(config, model);
   p.fault_sites = space.size();
-  RegisterCounts counts;
-  counts.rows = config.array.rows;
-  counts.cols = config.array.cols;
-  counts.accumulator_words = static_cast<std::int64_t>(config.array.buffers.accumulator_kib) * 1024 / 4;
+  const RegisterCounts counts = RegisterCounts::of_array(config.array);
   for (RegisterGroup g : enabled_groups(config))
-    if (!is_sram_buffer(g)) p.register_bits += register_instances(g, counts) * register_info(g).width;
+    if (!is_sram_buffer(g)) p.register_bits += counts.instances(g) * register_info(g).width;
   if (vulnerability_faults > 0) {
     p.vulnerability_faults = vulnerability_faults;
     FaultSimulator simulator(accelerator, model, data);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "hw/array_config.h"
 #include "hw/fold_schedule.h"
 #include "hw/register_kind.h"
 #include "models/error.h"
@@ -112,6 +113,14 @@ RegisterCounts RegisterCounts::of_layer(const LayerSchedule& schedule, std::int6
   return c;
 }
 
+RegisterCounts RegisterCounts::of_array(const ArrayConfig& array) {
+  RegisterCounts c;
+  c.rows = array.rows;
+  c.cols = array.cols;
+  c.accumulator_words = static_cast<std::int64_t>(array.buffers.accumulator_kib) * 1024 / 4;
+  return c;
+}
+
 std::int64_t RegisterCounts::instances(RegisterGroup group) const {
   switch (register_info(group).placement) {
     case Placement::kPe: return static_cast<std::int64_t>(rows) * cols;
@@ -126,7 +135,6 @@ std::int64_t RegisterCounts::instances(RegisterGroup group) const {
   return 0;
 }
 
-std::int64_t register_instances(RegisterGroup group, const RegisterCounts& counts) { return counts.instances(group); }
 
 int pe_register_bits() {
   int bits = 0;

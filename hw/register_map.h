@@ -121,6 +121,7 @@ RegisterGroup register_group_from_name(const std::string& name);  // throws Erro
 // How many instances of each register group one layer's run has: the array
 // and the sizes of the buffers the layer uses.
 struct LayerSchedule;
+struct ArrayConfig;
 struct RegisterCounts {
   int rows = 0;
   int cols = 0;
@@ -131,9 +132,11 @@ struct RegisterCounts {
 
   // A layer with this schedule whose input has `input_words` elements.
   static RegisterCounts of_layer(const LayerSchedule& schedule, std::int64_t input_words);
+  // The hardware itself: the array and the accumulator at its configured
+  // capacity (the SRAM buffers count no words: their size is per layer).
+  static RegisterCounts of_array(const ArrayConfig& array);
   std::int64_t instances(RegisterGroup group) const;
 };
-std::int64_t register_instances(RegisterGroup group, const RegisterCounts& counts);
 
 // Flip-flop bits per PE (every kind placed per PE).
 int pe_register_bits();
