@@ -27,7 +27,11 @@ module pe_array #(
     input wire [3:0] flip_kind,
     input wire [31:0] flip_index,
     input wire [31:0] flip_mask,
-    output wire [32*C-1:0] aligned  // the de-skewed bottom row
+    // The de-skewed bottom row: wires from the registers themselves (the
+    // last de-skew stage of each column, PE(R-1, C-1)'s psum for the last
+    // column); the accumulator adds what they hold at the next edge, so a
+    // fault in them reaches it (docs/hardware.md, "Blocks").
+    output wire [32*C-1:0] aligned
 );
   localparam N = R * C;
   localparam SK = (R * (R - 1)) / 2 > 0 ? (R * (R - 1)) / 2 : 1;
