@@ -24,7 +24,7 @@
 #include "sampler/site_scores.h"
 #include "runner/model_source.h"
 #include "cli/cli.h"
-#include "report/report.h"
+#include "reporting/report.h"
 #include "cli/cli_commands.h"
 #include "campaign/campaign.h"
 #include "config/config.h"

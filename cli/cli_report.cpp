@@ -5,7 +5,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_commands.h"
-#include "report/report.h"
+#include "reporting/report.h"
 
 namespace isimdl {
 namespace po = boost::program_options;

@@ -19,7 +19,7 @@
 #include "cli/cli_commands.h"
 #include "config/config.h"
 #include "campaign/fault_list.h"
-#include "report/trace_diff.h"
+#include "reporting/trace_diff.h"
 
 namespace isimdl {
 namespace po = boost::program_options;

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "tests/test_dir.h"
-#include "report/report.h"
+#include "reporting/report.h"
 
 namespace isimdl {
 namespace {

@@ -1,4 +1,4 @@
-// isimdl trace-diff's reader and comparison (report/trace_diff.h).
+// isimdl trace-diff's reader and comparison (reporting/trace_diff.h).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -7,7 +7,7 @@
 
 #include "tests/test_dir.h"
 #include "models/error.h"
-#include "report/trace_diff.h"
+#include "reporting/trace_diff.h"
 
 namespace isimdl {
 namespace {

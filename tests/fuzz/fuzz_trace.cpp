@@ -1,9 +1,9 @@
-// Cycle traces (report/trace_diff.h), CSV or VCD by FUZZ_TRACE_SUFFIX: read to
+// Cycle traces (reporting/trace_diff.h), CSV or VCD by FUZZ_TRACE_SUFFIX: read to
 // the end and compared with themselves.
 #include <map>
 
 #include "fuzz_common.h"
-#include "report/trace_diff.h"
+#include "reporting/trace_diff.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   return isimdl::fuzz::with_file(data, size, FUZZ_TRACE_SUFFIX, [](const std::string& path) {

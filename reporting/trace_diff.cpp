@@ -1,4 +1,4 @@
-#include "report/trace_diff.h"
+#include "reporting/trace_diff.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "report/report.h"
+#include "reporting/report.h"
 
 #include <fmt/format.h>
 
