@@ -11,7 +11,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 
 #include "models/error.h"
@@ -22,13 +25,32 @@ extern "C" int sc_main(int, char*[]) { return 0; }
 
 namespace isimdl::fuzz {
 
+// A fresh directory of this fuzzing process (mkdtemp under the system temp
+// directory), removed when the process ends: two fuzzers, or two runs of one,
+// never share a file.
+inline const std::string& fuzz_dir() {
+  struct Owned {
+    std::string path;
+    Owned() {
+      std::string pattern = std::filesystem::temp_directory_path().string() + "/isimdl-fuzz-XXXXXX";
+      if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed under " + pattern);
+      path = pattern;
+    }
+    ~Owned() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Owned dir;
+  return dir.path;
+}
+
 // The input written to a file of this process with the given suffix (the
 // parsers read files), then fn(path); isimdl::Error is the expected answer
 // to a bad input.
 template <typename Fn>
 int with_file(const std::uint8_t* data, std::size_t size, const char* suffix, Fn fn) {
-  static const std::string base = "/tmp/isimdl-fuzz-" + std::to_string(::getpid());
-  const std::string path = base + suffix;
+  const std::string path = fuzz_dir() + "/input" + suffix;
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
