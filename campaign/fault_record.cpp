@@ -26,6 +26,24 @@ FaultColumn integer(std::string name, std::string sql, Get get, Set set) {
   return c;
 }
 
+// An int member of the record.
+FaultColumn int_member(std::string name, std::string sql, int FaultRecord::*member) {
+  return integer(std::move(name), std::move(sql), [member](const FaultRecord& r) { return r.*member; },
+                 [member](FaultRecord& r, std::int64_t v) { r.*member = static_cast<int>(v); });
+}
+
+// Count i of a per-outcome or per-death-point array, nested in JSON under
+// `group` with key `key`.
+template <std::size_t N>
+FaultColumn count_column(const std::string& name, const std::string& group, const std::string& key,
+                         std::array<int, N> FaultRecord::*counts, std::size_t i) {
+  FaultColumn c = integer(name, name + " INTEGER NOT NULL", [counts, i](const FaultRecord& r) { return (r.*counts)[i]; },
+                          [counts, i](FaultRecord& r, std::int64_t v) { (r.*counts)[i] = static_cast<int>(v); });
+  c.json_group = group;
+  c.json_name = key;
+  return c;
+}
+
 FaultColumn real(std::string name, std::string sql, Format format, double FaultRecord::*member) {
   FaultColumn c = column(std::move(name), std::move(sql), Type::kReal, format);
   c.get = [member](const FaultRecord& r) { return FaultValue{0, r.*member, {}}; };
@@ -89,32 +107,17 @@ const std::vector<FaultColumn>& fault_columns() {
                         [](R& r, std::int64_t v) { r.injection.after = v; }));
     for (int o = 0; o < kOutcomeCount; ++o) {
       const std::string name = to_string(static_cast<Outcome>(o));
-      const auto i = static_cast<std::size_t>(o);
-      FaultColumn col = integer(name, name + " INTEGER NOT NULL", [i](const R& r) { return r.outcomes[i]; },
-                                [i](R& r, std::int64_t v) { r.outcomes[i] = static_cast<int>(v); });
-      col.json_group = "outcomes";
-      col.json_name = name;
-      c.push_back(col);
+      c.push_back(count_column(name, "outcomes", name, &R::outcomes, static_cast<std::size_t>(o)));
     }
-    c.push_back(integer("sim_error", "sim_error INTEGER NOT NULL", [](const R& r) { return r.sim_errors; },
-                        [](R& r, std::int64_t v) { r.sim_errors = static_cast<int>(v); }));
+    c.push_back(int_member("sim_error", "sim_error INTEGER NOT NULL", &R::sim_errors));
     for (int d = 0; d + 1 < kDeathPointCount; ++d) {  // the last death point is "n/a"
       const std::string point = to_string(static_cast<DeathPoint>(d));
-      const auto i = static_cast<std::size_t>(d);
-      FaultColumn col = integer("died_" + point, "died_" + point + " INTEGER NOT NULL",
-                                [i](const R& r) { return r.died[i]; },
-                                [i](R& r, std::int64_t v) { r.died[i] = static_cast<int>(v); });
-      col.json_group = "died";
-      col.json_name = point;
-      c.push_back(col);
+      c.push_back(count_column("died_" + point, "died", point, &R::died, static_cast<std::size_t>(d)));
     }
-    c.push_back(integer("images", "images INTEGER NOT NULL", [](const R& r) { return r.images; },
-                        [](R& r, std::int64_t v) { r.images = static_cast<int>(v); }));
-    c.push_back(integer("correct", "correct INTEGER NOT NULL", [](const R& r) { return r.correct; },
-                        [](R& r, std::int64_t v) { r.correct = static_cast<int>(v); }));
+    c.push_back(int_member("images", "images INTEGER NOT NULL", &R::images));
+    c.push_back(int_member("correct", "correct INTEGER NOT NULL", &R::correct));
     c.back().json = false;
-    c.push_back(integer("golden_correct", "golden_correct INTEGER NOT NULL", [](const R& r) { return r.golden_correct; },
-                        [](R& r, std::int64_t v) { r.golden_correct = static_cast<int>(v); }));
+    c.push_back(int_member("golden_correct", "golden_correct INTEGER NOT NULL", &R::golden_correct));
     c.back().json = false;
     c.push_back(real("accuracy", "accuracy REAL NOT NULL", Format::kFixed6, &R::accuracy));
     c.push_back(real("drop", "drop_rel REAL NOT NULL", Format::kFixed6, &R::drop));

@@ -35,9 +35,10 @@ InjectionRecord apply_fault(Accelerator& acc, const FaultSite& fault) {
   const RegisterInfo& info = register_info(fault.group);
   const int bits = fault.kind == FaultKind::kAdjacentBits ? fault.width : 1;
   // The cycle is the caller's to check (it stops the simulation there).
-  check_register_site(fault.group, fault.index, fault.bit, bits, 0, register_instance_count(acc, fault.group), 1);
+  check_register_bits(fault.group, fault.index, fault.bit, bits, register_instance_count(acc, fault.group));
+  const RegisterStorage& storage = acc.registers();
   InjectionRecord record;
-  record.before = read_register(acc, fault.group, fault.index);
+  record.before = storage.read(fault.group, fault.index);
   const std::uint64_t mask = ((std::uint64_t{1} << bits) - 1) << fault.bit;
   auto raw = static_cast<std::uint64_t>(record.before);
   switch (fault.kind) {
@@ -47,8 +48,8 @@ InjectionRecord apply_fault(Accelerator& acc, const FaultSite& fault) {
     case FaultKind::kStuckAt1: raw |= mask; break;
   }
   const std::int64_t value = info.normalize(raw);
-  write_register(acc, fault.group, fault.index, value);
-  record.after = read_register(acc, fault.group, fault.index);
+  storage.write(fault.group, fault.index, value);
+  record.after = storage.read(fault.group, fault.index);
   if (record.after != value)
     throw Error(fmt::format("injection into {}[{}] did not take: wrote {}, reads {}", info.group_name, fault.index,
                             value, record.after));

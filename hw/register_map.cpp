@@ -155,8 +155,8 @@ std::pair<int, int> deskew_column_stage(std::int64_t index, int cols) {
   return {c, static_cast<int>(index)};
 }
 
-void check_register_site(RegisterGroup group, std::int64_t index, int bit, int bits, std::int64_t cycle,
-                         std::int64_t instances, std::int64_t cycles, const std::string& where) {
+void check_register_bits(RegisterGroup group, std::int64_t index, int bit, int bits, std::int64_t instances,
+                         const std::string& where) {
   const RegisterInfo& info = register_info(group);
   if (index < 0 || index >= instances)
     throw Error(fmt::format("{}register {}[{}] does not exist: the group has {} instances in this layer", where,
@@ -165,6 +165,11 @@ void check_register_site(RegisterGroup group, std::int64_t index, int bit, int b
     throw Error(fmt::format("{}{} outside register {} ({} bit{})", where,
                             bits == 1 ? fmt::format("bit {} is", bit) : fmt::format("bits {}..{} are", bit, bit + bits - 1),
                             info.group_name, info.width, info.width == 1 ? "" : "s"));
+}
+
+void check_register_site(RegisterGroup group, std::int64_t index, int bit, int bits, std::int64_t cycle,
+                         std::int64_t instances, std::int64_t cycles, const std::string& where) {
+  check_register_bits(group, index, bit, bits, instances, where);
   if (cycle < 0 || cycle >= cycles)
     throw Error(fmt::format("{}fault cycle {} is outside the layer's run of {} cycles", where, cycle, cycles));
 }

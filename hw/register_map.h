@@ -30,7 +30,7 @@ enum class RegisterGroup {
   kOutputBuffer,
   kOutputStage,
 };
-constexpr int kRegisterGroups = 14;
+constexpr int kRegisterGroups = static_cast<int>(RegisterGroup::kOutputStage) + 1;
 
 // Where the instances of a register kind are and how they are numbered
 // (docs/hardware.md, "Registers").
@@ -151,5 +151,8 @@ std::pair<int, int> deskew_column_stage(std::int64_t index, int cols);  // (colu
 // e.g. "layer 3: ").
 void check_register_site(RegisterGroup group, std::int64_t index, int bit, int bits, std::int64_t cycle,
                          std::int64_t instances, std::int64_t cycles, const std::string& where = "");
+// The same without the cycle (for a caller that stops the run at it).
+void check_register_bits(RegisterGroup group, std::int64_t index, int bit, int bits, std::int64_t instances,
+                         const std::string& where = "");
 
 }  // namespace isimdl

@@ -36,12 +36,12 @@ class AccumulatorWord : public RegisterKind {
     return out;
   }
   std::int64_t value(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const auto [m_local, c] = pe_of(index, o.cols());
+    const auto [m_local, c] = row_column(index, o.cols());
     const std::size_t last = last_access(o, m_local, c, e);
     return last == kNone ? 0 : o.word_after(last, m_local, c);
   }
   Holding holds(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const auto [m_local, c] = pe_of(index, o.cols());
+    const auto [m_local, c] = row_column(index, o.cols());
     Holding h;
     const std::size_t last = last_access(o, m_local, c, e);
     if (last == kNone) return h;
@@ -58,7 +58,7 @@ class AccumulatorWord : public RegisterKind {
               std::vector<RegisterOracle::Change>& out) const override {
     // The next access after edge e decides: a read-modify-write carries the
     // change into that output's final sum; an overwrite (first K-fold) kills it.
-    const auto [m_local, c] = pe_of(index, o.cols());
+    const auto [m_local, c] = row_column(index, o.cols());
     const Fold* next = nullptr;
     std::int64_t best = INT64_MAX;
     for (const Fold& f : o.schedule().folds) {

@@ -31,8 +31,9 @@ std::unique_ptr<RegisterKind> ifmap_buffer();
 std::unique_ptr<RegisterKind> weight_buffer();
 std::unique_ptr<RegisterKind> output_buffer();
 
-// PE(r, c) of PE index `index` on an array of `cols` columns.
-inline std::pair<int, int> pe_of(std::int64_t index, int cols) {
+// (row, column) of an index numbered row by row over `cols` columns: PE(r, c)
+// of a PE register, (m_local, c) of an accumulator word.
+inline std::pair<int, int> row_column(std::int64_t index, int cols) {
   return {static_cast<int>(index / cols), static_cast<int>(index % cols)};
 }
 // The cycles a register holds the vectors of fold f, one edge each, when

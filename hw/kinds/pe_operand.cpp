@@ -38,18 +38,18 @@ class PeOperand : public RegisterKind {
     });
   }
   std::int64_t value(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const auto [r, c] = pe_of(index, o.cols());
+    const auto [r, c] = row_column(index, o.cols());
     const Operand op = o.operand(o.slot_at(o.at().pe_feed_of(e, r, c)), r);
     return field_ == Field::kA ? op.a : field_ == Field::kValid ? op.valid : op.propagate;
   }
   Holding holds(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const auto [r, c] = pe_of(index, o.cols());
+    const auto [r, c] = row_column(index, o.cols());
     return operand_holding(o.slot_at(o.at().pe_feed_of(e, r, c)), r);
   }
   void effect(const RegisterOracle& o, std::int64_t index, std::int64_t e, std::int64_t, std::int64_t after,
               std::vector<RegisterOracle::Change>& out) const override {
     // The vector's operand at PE(r, c) goes on to the PEs on its right.
-    const auto [r, c] = pe_of(index, o.cols());
+    const auto [r, c] = row_column(index, o.cols());
     const std::int64_t t = o.at().pe_feed_of(e, r, c);
     const Operand was = o.operand(o.slot_at(t), r);
     Operand now = was;

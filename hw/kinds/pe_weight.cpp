@@ -33,11 +33,11 @@ class WeightRegister : public RegisterKind {
     });
   }
   std::int64_t value(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const auto [r, c] = pe_of(index, o.cols());
+    const auto [r, c] = row_column(index, o.cols());
     return o.weight_register(r, c, p_, e);
   }
   Holding holds(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const auto [r, c] = pe_of(index, o.cols());
+    const auto [r, c] = row_column(index, o.cols());
     const Fold* last = nullptr;
     for (const Fold& f : o.schedule().folds)
       if ((f.index & 1) == p_ && o.at().latch(f) <= e) last = &f;
@@ -45,7 +45,7 @@ class WeightRegister : public RegisterKind {
   }
   void effect(const RegisterOracle& o, std::int64_t index, std::int64_t e, std::int64_t before, std::int64_t after,
               std::vector<RegisterOracle::Change>& out) const override {
-    const auto [r, c] = pe_of(index, o.cols());
+    const auto [r, c] = row_column(index, o.cols());
     o.weight_change(r, c, p_, e, delta32(before, after), out);
   }
 
@@ -68,12 +68,12 @@ class WeightPath : public RegisterKind {
     });
   }
   std::int64_t value(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const auto [r, c] = pe_of(index, o.cols());
+    const auto [r, c] = row_column(index, o.cols());
     const auto [f, row] = o.weight_fed_at(o.at().d_feed_of(e, r));
     return f ? o.fold_weight(*f, row, c) : 0;
   }
   Holding holds(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const auto [r, c] = pe_of(index, o.cols());
+    const auto [r, c] = row_column(index, o.cols());
     const auto [f, row] = o.weight_fed_at(o.at().d_feed_of(e, r));
     return weight_holding(f, row, c);
   }
@@ -81,7 +81,7 @@ class WeightPath : public RegisterKind {
               std::vector<RegisterOracle::Change>& out) const override {
     // The value moves one row down per edge; the next latch copies it into
     // the weight register of the row x it enters at that edge.
-    const auto [r, c] = pe_of(index, o.cols());
+    const auto [r, c] = row_column(index, o.cols());
     const std::int64_t t = o.at().d_feed_of(e, r);
     for (const Fold& f : o.schedule().folds) {
       const std::int64_t latch = o.at().latch(f);

@@ -67,7 +67,7 @@ class PePsum : public PsumPath {
 
  protected:
   PsumPlace place(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const auto [r, c] = pe_of(index, o.cols());
+    const auto [r, c] = row_column(index, o.cols());
     return {r, c, o.at().pe_feed_of(e, r, c)};
   }
 };
