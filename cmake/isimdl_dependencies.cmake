@@ -7,6 +7,9 @@ find_package(yaml-cpp REQUIRED)
 find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 find_package(SQLite3 REQUIRED)
 find_package(ZLIB REQUIRED)
+# oneDNN's int8 GEMM runs the reference engine's layers (models/gemm.h);
+# Debian's build uses the OpenMP runtime, kept to one thread (models/gemm.cpp).
+find_package(dnnl REQUIRED)
 # ONNX (libonnx-dev): its exported onnx_proto target links protobuf::libprotobuf,
 # which only exists once Protobuf was found.
 find_package(Protobuf REQUIRED)

@@ -125,18 +125,39 @@ FaultEquivalent fault_equivalent(const LayerOracle& layer, const FaultSite& faul
   return eq;
 }
 
+LayerChange equivalent_change(const FaultEquivalent& eq, const LayerJob& job, const std::vector<std::int32_t>& acc,
+                              const std::vector<std::int8_t>& out) {
+  if (!eq.expressible) throw Error("equivalent_change: the fault has no software-level equivalent: " + eq.not_expressible);
+  const auto M = static_cast<std::int64_t>(job.gemm.m);
+  // Net change per accumulator (int32, wrapping), in first-touch order.
+  std::map<std::int64_t, std::uint32_t> net;
+  std::vector<std::int64_t> order;
+  for (const RegisterOracle::Change& change : eq.accumulators) {
+    const std::int64_t e = static_cast<std::int64_t>(change.n) * M + change.m;
+    auto [it, fresh] = net.emplace(e, 0u);
+    if (fresh) order.push_back(e);
+    it->second += static_cast<std::uint32_t>(change.delta);
+  }
+  LayerChange c;
+  std::map<std::int64_t, std::int8_t> written;
+  for (const std::int64_t e : order) {
+    const std::uint32_t d = net[e];
+    if (d == 0) continue;
+    const auto a = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[static_cast<std::size_t>(e)]) + d);
+    c.acc.emplace_back(e, a);
+    written[e] = requantize(a, job.multiplier[static_cast<std::size_t>(e / M)], job.output_zero_point, job.relu);
+  }
+  for (const FaultEquivalent::OutputWrite& w : eq.outputs) written[static_cast<std::int64_t>(w.n) * M + w.m] = w.value;
+  for (const auto& [e, v] : written)
+    if (v != out[static_cast<std::size_t>(e)]) c.out.emplace_back(e, v);
+  return c;
+}
+
 void apply_equivalent(const FaultEquivalent& eq, const LayerJob& job, std::vector<std::int32_t>& acc,
                       std::vector<std::int8_t>& out) {
-  if (!eq.expressible) throw Error("apply_equivalent: the fault has no software-level equivalent: " + eq.not_expressible);
-  const auto M = static_cast<std::size_t>(job.gemm.m);
-  for (const RegisterOracle::Change& change : eq.accumulators) {
-    const std::size_t e = static_cast<std::size_t>(change.n) * M + static_cast<std::size_t>(change.m);
-    std::int32_t& a = acc[e];
-    a = static_cast<std::int32_t>(static_cast<std::uint32_t>(a) + static_cast<std::uint32_t>(change.delta));
-    out[e] = requantize(a, job.multiplier[static_cast<std::size_t>(change.n)], job.output_zero_point, job.relu);
-  }
-  for (const FaultEquivalent::OutputWrite& w : eq.outputs)
-    out[static_cast<std::size_t>(w.n) * M + static_cast<std::size_t>(w.m)] = w.value;
+  const LayerChange c = equivalent_change(eq, job, acc, out);
+  for (const auto& [e, a] : c.acc) acc[static_cast<std::size_t>(e)] = a;
+  for (const auto& [e, v] : c.out) out[static_cast<std::size_t>(e)] = v;
 }
 
 std::string explain_equivalent(const FaultEquivalent& eq, const FaultSite& fault, const LayerOracle& layer,

@@ -44,6 +44,18 @@ struct FaultEquivalent {
 // and throws Error naming what is wrong; then derives its equivalent.
 FaultEquivalent fault_equivalent(const LayerOracle& layer, const FaultSite& fault);
 
+// What an expressible equivalent changes of a layer's golden accumulators and
+// outputs ([n][m] element indices, as the reference engine lays them out):
+// each accumulator whose final value differs, with that value, and each int8
+// output that differs, with its faulty value (accumulator changes
+// requantized, then output writes). Each element at most once.
+struct LayerChange {
+  std::vector<std::pair<std::int64_t, std::int32_t>> acc;
+  std::vector<std::pair<std::int64_t, std::int8_t>> out;
+};
+LayerChange equivalent_change(const FaultEquivalent& equivalent, const LayerJob& job, const std::vector<std::int32_t>& acc,
+                              const std::vector<std::int8_t>& out);
+
 // Applies an expressible equivalent to a layer's accumulators and outputs
 // ([n][m], as the reference engine lays them out): every accumulator change,
 // requantized, then every output write. Throws for an unexpressible one.

@@ -58,6 +58,26 @@ void for_each_window_position(const Window2d& w, const Shape& in, int oy, int ox
   }
 }
 
+// The inverse: every output (oy, ox) of an out.h x out.w output whose
+// window covers input position (y, x), with the kernel offset (a, b) at
+// which it does: fn(oy, ox, a, b). Convolutions (Im2col::uses_of) and the
+// incremental propagation of pooling layers (models/delta_propagation.h) ask it.
+template <typename Fn>
+void for_each_window_covering(const Window2d& w, const Shape& out, int y, int x, Fn&& fn) {
+  for (int a = 0; a < w.kernel_h; ++a) {
+    const int oy_s = y + w.pad_top - a * w.dilation_h;
+    if (oy_s < 0 || oy_s % w.stride_h) continue;
+    const int oy = oy_s / w.stride_h;
+    if (oy >= out.h) continue;
+    for (int b = 0; b < w.kernel_w; ++b) {
+      const int ox_s = x + w.pad_left - b * w.dilation_w;
+      if (ox_s < 0 || ox_s % w.stride_w) continue;
+      const int ox = ox_s / w.stride_w;
+      if (ox < out.w) fn(oy, ox, a, b);
+    }
+  }
+}
+
 // One layer of a network. Layers form a list; each reads the output of an
 // earlier layer (`input`, -1 = the network input, default the previous
 // layer); Add also reads `input2` (a residual connection); Concat reads
@@ -132,8 +152,25 @@ class Im2col {
   // Index into the C x H x W input of A[m][k], or -1 where A reads padding
   // (which holds the input zero point).
   std::int64_t input_element(int m, int k) const;
+  // The whole M x K operand at once: rows[m][k] = x[input_element(m, k)],
+  // `pad` where that is -1 (what the reference engine runs; equal to the
+  // element-wise definition, tests/test_reference_engine.cpp).
+  void gather(const std::int8_t* x, std::int8_t pad, int m_count, int k_count, std::int8_t* rows) const;
   // Every (m, k) whose A[m][k] reads input element `element`.
   std::vector<std::pair<int, int>> uses_of(std::int64_t element) const;
+  // The same without allocating: fn(m, k) for each.
+  template <typename Fn>
+  void for_each_use(std::int64_t element, Fn&& fn) const {
+    if (!conv_) {
+      fn(0, static_cast<int>(element));  // a Linear layer's M is one row per image
+      return;
+    }
+    const int ch = static_cast<int>(element / (static_cast<std::int64_t>(in_.h) * in_.w));
+    const int y = static_cast<int>(element / in_.w % in_.h), x = static_cast<int>(element % in_.w);
+    for_each_window_covering(window_, out_, y, x, [&](int oy, int ox, int a, int b) {
+      fn(oy * out_.w + ox, (ch * window_.kernel_h + a) * window_.kernel_w + b);
+    });
+  }
   // The group of input channel c, and the first input channel and output
   // channel of each group.
   int group_of_channel(int c) const { return c / (in_.c / groups_); }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "models/gemm.h"
 #include "models/quantized_model.h"
 
 namespace isimdl {
@@ -17,10 +18,6 @@ struct InferenceTrace {
   const std::vector<std::int8_t>& logits() const { return out.back(); }
 };
 
-// int8 GEMM core: acc[n][m] = bias[n] + sum_k a[m][k] * w[n][k], int32,
-// a: M x K row-major, w: N x K row-major, acc: N x M.
-void gemm_s8s8s32(int m_count, int n_count, int k_count, const std::int8_t* a, const std::int8_t* w,
-                  const std::int32_t* bias, std::int32_t* acc);
 
 // im2col of an int8 CHW tensor: row m (output pixel oy*OW+ox) holds the
 // K = Cin*kh*kw inputs in the order (c, i, j), c slowest; positions in the
@@ -48,8 +45,27 @@ class ReferenceEngine {
   void run_from(int first, InferenceTrace& trace) const;
   // Runs one layer from the trace's earlier values into trace.acc/out[layer].
   void run_layer(int layer, InferenceTrace& trace) const;
-  // Requantizes layer `layer`'s accumulators (already in the trace) into its output.
-  void requantize_layer(int layer, InferenceTrace& trace) const;
+  // Runs one layer on the given input tensors (its LayerSpec::inputs(), in
+  // order) into `acc` (Conv2d/Linear; else left as is) and `out`.
+  void compute_layer(int layer, const std::vector<const std::vector<std::int8_t>*>& inputs, std::vector<std::int32_t>& acc,
+                     std::vector<std::int8_t>& out) const;
+
+  // The arithmetic of one output element, stated once: the dense loops of
+  // compute_layer and the incremental propagation of a fault's effect
+  // (models/delta_propagation.h) both call these.
+  // Conv2d/Linear: output channel n's int8 output of accumulator `acc`.
+  std::int8_t requantize_output(int layer, int n, std::int32_t acc) const;
+  // ReLU, Clip, LeakyReLU, Flatten: the output of input value x.
+  std::int8_t pointwise(int layer, std::int8_t x) const;
+  // Add: the output of inputs a (input) and b (input2).
+  std::int8_t add(int layer, std::int8_t a, std::int8_t b) const;
+  // Concat: the output of value v of input j.
+  std::int8_t concat(int layer, int j, std::int8_t v) const;
+  // MaxPool2d / AvgPool2d: output (c, oy, ox), reading input element e as x(e).
+  template <typename X>
+  std::int8_t pool(int layer, X&& x, int c, int oy, int ox) const;
+  // The weights and effective bias (docs/quantization.md) of a Conv2d/Linear layer.
+  const std::vector<std::int32_t>& effective_bias(int layer) const { return effective_bias_[static_cast<std::size_t>(layer)]; }
 
   // Top-1 class of int8 logits (lowest index on ties).
   static int top1(const std::vector<std::int8_t>& logits);
@@ -58,6 +74,35 @@ class ReferenceEngine {
   const std::vector<std::int8_t>& tensor(const InferenceTrace& trace, int index) const;
   const QuantizedModel& model_;
   std::vector<std::vector<std::int32_t>> effective_bias_;
+  // Per layer: the zero points of its inputs (in inputs() order) and a
+  // Clip's int8 bounds.
+  struct Constants {
+    std::vector<std::int32_t> zero_point;
+    std::int8_t clip_lo = -128, clip_hi = 127;
+  };
+  std::vector<Constants> constants_;
 };
+
+template <typename X>
+std::int8_t ReferenceEngine::pool(int layer, X&& x, int c, int oy, int ox) const {
+  const LayerSpec& l = model_.arch.layer(layer);
+  const Shape& in = model_.arch.output_shape(l.input);
+  const std::size_t plane = static_cast<std::size_t>(c) * in.h;
+  int best = -128, sum = 0, inside = 0;
+  for_each_window_position(l.window, in, oy, ox, [&](int yy, int xx) {
+    const int v = x((plane + static_cast<std::size_t>(yy)) * in.w + static_cast<std::size_t>(xx));
+    best = v > best ? v : best;
+    sum += v;
+    ++inside;
+  });
+  if (l.kind == LayerKind::kMaxPool2d) return static_cast<std::int8_t>(best);
+  // Included padding holds the zero point (real 0); the mean of the int8
+  // values, rounded to nearest with ties away from zero.
+  const int zp = constants_[static_cast<std::size_t>(layer)].zero_point[0];
+  const int count = l.count_include_pad ? pooling_divisor(l.window, oy, ox, in) : inside;
+  const int total = sum + (count - inside) * zp;
+  const int avg = total >= 0 ? (total + count / 2) / count : (total - count / 2) / count;
+  return static_cast<std::int8_t>(avg < -128 ? -128 : avg > 127 ? 127 : avg);
+}
 
 }  // namespace isimdl

@@ -43,7 +43,7 @@ Outcome classify(const std::vector<std::int8_t>& golden, const std::vector<std::
 }
 
 FaultSimulator::FaultSimulator(Accelerator& accelerator, const QuantizedModel& model, const MnistSplit& data)
-    : accelerator_(accelerator), model_(model), data_(data), runner_(accelerator, model) {}
+    : accelerator_(accelerator), model_(model), data_(data), runner_(accelerator, model), propagator_(runner_.engine()) {}
 
 const InferenceTrace& FaultSimulator::golden(int image) {
   auto it = golden_.find(image);
@@ -80,9 +80,7 @@ FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {
         r.top1 = ReferenceEngine::top1(r.logits);
         return r;
       }
-      work_ = g;
-      apply_equivalent(eq, ctx.job, work_.acc[layer], work_.out[layer]);
-      return finish(fault, image, r);
+      return finish(fault, image, equivalent_change(eq, ctx.job, g.acc[layer], g.out[layer]), r);
     }
   }
   work_ = g;  // layers before the faulty one hold exactly these values
@@ -93,28 +91,48 @@ FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {
     r.died = DeathPoint::kNotApplicable;
     return r;
   }
-  return finish(fault, image, r);
+  LayerChange change;
+  for (std::size_t e = 0; e < g.acc[layer].size(); ++e)
+    if (work_.acc[layer][e] != g.acc[layer][e]) change.acc.emplace_back(static_cast<std::int64_t>(e), work_.acc[layer][e]);
+  for (std::size_t e = 0; e < g.out[layer].size(); ++e)
+    if (work_.out[layer][e] != g.out[layer][e]) change.out.emplace_back(static_cast<std::int64_t>(e), work_.out[layer][e]);
+  return finish(fault, image, change, r);
 }
 
-FaultResult FaultSimulator::finish(const FaultSite& fault, int image, FaultResult r) {
+namespace {
+
+// The death point a change that dies at layer l (ChangeLiveness) is reported at.
+DeathPoint death_point_of(const Architecture& arch, int l) {
+  switch (arch.layer(l).kind) {
+    case LayerKind::kReLU:
+    case LayerKind::kClip:
+    case LayerKind::kLeakyReLU: return DeathPoint::kRelu;
+    case LayerKind::kMaxPool2d:
+    case LayerKind::kAvgPool2d: return DeathPoint::kPooling;
+    default: return DeathPoint::kRequantization;
+  }
+}
+
+}  // namespace
+
+FaultResult FaultSimulator::finish(const FaultSite& fault, int image, const LayerChange& change, FaultResult r) {
   const InferenceTrace& g = golden(image);
   const auto layer = static_cast<std::size_t>(fault.layer);
-  if (work_.out[layer] == g.out[layer]) {
+  if (change.out.empty()) {
     // Nothing left the layer: the logits are golden.
-    r.died = work_.acc[layer] != g.acc[layer] ? DeathPoint::kRequantization
-             : is_array_side(fault.group)      ? DeathPoint::kArray
-                                               : DeathPoint::kAccumulator;
+    r.died = !change.acc.empty()           ? DeathPoint::kRequantization
+             : is_array_side(fault.group) ? DeathPoint::kArray
+                                          : DeathPoint::kAccumulator;
     if (r.died == DeathPoint::kRequantization && model_.layers[layer].fused_relu) {
       // Every corrupted accumulator requantizes to the zero point's clamp: the fused ReLU masked it.
-      bool all_relu = true;
       const QuantizedLayer& q = model_.layers[layer];
-      const int m_count = model_.arch.gemm(fault.layer).m;
-      for (std::size_t e = 0; e < g.acc[layer].size() && all_relu; ++e)
-        if (work_.acc[layer][e] != g.acc[layer][e]) {
-          const auto& mult = q.multiplier[e / static_cast<std::size_t>(m_count)];
-          all_relu = requantize(work_.acc[layer][e], mult, q.output.zero_point, false) <= q.output.zero_point &&
-                     requantize(g.acc[layer][e], mult, q.output.zero_point, false) <= q.output.zero_point;
-        }
+      const auto m_count = static_cast<std::int64_t>(model_.arch.gemm(fault.layer).m);
+      const bool all_relu = std::all_of(change.acc.begin(), change.acc.end(), [&](const auto& ea) {
+        const auto& mult = q.multiplier[static_cast<std::size_t>(ea.first / m_count)];
+        return requantize(ea.second, mult, q.output.zero_point, false) <= q.output.zero_point &&
+               requantize(g.acc[layer][static_cast<std::size_t>(ea.first)], mult, q.output.zero_point, false) <=
+                   q.output.zero_point;
+      });
       if (all_relu) r.died = DeathPoint::kRelu;
     }
     r.logits = g.logits();
@@ -122,18 +140,26 @@ FaultResult FaultSimulator::finish(const FaultSite& fault, int image, FaultResul
     r.outcome = Outcome::kMasked;
     return r;
   }
-  runner_.engine().run_from(fault.layer + 1, work_);
-  r.died = DeathPoint::kLogits;
-  for (int l = fault.layer + 1; l < model_.arch.size(); ++l)
-    if (work_.out[static_cast<std::size_t>(l)] == g.out[static_cast<std::size_t>(l)]) {
-      const LayerKind kind = model_.arch.layer(l).kind;
-      const bool activation = kind == LayerKind::kReLU || kind == LayerKind::kClip || kind == LayerKind::kLeakyReLU;
-      r.died = activation                                                             ? DeathPoint::kRelu
-               : (kind == LayerKind::kMaxPool2d || kind == LayerKind::kAvgPool2d) ? DeathPoint::kPooling
-                                                                                   : DeathPoint::kRequantization;
-      break;
-    }
-  r.logits = work_.logits();
+  int died = -1;
+  if (incremental_) {
+    // Only what the change touches is recomputed (models/delta_propagation.h).
+    delta_.clear();
+    for (const auto& [e, v] : change.out) delta_.push(e, v);
+    propagator_.propagate(g, fault.layer, delta_, propagated_);
+    died = propagated_.died;
+    r.logits = propagated_.logits;
+  } else {
+    // The dense tail: every later layer recomputed on a copy of the golden trace.
+    work_ = g;
+    for (const auto& [e, a] : change.acc) work_.acc[layer][static_cast<std::size_t>(e)] = a;
+    for (const auto& [e, v] : change.out) work_.out[layer][static_cast<std::size_t>(e)] = v;
+    runner_.engine().run_from(fault.layer + 1, work_);
+    died = propagator_.liveness().dies_at(fault.layer, [&](int t) {
+      return work_.out[static_cast<std::size_t>(t)] != g.out[static_cast<std::size_t>(t)];
+    });
+    r.logits = work_.logits();
+  }
+  r.died = died < 0 ? DeathPoint::kLogits : death_point_of(model_.arch, died);
   r.top1 = ReferenceEngine::top1(r.logits);
   r.outcome = classify(g.logits(), r.logits);
   return r;

@@ -10,6 +10,8 @@
 #include "hw/fault_site.h"
 #include "hw/fold_schedule.h"
 #include "hw/register_oracle.h"
+#include "hw/fault_equivalent.h"
+#include "models/delta_propagation.h"
 #include "models/idx_reader.h"
 #include "models/quantized_model.h"
 #include "runner/network_runner.h"
@@ -60,6 +62,10 @@ class FaultSimulator {
   // Analytic classification of the fast path is on by default; off, every
   // fault is simulated (the benchmark compares the two).
   void set_analytic(bool on) { analytic_ = on; }
+  // A corrupted layer output is carried to the logits incrementally
+  // (models/delta_propagation.h) by default; off, every later layer is
+  // recomputed densely (the referee of tests/test_delta_propagation.cpp).
+  void set_incremental(bool on) { incremental_ = on; }
   FaultResult run_full(const FaultSite& fault, int image);
 
  private:
@@ -69,8 +75,12 @@ class FaultSimulator {
   NetworkRunner runner_;
   // What the fast path needs of a faulty layer for one image, built once.
   LayerOracle& context(int layer, int image);
-  FaultResult finish(const FaultSite& fault, int image, FaultResult r);
+  FaultResult finish(const FaultSite& fault, int image, const LayerChange& change, FaultResult r);
   bool analytic_ = true;
+  bool incremental_ = true;
+  DeltaPropagator propagator_;
+  TensorDelta delta_;
+  DeltaPropagator::Result propagated_;
   std::map<int, InferenceTrace> golden_;
   std::map<std::pair<int, int>, std::unique_ptr<LayerOracle>> contexts_;
   InferenceTrace work_;

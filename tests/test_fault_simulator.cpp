@@ -72,6 +72,45 @@ TEST(FaultSimulator, FastPathEqualsFullResimulation) {
   EXPECT_GT(faults - seen[static_cast<std::size_t>(Outcome::kMasked)], 0);
 }
 
+// The incremental propagation of a fault's effect (models/delta_propagation.h)
+// gives what the dense tail gives on every fault: outcome, death point,
+// faulty logits. 1,000 uniform single-bit faults over every register group
+// per zoo model (residual resnet8 and depthwise mobilenet-tiny among them),
+// on an 8x8 array; tests/test_delta_propagation.cpp checks the propagation
+// itself on imported networks.
+class IncrementalTail : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(IncrementalTail, EqualsTheDenseTailOnEveryFault) {
+  const QuantizedModel model = load_model(resolve_model_path(GetParam(), default_zoo_dir()));
+  Accelerator& accelerator = shared_accelerator();
+  accelerator.configure(small_array());
+  FaultSimulator incremental(accelerator, model, mnist_subset());
+  FaultSimulator dense(accelerator, model, mnist_subset());
+  dense.set_incremental(false);
+  const FaultSpace space(model, small_array(), all_groups(), FaultKind::kBitFlip);
+  Random random(99);
+  int propagated = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const FaultSite site = space.sample_uniform(random);
+    const int image = static_cast<int>(random.uniform_below(4));
+    const FaultResult a = incremental.run_fast(site, image);
+    const FaultResult b = dense.run_fast(site, image);
+    ASSERT_EQ(to_string(a.outcome), std::string(to_string(b.outcome))) << GetParam() << " fault " << i;
+    ASSERT_EQ(to_string(a.died), std::string(to_string(b.died))) << GetParam() << " fault " << i;
+    ASSERT_EQ(a.logits, b.logits) << GetParam() << " fault " << i;
+    propagated += a.died != DeathPoint::kArray && a.died != DeathPoint::kAccumulator &&
+                  a.died != DeathPoint::kRequantization && a.died != DeathPoint::kNotApplicable;
+  }
+  EXPECT_GT(propagated, 0) << GetParam() << ": no fault left its layer";
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, IncrementalTail, ::testing::Values("lenet5", "cnn-small", "mlp", "resnet8", "mobilenet-tiny"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& c : name) c = c == '-' ? '_' : c;
+                           return name;
+                         });
+
 // A weight-buffer bit flip before preload acts exactly like a corrupted
 // weight: for a Linear layer (M = 1) accumulator n changes by x[k] * (w' - w)
 // and no other accumulator changes. Independent of the simulator's code.

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "model_fixtures.h"
+#include "models/random.h"
 #include "models/reference_engine.h"
 
 namespace isimdl {
@@ -262,6 +263,79 @@ TEST(ReferenceEngine, GemmShapesAndKOrder) {
   // Output pixel (0,0): only the bottom-right tap of each channel is inside.
   EXPECT_EQ(std::vector<std::int8_t>(rows.begin(), rows.begin() + 8),
             (std::vector<std::int8_t>{-9, -9, -9, 1, -9, -9, -9, 5}));
+}
+
+}  // namespace
+}  // namespace isimdl
+
+namespace isimdl {
+namespace {
+
+// The library GEMM (oneDNN) against the plain loop it replaced, bit for
+// bit: shapes from 1x1x1 to long K and odd sizes, operands over the whole
+// int8 range (extremes included) and biases that make the int32 sum wrap.
+TEST(Gemm, LibraryEqualsThePlainLoop) {
+  Random random(5);
+  struct Shape {
+    int m, n, k;
+  };
+  std::vector<Shape> shapes = {{1, 1, 1}, {1, 10, 400}, {784, 6, 25}, {100, 16, 150}, {7, 3, 4609}, {256, 256, 256}};
+  for (int i = 0; i < 30; ++i)
+    shapes.push_back({1 + static_cast<int>(random.uniform_below(300)), 1 + static_cast<int>(random.uniform_below(70)),
+                      1 + static_cast<int>(random.uniform_below(1200))});
+  for (const Shape& s : shapes)
+    for (int extremes = 0; extremes < 2; ++extremes) {
+      std::vector<std::int8_t> a(static_cast<std::size_t>(s.m) * s.k), w(static_cast<std::size_t>(s.n) * s.k);
+      auto draw = [&] {
+        return extremes ? static_cast<std::int8_t>(random.uniform_below(2) ? -128 : 127)
+                        : static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
+      };
+      for (auto& v : a) v = draw();
+      for (auto& v : w) v = draw();
+      std::vector<std::int32_t> bias(static_cast<std::size_t>(s.n));
+      for (auto& b : bias) b = static_cast<std::int32_t>(static_cast<std::uint32_t>(random.next_u64()));
+      std::vector<std::int32_t> want(static_cast<std::size_t>(s.m) * s.n), got(want.size(), 12345);
+      gemm_s8s8s32_plain(s.m, s.n, s.k, a.data(), w.data(), bias.data(), want.data());
+      gemm_s8s8s32(s.m, s.n, s.k, a.data(), w.data(), bias.data(), got.data());
+      ASSERT_EQ(got, want) << s.m << "x" << s.n << "x" << s.k << (extremes ? " extremes" : "");
+    }
+}
+
+// On the project's machines the library is what runs (a fallback to the
+// plain loop would be correct but 5-20x slower, and says why).
+TEST(Gemm, TheLibraryRunsHere) { EXPECT_EQ(gemm_backend(), "onednn"); }
+
+}  // namespace
+}  // namespace isimdl
+
+namespace isimdl {
+namespace {
+
+// The engine's row gather equals im2col's element-wise definition
+// (Im2col::input_element) on every convolution of the test architectures:
+// strides, dilation, asymmetric padding, groups, rectangular kernels.
+TEST(Im2col, GatherEqualsTheElementwiseDefinition) {
+  Random random(3);
+  int convs = 0;
+  for (const Architecture& arch : {testing_fixtures::every_layer_architecture(), testing_fixtures::modern_layer_architecture(),
+                                   testing_fixtures::lenet5().arch})
+    for (int l = 0; l < arch.size(); ++l) {
+      if (!arch.has_weights(l)) continue;
+      const GemmShape g = arch.gemm(l);
+      const Im2col im2col = arch.im2col(l);
+      std::vector<std::int8_t> x(arch.output_shape(arch.layer(l).input).size());
+      for (auto& v : x) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
+      std::vector<std::int8_t> got(static_cast<std::size_t>(g.m) * g.k), want(got.size());
+      im2col.gather(x.data(), -7, g.m, g.k, got.data());
+      for (int m = 0; m < g.m; ++m)
+        for (int k = 0; k < g.k; ++k) {
+          const std::int64_t e = im2col.input_element(m, k);
+          want[static_cast<std::size_t>(m) * g.k + static_cast<std::size_t>(k)] = e < 0 ? std::int8_t{-7} : x[static_cast<std::size_t>(e)];
+        }
+      ASSERT_EQ(got, want) << arch.name() << " layer " << l;
+      ++convs;
+    }
+  EXPECT_GE(convs, 8);
 }
 
 }  // namespace

@@ -1,0 +1,240 @@
+#include "models/delta_propagation.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "models/error.h"
+
+namespace isimdl {
+
+ChangeLiveness::ChangeLiveness(const Architecture& arch) : last_reader_(static_cast<std::size_t>(arch.size()), -1) {
+  for (int l = 0; l < arch.size(); ++l)
+    for (const int from : arch.layer(l).inputs())
+      if (from >= 0) last_reader_[static_cast<std::size_t>(from)] = std::max(last_reader_[static_cast<std::size_t>(from)], l);
+  last_reader_.back() = arch.size();  // the logits are what the application reads
+}
+
+bool ChangeLiveness::alive_after(int l, const std::vector<int>& changed) const {
+  return std::any_of(changed.begin(), changed.end(), [&](int t) { return t <= l && last_reader(t) > l; });
+}
+
+DeltaPropagator::DeltaPropagator(const ReferenceEngine& engine, double dense_ratio)
+    : engine_(engine), model_(engine.model()), liveness_(engine.model().arch), dense_ratio_(dense_ratio) {
+  const int n = model_.arch.size();
+  delta_.resize(static_cast<std::size_t>(n));
+  stamp_.resize(static_cast<std::size_t>(n));
+  over_.resize(static_cast<std::size_t>(n));
+  std::size_t largest = 0;
+  for (int l = 0; l < n; ++l) {
+    const std::size_t size = model_.arch.output_shape(l).size();
+    stamp_[static_cast<std::size_t>(l)].assign(size, 0);
+    over_[static_cast<std::size_t>(l)].assign(size, 0);
+    largest = std::max(largest, size);
+  }
+  mark_.assign(largest, 0);
+  acc_delta_.assign(largest, 0);
+}
+
+void DeltaPropagator::set(int t, std::int64_t e, std::int8_t v) {
+  const auto ti = static_cast<std::size_t>(t);
+  delta_[ti].push(e, v);
+  stamp_[ti][static_cast<std::size_t>(e)] = epoch_;
+  over_[ti][static_cast<std::size_t>(e)] = v;
+}
+
+std::int8_t DeltaPropagator::read(const InferenceTrace& golden, int t, std::int64_t e) const {
+  if (t < 0) return golden.input[static_cast<std::size_t>(e)];
+  const auto ti = static_cast<std::size_t>(t);
+  const auto ei = static_cast<std::size_t>(e);
+  return stamp_[ti][ei] == epoch_ ? over_[ti][ei] : golden.out[ti][ei];
+}
+
+void DeltaPropagator::next_mark() {
+  if (++mark_epoch_ == 0) {  // wrapped: forget every old mark
+    std::fill(mark_.begin(), mark_.end(), 0);
+    mark_epoch_ = 1;
+  }
+  touched_.clear();
+}
+
+bool DeltaPropagator::touch(std::int32_t e) {
+  std::uint32_t& m = mark_[static_cast<std::size_t>(e)];
+  if (m == mark_epoch_) return false;
+  m = mark_epoch_;
+  touched_.push_back(e);
+  return true;
+}
+
+void DeltaPropagator::dense_layer(const InferenceTrace& golden, int l) {
+  const std::vector<int> inputs = model_.arch.layer(l).inputs();
+  dense_in_.resize(inputs.size());
+  std::vector<const std::vector<std::int8_t>*> ptrs;
+  for (std::size_t j = 0; j < inputs.size(); ++j) {
+    const int t = inputs[j];
+    if (t < 0 || delta_[static_cast<std::size_t>(t)].empty()) {
+      ptrs.push_back(t < 0 ? &golden.input : &golden.out[static_cast<std::size_t>(t)]);
+      continue;
+    }
+    const TensorDelta& d = delta_[static_cast<std::size_t>(t)];
+    dense_in_[j] = golden.out[static_cast<std::size_t>(t)];
+    for (std::size_t i = 0; i < d.size(); ++i) dense_in_[j][static_cast<std::size_t>(d.element[i])] = d.value[i];
+    ptrs.push_back(&dense_in_[j]);
+  }
+  engine_.compute_layer(l, ptrs, dense_acc_, dense_out_);
+  const std::vector<std::int8_t>& g = golden.out[static_cast<std::size_t>(l)];
+  for (std::size_t e = 0; e < g.size(); ++e)
+    if (dense_out_[e] != g[e]) set(l, static_cast<std::int64_t>(e), dense_out_[e]);
+}
+
+void DeltaPropagator::gemm_layer(const InferenceTrace& golden, int l, Result& result) {
+  const LayerSpec& spec = model_.arch.layer(l);
+  const TensorDelta& in = delta_[static_cast<std::size_t>(spec.input)];
+  const GemmShape g = model_.arch.gemm(l);
+  const Im2col im2col = model_.arch.im2col(l);
+  // Cost of the sparse update: every changed input reaches at most
+  // kernel_h * kernel_w rows of A, each feeding the outputs of its group.
+  const double taps = spec.kind == LayerKind::kConv2d ? static_cast<double>(spec.window.kernel_h) * spec.window.kernel_w : 1.0;
+  const double sparse_cost = static_cast<double>(in.size()) * taps * g.n_per_group();
+  const double dense_cost = static_cast<double>(g.m) * g.k * g.n;
+  if (sparse_cost > dense_ratio_ * dense_cost) {
+    ++result.dense_layers;
+    dense_layer(golden, l);
+    return;
+  }
+  ++result.sparse_layers;
+  next_mark();
+  const std::vector<std::int8_t>& w = model_.layers[static_cast<std::size_t>(l)].weight;
+  const std::vector<std::int8_t>& x = golden.out[static_cast<std::size_t>(spec.input)];
+  const int npg = g.n_per_group();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const std::int64_t e = in.element[i];
+    // The sum is int32 and wraps: the change is added unsigned, as the accumulator register does.
+    const auto d = static_cast<std::uint32_t>(static_cast<std::int32_t>(in.value[i]) - x[static_cast<std::size_t>(e)]);
+    im2col.for_each_use(e, [&](int m, int k) {
+      const int first = g.groups == 1 ? 0 : im2col.group_of_channel(im2col.k_channel(k)) * npg;
+      for (int n = first; n < first + npg; ++n) {
+        const auto a = static_cast<std::int32_t>(static_cast<std::size_t>(n) * g.m + static_cast<std::size_t>(m));
+        if (touch(a)) acc_delta_[static_cast<std::size_t>(a)] = 0;
+        acc_delta_[static_cast<std::size_t>(a)] +=
+            d * static_cast<std::uint32_t>(static_cast<std::int32_t>(w[static_cast<std::size_t>(n) * g.k + static_cast<std::size_t>(k)]));
+      }
+    });
+  }
+  const std::vector<std::int32_t>& acc = golden.acc[static_cast<std::size_t>(l)];
+  const std::vector<std::int8_t>& out = golden.out[static_cast<std::size_t>(l)];
+  for (const std::int32_t a : touched_) {
+    const auto ai = static_cast<std::size_t>(a);
+    if (acc_delta_[ai] == 0) continue;
+    const auto faulty = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[ai]) + acc_delta_[ai]);
+    const std::int8_t y = engine_.requantize_output(l, a / g.m, faulty);
+    if (y != out[ai]) set(l, a, y);
+  }
+}
+
+void DeltaPropagator::propagate(const InferenceTrace& golden, int layer, const TensorDelta& changed, Result& result) {
+  const int count = model_.arch.size();
+  if (layer < 0 || layer >= count) throw Error(fmt::format("delta propagation: no layer {}", layer));
+  if (golden.out.size() != static_cast<std::size_t>(count))
+    throw Error("delta propagation: the golden trace does not belong to this model");
+  result.sparse_layers = result.dense_layers = 0;
+  if (++epoch_ == 0) {  // wrapped: forget every old overlay
+    for (auto& s : stamp_) std::fill(s.begin(), s.end(), 0);
+    epoch_ = 1;
+  }
+  for (auto& d : delta_) d.clear();
+  const std::size_t layer_size = golden.out[static_cast<std::size_t>(layer)].size();
+  for (std::size_t i = 0; i < changed.size(); ++i) {
+    if (changed.element[i] < 0 || static_cast<std::size_t>(changed.element[i]) >= layer_size)
+      throw Error(fmt::format("delta propagation: element {} is outside layer {}'s {} outputs", changed.element[i], layer,
+                              layer_size));
+    set(layer, changed.element[i], changed.value[i]);
+  }
+  std::vector<int> live;
+  if (!changed.empty()) live.push_back(layer);
+  result.died = -1;
+  if (!liveness_.alive_after(layer, live)) result.died = layer;
+  for (int l = layer + 1; l < count && result.died < 0; ++l) {
+    const LayerSpec& spec = model_.arch.layer(l);
+    const std::vector<int> inputs = spec.inputs();
+    const bool touched = std::any_of(inputs.begin(), inputs.end(),
+                                     [&](int t) { return t >= 0 && !delta_[static_cast<std::size_t>(t)].empty(); });
+    if (touched) {
+      const std::vector<std::int8_t>& out = golden.out[static_cast<std::size_t>(l)];
+      switch (spec.kind) {
+        case LayerKind::kConv2d:
+        case LayerKind::kLinear:
+          gemm_layer(golden, l, result);
+          break;
+        case LayerKind::kReLU:
+        case LayerKind::kClip:
+        case LayerKind::kLeakyReLU:
+        case LayerKind::kFlatten: {
+          const TensorDelta& in = delta_[static_cast<std::size_t>(spec.input)];
+          for (std::size_t i = 0; i < in.size(); ++i) {
+            const std::int8_t y = engine_.pointwise(l, in.value[i]);
+            if (y != out[static_cast<std::size_t>(in.element[i])]) set(l, in.element[i], y);
+          }
+          break;
+        }
+        case LayerKind::kMaxPool2d:
+        case LayerKind::kAvgPool2d: {
+          const TensorDelta& in = delta_[static_cast<std::size_t>(spec.input)];
+          const Shape& is = model_.arch.output_shape(spec.input);
+          const Shape& os = model_.arch.output_shape(l);
+          next_mark();
+          const auto plane = static_cast<std::int64_t>(is.h) * is.w;
+          for (std::size_t i = 0; i < in.size(); ++i) {
+            const std::int64_t e = in.element[i];
+            const int c = static_cast<int>(e / plane), y = static_cast<int>(e / is.w % is.h), x = static_cast<int>(e % is.w);
+            for_each_window_covering(spec.window, os, y, x, [&](int oy, int ox, int, int) {
+              touch(static_cast<std::int32_t>((static_cast<std::int64_t>(c) * os.h + oy) * os.w + ox));
+            });
+          }
+          const auto reader = [&](std::size_t e) { return read(golden, spec.input, static_cast<std::int64_t>(e)); };
+          const auto out_plane = static_cast<std::int32_t>(os.h) * os.w;
+          for (const std::int32_t o : touched_) {
+            const std::int32_t r = o % out_plane;
+            const std::int8_t y = engine_.pool(l, reader, o / out_plane, r / os.w, r % os.w);
+            if (y != out[static_cast<std::size_t>(o)]) set(l, o, y);
+          }
+          break;
+        }
+        case LayerKind::kAdd: {
+          next_mark();
+          for (const int t : {spec.input, spec.input2})
+            if (t >= 0)
+              for (const std::int32_t e : delta_[static_cast<std::size_t>(t)].element) touch(e);
+          for (const std::int32_t e : touched_) {
+            const std::int8_t y = engine_.add(l, read(golden, spec.input, e), read(golden, spec.input2, e));
+            if (y != out[static_cast<std::size_t>(e)]) set(l, e, y);
+          }
+          break;
+        }
+        case LayerKind::kConcat: {
+          std::int64_t offset = 0;
+          for (std::size_t j = 0; j < inputs.size(); ++j) {
+            const int t = inputs[j];
+            if (t >= 0) {
+              const TensorDelta& in = delta_[static_cast<std::size_t>(t)];
+              for (std::size_t i = 0; i < in.size(); ++i) {
+                const std::int64_t e = offset + in.element[i];
+                const std::int8_t y = engine_.concat(l, static_cast<int>(j), in.value[i]);
+                if (y != out[static_cast<std::size_t>(e)]) set(l, e, y);
+              }
+            }
+            offset += static_cast<std::int64_t>(model_.arch.output_shape(t).size());
+          }
+          break;
+        }
+      }
+      if (!delta_[static_cast<std::size_t>(l)].empty()) live.push_back(l);
+    }
+    if (!liveness_.alive_after(l, live)) result.died = l;
+  }
+  result.logits = golden.logits();
+  const TensorDelta& last = delta_.back();
+  for (std::size_t i = 0; i < last.size(); ++i) result.logits[static_cast<std::size_t>(last.element[i])] = last.value[i];
+}
+
+}  // namespace isimdl

@@ -1,0 +1,119 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/reference_engine.h"
+
+namespace isimdl {
+
+// The elements of one int8 tensor that differ from their golden values, with
+// their faulty values; each element at most once, in no particular order.
+struct TensorDelta {
+  std::vector<std::int32_t> element;
+  std::vector<std::int8_t> value;
+
+  bool empty() const { return element.empty(); }
+  std::size_t size() const { return element.size(); }
+  void clear() {
+    element.clear();
+    value.clear();
+  }
+  void push(std::int64_t e, std::int8_t v) {
+    element.push_back(static_cast<std::int32_t>(e));
+    value.push_back(v);
+  }
+};
+
+// Where a change to the tensors of a network stops (the "where masked"
+// bookkeeping of campaigns): after layer l, the change is dead when none of
+// the tensors that differ from golden, among layers up to l, is read by a
+// layer after l (the network's last tensor, the logits, counts as read).
+// For a chain of layers that is the first layer whose output is golden; on
+// a residual network a change that dies on one branch but lives on in the
+// skip connection is still alive.
+class ChangeLiveness {
+ public:
+  explicit ChangeLiveness(const Architecture& arch);
+  // The last layer that reads tensor t (the network size for the logits).
+  int last_reader(int t) const { return last_reader_[static_cast<std::size_t>(t)]; }
+  // True when some tensor in `changed` (layer indices) is read after layer l.
+  bool alive_after(int l, const std::vector<int>& changed) const;
+  // The first layer l >= from after which the change is dead, given which
+  // layer outputs differ from golden (changed(t)); -1 when it reaches the logits.
+  template <typename Changed>
+  int dies_at(int faulty_layer, Changed&& changed) const {
+    std::vector<int> live;
+    for (int l = faulty_layer; l < static_cast<int>(last_reader_.size()); ++l) {
+      if (changed(l)) live.push_back(l);
+      if (!alive_after(l, live)) return l;
+    }
+    return -1;
+  }
+
+ private:
+  std::vector<int> last_reader_;
+};
+
+// Carries the change of one layer's int8 output to the logits, recomputing
+// only what it touches: a changed input element of a convolution changes
+// the accumulators of the outputs whose window covers it, by
+// (faulty - golden) * weight (int32, wrapping, exactly as the dense sum
+// would: docs/quantization.md), which are then requantized; a Linear layer
+// the same for every output; pointwise layers, pooling windows, Add and
+// Concat only the elements whose inputs changed. Every recomputed value is
+// compared with golden and only those that differ are carried on; the
+// propagation stops when the change is dead (ChangeLiveness). A
+// convolution or Linear layer whose sparse update would cost more than
+// `dense_ratio` times its dense GEMM is recomputed densely instead.
+//
+// Exact: gives the faulty logits ReferenceEngine::run_from computes on a
+// copy of the golden trace with the change applied, on every change
+// (tests/test_delta_propagation.cpp). Not thread-safe: one per worker.
+class DeltaPropagator {
+ public:
+  explicit DeltaPropagator(const ReferenceEngine& engine, double dense_ratio = 0.25);
+
+  struct Result {
+    std::vector<std::int8_t> logits;  // the faulty logits
+    int died = -1;                    // ChangeLiveness::dies_at; -1: the change reached the logits
+    int sparse_layers = 0;            // layers updated sparsely
+    int dense_layers = 0;             // layers recomputed densely
+  };
+  // `changed`: the elements of golden.out[layer] the fault changed (not
+  // empty; each differing from golden).
+  void propagate(const InferenceTrace& golden, int layer, const TensorDelta& changed, Result& result);
+
+  const ChangeLiveness& liveness() const { return liveness_; }
+
+ private:
+  const ReferenceEngine& engine_;
+  const QuantizedModel& model_;
+  ChangeLiveness liveness_;
+  double dense_ratio_;
+  // Per layer output: its delta, and an overlay (stamp == epoch_: value in
+  // over_) so that a faulty value is read in O(1) without copying golden.
+  std::vector<TensorDelta> delta_;
+  std::vector<std::vector<std::uint32_t>> stamp_;
+  std::vector<std::vector<std::int8_t>> over_;
+  std::uint32_t epoch_ = 0;
+  // Scratch for one layer: which outputs are touched (mark_ == mark_epoch_),
+  // their accumulated accumulator change, in touch order.
+  std::vector<std::uint32_t> mark_;
+  std::uint32_t mark_epoch_ = 0;
+  std::vector<std::uint32_t> acc_delta_;
+  std::vector<std::int32_t> touched_;
+  // Dense recomputation scratch.
+  std::vector<std::vector<std::int8_t>> dense_in_;
+  std::vector<std::int32_t> dense_acc_;
+  std::vector<std::int8_t> dense_out_;
+
+  void set(int t, std::int64_t e, std::int8_t v);
+  std::int8_t read(const InferenceTrace& golden, int t, std::int64_t e) const;
+  void next_mark();
+  bool touch(std::int32_t e);
+  void gemm_layer(const InferenceTrace& golden, int l, Result& result);
+  void dense_layer(const InferenceTrace& golden, int l);
+};
+
+}  // namespace isimdl

@@ -1,0 +1,113 @@
+#include "models/gemm.h"
+
+#include <oneapi/dnnl/dnnl.h>
+#include <dlfcn.h>
+
+#include <fmt/format.h>
+
+#include <mutex>
+#include <vector>
+
+namespace isimdl {
+
+void gemm_s8s8s32_plain(int m_count, int n_count, int k_count, const std::int8_t* a, const std::int8_t* w,
+                        const std::int32_t* bias, std::int32_t* acc) {
+  for (int n = 0; n < n_count; ++n) {
+    const std::int8_t* __restrict wn = w + static_cast<std::size_t>(n) * k_count;
+    std::int32_t* accn = acc + static_cast<std::size_t>(n) * m_count;
+    for (int m = 0; m < m_count; ++m) {
+      const std::int8_t* __restrict am = a + static_cast<std::size_t>(m) * k_count;
+      std::int32_t sum = 0;
+      for (int k = 0; k < k_count; ++k) sum += static_cast<std::int32_t>(am[k]) * static_cast<std::int32_t>(wn[k]);
+      // The accumulator register wraps; the bias add is done unsigned to say so.
+      accn[m] = static_cast<std::int32_t>(static_cast<std::uint32_t>(bias[n]) + static_cast<std::uint32_t>(sum));
+    }
+  }
+}
+
+namespace {
+
+// oneDNN is row-major: C (N x M) = W (N x K) * A^T (K x M), no offsets,
+// alpha 1, beta 0 (an exact int32 product); then the bias, wrapping.
+bool onednn_gemm(int m_count, int n_count, int k_count, const std::int8_t* a, const std::int8_t* w,
+                 const std::int32_t* bias, std::int32_t* acc) {
+  // One thread: campaigns run one forked worker per core, and a process
+  // that started no OpenMP threads forks safely.
+  // The OpenMP runtime is the one libdnnl brought (Debian's: libgomp),
+  // reached through the process's global symbols rather than linked, so
+  // that the limit reaches the runtime oneDNN actually uses whatever the
+  // compiler's own OpenMP is. The limit is per thread.
+  thread_local const bool one_thread = [] {
+    using SetThreads = void (*)(int);
+    if (const auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))) set(1);
+    return true;
+  }();
+  (void)one_thread;
+  const std::int32_t zero = 0;
+  if (dnnl_gemm_s8s8s32('N', 'T', 'F', n_count, m_count, k_count, 1.0f, w, k_count, 0, a, k_count, 0, 0.0f, acc,
+                        m_count, &zero) != dnnl_success)
+    return false;
+  for (int n = 0; n < n_count; ++n) {
+    std::int32_t* accn = acc + static_cast<std::size_t>(n) * m_count;
+    const auto b = static_cast<std::uint32_t>(bias[n]);
+    for (int m = 0; m < m_count; ++m) accn[m] = static_cast<std::int32_t>(b + static_cast<std::uint32_t>(accn[m]));
+  }
+  return true;
+}
+
+// Checks oneDNN against the plain loop on operands that expose saturation
+// and wrap-around; the reason it cannot be used, or empty.
+std::string check_onednn() {
+  struct Shape {
+    int m, n, k;
+  };
+  for (const Shape s : {Shape{1, 1, 1}, Shape{3, 5, 7}, Shape{17, 33, 301}, Shape{64, 48, 2048}}) {
+    for (int pattern = 0; pattern < 3; ++pattern) {
+      std::vector<std::int8_t> a(static_cast<std::size_t>(s.m) * s.k), w(static_cast<std::size_t>(s.n) * s.k);
+      std::uint32_t x = 12345;
+      auto next = [&x] {
+        x = x * 1664525u + 1013904223u;
+        return static_cast<std::int8_t>(x >> 24);
+      };
+      for (std::size_t i = 0; i < a.size(); ++i)
+        a[i] = pattern == 0 ? std::int8_t{-128} : pattern == 1 ? static_cast<std::int8_t>(i % 2 ? 127 : -128) : next();
+      for (std::size_t i = 0; i < w.size(); ++i)
+        w[i] = pattern == 0 ? std::int8_t{-128} : pattern == 1 ? static_cast<std::int8_t>(i % 3 ? -128 : 127) : next();
+      std::vector<std::int32_t> bias(static_cast<std::size_t>(s.n)), want(static_cast<std::size_t>(s.m) * s.n),
+          got(want.size());
+      for (std::size_t i = 0; i < bias.size(); ++i) bias[i] = i % 2 ? 2147483000 : -2147483000;  // wraps
+      gemm_s8s8s32_plain(s.m, s.n, s.k, a.data(), w.data(), bias.data(), want.data());
+      if (!onednn_gemm(s.m, s.n, s.k, a.data(), w.data(), bias.data(), got.data()))
+        return "oneDNN's dnnl_gemm_s8s8s32 returned an error";
+      if (got != want)
+        return fmt::format("oneDNN's int8 GEMM differs from the exact sum on this CPU ({}x{}x{}, pattern {})", s.m, s.n,
+                           s.k, pattern);
+    }
+  }
+  return {};
+}
+
+struct Backend {
+  bool onednn = false;
+  std::string name;
+};
+
+const Backend& backend() {
+  static const Backend b = [] {
+    const std::string why = check_onednn();
+    return why.empty() ? Backend{true, "onednn"} : Backend{false, "plain (" + why + ")"};
+  }();
+  return b;
+}
+
+}  // namespace
+
+void gemm_s8s8s32(int m_count, int n_count, int k_count, const std::int8_t* a, const std::int8_t* w,
+                  const std::int32_t* bias, std::int32_t* acc) {
+  if (backend().onednn && onednn_gemm(m_count, n_count, k_count, a, w, bias, acc)) return;
+  gemm_s8s8s32_plain(m_count, n_count, k_count, a, w, bias, acc);
+}
+
+std::string gemm_backend() { return backend().name; }
+
+}  // namespace isimdl
