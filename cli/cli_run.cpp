@@ -126,8 +126,9 @@ int run_topology(const Config& config, RunOptions& o, const std::string& prog, C
     job.im2col = Im2col(job.spec, job.input_shape, job.output_shape);
     job.input.resize(static_cast<std::size_t>(g.m) * g.k);
     for (auto& v : job.input) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
-    job.weight.resize(static_cast<std::size_t>(g.n) * g.k);
-    for (auto& v : job.weight) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(255)) - 127);
+    std::vector<std::int8_t> weight(static_cast<std::size_t>(g.n) * g.k);
+    for (auto& v : weight) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(255)) - 127);
+    job.weight = std::move(weight);
     job.bias.assign(static_cast<std::size_t>(g.n), 0);
     job.multiplier.assign(static_cast<std::size_t>(g.n), quantize_multiplier(1.0 / 1024));
     LayerReport r;

@@ -53,8 +53,9 @@ LayerJob random_gemm_job(int m, int k, int n, std::uint64_t seed) {
   job.im2col = Im2col(job.spec, job.input_shape, job.output_shape);
   job.input.resize(static_cast<std::size_t>(k) * m);
   for (auto& v : job.input) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
-  job.weight.resize(static_cast<std::size_t>(n) * k);
-  for (auto& v : job.weight) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(255)) - 127);
+  std::vector<std::int8_t> weight(static_cast<std::size_t>(n) * k);
+  for (auto& v : weight) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(255)) - 127);
+  job.weight = std::move(weight);
   for (int i = 0; i < n; ++i) {
     job.bias.push_back(static_cast<std::int32_t>(random.uniform_below(20001)) - 10000);
     job.multiplier.push_back(quantize_multiplier(1.0 / (64.0 + random.uniform_below(4096))));

@@ -1,12 +1,32 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "models/architecture.h"
 #include "models/quantization.h"
 
 namespace isimdl {
+
+// A read-only array shared by copies: the weights of a layer are held once
+// however many jobs (one per image) refer to them.
+template <typename T>
+class SharedArray {
+ public:
+  SharedArray() : p_(std::make_shared<const std::vector<T>>()) {}
+  SharedArray(std::vector<T> values) : p_(std::make_shared<const std::vector<T>>(std::move(values))) {}  // NOLINT: implicit
+  const T& operator[](std::size_t i) const { return (*p_)[i]; }
+  std::size_t size() const { return p_->size(); }
+  bool empty() const { return p_->empty(); }
+  const T* data() const { return p_->data(); }
+  typename std::vector<T>::const_iterator begin() const { return p_->begin(); }
+  typename std::vector<T>::const_iterator end() const { return p_->end(); }
+  const std::vector<T>& vector() const { return *p_; }
+
+ private:
+  std::shared_ptr<const std::vector<T>> p_;
+};
 
 // One Conv2d or Linear layer as the accelerator executes it: the int8 input
 // tensor (the ifmap buffer's content), the GEMM operands and the output
@@ -19,7 +39,7 @@ struct LayerJob {
   Im2col im2col;  // which input element each GEMM operand A[m][k] reads
   std::vector<std::int8_t> input;         // C*H*W
   std::int8_t input_zero_point = 0;       // what the padding reads
-  std::vector<std::int8_t> weight;        // W[n][k], N*K (a grouped GEMM's structural zeros included)
+  SharedArray<std::int8_t> weight;        // W[n][k], N*K (a grouped GEMM's structural zeros included)
   std::vector<std::int32_t> bias;         // bias_eff[n] (input zero point folded in)
   std::vector<QuantizedMultiplier> multiplier;  // per output channel
   std::int32_t output_zero_point = 0;

@@ -177,14 +177,31 @@ std::int32_t RegisterOracle::final_acc(int m, int n) const {
   return static_cast<std::int32_t>(sum);
 }
 
+std::shared_ptr<const LayerPlan> make_layer_plan(const QuantizedModel& model, int layer, const ArrayConfig& array) {
+  const LayerSpec& spec = model.arch.layer(layer);
+  auto plan = std::make_shared<LayerPlan>();
+  plan->job = make_layer_job(model, layer, std::vector<std::int8_t>(model.arch.output_shape(spec.input).size(), 0));
+  plan->schedule = make_layer_schedule(plan->job.gemm, array);
+  return plan;
+}
+
+LayerOracle::LayerOracle(std::shared_ptr<const LayerPlan> p, const std::vector<std::int8_t>& input)
+    : plan(std::move(p)), job(plan->job), schedule(plan->schedule) {
+  if (input.size() != job.input_shape.size())
+    throw Error(fmt::format("layer input has {} values, expected {}", input.size(), job.input_shape.size()));
+  job.input = input;
+  oracle = std::make_unique<RegisterOracle>(job, schedule);
+}
+
+std::unique_ptr<LayerOracle> make_layer_oracle(std::shared_ptr<const LayerPlan> plan, const InferenceTrace& golden) {
+  const int input = plan->job.spec.input;
+  const std::vector<std::int8_t>& x = input < 0 ? golden.input : golden.out[static_cast<std::size_t>(input)];
+  return std::make_unique<LayerOracle>(std::move(plan), x);
+}
+
 std::unique_ptr<LayerOracle> make_layer_oracle(const QuantizedModel& model, int layer, const InferenceTrace& golden,
                                                const ArrayConfig& array) {
-  const int input = model.arch.layer(layer).input;
-  auto context = std::make_unique<LayerOracle>();
-  context->job = make_layer_job(model, layer, input < 0 ? golden.input : golden.out[static_cast<std::size_t>(input)]);
-  context->schedule = make_layer_schedule(context->job.gemm, array);
-  context->oracle = std::make_unique<RegisterOracle>(context->job, context->schedule);
-  return context;
+  return make_layer_oracle(make_layer_plan(model, layer, array), golden);
 }
 
 }  // namespace isimdl

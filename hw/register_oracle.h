@@ -136,14 +136,28 @@ class RegisterOracle {
   std::vector<std::int8_t> a_;  // im2col, [M][K]
 };
 
-// A layer's job (operands from a golden trace), schedule and register oracle,
-// built together because the oracle refers to the other two.
-struct LayerOracle {
-  LayerJob job;
+// What the oracles of one layer share across images: the job without its
+// input (the weights held once, SharedArray) and the schedule.
+struct LayerPlan {
+  LayerJob job;  // input: zeros
   LayerSchedule schedule;
+};
+std::shared_ptr<const LayerPlan> make_layer_plan(const QuantizedModel& model, int layer, const ArrayConfig& array);
+
+// A layer's job on one image (operands from a golden trace), its schedule and
+// register oracle, built together because the oracle refers to the other two.
+struct LayerOracle {
+  LayerOracle(std::shared_ptr<const LayerPlan> plan, const std::vector<std::int8_t>& input);
+  LayerOracle(const LayerOracle&) = delete;
+  LayerOracle& operator=(const LayerOracle&) = delete;
+  std::shared_ptr<const LayerPlan> plan;
+  LayerJob job;                    // the plan's job with this image's input
+  const LayerSchedule& schedule;   // the plan's
   std::unique_ptr<RegisterOracle> oracle;
 };
 std::unique_ptr<LayerOracle> make_layer_oracle(const QuantizedModel& model, int layer, const InferenceTrace& golden,
                                                const ArrayConfig& array);
+// The same from a plan built once for every image of the layer.
+std::unique_ptr<LayerOracle> make_layer_oracle(std::shared_ptr<const LayerPlan> plan, const InferenceTrace& golden);
 
 }  // namespace isimdl

@@ -99,36 +99,34 @@ std::int64_t Im2col::input_element(int m, int k) const {
   return (static_cast<std::int64_t>(k_channel(k)) * in_.h + y) * in_.w + x;
 }
 
-void Im2col::gather(const std::int8_t* x, std::int8_t pad, int m_count, int k_count, std::int8_t* rows) const {
+void Im2col::gather_row(const std::int8_t* x, std::int8_t pad, int m, int k_count, std::int8_t* row) const {
   if (!conv_) {
-    for (int m = 0; m < m_count; ++m) std::copy(x, x + k_count, rows + static_cast<std::size_t>(m) * k_count);
+    std::copy(x, x + k_count, row);
     return;
   }
   const Window2d& w = window_;
-  for (int m = 0; m < m_count; ++m) {
-    const int y0 = (m / out_.w) * w.stride_h - w.pad_top, x0 = (m % out_.w) * w.stride_w - w.pad_left;
-    std::int8_t* row = rows + static_cast<std::size_t>(m) * k_count;
-    // The kernel columns that fall inside the input: [j_lo, j_hi).
-    int j_lo = 0, j_hi = w.kernel_w;
-    while (j_lo < j_hi && x0 + j_lo * w.dilation_w < 0) ++j_lo;
-    while (j_hi > j_lo && x0 + (j_hi - 1) * w.dilation_w >= in_.w) --j_hi;
-    for (int c = 0; c < in_.c; ++c)
-      for (int i = 0; i < w.kernel_h; ++i, row += w.kernel_w) {
-        const int y = y0 + i * w.dilation_h;
-        if (y < 0 || y >= in_.h) {
-          std::fill(row, row + w.kernel_w, pad);
-          continue;
-        }
-        const std::int8_t* src = x + (static_cast<std::size_t>(c) * in_.h + y) * in_.w + x0;
-        std::fill(row, row + j_lo, pad);
-        if (w.dilation_w == 1) {
-          std::copy(src + j_lo, src + j_hi, row + j_lo);
-        } else {
-          for (int j = j_lo; j < j_hi; ++j) row[j] = src[j * w.dilation_w];
-        }
-        std::fill(row + j_hi, row + w.kernel_w, pad);
+  const int y0 = (m / out_.w) * w.stride_h - w.pad_top, x0 = (m % out_.w) * w.stride_w - w.pad_left;
+  // The kernel columns that fall inside the input: [j_lo, j_hi).
+  int j_lo = 0, j_hi = w.kernel_w;
+  while (j_lo < j_hi && x0 + j_lo * w.dilation_w < 0) ++j_lo;
+  while (j_hi > j_lo && x0 + (j_hi - 1) * w.dilation_w >= in_.w) --j_hi;
+  for (int c = 0; c < in_.c; ++c)
+    for (int i = 0; i < w.kernel_h; ++i, row += w.kernel_w) {
+      const int y = y0 + i * w.dilation_h;
+      if (y < 0 || y >= in_.h) {
+        for (int j = 0; j < w.kernel_w; ++j) row[j] = pad;
+        continue;
       }
-  }
+      const std::int8_t* src = x + (static_cast<std::size_t>(c) * in_.h + y) * in_.w + x0;
+      // Kernel rows are short (1..11): plain loops, not library calls.
+      for (int j = 0; j < j_lo; ++j) row[j] = pad;
+      for (int j = j_lo; j < j_hi; ++j) row[j] = src[j * w.dilation_w];
+      for (int j = j_hi; j < w.kernel_w; ++j) row[j] = pad;
+    }
+}
+
+void Im2col::gather(const std::int8_t* x, std::int8_t pad, int m_count, int k_count, std::int8_t* rows) const {
+  for (int m = 0; m < m_count; ++m) gather_row(x, pad, m, k_count, rows + static_cast<std::size_t>(m) * k_count);
 }
 
 std::vector<std::pair<int, int>> Im2col::uses_of(std::int64_t element) const {

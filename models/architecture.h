@@ -156,6 +156,8 @@ class Im2col {
   // `pad` where that is -1 (what the reference engine runs; equal to the
   // element-wise definition, tests/test_reference_engine.cpp).
   void gather(const std::int8_t* x, std::int8_t pad, int m_count, int k_count, std::int8_t* rows) const;
+  // Row m alone.
+  void gather_row(const std::int8_t* x, std::int8_t pad, int m, int k_count, std::int8_t* row) const;
   // Every (m, k) whose A[m][k] reads input element `element`.
   std::vector<std::pair<int, int>> uses_of(std::int64_t element) const;
   // The same without allocating: fn(m, k) for each.

@@ -19,8 +19,8 @@ bool ChangeLiveness::alive_after(int l, const std::vector<int>& changed) const {
   return std::any_of(changed.begin(), changed.end(), [&](int t) { return t <= l && last_reader(t) > l; });
 }
 
-DeltaPropagator::DeltaPropagator(const ReferenceEngine& engine, double dense_ratio)
-    : engine_(engine), model_(engine.model()), liveness_(engine.model().arch), dense_ratio_(dense_ratio) {
+DeltaPropagator::DeltaPropagator(const ReferenceEngine& engine, Strategy strategy)
+    : engine_(engine), model_(engine.model()), liveness_(engine.model().arch), strategy_(strategy) {
   const int n = model_.arch.size();
   delta_.resize(static_cast<std::size_t>(n));
   stamp_.resize(static_cast<std::size_t>(n));
@@ -33,6 +33,7 @@ DeltaPropagator::DeltaPropagator(const ReferenceEngine& engine, double dense_rat
     largest = std::max(largest, size);
   }
   mark_.assign(largest, 0);
+  row_of_.assign(largest, 0);
   acc_delta_.assign(largest, 0);
 }
 
@@ -66,25 +67,58 @@ bool DeltaPropagator::touch(std::int32_t e) {
   return true;
 }
 
+const std::vector<std::int8_t>& DeltaPropagator::faulty_input(const InferenceTrace& golden, int l, std::size_t j) {
+  const int t = model_.arch.layer(l).inputs()[j];
+  if (t < 0) return golden.input;
+  const auto ti = static_cast<std::size_t>(t);
+  if (delta_[ti].empty()) return golden.out[ti];
+  if (dense_in_.size() <= j) dense_in_.resize(j + 1);
+  dense_in_[j] = golden.out[ti];
+  const TensorDelta& d = delta_[ti];
+  for (std::size_t i = 0; i < d.size(); ++i) dense_in_[j][static_cast<std::size_t>(d.element[i])] = d.value[i];
+  return dense_in_[j];
+}
+
 void DeltaPropagator::dense_layer(const InferenceTrace& golden, int l) {
-  const std::vector<int> inputs = model_.arch.layer(l).inputs();
-  dense_in_.resize(inputs.size());
-  std::vector<const std::vector<std::int8_t>*> ptrs;
-  for (std::size_t j = 0; j < inputs.size(); ++j) {
-    const int t = inputs[j];
-    if (t < 0 || delta_[static_cast<std::size_t>(t)].empty()) {
-      ptrs.push_back(t < 0 ? &golden.input : &golden.out[static_cast<std::size_t>(t)]);
-      continue;
-    }
-    const TensorDelta& d = delta_[static_cast<std::size_t>(t)];
-    dense_in_[j] = golden.out[static_cast<std::size_t>(t)];
-    for (std::size_t i = 0; i < d.size(); ++i) dense_in_[j][static_cast<std::size_t>(d.element[i])] = d.value[i];
-    ptrs.push_back(&dense_in_[j]);
-  }
-  engine_.compute_layer(l, ptrs, dense_acc_, dense_out_);
+  const std::size_t count = model_.arch.layer(l).inputs().size();
+  std::vector<const std::vector<std::int8_t>*> inputs;
+  for (std::size_t j = 0; j < count; ++j) inputs.push_back(&faulty_input(golden, l, j));
+  engine_.compute_layer(l, inputs, dense_acc_, dense_out_);
   const std::vector<std::int8_t>& g = golden.out[static_cast<std::size_t>(l)];
   for (std::size_t e = 0; e < g.size(); ++e)
     if (dense_out_[e] != g[e]) set(l, static_cast<std::int64_t>(e), dense_out_[e]);
+}
+
+void DeltaPropagator::region_layer(const InferenceTrace& golden, int l) {
+  // touched_ holds the GEMM rows (output pixels) to recompute: their golden
+  // im2col rows, then the changed elements written where they are read.
+  const LayerSpec& spec = model_.arch.layer(l);
+  const GemmShape g = model_.arch.gemm(l);
+  const Im2col im2col = model_.arch.im2col(l);
+  const std::vector<std::int8_t>& x = golden.out[static_cast<std::size_t>(spec.input)];
+  const auto pad = static_cast<std::int8_t>(model_.tensor_qparams(spec.input).zero_point);
+  const int rows = static_cast<int>(touched_.size());
+  rows_.resize(static_cast<std::size_t>(rows) * g.k);
+  for (int i = 0; i < rows; ++i) {
+    const auto m = static_cast<std::size_t>(touched_[static_cast<std::size_t>(i)]);
+    row_of_[m] = i;
+    im2col.gather_row(x.data(), pad, static_cast<int>(m), g.k, rows_.data() + static_cast<std::size_t>(i) * g.k);
+  }
+  const TensorDelta& in = delta_[static_cast<std::size_t>(spec.input)];
+  for (std::size_t j = 0; j < in.size(); ++j)
+    im2col.for_each_use(in.element[j], [&](int m, int k) {
+      rows_[static_cast<std::size_t>(row_of_[static_cast<std::size_t>(m)]) * g.k + static_cast<std::size_t>(k)] = in.value[j];
+    });
+  region_acc_.resize(static_cast<std::size_t>(rows) * g.n);
+  gemm_s8s8s32(rows, g.n, g.k, rows_.data(), model_.layers[static_cast<std::size_t>(l)].weight.data(),
+               engine_.effective_bias(l).data(), region_acc_.data());
+  const std::vector<std::int8_t>& out = golden.out[static_cast<std::size_t>(l)];
+  for (int n = 0; n < g.n; ++n)
+    for (int i = 0; i < rows; ++i) {
+      const std::int8_t y = engine_.requantize_output(l, n, region_acc_[static_cast<std::size_t>(n) * rows + static_cast<std::size_t>(i)]);
+      const std::int64_t e = static_cast<std::int64_t>(n) * g.m + touched_[static_cast<std::size_t>(i)];
+      if (y != out[static_cast<std::size_t>(e)]) set(l, e, y);
+    }
 }
 
 void DeltaPropagator::gemm_layer(const InferenceTrace& golden, int l, Result& result) {
@@ -92,17 +126,41 @@ void DeltaPropagator::gemm_layer(const InferenceTrace& golden, int l, Result& re
   const TensorDelta& in = delta_[static_cast<std::size_t>(spec.input)];
   const GemmShape g = model_.arch.gemm(l);
   const Im2col im2col = model_.arch.im2col(l);
-  // Cost of the sparse update: every changed input reaches at most
-  // kernel_h * kernel_w rows of A, each feeding the outputs of its group.
+  // The rows a region recomputation would take.
+  next_mark();
+  for (const std::int32_t e : in.element) im2col.for_each_use(e, [&](int m, int) { touch(m); });
+  // Work estimates, in scattered scalar updates.
   const double taps = spec.kind == LayerKind::kConv2d ? static_cast<double>(spec.window.kernel_h) * spec.window.kernel_w : 1.0;
-  const double sparse_cost = static_cast<double>(in.size()) * taps * g.n_per_group();
-  const double dense_cost = static_cast<double>(g.m) * g.k * g.n;
-  if (sparse_cost > dense_ratio_ * dense_cost) {
-    ++result.dense_layers;
-    dense_layer(golden, l);
-    return;
+  const double delta_cost = static_cast<double>(in.size()) * taps * g.n_per_group();
+  const double per_row = static_cast<double>(g.k) * g.n / kGemmSpeedup + g.k + g.n;
+  const double region_cost = static_cast<double>(touched_.size()) * per_row;
+  const double dense_cost = static_cast<double>(g.m) * per_row + static_cast<double>(g.m) * g.n;
+  Strategy way = strategy_;
+  if (way == Strategy::kAuto)
+    way = delta_cost <= std::min(region_cost, dense_cost) ? Strategy::kDelta
+          : region_cost <= dense_cost                     ? Strategy::kRegion
+                                                          : Strategy::kDense;
+  switch (way) {
+    case Strategy::kRegion:
+      ++result.region_layers;
+      region_layer(golden, l);
+      return;
+    case Strategy::kDense:
+      ++result.dense_layers;
+      dense_layer(golden, l);
+      return;
+    default:
+      ++result.delta_layers;
+      delta_layer(golden, l);
+      return;
   }
-  ++result.sparse_layers;
+}
+
+void DeltaPropagator::delta_layer(const InferenceTrace& golden, int l) {
+  const LayerSpec& spec = model_.arch.layer(l);
+  const TensorDelta& in = delta_[static_cast<std::size_t>(spec.input)];
+  const GemmShape g = model_.arch.gemm(l);
+  const Im2col im2col = model_.arch.im2col(l);
   next_mark();
   const std::vector<std::int8_t>& w = model_.layers[static_cast<std::size_t>(l)].weight;
   const std::vector<std::int8_t>& x = golden.out[static_cast<std::size_t>(spec.input)];
@@ -137,7 +195,7 @@ void DeltaPropagator::propagate(const InferenceTrace& golden, int layer, const T
   if (layer < 0 || layer >= count) throw Error(fmt::format("delta propagation: no layer {}", layer));
   if (golden.out.size() != static_cast<std::size_t>(count))
     throw Error("delta propagation: the golden trace does not belong to this model");
-  result.sparse_layers = result.dense_layers = 0;
+  result.delta_layers = result.region_layers = result.dense_layers = 0;
   if (++epoch_ == 0) {  // wrapped: forget every old overlay
     for (auto& s : stamp_) std::fill(s.begin(), s.end(), 0);
     epoch_ = 1;

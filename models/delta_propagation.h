@@ -56,29 +56,40 @@ class ChangeLiveness {
 };
 
 // Carries the change of one layer's int8 output to the logits, recomputing
-// only what it touches: a changed input element of a convolution changes
-// the accumulators of the outputs whose window covers it, by
-// (faulty - golden) * weight (int32, wrapping, exactly as the dense sum
-// would: docs/quantization.md), which are then requantized; a Linear layer
-// the same for every output; pointwise layers, pooling windows, Add and
-// Concat only the elements whose inputs changed. Every recomputed value is
-// compared with golden and only those that differ are carried on; the
-// propagation stops when the change is dead (ChangeLiveness). A
-// convolution or Linear layer whose sparse update would cost more than
-// `dense_ratio` times its dense GEMM is recomputed densely instead.
+// only what it touches. A Conv2d or Linear layer whose input changed takes
+// the cheapest of three exact ways:
+//   delta   each changed input element changes the accumulators of the
+//           outputs whose window covers it by (faulty - golden) * weight
+//           (int32, wrapping, exactly as the dense sum would:
+//           docs/quantization.md), then those are requantized — cheapest
+//           for few changes and for depthwise convolutions;
+//   region  the output pixels (GEMM rows) whose window covers a changed
+//           element are recomputed with the library GEMM on their im2col
+//           rows of the faulty input — a changed region a few kernels wide;
+//   dense   the whole layer, as the engine runs it.
+// Pointwise layers, pooling windows, Add and Concat recompute only the
+// elements whose inputs changed. Every recomputed value is compared with
+// golden and only those that differ are carried on; the propagation stops
+// when the change is dead (ChangeLiveness).
 //
 // Exact: gives the faulty logits ReferenceEngine::run_from computes on a
 // copy of the golden trace with the change applied, on every change
 // (tests/test_delta_propagation.cpp). Not thread-safe: one per worker.
 class DeltaPropagator {
  public:
-  explicit DeltaPropagator(const ReferenceEngine& engine, double dense_ratio = 0.25);
+  // kAuto picks per layer by an estimate of the work (library GEMM MACs
+  // counted kGemmSpeedup times cheaper than scattered updates); the others
+  // force one way where it applies (tests run all four).
+  enum class Strategy { kAuto, kDelta, kRegion, kDense };
+  static constexpr double kGemmSpeedup = 32.0;
+  explicit DeltaPropagator(const ReferenceEngine& engine, Strategy strategy = Strategy::kAuto);
 
   struct Result {
     std::vector<std::int8_t> logits;  // the faulty logits
     int died = -1;                    // ChangeLiveness::dies_at; -1: the change reached the logits
-    int sparse_layers = 0;            // layers updated sparsely
-    int dense_layers = 0;             // layers recomputed densely
+    int delta_layers = 0;             // Conv2d/Linear layers updated by accumulator deltas
+    int region_layers = 0;            // ... by recomputing the changed rows
+    int dense_layers = 0;             // ... recomputed whole
   };
   // `changed`: the elements of golden.out[layer] the fault changed (not
   // empty; each differing from golden).
@@ -90,7 +101,7 @@ class DeltaPropagator {
   const ReferenceEngine& engine_;
   const QuantizedModel& model_;
   ChangeLiveness liveness_;
-  double dense_ratio_;
+  Strategy strategy_;
   // Per layer output: its delta, and an overlay (stamp == epoch_: value in
   // over_) so that a faulty value is read in O(1) without copying golden.
   std::vector<TensorDelta> delta_;
@@ -103,7 +114,10 @@ class DeltaPropagator {
   std::uint32_t mark_epoch_ = 0;
   std::vector<std::uint32_t> acc_delta_;
   std::vector<std::int32_t> touched_;
-  // Dense recomputation scratch.
+  // Region and dense recomputation scratch.
+  std::vector<std::int8_t> rows_;
+  std::vector<std::int32_t> row_of_;  // GEMM row m -> its row in rows_
+  std::vector<std::int32_t> region_acc_;
   std::vector<std::vector<std::int8_t>> dense_in_;
   std::vector<std::int32_t> dense_acc_;
   std::vector<std::int8_t> dense_out_;
@@ -114,6 +128,10 @@ class DeltaPropagator {
   bool touch(std::int32_t e);
   void gemm_layer(const InferenceTrace& golden, int l, Result& result);
   void dense_layer(const InferenceTrace& golden, int l);
+  void region_layer(const InferenceTrace& golden, int l);
+  void delta_layer(const InferenceTrace& golden, int l);
+  // The layer's input tensor j, faulty, in dense_in_[j] (or golden's when unchanged).
+  const std::vector<std::int8_t>& faulty_input(const InferenceTrace& golden, int l, std::size_t j);
 };
 
 }  // namespace isimdl

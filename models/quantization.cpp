@@ -61,34 +61,6 @@ QuantizedMultiplier quantize_multiplier(double real_multiplier) {
   return m;
 }
 
-std::int32_t saturating_rounding_doubling_high_mul(std::int32_t a, std::int32_t b) {
-  if (a == b && a == std::numeric_limits<std::int32_t>::min()) return std::numeric_limits<std::int32_t>::max();
-  const std::int64_t ab = static_cast<std::int64_t>(a) * b;
-  const std::int64_t nudge = ab >= 0 ? (1LL << 30) : (1 - (1LL << 30));
-  return static_cast<std::int32_t>((ab + nudge) / (1LL << 31));  // division truncates toward zero
-}
-
-std::int32_t rounding_divide_by_pot(std::int32_t x, int exponent) {
-  const std::int32_t mask = static_cast<std::int32_t>((1LL << exponent) - 1);
-  const std::int32_t remainder = x & mask;
-  const std::int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-  return (x >> exponent) + (remainder > threshold ? 1 : 0);
-}
-
-std::int32_t multiply_by_quantized_multiplier(std::int32_t x, const QuantizedMultiplier& m) {
-  const int left = m.shift > 0 ? m.shift : 0;
-  const int right = m.shift > 0 ? 0 : -m.shift;
-  // The left shift wraps like the int32 hardware register it models.
-  const auto shifted = static_cast<std::int32_t>(static_cast<std::uint32_t>(x) << left);
-  return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, m.multiplier), right);
-}
-
-std::int8_t requantize(std::int32_t acc, const QuantizedMultiplier& m, std::int32_t output_zero_point, bool relu) {
-  const std::int64_t v = static_cast<std::int64_t>(multiply_by_quantized_multiplier(acc, m)) + output_zero_point;
-  const std::int64_t lo = relu ? std::max<std::int64_t>(-128, output_zero_point) : -128;
-  return static_cast<std::int8_t>(std::clamp<std::int64_t>(v, lo, 127));
-}
-
 float fake_quantize_activation(float x, const QuantParams& q) {
   return dequantize(quantize_activation(x, q), q);
 }

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace isimdl {
@@ -47,16 +49,36 @@ QuantizedMultiplier quantize_multiplier(double real_multiplier);
 // round(a * b / 2^31) to nearest with exact ties toward +infinity (the nudge
 // then truncation of gemmlowp), saturating the one overflow
 // case (INT32_MIN * INT32_MIN).
-std::int32_t saturating_rounding_doubling_high_mul(std::int32_t a, std::int32_t b);
+inline std::int32_t saturating_rounding_doubling_high_mul(std::int32_t a, std::int32_t b) {
+  if (a == b && a == std::numeric_limits<std::int32_t>::min()) return std::numeric_limits<std::int32_t>::max();
+  const std::int64_t ab = static_cast<std::int64_t>(a) * b;
+  const std::int64_t nudge = ab >= 0 ? (1LL << 30) : (1 - (1LL << 30));
+  return static_cast<std::int32_t>((ab + nudge) / (1LL << 31));  // division truncates toward zero
+}
 // x / 2^exponent rounded to nearest, ties away from zero; exponent in 0..31.
-std::int32_t rounding_divide_by_pot(std::int32_t x, int exponent);
+inline std::int32_t rounding_divide_by_pot(std::int32_t x, int exponent) {
+  const std::int32_t mask = static_cast<std::int32_t>((1LL << exponent) - 1);
+  const std::int32_t remainder = x & mask;
+  const std::int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
 // x * multiplier * 2^(shift - 31) with the two roundings above.
-std::int32_t multiply_by_quantized_multiplier(std::int32_t x, const QuantizedMultiplier& m);
+inline std::int32_t multiply_by_quantized_multiplier(std::int32_t x, const QuantizedMultiplier& m) {
+  const int left = m.shift > 0 ? m.shift : 0;
+  const int right = m.shift > 0 ? 0 : -m.shift;
+  // The left shift wraps like the int32 hardware register it models.
+  const auto shifted = static_cast<std::int32_t>(static_cast<std::uint32_t>(x) << left);
+  return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, m.multiplier), right);
+}
 
 // The output stage: int32 accumulator (bias included) to int8,
 // clamp(multiply_by_quantized_multiplier(acc) + zero_point, lo, hi), where
 // lo = zero_point for a fused ReLU and -128 otherwise.
-std::int8_t requantize(std::int32_t acc, const QuantizedMultiplier& m, std::int32_t output_zero_point, bool relu);
+inline std::int8_t requantize(std::int32_t acc, const QuantizedMultiplier& m, std::int32_t output_zero_point, bool relu) {
+  const std::int64_t v = static_cast<std::int64_t>(multiply_by_quantized_multiplier(acc, m)) + output_zero_point;
+  const std::int64_t lo = relu ? std::max<std::int64_t>(-128, output_zero_point) : -128;
+  return static_cast<std::int8_t>(std::clamp<std::int64_t>(v, lo, 127));
+}
 
 // Fake quantization for training and gradients (straight-through): the real
 // value the int8 grid holds for x.

@@ -137,11 +137,12 @@ void ReferenceEngine::compute_layer(int li, const std::vector<const std::vector<
       acc.resize(static_cast<std::size_t>(g.m) * g.n);
       gemm_s8s8s32(g.m, g.n, g.k, a, q.weight.data(), effective_bias_[i].data(), acc.data());
       y.resize(acc.size());
-      for (int n = 0; n < g.n; ++n)
-        for (int m = 0; m < g.m; ++m) {
-          const std::size_t e = static_cast<std::size_t>(n) * g.m + m;
-          y[e] = requantize_output(li, n, acc[e]);
-        }
+      for (int n = 0; n < g.n; ++n) {
+        const QuantizedMultiplier mult = q.multiplier[static_cast<std::size_t>(n)];
+        const std::int32_t* an = acc.data() + static_cast<std::size_t>(n) * g.m;
+        std::int8_t* yn = y.data() + static_cast<std::size_t>(n) * g.m;
+        for (int m = 0; m < g.m; ++m) yn[m] = requantize(an[m], mult, q.output.zero_point, q.fused_relu);
+      }
       break;
     }
     case LayerKind::kReLU:

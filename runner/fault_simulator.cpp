@@ -55,7 +55,11 @@ const InferenceTrace& FaultSimulator::golden(int image) {
 
 LayerOracle& FaultSimulator::context(int layer, int image) {
   auto& slot = contexts_[{layer, image}];
-  if (!slot) slot = make_layer_oracle(model_, layer, golden(image), accelerator_.config());
+  if (!slot) {
+    auto& plan = plans_[layer];
+    if (!plan) plan = make_layer_plan(model_, layer, accelerator_.config());
+    slot = make_layer_oracle(plan, golden(image));
+  }
   return *slot;
 }
 

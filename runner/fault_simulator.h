@@ -83,6 +83,7 @@ class FaultSimulator {
   DeltaPropagator::Result propagated_;
   std::map<int, InferenceTrace> golden_;
   std::map<std::pair<int, int>, std::unique_ptr<LayerOracle>> contexts_;
+  std::map<int, std::shared_ptr<const LayerPlan>> plans_;
   InferenceTrace work_;
 };
 

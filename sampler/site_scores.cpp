@@ -21,12 +21,15 @@ std::vector<double> block_scores(const FaultSpace& space, const LiveSpace& live,
   ReferenceEngine engine(model);
   std::map<int, InferenceTrace> traces;
   std::map<std::pair<int, int>, std::unique_ptr<LayerOracle>> contexts;
+  std::map<int, std::shared_ptr<const LayerPlan>> plans;
   auto context = [&](int layer, int image) -> LayerOracle& {
     auto& slot = contexts[{layer, image}];
     if (!slot) {
       auto& trace = traces[image];
       if (trace.out.empty()) engine.run(data.images, image, trace);
-      slot = make_layer_oracle(model, layer, trace, array);
+      auto& plan = plans[layer];
+      if (!plan) plan = make_layer_plan(model, layer, array);
+      slot = make_layer_oracle(plan, trace);
     }
     return *slot;
   };

@@ -64,14 +64,16 @@ class DeltaPropagation : public ::testing::TestWithParam<Case> {};
 // change applied) on 1,000 random changes per model: logits bit for bit,
 // and the layer where the change dies the same as ChangeLiveness finds on
 // the dense tensors. Changes are single elements, a handful, a window, or
-// most of the tensor (which sends convolutions to the dense fallback); each
-// is propagated three ways: the default, always sparse, always dense.
+// most of the tensor; each is propagated four ways: the default (which
+// picks per layer), and always by accumulator deltas, always by recomputing
+// the changed rows, always densely.
 TEST_P(DeltaPropagation, EqualsTheDenseTail) {
   const QuantizedModel model = GetParam().make();
   const ReferenceEngine engine(model);
   DeltaPropagator by_default(engine);
-  DeltaPropagator sparse(engine, 1e30);
-  DeltaPropagator dense(engine, 0.0);
+  DeltaPropagator delta(engine, DeltaPropagator::Strategy::kDelta);
+  DeltaPropagator region(engine, DeltaPropagator::Strategy::kRegion);
+  DeltaPropagator dense(engine, DeltaPropagator::Strategy::kDense);
   const Architecture& arch = model.arch;
   Random random(11);
   std::vector<InferenceTrace> golden(4);
@@ -80,7 +82,7 @@ TEST_P(DeltaPropagation, EqualsTheDenseTail) {
     for (std::int8_t& v : g.input) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
     engine.run_from(0, g);
   }
-  int reached_logits = 0, died_early = 0, sparse_layers = 0, dense_layers = 0;
+  int reached_logits = 0, died_early = 0, delta_layers = 0, wide_layers = 0;
   for (int trial = 0; trial < 1000; ++trial) {
     const InferenceTrace& g = golden[random.uniform_below(golden.size())];
     const int layer = static_cast<int>(random.uniform_below(static_cast<std::uint64_t>(arch.size())));
@@ -105,15 +107,15 @@ TEST_P(DeltaPropagation, EqualsTheDenseTail) {
     const int died = by_default.liveness().dies_at(layer, [&](int t) {
       return work.out[static_cast<std::size_t>(t)] != g.out[static_cast<std::size_t>(t)];
     });
-    for (DeltaPropagator* p : {&by_default, &sparse, &dense}) {
+    for (DeltaPropagator* p : {&by_default, &delta, &region, &dense}) {
       DeltaPropagator::Result r;
       p->propagate(g, layer, change, r);
       ASSERT_EQ(r.logits, work.logits()) << GetParam().name << " trial " << trial << " layer " << layer << " changes "
                                          << change.size();
       ASSERT_EQ(r.died, died) << GetParam().name << " trial " << trial << " layer " << layer;
       if (p == &by_default) {
-        sparse_layers += r.sparse_layers;
-        dense_layers += r.dense_layers;
+        delta_layers += r.delta_layers;
+        wide_layers += r.region_layers + r.dense_layers;
       }
     }
     (died < 0 ? reached_logits : died_early)++;
@@ -122,10 +124,8 @@ TEST_P(DeltaPropagation, EqualsTheDenseTail) {
   // the default takes both the sparse and (on convolutional models) the dense way.
   EXPECT_GT(reached_logits, 0) << GetParam().name;
   EXPECT_GT(died_early, 0) << GetParam().name;
-  EXPECT_GT(sparse_layers, 0) << GetParam().name;
-  if (GetParam().name != "mlp") {
-    EXPECT_GT(dense_layers, 0) << GetParam().name;
-  }
+  EXPECT_GT(delta_layers, 0) << GetParam().name;
+  EXPECT_GT(wide_layers, 0) << GetParam().name;
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, DeltaPropagation, ::testing::ValuesIn(cases()),

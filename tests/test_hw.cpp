@@ -202,9 +202,11 @@ TEST(Accelerator, GroupedConvolutionRunsOneGemmPerGroup) {
     Random random(5);
     job.input.resize(arch.input_shape().size());
     for (auto& v : job.input) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
+    std::vector<std::int8_t> weight = job.weight.vector();
     for (int n = 0; n < g.n; ++n)
       for (int k = 0; k < g.k; ++k)
-        if (n / ng != k / kg) job.weight[static_cast<std::size_t>(n) * g.k + k] = 0;  // outside the block
+        if (n / ng != k / kg) weight[static_cast<std::size_t>(n) * g.k + k] = 0;  // outside the block
+    job.weight = std::move(weight);
     acc.configure(array_config(c.rows, c.cols, c.timing));
     LayerStats s;
     const LayerResult got = acc.run_layer(job, &s);

@@ -30,8 +30,9 @@ LayerJob busy_job(int rows, int cols) {
   job.im2col = Im2col(job.spec, job.input_shape, job.output_shape);
   job.input.resize(static_cast<std::size_t>(m) * k);
   for (auto& v : job.input) v = static_cast<std::int8_t>(random.uniform_below(256) - 128);
-  job.weight.resize(static_cast<std::size_t>(n) * k);
-  for (auto& v : job.weight) v = static_cast<std::int8_t>(random.uniform_below(255) - 127);
+  std::vector<std::int8_t> weight(static_cast<std::size_t>(n) * k);
+  for (auto& v : weight) v = static_cast<std::int8_t>(random.uniform_below(255) - 127);
+  job.weight = std::move(weight);
   job.bias.assign(static_cast<std::size_t>(n), 0);
   job.multiplier.assign(static_cast<std::size_t>(n), quantize_multiplier(1.0 / 4096));
   return job;
