@@ -41,11 +41,6 @@ void Controller::start(const LayerJob& job, const LayerSchedule& schedule) {
   last_feed_cycle_ = FoldTiming::feed(last, last.rows - 1);
 }
 
-std::int8_t Controller::activation(int m, int k) {
-  const std::int64_t e = job_->im2col.input_element(m, k);
-  return e < 0 ? job_->input_zero_point : ifmap_.read(static_cast<std::size_t>(e));
-}
-
 void Controller::on_clock() {
   std::fill(next_feed_.a.begin(), next_feed_.a.end(), 0);
   std::fill(next_feed_.valid.begin(), next_feed_.valid.end(), 0);
@@ -80,8 +75,11 @@ void Controller::on_clock() {
       const Fold& f = folds[stream_fold_];
       const int i = static_cast<int>(t - FoldTiming::feed(f, 0));
       const int m = f.m0 + i;
+      elements_.resize(static_cast<std::size_t>(f.k_count));
+      job_->im2col.row_elements(m, f.k0, f.k_count, elements_.data());
       for (int r = 0; r < f.k_count; ++r) {
-        next_feed_.a[static_cast<std::size_t>(r)] = activation(m, f.k0 + r);
+        const std::int64_t e = elements_[static_cast<std::size_t>(r)];
+        next_feed_.a[static_cast<std::size_t>(r)] = e < 0 ? job_->input_zero_point : ifmap_.read(static_cast<std::size_t>(e));
         next_feed_.valid[static_cast<std::size_t>(r)] = 1;
       }
       next_feed_.propagate = static_cast<std::uint8_t>(f.index & 1);

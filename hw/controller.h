@@ -41,7 +41,6 @@ class Controller : public sc_core::sc_module {
 
  private:
   void on_clock();
-  std::int8_t activation(int m, int k);
 
   SramBuffer<std::int8_t>& ifmap_;
   SramBuffer<std::int8_t>& weights_;
@@ -54,6 +53,7 @@ class Controller : public sc_core::sc_module {
   std::size_t preload_fold_ = 0, stream_fold_ = 0;
   std::deque<std::pair<std::int64_t, AccumulateCommand>> tags_;  // (emit cycle, command)
   ArrayFeed next_feed_;
+  std::vector<std::int64_t> elements_;  // the ifmap addresses of one activation vector
 };
 
 }  // namespace isimdl

@@ -88,6 +88,37 @@ void PeArray::output_row(std::vector<std::int32_t>& row) const {
     read_output_registers(row);
 }
 
+namespace {
+
+// The multiply-accumulate pass of one edge over every PE: the next psum of
+// PE i is (a * selected weight, 0 unless valid) plus the psum above it (row
+// 0: nothing), int32 wrapping like the register; returns the number of
+// valid MACs. Branch-free selects (masks) so that the loops vectorize.
+// Compiled for AVX-512, AVX2 and the baseline, the version chosen when the
+// program loads (GCC function multi-versioning): the default build needs no
+// -march, and integer arithmetic gives the same bits in every version.
+#if defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
+#endif
+int mac_pass(std::size_t n, std::size_t cols, const std::int8_t* __restrict an, const std::uint8_t* __restrict vn,
+             const std::uint8_t* __restrict pn, const std::int8_t* __restrict w0c, const std::int8_t* __restrict w1c,
+             const std::int32_t* __restrict up, std::int32_t* __restrict ps) {
+  for (std::size_t i = 0; i < cols; ++i) {
+    const std::int32_t w = w0c[i] + ((w1c[i] - w0c[i]) & -static_cast<std::int32_t>(pn[i] & 1));
+    ps[i] = (static_cast<std::int32_t>(an[i]) * w) & -static_cast<std::int32_t>(vn[i] & 1);
+  }
+  for (std::size_t i = cols; i < n; ++i) {
+    const std::int32_t w = w0c[i] + ((w1c[i] - w0c[i]) & -static_cast<std::int32_t>(pn[i] & 1));
+    const std::int32_t product = (static_cast<std::int32_t>(an[i]) * w) & -static_cast<std::int32_t>(vn[i] & 1);
+    ps[i] = static_cast<std::int32_t>(static_cast<std::uint32_t>(up[i - cols]) + static_cast<std::uint32_t>(product));
+  }
+  int valid_count = 0;
+  for (std::size_t i = 0; i < n; ++i) valid_count += vn[i] & 1;
+  return valid_count;
+}
+
+}  // namespace
+
 void PeArray::step(const ArrayFeed& in) {
   const int R = rows_, C = cols_;
   const std::size_t n = static_cast<std::size_t>(R) * C;
@@ -115,30 +146,8 @@ void PeArray::step(const ArrayFeed& in) {
   }
   std::memcpy(next_d_.data(), in.weight.data(), static_cast<std::size_t>(C));
   std::memcpy(next_d_.data() + C, d.data(), n - static_cast<std::size_t>(C));
-  {
-    const std::int8_t* __restrict an = next_a_.data();
-    const std::uint8_t* __restrict vn = next_valid_.data();
-    const std::uint8_t* __restrict pn = next_propagate_.data();
-    const std::int8_t* __restrict w0c = w0.data();
-    const std::int8_t* __restrict w1c = w1.data();
-    const std::int32_t* __restrict up = psum.data();
-    std::int32_t* __restrict ps = next_psum_.data();
-    const auto cols = static_cast<std::size_t>(C);
-    // Branch-free selects (masks) so that the loops vectorize; int32 sums
-    // wrap like the register.
-    for (std::size_t i = 0; i < cols; ++i) {
-      const std::int32_t w = w0c[i] + ((w1c[i] - w0c[i]) & -static_cast<std::int32_t>(pn[i] & 1));
-      ps[i] = (static_cast<std::int32_t>(an[i]) * w) & -static_cast<std::int32_t>(vn[i] & 1);
-    }
-    for (std::size_t i = cols; i < n; ++i) {
-      const std::int32_t w = w0c[i] + ((w1c[i] - w0c[i]) & -static_cast<std::int32_t>(pn[i] & 1));
-      const std::int32_t product = (static_cast<std::int32_t>(an[i]) * w) & -static_cast<std::int32_t>(vn[i] & 1);
-      ps[i] = static_cast<std::int32_t>(static_cast<std::uint32_t>(up[i - cols]) + static_cast<std::uint32_t>(product));
-    }
-    int valid_count = 0;
-    for (std::size_t i = 0; i < n; ++i) valid_count += vn[i] & 1;
-    macs_ += valid_count;
-  }
+  macs_ += mac_pass(n, static_cast<std::size_t>(C), next_a_.data(), next_valid_.data(), next_propagate_.data(), w0.data(),
+                    w1.data(), psum.data(), next_psum_.data());
   if (in.latch) std::memcpy(((in.latch_select & 1) ? w1.data() : w0.data()), next_d_.data(), n);
   a.swap(next_a_);
   valid.swap(next_valid_);

@@ -125,6 +125,27 @@ void Im2col::gather_row(const std::int8_t* x, std::int8_t pad, int m, int k_coun
     }
 }
 
+void Im2col::row_elements(int m, int k0, int count, std::int64_t* out) const {
+  if (!conv_) {
+    for (int i = 0; i < count; ++i) out[i] = k0 + i;
+    return;
+  }
+  const Window2d& w = window_;
+  const int y0 = (m / out_.w) * w.stride_h - w.pad_top, x0 = (m % out_.w) * w.stride_w - w.pad_left;
+  int c = k_channel(k0), i = k_row(k0), j = k_col(k0);
+  for (int n = 0; n < count; ++n) {
+    const int y = y0 + i * w.dilation_h, x = x0 + j * w.dilation_w;
+    out[n] = (y < 0 || y >= in_.h || x < 0 || x >= in_.w) ? -1 : (static_cast<std::int64_t>(c) * in_.h + y) * in_.w + x;
+    if (++j == w.kernel_w) {
+      j = 0;
+      if (++i == w.kernel_h) {
+        i = 0;
+        ++c;
+      }
+    }
+  }
+}
+
 void Im2col::gather(const std::int8_t* x, std::int8_t pad, int m_count, int k_count, std::int8_t* rows) const {
   for (int m = 0; m < m_count; ++m) gather_row(x, pad, m, k_count, rows + static_cast<std::size_t>(m) * k_count);
 }

@@ -158,6 +158,10 @@ class Im2col {
   void gather(const std::int8_t* x, std::int8_t pad, int m_count, int k_count, std::int8_t* rows) const;
   // Row m alone.
   void gather_row(const std::int8_t* x, std::int8_t pad, int m, int k_count, std::int8_t* row) const;
+  // input_element(m, k) for k in [k0, k0 + count), into out[0..count):
+  // the address generator of the controller, walking (c, i, j) without a
+  // division per element.
+  void row_elements(int m, int k0, int count, std::int64_t* out) const;
   // Every (m, k) whose A[m][k] reads input element `element`.
   std::vector<std::pair<int, int>> uses_of(std::int64_t element) const;
   // The same without allocating: fn(m, k) for each.

@@ -333,6 +333,15 @@ TEST(Im2col, GatherEqualsTheElementwiseDefinition) {
           want[static_cast<std::size_t>(m) * g.k + static_cast<std::size_t>(k)] = e < 0 ? std::int8_t{-7} : x[static_cast<std::size_t>(e)];
         }
       ASSERT_EQ(got, want) << arch.name() << " layer " << l;
+      // The controller's address generator, from every start k.
+      for (int m = 0; m < g.m; m += 1 + g.m / 7) {
+        std::vector<std::int64_t> elements(static_cast<std::size_t>(g.k));
+        for (int k0 = 0; k0 < g.k; k0 += 1 + g.k / 5) {
+          const int count = g.k - k0;
+          im2col.row_elements(m, k0, count, elements.data());
+          for (int i = 0; i < count; ++i) ASSERT_EQ(elements[static_cast<std::size_t>(i)], im2col.input_element(m, k0 + i));
+        }
+      }
       ++convs;
     }
   EXPECT_GE(convs, 8);
