@@ -35,7 +35,18 @@ CalibrationRanges calibrate(const FloatNetwork& net, const std::vector<float>& i
   r.lo.assign(static_cast<std::size_t>(arch.size()), 0.0f);
   r.hi.assign(static_cast<std::size_t>(arch.size()), 0.0f);
   ForwardPass pass;
-  const int chunk = 256;
+  // Images per forward pass: as many as fit in about 128 MiB of float
+  // activations and im2col columns (a ResNet-18 at 64x64 needs ~10 MB per
+  // image); the ranges do not depend on the chunking.
+  std::size_t per_image = arch.input_shape().size();
+  for (int l = 0; l < arch.size(); ++l) {
+    per_image += arch.output_shape(l).size();
+    if (arch.layer(l).kind == LayerKind::kConv2d) {
+      const GemmShape g = arch.gemm(l);
+      per_image += static_cast<std::size_t>(g.m) * static_cast<std::size_t>(g.k);
+    }
+  }
+  const int chunk = static_cast<int>(std::clamp<std::size_t>((std::size_t{128} << 20) / (4 * per_image), 1, 256));
   const std::size_t in_size = arch.input_shape().size();
   for (int first = 0; first < count; first += chunk) {
     const int n = std::min(chunk, count - first);

@@ -45,22 +45,61 @@ Outcome classify(const std::vector<std::int8_t>& golden, const std::vector<std::
 FaultSimulator::FaultSimulator(Accelerator& accelerator, const QuantizedModel& model, const MnistSplit& data)
     : accelerator_(accelerator), model_(model), data_(data), runner_(accelerator, model), propagator_(runner_.engine()) {}
 
+namespace {
+
+// Drops least recently used entries other than `keep` until `bytes` fits the budget.
+template <typename Map, typename Key>
+void evict(Map& cache, const Key& keep, std::size_t& bytes, std::size_t budget) {
+  while (bytes > budget && cache.size() > 1) {
+    auto victim = cache.end();
+    for (auto it = cache.begin(); it != cache.end(); ++it)
+      if (!(it->first == keep) && (victim == cache.end() || it->second.used < victim->second.used)) victim = it;
+    bytes -= victim->second.bytes;
+    cache.erase(victim);
+  }
+}
+
+std::size_t trace_bytes(const InferenceTrace& t) {
+  std::size_t n = t.input.size();
+  for (const auto& a : t.acc) n += a.size() * sizeof(std::int32_t);
+  for (const auto& o : t.out) n += o.size();
+  return n;
+}
+
+}  // namespace
+
 const InferenceTrace& FaultSimulator::golden(int image) {
   auto it = golden_.find(image);
-  if (it != golden_.end()) return it->second;
-  InferenceTrace& trace = golden_[image];
-  runner_.engine().run(data_.images, image, trace);
-  return trace;
+  if (it != golden_.end()) {
+    it->second.used = ++clock_;
+    return it->second.value;
+  }
+  auto& slot = golden_[image];
+  runner_.engine().run(data_.images, image, slot.value);
+  slot.bytes = trace_bytes(slot.value);
+  slot.used = ++clock_;
+  golden_bytes_ += slot.bytes;
+  evict(golden_, image, golden_bytes_, budget_);
+  return slot.value;
 }
 
 LayerOracle& FaultSimulator::context(int layer, int image) {
-  auto& slot = contexts_[{layer, image}];
-  if (!slot) {
-    auto& plan = plans_[layer];
-    if (!plan) plan = make_layer_plan(model_, layer, accelerator_.config());
-    slot = make_layer_oracle(plan, golden(image));
+  const std::pair<int, int> key{layer, image};
+  auto it = contexts_.find(key);
+  if (it != contexts_.end()) {
+    it->second.used = ++clock_;
+    return *it->second.value;
   }
-  return *slot;
+  auto& plan = plans_[layer];
+  if (!plan) plan = make_layer_plan(model_, layer, accelerator_.config());
+  auto& slot = contexts_[key];
+  slot.value = make_layer_oracle(plan, golden(image));
+  const GemmShape& g = plan->job.gemm;
+  slot.bytes = slot.value->job.input.size() + static_cast<std::size_t>(g.m) * static_cast<std::size_t>(g.k) + sizeof(LayerOracle);
+  slot.used = ++clock_;
+  context_bytes_ += slot.bytes;
+  evict(contexts_, key, context_bytes_, budget_);
+  return *slot.value;
 }
 
 FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {

@@ -56,8 +56,16 @@ class FaultSimulator {
   FaultSimulator(Accelerator& accelerator, const QuantizedModel& model, const MnistSplit& data);
 
   // Golden trace of an image, computed once (reference engine == accelerator
-  // by contract 1).
+  // by contract 1) and kept while the cache budget allows.
   const InferenceTrace& golden(int image);
+  // Golden traces and per-(layer, image) oracle contexts are kept within
+  // this many bytes each (default 1 GiB): past it the least recently used
+  // are dropped and recomputed when needed again, so memory stays bounded
+  // however many images a campaign has; results do not depend on it.
+  void set_cache_budget(std::size_t bytes) { budget_ = bytes; }
+  static constexpr std::size_t kDefaultCacheBudget = std::size_t{1} << 30;
+  // Bytes the caches hold now.
+  std::size_t cached_bytes() const { return golden_bytes_ + context_bytes_; }
   FaultResult run_fast(const FaultSite& fault, int image);
   // Analytic classification of the fast path is on by default; off, every
   // fault is simulated (the benchmark compares the two).
@@ -81,8 +89,17 @@ class FaultSimulator {
   DeltaPropagator propagator_;
   TensorDelta delta_;
   DeltaPropagator::Result propagated_;
-  std::map<int, InferenceTrace> golden_;
-  std::map<std::pair<int, int>, std::unique_ptr<LayerOracle>> contexts_;
+  template <typename T>
+  struct Cached {
+    T value;
+    std::size_t bytes = 0;
+    std::uint64_t used = 0;
+  };
+  std::map<int, Cached<InferenceTrace>> golden_;
+  std::map<std::pair<int, int>, Cached<std::unique_ptr<LayerOracle>>> contexts_;
+  std::size_t budget_ = kDefaultCacheBudget;
+  std::size_t golden_bytes_ = 0, context_bytes_ = 0;
+  std::uint64_t clock_ = 0;
   std::map<int, std::shared_ptr<const LayerPlan>> plans_;
   InferenceTrace work_;
 };

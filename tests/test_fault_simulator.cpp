@@ -77,7 +77,7 @@ TEST(FaultSimulator, FastPathEqualsFullResimulation) {
 // faulty logits. 1,000 uniform single-bit faults over every register group
 // per zoo model (residual resnet8 and depthwise mobilenet-tiny among them),
 // on an 8x8 array; tests/test_delta_propagation.cpp checks the propagation
-// itself on imported networks.
+// itself on imported networks. The same with the caches bounded to nothing.
 class IncrementalTail : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(IncrementalTail, EqualsTheDenseTailOnEveryFault) {
@@ -87,6 +87,10 @@ TEST_P(IncrementalTail, EqualsTheDenseTailOnEveryFault) {
   FaultSimulator incremental(accelerator, model, mnist_subset());
   FaultSimulator dense(accelerator, model, mnist_subset());
   dense.set_incremental(false);
+  // A cache budget of one byte keeps only the trace and context in use:
+  // everything else is recomputed, and nothing changes.
+  FaultSimulator bounded(accelerator, model, mnist_subset());
+  bounded.set_cache_budget(1);
   const FaultSpace space(model, small_array(), all_groups(), FaultKind::kBitFlip);
   Random random(99);
   int propagated = 0;
@@ -98,10 +102,14 @@ TEST_P(IncrementalTail, EqualsTheDenseTailOnEveryFault) {
     ASSERT_EQ(to_string(a.outcome), std::string(to_string(b.outcome))) << GetParam() << " fault " << i;
     ASSERT_EQ(to_string(a.died), std::string(to_string(b.died))) << GetParam() << " fault " << i;
     ASSERT_EQ(a.logits, b.logits) << GetParam() << " fault " << i;
+    const FaultResult c = bounded.run_fast(site, image);
+    ASSERT_EQ(to_string(c.outcome), std::string(to_string(a.outcome))) << GetParam() << " fault " << i;
+    ASSERT_EQ(a.logits, c.logits) << GetParam() << " fault " << i;
     propagated += a.died != DeathPoint::kArray && a.died != DeathPoint::kAccumulator &&
                   a.died != DeathPoint::kRequantization && a.died != DeathPoint::kNotApplicable;
   }
   EXPECT_GT(propagated, 0) << GetParam() << ": no fault left its layer";
+  EXPECT_LT(bounded.cached_bytes(), incremental.cached_bytes());
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, IncrementalTail, ::testing::Values("lenet5", "cnn-small", "mlp", "resnet8", "mobilenet-tiny"),
