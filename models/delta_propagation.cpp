@@ -132,9 +132,14 @@ void DeltaPropagator::gemm_layer(const InferenceTrace& golden, int l, Result& re
   // Work estimates, in scattered scalar updates.
   const double taps = spec.kind == LayerKind::kConv2d ? static_cast<double>(spec.window.kernel_h) * spec.window.kernel_w : 1.0;
   const double delta_cost = static_cast<double>(in.size()) * taps * g.n_per_group();
-  const double per_row = static_cast<double>(g.k) * g.n / kGemmSpeedup + g.k + g.n;
-  const double region_cost = static_cast<double>(touched_.size()) * per_row;
-  const double dense_cost = static_cast<double>(g.m) * per_row + static_cast<double>(g.m) * g.n;
+  // A region runs the full-K GEMM on its rows (structural zeros of a
+  // grouped convolution included); the engine runs a grouped layer group by
+  // group, short reductions in the plain loop (models/gemm.h).
+  const double region_row = static_cast<double>(g.k) * g.n / kGemmSpeedup + g.k + g.n;
+  const double dense_speed = g.k_per_group() >= 32 ? kGemmSpeedup : 4.0;
+  const double dense_row = static_cast<double>(g.k_per_group()) * g.n / dense_speed + g.k + 2.0 * g.n;
+  const double region_cost = static_cast<double>(touched_.size()) * region_row;
+  const double dense_cost = static_cast<double>(g.m) * dense_row;
   Strategy way = strategy_;
   if (way == Strategy::kAuto)
     way = delta_cost <= std::min(region_cost, dense_cost) ? Strategy::kDelta

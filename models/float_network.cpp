@@ -7,6 +7,18 @@
 #include "models/error.h"
 #include "models/random.h"
 
+// The forward and backward passes are compiled for AVX-512, AVX2 and the
+// baseline, the version chosen when the program loads (GCC function
+// multi-versioning): no -march in the build. This file is compiled with
+// -ffp-contract=off (models/CMakeLists.txt), so no version fuses a multiply
+// and an add: every version rounds every operation as the baseline does and
+// gives the same bits.
+#if defined(__x86_64__) && !defined(__clang__)
+#define ISIMDL_FLOAT_CLONES __attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
+#else
+#define ISIMDL_FLOAT_CLONES
+#endif
+
 namespace isimdl {
 namespace {
 
@@ -117,7 +129,7 @@ std::vector<float> FloatNetwork::effective_bias(int layer) const {
   return b;
 }
 
-void FloatNetwork::forward(const float* input, int batch, ForwardPass& pass,
+ISIMDL_FLOAT_CLONES void FloatNetwork::forward(const float* input, int batch, ForwardPass& pass,
                            const ForwardPerturbation* perturbation) const {
   const int layers = arch_.size();
   pass.batch = batch;
@@ -251,7 +263,7 @@ void FloatNetwork::forward(const float* input, int batch, ForwardPass& pass,
   }
 }
 
-void FloatNetwork::backward(const ForwardPass& pass, const std::vector<float>& dlogits,
+ISIMDL_FLOAT_CLONES void FloatNetwork::backward(const ForwardPass& pass, const std::vector<float>& dlogits,
                             ActivationGradients* activations) {
   const int layers = arch_.size();
   const int batch = pass.batch;

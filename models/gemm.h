@@ -24,6 +24,12 @@ void gemm_s8s8s32(int m_count, int n_count, int k_count, const std::int8_t* a, c
 void gemm_s8s8s32_plain(int m_count, int n_count, int k_count, const std::int8_t* a, const std::int8_t* w,
                         const std::int32_t* bias, std::int32_t* acc);
 
+// The same on sub-matrices: row m of a starts at a + m * lda, row n of w at
+// w + n * ldw (a grouped convolution's group: its K-columns of the full
+// operands); acc is N x M, contiguous.
+void gemm_s8s8s32_strided(int m_count, int n_count, int k_count, const std::int8_t* a, int lda, const std::int8_t* w,
+                          int ldw, const std::int32_t* bias, std::int32_t* acc);
+
 // "onednn" or "plain (reason)": which GEMM gemm_s8s8s32 runs here.
 std::string gemm_backend();
 

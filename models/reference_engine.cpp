@@ -135,7 +135,18 @@ void ReferenceEngine::compute_layer(int li, const std::vector<const std::vector<
         a = rows.data();
       }
       acc.resize(static_cast<std::size_t>(g.m) * g.n);
-      gemm_s8s8s32(g.m, g.n, g.k, a, q.weight.data(), effective_bias_[i].data(), acc.data());
+      if (g.groups == 1) {
+        gemm_s8s8s32(g.m, g.n, g.k, a, q.weight.data(), effective_bias_[i].data(), acc.data());
+      } else {
+        // A grouped convolution, one GEMM per group on its K- and N-columns:
+        // the structural zeros outside the groups add nothing (docs/quantization.md).
+        const int kg = g.k_per_group(), ng = g.n_per_group();
+        for (int grp = 0; grp < g.groups; ++grp) {
+          const std::size_t k0 = static_cast<std::size_t>(grp) * kg, n0 = static_cast<std::size_t>(grp) * ng;
+          gemm_s8s8s32_strided(g.m, ng, kg, a + k0, g.k, q.weight.data() + n0 * g.k + k0, g.k,
+                               effective_bias_[i].data() + n0, acc.data() + n0 * g.m);
+        }
+      }
       y.resize(acc.size());
       for (int n = 0; n < g.n; ++n) {
         const QuantizedMultiplier mult = q.multiplier[static_cast<std::size_t>(n)];

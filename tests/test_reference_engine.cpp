@@ -298,6 +298,20 @@ TEST(Gemm, LibraryEqualsThePlainLoop) {
       gemm_s8s8s32_plain(s.m, s.n, s.k, a.data(), w.data(), bias.data(), want.data());
       gemm_s8s8s32(s.m, s.n, s.k, a.data(), w.data(), bias.data(), got.data());
       ASSERT_EQ(got, want) << s.m << "x" << s.n << "x" << s.k << (extremes ? " extremes" : "");
+      // A sub-block (a group's columns): the strided GEMM against the plain
+      // loop on copies of the block.
+      if (s.k < 4 || s.n < 2) continue;
+      const int k0 = s.k / 4, kc = s.k / 2, n0 = s.n / 2, nc = s.n - n0;
+      std::vector<std::int8_t> ab(static_cast<std::size_t>(s.m) * kc), wb(static_cast<std::size_t>(nc) * kc);
+      for (int m = 0; m < s.m; ++m)
+        for (int k = 0; k < kc; ++k) ab[static_cast<std::size_t>(m) * kc + k] = a[static_cast<std::size_t>(m) * s.k + k0 + k];
+      for (int n = 0; n < nc; ++n)
+        for (int k = 0; k < kc; ++k) wb[static_cast<std::size_t>(n) * kc + k] = w[static_cast<std::size_t>(n0 + n) * s.k + k0 + k];
+      std::vector<std::int32_t> want_b(static_cast<std::size_t>(s.m) * nc), got_b(want_b.size());
+      gemm_s8s8s32_plain(s.m, nc, kc, ab.data(), wb.data(), bias.data() + n0, want_b.data());
+      gemm_s8s8s32_strided(s.m, nc, kc, a.data() + k0, s.k, w.data() + static_cast<std::size_t>(n0) * s.k + k0, s.k,
+                           bias.data() + n0, got_b.data());
+      ASSERT_EQ(got_b, want_b) << s.m << "x" << s.n << "x" << s.k << " block";
     }
 }
 
