@@ -27,6 +27,8 @@ DeltaPropagator::DeltaPropagator(const ReferenceEngine& engine, Strategy strateg
   over_.resize(static_cast<std::size_t>(n));
   std::size_t largest = 0;
   for (int l = 0; l < n; ++l) {
+    inputs_.push_back(model_.arch.layer(l).inputs());
+    im2col_.push_back(model_.arch.has_weights(l) ? model_.arch.im2col(l) : Im2col());
     const std::size_t size = model_.arch.output_shape(l).size();
     stamp_[static_cast<std::size_t>(l)].assign(size, 0);
     over_[static_cast<std::size_t>(l)].assign(size, 0);
@@ -68,7 +70,7 @@ bool DeltaPropagator::touch(std::int32_t e) {
 }
 
 const std::vector<std::int8_t>& DeltaPropagator::faulty_input(const InferenceTrace& golden, int l, std::size_t j) {
-  const int t = model_.arch.layer(l).inputs()[j];
+  const int t = inputs_[static_cast<std::size_t>(l)][j];
   if (t < 0) return golden.input;
   const auto ti = static_cast<std::size_t>(t);
   if (delta_[ti].empty()) return golden.out[ti];
@@ -80,7 +82,7 @@ const std::vector<std::int8_t>& DeltaPropagator::faulty_input(const InferenceTra
 }
 
 void DeltaPropagator::dense_layer(const InferenceTrace& golden, int l) {
-  const std::size_t count = model_.arch.layer(l).inputs().size();
+  const std::size_t count = inputs_[static_cast<std::size_t>(l)].size();
   std::vector<const std::vector<std::int8_t>*> inputs;
   for (std::size_t j = 0; j < count; ++j) inputs.push_back(&faulty_input(golden, l, j));
   engine_.compute_layer(l, inputs, dense_acc_, dense_out_);
@@ -94,7 +96,7 @@ void DeltaPropagator::region_layer(const InferenceTrace& golden, int l) {
   // im2col rows, then the changed elements written where they are read.
   const LayerSpec& spec = model_.arch.layer(l);
   const GemmShape g = model_.arch.gemm(l);
-  const Im2col im2col = model_.arch.im2col(l);
+  const Im2col& im2col = im2col_[static_cast<std::size_t>(l)];
   const std::vector<std::int8_t>& x = golden.out[static_cast<std::size_t>(spec.input)];
   const auto pad = static_cast<std::int8_t>(model_.tensor_qparams(spec.input).zero_point);
   const int rows = static_cast<int>(touched_.size());
@@ -125,7 +127,7 @@ void DeltaPropagator::gemm_layer(const InferenceTrace& golden, int l, Result& re
   const LayerSpec& spec = model_.arch.layer(l);
   const TensorDelta& in = delta_[static_cast<std::size_t>(spec.input)];
   const GemmShape g = model_.arch.gemm(l);
-  const Im2col im2col = model_.arch.im2col(l);
+  const Im2col& im2col = im2col_[static_cast<std::size_t>(l)];
   // The rows a region recomputation would take.
   next_mark();
   for (const std::int32_t e : in.element) im2col.for_each_use(e, [&](int m, int) { touch(m); });
@@ -165,7 +167,7 @@ void DeltaPropagator::delta_layer(const InferenceTrace& golden, int l) {
   const LayerSpec& spec = model_.arch.layer(l);
   const TensorDelta& in = delta_[static_cast<std::size_t>(spec.input)];
   const GemmShape g = model_.arch.gemm(l);
-  const Im2col im2col = model_.arch.im2col(l);
+  const Im2col& im2col = im2col_[static_cast<std::size_t>(l)];
   next_mark();
   const std::vector<std::int8_t>& w = model_.layers[static_cast<std::size_t>(l)].weight;
   const std::vector<std::int8_t>& x = golden.out[static_cast<std::size_t>(spec.input)];
@@ -219,7 +221,7 @@ void DeltaPropagator::propagate(const InferenceTrace& golden, int layer, const T
   if (!liveness_.alive_after(layer, live)) result.died = layer;
   for (int l = layer + 1; l < count && result.died < 0; ++l) {
     const LayerSpec& spec = model_.arch.layer(l);
-    const std::vector<int> inputs = spec.inputs();
+    const std::vector<int>& inputs = inputs_[static_cast<std::size_t>(l)];
     const bool touched = std::any_of(inputs.begin(), inputs.end(),
                                      [&](int t) { return t >= 0 && !delta_[static_cast<std::size_t>(t)].empty(); });
     if (touched) {

@@ -102,6 +102,9 @@ class DeltaPropagator {
   const QuantizedModel& model_;
   ChangeLiveness liveness_;
   Strategy strategy_;
+  // Per layer, computed once: the tensors it reads and its im2col map.
+  std::vector<std::vector<int>> inputs_;
+  std::vector<Im2col> im2col_;
   // Per layer output: its delta, and an overlay (stamp == epoch_: value in
   // over_) so that a faulty value is read in O(1) without copying golden.
   std::vector<TensorDelta> delta_;

@@ -109,16 +109,3 @@ BENCHMARK_CAPTURE(BM_ScaleFaults, mobilenet_v2_importance, std::string("mobilene
 
 }  // namespace
 }  // namespace isimdl
-
-int sc_main(int argc, char* argv[]) {
-  benchmark::Initialize(&argc, argv);
-  isimdl::shared_accelerator();  // elaborate before the first sc_start
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
-
-int main(int argc, char* argv[]) {
-  setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 1);
-  return sc_core::sc_elab_and_sim(argc, argv);
-}
