@@ -205,16 +205,26 @@ void CampaignOptions::test_hooks_from_environment() {
   hang_at_fault = read("ISIMDL_TEST_HANG_AT_FAULT");
 }
 
+CampaignInputs open_campaign_inputs(const Config& config) {
+  CampaignInputs in;
+  in.model_path = resolve_model_path(config.model, default_zoo_dir());
+  in.model = open_model(in.model_path, config.dataset);
+  in.data = open_test_set(config.dataset, in.model);
+  if (config.images.end > in.data.images.count)
+    throw ConfigError(images_past_end_message(config, in.data.images.count,
+                                              config.dataset.format == "npy" ? config.dataset.inputs : config.dataset.resolved_dir()));
+  return in;
+}
+
 CampaignSummary run_campaign(const Config& config, const CampaignOptions& options, std::ostream& out,
                              std::ostream& progress) {
   const auto start = std::chrono::steady_clock::now();
   Accelerator& accelerator = shared_accelerator();
   accelerator.configure(config.array);
-  const std::string model_path = resolve_model_path(config.model, default_zoo_dir());
-  const QuantizedModel model = open_model(model_path, config.dataset);
-  const MnistSplit data = open_test_set(config.dataset, model);
-  if (config.images.end > data.images.count)
-    throw ConfigError(images_past_end_message(config, data.images.count, config.dataset.format == "npy" ? config.dataset.inputs : config.dataset.resolved_dir()));
+  const CampaignInputs inputs = open_campaign_inputs(config);
+  const std::string& model_path = inputs.model_path;
+  const QuantizedModel& model = inputs.model;
+  const MnistSplit& data = inputs.data;
   const FaultSpace space = campaign_space(config, model);
   out << fmt::format("fault space: {} sites (register bit x cycle) over {} layer/group blocks\n", space.size(),
                      space.blocks().size());

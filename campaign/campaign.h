@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "hw/fault_site.h"
+#include "models/idx_reader.h"
+#include "models/quantized_model.h"
 #include "sampler/fault_space.h"
 #include "sampler/importance_sampler.h"
 #include "sampler/liveness.h"
@@ -53,8 +55,15 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
 // The campaign's fault list: `campaign.faults` sites drawn with
 // `campaign.seed` from the uniform prior or from ISimDL's importance
 // distribution (with their weights p/q), or every site for `faults: all`.
-struct QuantizedModel;
-struct MnistSplit;
+// What a campaign runs on: its model (resolved path and network) and its
+// test images, checked against the configured image range.
+struct CampaignInputs {
+  std::string model_path;
+  QuantizedModel model;
+  MnistSplit data;
+};
+CampaignInputs open_campaign_inputs(const Config& config);
+
 struct FaultList {
   std::vector<FaultSite> faults;
   std::vector<double> weights;  // p/q per fault; 1 for uniform and exhaustive

@@ -83,6 +83,7 @@ std::vector<CliCommand> cli_commands() {
   commands.insert(commands.begin(), run_command());
   for (auto& c : campaign_commands()) commands.push_back(std::move(c));
   commands.push_back(compare_command_entry());
+  commands.push_back(coverage_command_entry());
   for (auto& c : fault_commands()) commands.push_back(std::move(c));
   for (auto& c : trace_commands()) commands.push_back(std::move(c));
   commands.push_back(sweep_command_entry());

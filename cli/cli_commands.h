@@ -13,6 +13,7 @@ std::vector<CliCommand> model_commands();  // train, infer (cli/cli_models.cpp)
 CliCommand run_command();                  // run (cli/cli_run.cpp)
 std::vector<CliCommand> campaign_commands();  // campaign, results (cli/cli_campaign.cpp)
 CliCommand compare_command_entry();          // compare (cli/cli_compare.cpp)
+CliCommand coverage_command_entry();         // coverage (cli/cli_coverage.cpp)
 std::vector<CliCommand> fault_commands();
 std::vector<CliCommand> trace_commands();
 CliCommand sweep_command_entry();             // sweep (cli/cli_sweep.cpp)

@@ -1,31 +1,304 @@
 #include "sampler/estimators.h"
 
+#include <boost/math/distributions/beta.hpp>
+#include <boost/math/distributions/normal.hpp>
+
+#include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "models/error.h"
+#include "models/random.h"
 
 namespace isimdl {
 
-Estimate weighted_estimate(const std::vector<double>& x, const std::vector<double>& w) {
-  if (x.size() != w.size()) throw Error("weighted_estimate: values and weights differ in length");
-  Estimate e;
-  e.n = static_cast<std::int64_t>(x.size());
-  if (x.empty()) return e;
-  const double n = static_cast<double>(x.size());
-  double sum = 0, sum_w = 0, sum_w2 = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    sum += w[i] * x[i];
-    sum_w += w[i];
-    sum_w2 += w[i] * w[i];
+const char* to_string(IntervalMethod method) {
+  switch (method) {
+    case IntervalMethod::kNormal: return "normal";
+    case IntervalMethod::kScore: return "score";
+    case IntervalMethod::kLogNormal: return "log-normal";
+    case IntervalMethod::kKornGraubard: return "korn-graubard";
+    case IntervalMethod::kBootstrapT: return "bootstrap-t";
+    case IntervalMethod::kSelfNormalized: return "self-normalized";
+    case IntervalMethod::kStratified: return "stratified";
   }
-  e.value = sum / n;
+  return "?";
+}
+
+const std::vector<IntervalMethod>& interval_methods() {
+  static const std::vector<IntervalMethod> methods{IntervalMethod::kNormal,       IntervalMethod::kScore,
+                                                   IntervalMethod::kLogNormal,    IntervalMethod::kKornGraubard,
+                                                   IntervalMethod::kBootstrapT,   IntervalMethod::kSelfNormalized,
+                                                   IntervalMethod::kStratified};
+  return methods;
+}
+
+double normal_quantile(double confidence) {
+  if (!(confidence > 0 && confidence < 1)) throw Error("confidence must be in (0, 1)");
+  return boost::math::quantile(boost::math::normal_distribution<double>(), 0.5 + confidence / 2);
+}
+
+std::pair<double, double> wilson_interval(double p_hat, double n, double confidence) {
+  if (n <= 0) return {0.0, 1.0};
+  const double z = normal_quantile(confidence), z2 = z * z;
+  const double centre = (p_hat + z2 / (2 * n)) / (1 + z2 / n);
+  const double half = z / (1 + z2 / n) * std::sqrt(std::max(0.0, p_hat * (1 - p_hat) / n + z2 / (4 * n * n)));
+  // At p_hat = 0 (1) the lower (upper) end is 0 (1) exactly, not a rounding of it.
+  return {p_hat <= 0 ? 0.0 : std::max(0.0, centre - half), p_hat >= 1 ? 1.0 : std::min(1.0, centre + half)};
+}
+
+std::pair<double, double> clopper_pearson_interval(double successes, double n, double confidence) {
+  if (n <= 0) return {0.0, 1.0};
+  successes = std::clamp(successes, 0.0, n);
+  const double alpha = 1 - confidence;
+  const double lo = successes <= 0 ? 0.0
+                                   : boost::math::quantile(boost::math::beta_distribution<double>(successes, n - successes + 1), alpha / 2);
+  const double hi = successes >= n ? 1.0
+                                   : boost::math::quantile(boost::math::beta_distribution<double>(successes + 1, n - successes), 1 - alpha / 2);
+  return {lo, hi};
+}
+
+namespace {
+
+struct Moments {
+  double n = 0, mean = 0, variance = 0, sum_y = 0, sum_y2 = 0, sum_w = 0, sum_w2 = 0, max_w = 0;
+  std::int64_t nonzero = 0;
+  bool negative = false;  // some x < 0 (an accuracy drop can be): only the normal interval applies
+  bool at_most_one = true;  // every x <= 1
+};
+
+// The moments of n draws of which x and w are a subset; the other draws
+// have x = 0 (and count only in n).
+Moments moments(const std::vector<double>& x, const std::vector<double>& w, double n) {
+  Moments m;
+  m.n = n;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double y = w[i] * x[i];
+    m.sum_y += y;
+    m.sum_y2 += y * y;
+    m.sum_w += w[i];
+    m.sum_w2 += w[i] * w[i];
+    m.max_w = std::max(m.max_w, w[i]);
+    m.nonzero += x[i] > 0;
+    m.negative = m.negative || x[i] < 0;
+    m.at_most_one = m.at_most_one && x[i] <= 1;
+  }
+  m.mean = m.sum_y / m.n;
+  // Two passes over the subset, the omitted zeros added in closed form.
   double var = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) var += (w[i] * x[i] - e.value) * (w[i] * x[i] - e.value);
-  var = x.size() > 1 ? var / (n - 1) : 0.0;
-  e.standard_error = std::sqrt(var / n);
-  e.lo = e.value - 1.96 * e.standard_error;
-  e.hi = e.value + 1.96 * e.standard_error;
-  e.effective_sample_size = sum_w2 > 0 ? sum_w * sum_w / sum_w2 : 0;
+  for (std::size_t i = 0; i < x.size(); ++i) var += (w[i] * x[i] - m.mean) * (w[i] * x[i] - m.mean);
+  var += (m.n - static_cast<double>(x.size())) * m.mean * m.mean;
+  m.variance = m.n > 1 ? var / (m.n - 1) : 0.0;
+  return m;
+}
+
+// The score interval: k * Wilson(ybar / k, n).
+std::pair<double, double> score_interval(const Moments& m, double k, double confidence) {
+  const double p = std::min(1.0, m.mean / k);
+  const auto [lo, hi] = wilson_interval(p, m.n, confidence);
+  return {k * lo, k * hi};
+}
+
+double bound_weight(const Moments& m, const EstimateOptions& options) {
+  return options.max_weight > 0 ? options.max_weight : std::max(1.0, m.max_w);
+}
+
+double score_k(const Moments& m, const EstimateOptions& options) {
+  return m.sum_y > 0 ? m.sum_y2 / m.sum_y : bound_weight(m, options);
+}
+
+// Poisson(1) by inversion: the count of one observation in a Poisson
+// bootstrap resample.
+int poisson1(Random& random) {
+  static const double kCdf[] = {0.36787944117144233, 0.73575888234288467, 0.91969860292860584, 0.98101184312384626,
+                                0.99634015317265637, 0.99940581518338155, 0.99991675885180308, 0.99998975080100258,
+                                0.99999887479465251, 0.99999989745060196, 0.99999998991025000};
+  const double u = random.uniform01();
+  int k = 0;
+  while (k < 11 && u >= kCdf[k]) ++k;
+  return k;
+}
+
+// The studentized (bootstrap-t) interval by the Poisson bootstrap: each draw
+// appears c ~ Poisson(1) times in a resample, whose mean and variance are
+// taken over n draws. Only draws with y != 0 change a resample's sums, so a
+// resample costs O(nonzero draws), not O(n).
+std::pair<double, double> bootstrap_t(const std::vector<double>& x, const std::vector<double>& w, const Moments& m,
+                                      double confidence) {
+  const double se = std::sqrt(m.variance / m.n);
+  if (se <= 0 || m.n < 2) return {m.mean, m.mean};
+  std::vector<double> y;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (w[i] * x[i] != 0) y.push_back(w[i] * x[i]);
+  Random random(0xb00757ULL);
+  const int resamples = 999;
+  std::vector<double> t;
+  t.reserve(resamples);
+  for (int b = 0; b < resamples; ++b) {
+    double sum = 0, sum2 = 0;
+    for (double v : y) {
+      const int c = poisson1(random);
+      sum += c * v;
+      sum2 += c * v * v;
+    }
+    const double mean = sum / m.n;
+    const double var = std::max(0.0, (sum2 - m.n * mean * mean) / (m.n - 1));
+    const double s = std::sqrt(var / m.n);
+    // A resample without spread has an infinite t on the side of its mean.
+    t.push_back(s > 0 ? (mean - m.mean) / s : (mean > m.mean ? 1e300 : mean < m.mean ? -1e300 : 0.0));
+  }
+  std::sort(t.begin(), t.end());
+  const double alpha = 1 - confidence;
+  auto at = [&](double q) {
+    const auto i = static_cast<std::size_t>(std::clamp(std::floor(q * (resamples + 1)) - 1, 0.0, resamples - 1.0));
+    return t[i];
+  };
+  return {std::max(0.0, m.mean - at(1 - alpha / 2) * se), m.mean - at(alpha / 2) * se};
+}
+
+}  // namespace
+
+namespace {
+
+Estimate estimate(const std::vector<double>& x, const std::vector<double>& w, double n, const EstimateOptions& options) {
+  Estimate e;
+  e.n = static_cast<std::int64_t>(n);
+  if (n <= 0) {
+    e.hi = std::max(1.0, options.max_weight);
+    return e;
+  }
+  const Moments m = moments(x, w, n);
+  e.value = m.mean;
+  e.nonzero = m.nonzero;
+  e.standard_error = std::sqrt(m.variance / m.n);
+  e.effective_sample_size = m.sum_w2 > 0 ? m.sum_w * m.sum_w / m.sum_w2 : 0;
+  if (options.exhaustive) {
+    e.exact = true;
+    e.standard_error = 0;
+    e.lo = e.hi = e.value;
+    return e;
+  }
+  const double z = normal_quantile(options.confidence);
+  const auto [score_lo, score_hi] = score_interval(m, score_k(m, options), options.confidence);
+  switch (m.negative ? IntervalMethod::kNormal : options.method) {
+    case IntervalMethod::kNormal:
+      e.lo = e.value - z * e.standard_error;
+      e.hi = e.value + z * e.standard_error;
+      break;
+    case IntervalMethod::kScore:
+      e.lo = score_lo;
+      e.hi = score_hi;
+      break;
+    case IntervalMethod::kLogNormal:
+      if (e.value > 0) {
+        const double f = std::exp(z * e.standard_error / e.value);
+        e.lo = e.value / f;
+        e.hi = e.value * f;
+      } else {
+        e.lo = score_lo;
+        e.hi = score_hi;
+      }
+      break;
+    case IntervalMethod::kKornGraubard:
+      if (e.value > 0 && m.variance > 0) {
+        const double k = bound_weight(m, options);  // scale y into [0, 1]
+        const double p = std::min(1.0, e.value / k), v = m.variance / (k * k) / m.n;
+        const double n_eff = std::min(m.n, p * (1 - p) / v);
+        const auto [lo, hi] = clopper_pearson_interval(n_eff * p, n_eff, options.confidence);
+        e.lo = k * lo;
+        e.hi = k * hi;
+      } else {
+        e.lo = score_lo;
+        e.hi = score_hi;
+      }
+      break;
+    case IntervalMethod::kBootstrapT:
+      // One non-zero draw: every resample without it has no spread, the
+      // t distribution is degenerate; the score interval is used (and with
+      // none, the score interval's bound from the largest weight).
+      if (m.nonzero > 1) {
+        const auto [lo, hi] = bootstrap_t(x, w, m, options.confidence);
+        e.lo = lo;
+        e.hi = hi;
+      } else {
+        e.lo = score_lo;
+        e.hi = score_hi;
+      }
+      break;
+    case IntervalMethod::kStratified: {
+      if (!options.strata) throw Error("weighted_estimate: the stratified interval needs the weight strata");
+      const auto& strata = *options.strata;
+      std::vector<double> count(strata.size()), sum_w(strata.size()), sum_wx(strata.size());
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        std::size_t s = 0;
+        while (s < strata.size() && !(w[i] >= strata[s].lo && w[i] < strata[s].hi)) ++s;
+        if (s == strata.size()) throw Error(fmt::format("weighted_estimate: weight {} is in no stratum", w[i]));
+        count[s] += 1;
+        sum_w[s] += w[i];
+        sum_wx[s] += w[i] * x[i];
+      }
+      const double z2 = z * z;
+      double centre = 0, var = 0;
+      for (std::size_t s = 0; s < strata.size(); ++s) {
+        if (strata[s].known_zero) continue;
+        const double r = sum_w[s] > 0 ? sum_wx[s] / sum_w[s] : 0.0;
+        const double rt = (count[s] * r + z2 / 2) / (count[s] + z2);
+        centre += strata[s].p_share * rt;
+        var += strata[s].p_share * strata[s].p_share * rt * (1 - rt) / (count[s] + z2);
+      }
+      e.lo = centre - z * std::sqrt(var);
+      e.hi = centre + z * std::sqrt(var);
+      break;
+    }
+    case IntervalMethod::kSelfNormalized: {
+      if (m.nonzero > 0) {
+        const double ratio = m.sum_y / m.sum_w;
+        double var = 0;
+        for (std::size_t i = 0; i < x.size(); ++i) var += std::pow(w[i] * x[i] - ratio * w[i], 2);
+        const double se = std::sqrt(var) / m.sum_w;
+        e.value = ratio;
+        e.standard_error = se;
+        e.lo = ratio - z * se;
+        e.hi = ratio + z * se;
+      } else {
+        e.lo = score_lo;
+        e.hi = score_hi;
+      }
+      break;
+    }
+  }
+  if (!m.negative) e.lo = std::max(0.0, e.lo);
+  // A rate (every x in [0, 1]) is at most 1.
+  if (!m.negative && m.at_most_one) e.hi = std::min(e.hi, 1.0);
+  return e;
+}
+
+}  // namespace
+
+Estimate weighted_estimate(const std::vector<double>& x, const std::vector<double>& w, const EstimateOptions& options) {
+  if (x.size() != w.size()) throw Error("weighted_estimate: values and weights differ in length");
+  return estimate(x, w, static_cast<double>(x.size()), options);
+}
+
+Estimate part_estimate(const std::vector<double>& x, const std::vector<double>& w, std::int64_t n, double share,
+                       double max_weight_in_part, EstimateOptions options) {
+  if (x.size() != w.size()) throw Error("part_estimate: values and weights differ in length");
+  if (static_cast<std::int64_t>(x.size()) > n) throw Error("part_estimate: more draws in the part than in all");
+  if (!(share > 0 && share <= 1)) throw Error("part_estimate: the part's share of the space must be in (0, 1]");
+  if (options.method == IntervalMethod::kSelfNormalized || options.method == IntervalMethod::kStratified)
+    throw Error(fmt::format("part_estimate: the {} interval needs every draw", to_string(options.method)));
+  std::vector<double> wp(w.size());
+  for (std::size_t i = 0; i < w.size(); ++i) wp[i] = w[i] / share;
+  options.max_weight = max_weight_in_part > 0 ? max_weight_in_part / share : 0.0;
+  Estimate e = estimate(x, wp, static_cast<double>(n), options);
+  // Kish's effective sample size of the draws in the part.
+  double sw = 0, sw2 = 0;
+  for (double v : w) {
+    sw += v;
+    sw2 += v * v;
+  }
+  e.effective_sample_size = sw2 > 0 ? sw * sw / sw2 : 0;
   return e;
 }
 

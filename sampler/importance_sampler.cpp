@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
 
 #include "models/error.h"
 
@@ -84,6 +86,69 @@ ImportanceSampler::Draw ImportanceSampler::sample(Random& random) const {
   d.p = p();
   d.q = q(d.site);
   return d;
+}
+
+double ImportanceSampler::max_weight(std::size_t block, bool live_only) const {
+  const FaultSpaceBlock& b = space_.blocks().at(block);
+  const bool has_dead = live_.live_pairs(block) < static_cast<std::uint64_t>(b.instances) * static_cast<std::uint64_t>(b.cycles);
+  if (live_.live_pairs(block) == 0 || block_mass_[block] <= 0 || (!live_only && has_dead)) return 1.0 / options_.epsilon;
+  double lightest = bit_weight(b, 0);
+  for (int bit = 1; bit < b.positions; ++bit) lightest = std::min(lightest, bit_weight(b, bit));
+  const double pi = block_mass_[block] * lightest / block_bit_total_[block] / static_cast<double>(live_.live_pairs(block));
+  return p() / ((1.0 - options_.epsilon) * pi + options_.epsilon * p());
+}
+
+double ImportanceSampler::max_weight(bool live_only) const {
+  double most = 0;
+  for (std::size_t b = 0; b < space_.blocks().size(); ++b) {
+    // A block without live sites holds no non-zero outcome when live_only.
+    if (live_only && live_.live_pairs(b) == 0) continue;
+    most = std::max(most, max_weight(b, live_only));
+  }
+  return most;
+}
+
+std::vector<ImportanceSampler::WeightClass> ImportanceSampler::weight_classes() const {
+  std::vector<WeightClass> classes;
+  const double total = static_cast<double>(space_.size());
+  for (std::size_t b = 0; b < space_.blocks().size(); ++b) {
+    const FaultSpaceBlock& block = space_.blocks()[b];
+    const double pairs = static_cast<double>(block.instances) * static_cast<double>(block.cycles);
+    const double live = static_cast<double>(live_.live_pairs(b));
+    for (int bit = 0; bit < block.positions; ++bit) {
+      if (live > 0) {
+        const double pi = block_mass_[b] * bit_weight(block, bit) / block_bit_total_[b] / live;
+        classes.push_back({b, bit, true, p() / ((1.0 - options_.epsilon) * pi + options_.epsilon * p()), live / total});
+      }
+      if (pairs > live) classes.push_back({b, bit, false, 1.0 / options_.epsilon, (pairs - live) / total});
+    }
+  }
+  return classes;
+}
+
+std::vector<WeightStratum> weight_strata(const ImportanceSampler& sampler, bool live_only) {
+  const std::vector<ImportanceSampler::WeightClass> classes = sampler.weight_classes();
+  double top = 0;
+  for (const auto& c : classes) top = std::max(top, c.weight);
+  const double top_lo = top * (1 - 1e-9);
+  std::map<int, WeightStratum> buckets;
+  WeightStratum last{top_lo, std::numeric_limits<double>::infinity(), 0.0, live_only};
+  for (const auto& c : classes) {
+    if (c.weight >= top_lo) {
+      last.p_share += c.p_share;
+      if (c.live) last.known_zero = false;
+      continue;
+    }
+    const int k = static_cast<int>(std::floor(std::log2(c.weight)));
+    WeightStratum& s = buckets[k];
+    s.lo = std::exp2(k);
+    s.hi = std::min(std::exp2(k + 1), top_lo);
+    s.p_share += c.p_share;
+  }
+  std::vector<WeightStratum> strata;
+  for (const auto& [k, s] : buckets) strata.push_back(s);
+  if (last.p_share > 0) strata.push_back(last);
+  return strata;
 }
 
 double ImportanceSampler::q(const FaultSite& site) const {

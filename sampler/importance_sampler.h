@@ -5,6 +5,7 @@
 
 #include "models/random.h"
 #include "sampler/fault_space.h"
+#include "sampler/estimators.h"
 #include "sampler/liveness.h"
 
 namespace isimdl {
@@ -50,6 +51,27 @@ class ImportanceSampler {
 
   const std::vector<double>& block_probabilities() const { return block_mass_; }
 
+  // The largest weight p/q of a site: over live sites only (`live_only`:
+  // for faults that act on one edge, a dead site's outcome is always
+  // benign, so no other site can carry a non-zero outcome), else over every
+  // site (1/epsilon where pi is 0). Per block, and over the whole space.
+  // Bounds the intervals of estimates whose draws found no non-zero outcome
+  // (sampler/estimators.h).
+  double max_weight(std::size_t block, bool live_only) const;
+  double max_weight(bool live_only) const;
+
+  // The distinct weights of the space: sites of one block, bit position and
+  // liveness share one q, hence one weight p/q. Each class with its prior
+  // mass p(class) (its share of the space).
+  struct WeightClass {
+    std::size_t block = 0;
+    int bit = 0;
+    bool live = false;
+    double weight = 0;
+    double p_share = 0;
+  };
+  std::vector<WeightClass> weight_classes() const;
+
  private:
   std::size_t block_of(const FaultSite& site) const;
   double bit_weight(const FaultSpaceBlock& block, int bit) const;
@@ -62,5 +84,11 @@ class ImportanceSampler {
   std::vector<double> block_mass_;       // pi's marginal over blocks
   std::vector<double> block_cumulative_;
 };
+
+// The weight strata of a sampler's space for the stratified interval: one per
+// power-of-two range of the weights of live classes, and one of weight
+// 1/epsilon (sites where pi is 0), known to hold only zeros when `live_only`
+// and no live site has that weight.
+std::vector<WeightStratum> weight_strata(const ImportanceSampler& sampler, bool live_only);
 
 }  // namespace isimdl
