@@ -1,4 +1,5 @@
 #include "campaign/campaign.h"
+#include "campaign/population_estimates.h"
 #include "campaign/worker_pool.h"
 #include "runner/model_source.h"
 
@@ -131,9 +132,12 @@ ImportanceSampler::Options CampaignImportance::options(const CampaignConfig& cam
   return options;
 }
 
+bool only_live_sites_matter(FaultKind kind) { return kind == FaultKind::kBitFlip || kind == FaultKind::kAdjacentBits; }
+
 FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
                             const MnistSplit& data, std::ostream& out) {
   FaultList list;
+  list.block_max_weight.assign(space.blocks().size(), 1.0);
   if (config.campaign.faults == kAllFaults) {
     if (space.size() > 50'000'000) throw Error(fmt::format("faults: all: the space has {} sites; restrict the groups, layers or array", space.size()));
     for (std::uint64_t n = 0; n < space.size(); ++n) list.faults.push_back(space.site(n));
@@ -148,6 +152,8 @@ FaultList sample_fault_list(const Config& config, const FaultSpace& space, const
   }
   const CampaignImportance importance(config, space, model, data);
   const ImportanceSampler& sampler = importance.sampler();
+  for (std::size_t b = 0; b < space.blocks().size(); ++b)
+    list.block_max_weight[b] = sampler.max_weight(b, only_live_sites_matter(config.campaign.kind));
   out << "importance distribution over blocks (layer, group: share of q's sensitivity part):\n";
   for (std::size_t b = 0; b < space.blocks().size(); ++b)
     if (sampler.block_probabilities()[b] >= 0.01)
@@ -268,6 +274,11 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   info.seed = config.campaign.seed;
   info.planned_faults = static_cast<std::int64_t>(faults.size());
   info.population = space.size();
+  for (std::size_t b = 0; b < space.blocks().size(); ++b) {
+    const FaultSpaceBlock& block = space.blocks()[b];
+    info.blocks.push_back({block.layer, block.group, block.instances, block.positions, block.cycles,
+                           list.block_max_weight.empty() ? 0.0 : list.block_max_weight[b]});
+  }
   std::set<std::int64_t> done;
   {
     ResultsStore store(database);
@@ -424,6 +435,68 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   return summary;
 }
 
+namespace {
+
+std::string interval_text(const Estimate& e) {
+  if (e.exact) return fmt::format("{:.4g} (exact)", e.value);
+  return fmt::format("{:.4g}  [{:.3g}, {:.3g}]", e.value, e.lo, e.hi);
+}
+
+}  // namespace
+
+void print_population_estimates(const CampaignInfo& info, const std::vector<FaultRecord>& records, std::ostream& out,
+                                int top_pes) {
+  const PopulationEstimates p = population_estimates(info, records);
+  const Estimate& c = p.rate[static_cast<int>(RateKind::kCritical)];
+  out << (p.exact ? "population rates over the fault space (exhaustive campaign: exact):\n"
+                  : fmt::format("population rates over the fault space (importance-weighted where weighted; 95% "
+                                "intervals, {}):\n", to_string(EstimateOptions{}.method)));
+  out << fmt::format("  critical-fault rate (drop >= threshold)  {}\n", interval_text(c));
+  out << fmt::format("  top-1 SDC rate per (fault, image)        {}\n", interval_text(p.rate[static_cast<int>(RateKind::kTop1Sdc)]));
+  out << fmt::format("  any-SDC rate per (fault, image)          {}\n", interval_text(p.rate[static_cast<int>(RateKind::kAnySdc)]));
+  out << fmt::format("  mean relative accuracy drop              {}\n",
+                     p.exact ? interval_text(p.drop) : interval_text(p.drop) + " (normal interval)");
+  std::int64_t measured = 0;
+  for (const auto& r : records) measured += r.measured();
+  out << fmt::format("faults: {} measured, {} critical found, effective sample size {:.1f}; precision (critical among "
+                     "simulated) {:.4f}\n",
+                     c.n, c.nonzero, c.effective_sample_size, measured ? static_cast<double>(c.nonzero) / static_cast<double>(measured) : 0.0);
+  if (c.nonzero == 0 && !p.exact && c.n > 0)
+    out << fmt::format("no critical fault found: the rate is below {:.3g} with 95% confidence, all {} faults can say\n", c.hi, c.n);
+  if (!p.have_space) {
+    out << "per-structure rates: this results file does not record its fault space (written before isimdl kept it); "
+           "rerun the campaign for them\n";
+    return;
+  }
+  auto table = [&](const std::string& breakdown, const char* title, int limit) {
+    std::vector<const StructureEstimate*> rows;
+    for (const StructureEstimate& s : p.structures)
+      if (s.breakdown == breakdown) rows.push_back(&s);
+    if (rows.empty()) return;
+    const std::size_t total = rows.size();
+    if (limit > 0 && rows.size() > static_cast<std::size_t>(limit)) {
+      std::stable_sort(rows.begin(), rows.end(), [](const StructureEstimate* a, const StructureEstimate* b) {
+        return a->rate[0].value > b->rate[0].value;
+      });
+      rows.resize(static_cast<std::size_t>(limit));
+    }
+    out << title;
+    if (rows.size() < total) out << fmt::format(" (the {} highest of {}; `isimdl results export --breakdown {}` lists all)", rows.size(), total, breakdown);
+    out << ":\n";
+    out << fmt::format("  {:<14} {:>8} {:>7}  {:<28} {:<28} {:<28}\n", breakdown, "share", "faults", "critical [95% interval]",
+                       "top-1 SDC [95% interval]", "any SDC [95% interval]");
+    for (const StructureEstimate* s : rows) {
+      std::string line = fmt::format("  {:<14} {:>7.3f}% {:>7}", s->structure, 100 * s->share, s->faults);
+      for (int k = 0; k < kRateKinds; ++k) line += fmt::format("  {:<28}", interval_text(s->rate[k]));
+      out << line << "\n";
+    }
+  };
+  table("group", "AVF per register group (population rates over every site of the group)", 0);
+  table("layer", "per layer", 0);
+  table("bit", "per bit position", 0);
+  table("pe", "per PE (PE registers)", top_pes);
+}
+
 void print_summary(ResultsStore& store, std::ostream& out) {
   const CampaignInfo info = store.info();
   const std::vector<FaultRecord> records = store.read_all();
@@ -462,7 +535,9 @@ void print_summary(ResultsStore& store, std::ostream& out) {
     for (int o = 0; o < kOutcomeCount; ++o) line += fmt::format(" {:>11}", to_string(static_cast<Outcome>(o)));
     out << line << fmt::format(" {:>9}\n", "sim_error");
   };
-  out << "outcome rates per (fault, image), per register group:\n";
+  const bool weighted = std::any_of(records.begin(), records.end(), [](const FaultRecord& r) { return r.weight != 1.0; });
+  out << fmt::format("outcome rates per (fault, image) among the faults simulated{}, per register group:\n",
+                     weighted ? " (sample shares, not population rates: see the estimates below)" : "");
   header("group");
   for (const auto& [g, t] : by_group) row(g, t);
   out << "per layer:\n";
@@ -470,22 +545,7 @@ void print_summary(ResultsStore& store, std::ostream& out) {
   for (const auto& [l, t] : by_layer) row(std::to_string(l), t);
   header("all");
   row("all", all);
-  // Estimates over the fault space (importance-weighted; weights are 1 for
-  // uniform campaigns).
-  std::vector<double> critical, drop, w;
-  for (const auto& r : records) {
-    if (!r.measured()) continue;
-    critical.push_back(r.critical ? 1.0 : 0.0);
-    drop.push_back(r.drop);
-    w.push_back(r.weight);
-  }
-  const Estimate c = weighted_estimate(critical, w), d = weighted_estimate(drop, w);
-  out << fmt::format("critical-fault rate (drop >= threshold) over the fault space: {:.6f}  95% CI [{:.6f}, {:.6f}]\n",
-                     c.value, std::max(0.0, c.lo), c.hi);
-  out << fmt::format("mean relative accuracy drop over the fault space:            {:.6f}  95% CI [{:.6f}, {:.6f}]\n",
-                     d.value, d.lo, d.hi);
-  out << fmt::format("faults: {}, effective sample size {:.1f}; precision (critical among simulated) {:.4f}\n", c.n,
-                     c.effective_sample_size, all.faults == 0 ? 0.0 : all.critical / static_cast<double>(all.faults));
+  print_population_estimates(info, records, out);
   if (!errors.empty()) {
     std::string list;
     for (std::size_t i = 0; i < errors.size() && i < 20; ++i) list += (i ? ", " : "") + std::to_string(errors[i]);
@@ -493,10 +553,8 @@ void print_summary(ResultsStore& store, std::ostream& out) {
                        "every rate and estimate above; --resume runs them again): {}{}\n",
                        errors.size(), list, errors.size() > 20 ? ", ..." : "");
   }
-  bool uniform = true;
-  for (double x : w) uniform = uniform && x == 1.0;
   const double population = static_cast<double>(info.population);
-  if (uniform && population > 0)
+  if (!weighted && population > 0 && all.faults > 0)
     out << fmt::format("uniform sampling (Leveugle et al., DATE 2009): {} faults give a margin of {:.4f} at 95% "
                        "confidence; a 1% margin needs {:.0f} faults\n",
                        all.faults, leveugle_margin(population, static_cast<double>(all.faults)),

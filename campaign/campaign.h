@@ -67,7 +67,16 @@ CampaignInputs open_campaign_inputs(const Config& config);
 struct FaultList {
   std::vector<FaultSite> faults;
   std::vector<double> weights;  // p/q per fault; 1 for uniform and exhaustive
+  // Per block of the space: the largest weight of a site that can have a
+  // non-zero outcome (ImportanceSampler::max_weight; 1 for uniform and
+  // exhaustive lists). Empty for a list read from a file: not known.
+  std::vector<double> block_max_weight;
 };
+// Whether only live sites can change an output: true for faults that act
+// on one edge (bit flips, adjacent bits), whose flip of a dead value is
+// always masked (LiveSpace.DeadSitesHaveNoEffect); a stuck-at held over
+// several edges can reach a later live cycle.
+bool only_live_sites_matter(FaultKind kind);
 FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
                             const MnistSplit& data, std::ostream& out);
 
@@ -108,8 +117,13 @@ int golden_correct(FaultSimulator& simulator, const MnistSplit& data, const Imag
 FaultRecord evaluate_fault(FaultSimulator& simulator, const MnistSplit& data, const Config& config, int golden_correct,
                            std::int64_t index, const FaultSite& site);
 
-// Outcome rates per register group and per layer, printed from a results file.
+// Outcome rates per register group and per layer, printed from a results
+// file, and the population estimates with their intervals.
 void print_summary(ResultsStore& store, std::ostream& out);
+// The population estimates of a campaign: over the whole space and per
+// register group, layer, bit and (the `top_pes` highest) PE.
+void print_population_estimates(const CampaignInfo& info, const std::vector<FaultRecord>& records, std::ostream& out,
+                                int top_pes = 10);
 void export_results(ResultsStore& store, const std::string& format, std::ostream& out);
 
 }  // namespace isimdl

@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS campaign (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   version TEXT NOT NULL, config TEXT NOT NULL, model_path TEXT NOT NULL, model_crc INTEGER NOT NULL,
   array TEXT NOT NULL, seed INTEGER NOT NULL, planned_faults INTEGER NOT NULL, population INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS space (
+  layer INTEGER NOT NULL, grp TEXT NOT NULL, instances INTEGER NOT NULL, positions INTEGER NOT NULL,
+  cycles INTEGER NOT NULL, max_weight REAL NOT NULL, PRIMARY KEY (layer, grp));
 )SQL";
 
 }  // namespace
@@ -175,6 +178,7 @@ void ResultsStore::begin(const CampaignInfo& info, bool resume) {
     insert.bind(7, info.planned_faults);
     insert.bind(8, static_cast<std::int64_t>(info.population));
     insert.step();
+    write_space(info.blocks);
     return;
   }
   const CampaignInfo stored = this->info();
@@ -208,6 +212,27 @@ void ResultsStore::begin(const CampaignInfo& info, bool resume) {
   if (stored.planned_faults != info.planned_faults)
     throw Error(fmt::format("{}: --resume: the stored campaign planned {} faults, this one {}", path_,
                             stored.planned_faults, info.planned_faults));
+  write_space(info.blocks);
+}
+
+void ResultsStore::write_space(const std::vector<SpaceBlockRecord>& blocks) {
+  exec("BEGIN IMMEDIATE");
+  try {
+    for (const SpaceBlockRecord& b : blocks) {
+      Statement insert(db_, "INSERT OR IGNORE INTO space VALUES (?, ?, ?, ?, ?, ?)", path_);
+      insert.bind(1, static_cast<std::int64_t>(b.layer));
+      insert.bind(2, std::string(register_info(b.group).group_name));
+      insert.bind(3, b.instances);
+      insert.bind(4, static_cast<std::int64_t>(b.positions));
+      insert.bind(5, b.cycles);
+      insert.bind(6, b.max_weight);
+      insert.step();
+    }
+    exec("COMMIT");
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
 }
 
 CampaignInfo ResultsStore::info() {
@@ -222,6 +247,26 @@ CampaignInfo ResultsStore::info() {
   i.seed = static_cast<std::uint64_t>(s.integer(5));
   i.planned_faults = s.integer(6);
   i.population = static_cast<std::uint64_t>(s.integer(7));
+  // Files written before the space table have none.
+  Statement has(db_, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'space'", path_);
+  has.step();
+  if (has.integer(0) > 0) {
+    Statement b(db_, "SELECT layer, grp, instances, positions, cycles, max_weight FROM space ORDER BY rowid", path_);
+    while (b.step()) {
+      SpaceBlockRecord r;
+      r.layer = static_cast<int>(b.integer(0));
+      try {
+        r.group = register_group_from_name(b.text(1));
+      } catch (const Error& e) {
+        throw Error(fmt::format("{}: space table: {}", path_, e.what()));
+      }
+      r.instances = b.integer(2);
+      r.positions = static_cast<int>(b.integer(3));
+      r.cycles = b.integer(4);
+      r.max_weight = b.real(5);
+      i.blocks.push_back(r);
+    }
+  }
   return i;
 }
 

@@ -14,6 +14,21 @@ struct sqlite3;
 
 namespace isimdl {
 
+// One (layer, register group) block of the campaign's fault space as the
+// results file keeps it (table `space`): enough to know every structure's
+// share of the space, and the largest importance weight a site of the block
+// that can have a non-zero outcome has (1 for uniform sampling; 0 when not
+// known, for a campaign over a given fault list).
+struct SpaceBlockRecord {
+  int layer = 0;
+  RegisterGroup group = RegisterGroup::kPePsum;
+  std::int64_t instances = 0;
+  int positions = 0;
+  std::int64_t cycles = 0;
+  double max_weight = 0;
+  double sites() const { return static_cast<double>(instances) * positions * static_cast<double>(cycles); }
+};
+
 // Identity of a campaign, stored once per results file.
 struct CampaignInfo {
   std::string version;
@@ -24,6 +39,8 @@ struct CampaignInfo {
   std::uint64_t seed = 0;
   std::int64_t planned_faults = 0;
   std::uint64_t population = 0;  // sites in the fault space
+  // The fault space by block; empty in files written before isimdl kept it.
+  std::vector<SpaceBlockRecord> blocks;
 };
 
 // The campaign's SQLite results file: a `campaign` table (one row) and a
@@ -46,6 +63,9 @@ class ResultsStore {
   // same campaign (throws Error naming the difference) when resuming.
   void begin(const CampaignInfo& info, bool resume);
   CampaignInfo info();
+  // Records the fault space's blocks (a resumed campaign of a file written
+  // before the space table adds them; existing blocks are kept).
+  void write_space(const std::vector<SpaceBlockRecord>& blocks);
   // Faults with a row (measured or a simulator error), and those measured.
   std::set<std::int64_t> finished_faults();
   std::set<std::int64_t> measured_faults();

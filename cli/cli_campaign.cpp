@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <fstream>
@@ -8,6 +9,7 @@
 
 #include "models/error.h"
 #include "campaign/campaign.h"
+#include "campaign/population_estimates.h"
 #include "cli/cli.h"
 #include "cli/cli_commands.h"
 #include "config/config.h"
@@ -87,17 +89,34 @@ int results_summary(const std::vector<std::string>& args, const std::string& pro
 }
 
 int results_export(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
-  std::string path, format = "csv";
+  std::string path, format = "csv", breakdown;
   po::options_description desc("Options");
   desc.add_options()("db", po::value(&path)->required(), "campaign results file (.sqlite)")(
-      "format", po::value(&format)->default_value(format), "csv or json");
+      "format", po::value(&format)->default_value(format), "csv or json (fault rows)")(
+      "breakdown", po::value(&breakdown),
+      "instead of fault rows, the population estimates (critical, top-1 SDC and any-SDC rates with 95% intervals) "
+      "per structure as CSV: group, layer, pe or bit");
   po::positional_options_description pos;
   pos.add("db", 1);
   po::variables_map values;
-  if (parse_command_line(prog, "RESULTS.sqlite [--format csv|json]", desc, pos, args, values, io)) return kExitOk;
+  if (parse_command_line(prog, "RESULTS.sqlite [--format csv|json | --breakdown group|layer|pe|bit]", desc, pos, args,
+                         values, io))
+    return kExitOk;
   if (format != "csv" && format != "json") throw UsageError(prog + ": --format must be csv or json, got '" + format + "'");
+  if (!breakdown.empty() && std::find(breakdown_names().begin(), breakdown_names().end(), breakdown) == breakdown_names().end())
+    throw UsageError(prog + ": --breakdown must be group, layer, pe or bit, got '" + breakdown + "'");
+  if (!breakdown.empty() && values.count("format") && !values["format"].defaulted())
+    throw UsageError(prog + ": --breakdown writes CSV; leave out --format");
   if (!std::ifstream(path)) throw Error(path + ": no such results file");
   ResultsStore store(path, ResultsStore::Mode::kReadOnly);
+  if (!breakdown.empty()) {
+    const PopulationEstimates p = population_estimates(store.info(), store.read_all());
+    if (!p.have_space)
+      throw Error(path + ": the results file does not record its fault space (written before isimdl kept it); rerun "
+                         "the campaign for per-structure estimates");
+    io.out << structure_csv(p, breakdown);
+    return kExitOk;
+  }
   export_results(store, format, io.out);
   return kExitOk;
 }
@@ -111,7 +130,7 @@ std::vector<CliCommand> campaign_commands() {
        "summarise or export campaign results",
        nullptr,
        {{"summary", "outcome rates per register group and per layer", results_summary, {}},
-        {"export", "all fault rows as CSV or JSON", results_export, {}}}},
+        {"export", "all fault rows as CSV or JSON, or per-structure population estimates (--breakdown)", results_export, {}}}},
   };
 }
 

@@ -97,7 +97,7 @@ int coverage_command(const std::vector<std::string>& args, const std::string& pr
   });
   line.finish();
   const CampaignImportance importance(config, space, model, data);
-  const bool live_only = config.campaign.kind == FaultKind::kBitFlip || config.campaign.kind == FaultKind::kAdjacentBits;
+  const bool live_only = only_live_sites_matter(config.campaign.kind);
   const std::vector<CoverageRow> rows = coverage_study(truth, space, importance.sampler(), live_only, options);
   std::filesystem::create_directories(out_dir);
   write_resolved_config(config, out_dir);

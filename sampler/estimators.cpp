@@ -22,6 +22,8 @@ const char* to_string(IntervalMethod method) {
     case IntervalMethod::kBootstrapT: return "bootstrap-t";
     case IntervalMethod::kSelfNormalized: return "self-normalized";
     case IntervalMethod::kStratified: return "stratified";
+    case IntervalMethod::kBootstrapLogT: return "bootstrap-log-t";
+    case IntervalMethod::kControlVariate: return "control-variate";
   }
   return "?";
 }
@@ -30,7 +32,8 @@ const std::vector<IntervalMethod>& interval_methods() {
   static const std::vector<IntervalMethod> methods{IntervalMethod::kNormal,       IntervalMethod::kScore,
                                                    IntervalMethod::kLogNormal,    IntervalMethod::kKornGraubard,
                                                    IntervalMethod::kBootstrapT,   IntervalMethod::kSelfNormalized,
-                                                   IntervalMethod::kStratified};
+                                                   IntervalMethod::kStratified, IntervalMethod::kBootstrapLogT,
+                                                   IntervalMethod::kControlVariate};
   return methods;
 }
 
@@ -125,7 +128,7 @@ int poisson1(Random& random) {
 // taken over n draws. Only draws with y != 0 change a resample's sums, so a
 // resample costs O(nonzero draws), not O(n).
 std::pair<double, double> bootstrap_t(const std::vector<double>& x, const std::vector<double>& w, const Moments& m,
-                                      double confidence) {
+                                      double confidence, bool log_scale) {
   const double se = std::sqrt(m.variance / m.n);
   if (se <= 0 || m.n < 2) return {m.mean, m.mean};
   std::vector<double> y;
@@ -145,6 +148,11 @@ std::pair<double, double> bootstrap_t(const std::vector<double>& x, const std::v
     const double mean = sum / m.n;
     const double var = std::max(0.0, (sum2 - m.n * mean * mean) / (m.n - 1));
     const double s = std::sqrt(var / m.n);
+    if (log_scale) {
+      // t of log mean: (log mean* - log ybar) / (se* / mean*).
+      t.push_back(mean > 0 && s > 0 ? (std::log(mean) - std::log(m.mean)) / (s / mean) : (mean > 0 ? 0.0 : -1e300));
+      continue;
+    }
     // A resample without spread has an infinite t on the side of its mean.
     t.push_back(s > 0 ? (mean - m.mean) / s : (mean > m.mean ? 1e300 : mean < m.mean ? -1e300 : 0.0));
   }
@@ -154,6 +162,10 @@ std::pair<double, double> bootstrap_t(const std::vector<double>& x, const std::v
     const auto i = static_cast<std::size_t>(std::clamp(std::floor(q * (resamples + 1)) - 1, 0.0, resamples - 1.0));
     return t[i];
   };
+  if (log_scale) {
+    const double rel = se / m.mean;
+    return {m.mean * std::exp(-at(1 - alpha / 2) * rel), at(alpha / 2) <= -1e299 ? 1e300 : m.mean * std::exp(-at(alpha / 2) * rel)};
+  }
   return {std::max(0.0, m.mean - at(1 - alpha / 2) * se), m.mean - at(alpha / 2) * se};
 }
 
@@ -218,7 +230,42 @@ Estimate estimate(const std::vector<double>& x, const std::vector<double>& w, do
       // t distribution is degenerate; the score interval is used (and with
       // none, the score interval's bound from the largest weight).
       if (m.nonzero > 1) {
-        const auto [lo, hi] = bootstrap_t(x, w, m, options.confidence);
+        const auto [lo, hi] = bootstrap_t(x, w, m, options.confidence, false);
+        e.lo = lo;
+        e.hi = hi;
+      } else {
+        e.lo = score_lo;
+        e.hi = score_hi;
+      }
+      break;
+    case IntervalMethod::kControlVariate: {
+      // Owen and Zhou (2000): E_q[w] = 1 exactly, so w - 1 is a control
+      // variate; the regression estimator ybar - beta (wbar - 1).
+      if (m.nonzero > 1 && x.size() == static_cast<std::size_t>(m.n)) {
+        const double wbar = m.sum_w / m.n;
+        double sww = 0, swy = 0;
+        for (std::size_t i = 0; i < x.size(); ++i) {
+          sww += (w[i] - wbar) * (w[i] - wbar);
+          swy += (w[i] - wbar) * (w[i] * x[i] - m.mean);
+        }
+        const double beta = sww > 0 ? swy / sww : 0.0;
+        const double value = m.mean - beta * (wbar - 1);
+        double res = 0;
+        for (std::size_t i = 0; i < x.size(); ++i) res += std::pow(w[i] * x[i] - m.mean - beta * (w[i] - wbar), 2);
+        const double se = std::sqrt(res / std::max(1.0, m.n - 2) / m.n);
+        e.value = value;
+        e.standard_error = se;
+        e.lo = value - z * se;
+        e.hi = value + z * se;
+      } else {
+        e.lo = score_lo;
+        e.hi = score_hi;
+      }
+      break;
+    }
+    case IntervalMethod::kBootstrapLogT:
+      if (m.nonzero > 1) {
+        const auto [lo, hi] = bootstrap_t(x, w, m, options.confidence, true);
         e.lo = lo;
         e.hi = hi;
       } else {
@@ -269,8 +316,16 @@ Estimate estimate(const std::vector<double>& x, const std::vector<double>& w, do
     }
   }
   if (!m.negative) e.lo = std::max(0.0, e.lo);
-  // A rate (every x in [0, 1]) is at most 1.
-  if (!m.negative && m.at_most_one) e.hi = std::min(e.hi, 1.0);
+  // A rate (every x in [0, 1]) is at most 1, and at most B P_q(x > 0) for
+  // B the largest weight a site can have (y <= B 1[x > 0]): B times the
+  // Clopper-Pearson upper bound of the share of draws with x > 0. A valid
+  // cap of any interval, and what few hits with very unequal weights leave.
+  if (!m.negative && m.at_most_one) {
+    e.hi = std::min(e.hi, 1.0);
+    if (options.max_weight > 0)
+      e.hi = std::min(e.hi, options.max_weight * clopper_pearson_interval(static_cast<double>(m.nonzero), m.n, options.confidence).second);
+    e.hi = std::max(e.hi, e.value);
+  }
   return e;
 }
 

@@ -26,6 +26,8 @@ namespace isimdl {
 //                  ybar - t*_(1-a/2) se, ybar - t*_(a/2) se. With fewer than
 //                  two draws with x > 0, the score interval. The default: it
 //                  holds best where importance sampling is skewed.
+//   kBootstrapLogT the bootstrap-t of log ybar (se of log ybar: s / ybar),
+//                  mapped back: ybar exp(-t*_(1-a/2) s/ybar), ybar exp(-t*_(a/2) s/ybar).
 //   kSelfNormalized the self-normalized estimate sum y / sum w with its
 //                  delta-method normal interval (a ratio estimator: biased,
 //                  consistent).
@@ -37,7 +39,7 @@ namespace isimdl {
 //                  sum P_s r~_s -/+ z sqrt(sum P_s^2 v_s). A stratum known to
 //                  hold only zeros (dead sites) adds nothing. (Measured: far
 //                  too wide where strata go undrawn; kept for the record.)
-enum class IntervalMethod { kNormal, kScore, kLogNormal, kKornGraubard, kBootstrapT, kSelfNormalized, kStratified };
+enum class IntervalMethod { kNormal, kScore, kLogNormal, kKornGraubard, kBootstrapT, kSelfNormalized, kStratified, kBootstrapLogT, kControlVariate };
 const char* to_string(IntervalMethod method);
 const std::vector<IntervalMethod>& interval_methods();
 

@@ -27,6 +27,7 @@
 #include "campaign/fault_list.h"
 #include "sampler/fault_space.h"
 #include "campaign/results_store.h"
+#include "campaign/population_estimates.h"
 
 namespace isimdl {
 namespace {
@@ -173,6 +174,77 @@ TEST(Campaign, KilledAndResumedEqualsUninterrupted) {
   resume.push_back("--resume");
   ASSERT_EQ(wait_for(spawn(resume, killed + "/log3")), 0);
   EXPECT_EQ(export_csv(killed + "/campaign.sqlite"), expected);
+}
+
+// An exhaustive campaign's estimates are exact (the interval is the value),
+// and every structure's rate is the plain mean over its sites; a sampled
+// campaign's per-structure estimates recombine to the overall estimate
+// (sum of share x rate over a breakdown's parts), and its results file
+// records the fault space.
+TEST(Campaign, PopulationEstimatesPerStructure) {
+  const std::string dir = temp_dir("campaign_exhaustive");
+  auto args = campaign_args(dir);
+  args.insert(args.end(), {"-p", "campaign.faults=all", "-p", "campaign.groups=[pe_valid, pe_propagate]", "-p",
+                           "campaign.layers=[11]", "-p", "array.rows=4", "-p", "array.cols=4"});
+  ASSERT_EQ(wait_for(spawn(args, dir + "/log")), 0);
+  ResultsStore store(dir + "/campaign.sqlite", ResultsStore::Mode::kReadOnly);
+  const CampaignInfo info = store.info();
+  const std::vector<FaultRecord> records = store.read_all();
+  ASSERT_EQ(info.blocks.size(), 2u);
+  ASSERT_EQ(records.size(), info.population);
+  const PopulationEstimates p = population_estimates(info, records);
+  ASSERT_TRUE(p.exact);
+  for (int k = 0; k < kRateKinds; ++k) {
+    EXPECT_TRUE(p.rate[k].exact);
+    EXPECT_EQ(p.rate[k].lo, p.rate[k].value);
+    EXPECT_EQ(p.rate[k].hi, p.rate[k].value);
+  }
+  // Per group and per PE: the mean over the structure's sites, computed here from the rows.
+  std::map<std::string, std::pair<double, double>> by;  // structure -> (sum, count)
+  for (const FaultRecord& r : records) {
+    auto& g = by["group " + std::string(register_info(r.site.group).group_name)];
+    g.first += rate_value(r, RateKind::kAnySdc);
+    g.second += 1;
+    auto& pe = by[fmt::format("pe {}_{}", r.site.index / 4, r.site.index % 4)];
+    pe.first += rate_value(r, RateKind::kAnySdc);
+    pe.second += 1;
+  }
+  int checked = 0;
+  for (const StructureEstimate& s : p.structures) {
+    if (s.breakdown != "group" && s.breakdown != "pe") continue;
+    const auto& [sum, count] = by.at(s.breakdown + " " + s.structure);
+    const int k = static_cast<int>(RateKind::kAnySdc);
+    EXPECT_NEAR(s.rate[k].value, sum / count, 1e-12) << s.breakdown << " " << s.structure;
+    EXPECT_NEAR(s.share, count / static_cast<double>(info.population), 1e-12);
+    EXPECT_TRUE(s.rate[k].exact);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 2 + 16);
+  std::ostringstream summary;
+  print_summary(store, summary);
+  EXPECT_NE(summary.str().find("exhaustive campaign: exact"), std::string::npos) << summary.str();
+
+  // A sampled (importance) campaign: the breakdowns partition the space.
+  const std::string sampled = temp_dir("campaign_sampled_structures");
+  auto sargs = campaign_args(sampled);
+  sargs.insert(sargs.end(), {"-p", "campaign.sampler=importance", "-p", "campaign.faults=60"});
+  ASSERT_EQ(wait_for(spawn(sargs, sampled + "/log")), 0);
+  ResultsStore sstore(sampled + "/campaign.sqlite", ResultsStore::Mode::kReadOnly);
+  const PopulationEstimates q = population_estimates(sstore.info(), sstore.read_all());
+  ASSERT_TRUE(q.have_space);
+  EXPECT_FALSE(q.exact);
+  for (const char* breakdown : {"group", "layer", "bit"})
+    for (int k = 0; k < kRateKinds; ++k) {
+      double share = 0, total = 0;
+      for (const StructureEstimate& s : q.structures)
+        if (s.breakdown == breakdown) {
+          share += s.share;
+          total += s.share * s.rate[k].value;
+        }
+      EXPECT_NEAR(share, 1.0, 1e-9) << breakdown;
+      EXPECT_NEAR(total, q.rate[k].value, 1e-9 * std::max(1.0, q.rate[k].value)) << breakdown << " " << k;
+    }
+  for (const SpaceBlockRecord& b : sstore.info().blocks) EXPECT_GT(b.max_weight, 0.0);
 }
 
 TEST(Campaign, SameSeedSameFaultList) {
