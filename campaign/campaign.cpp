@@ -4,6 +4,7 @@
 #include "runner/model_source.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -30,6 +31,7 @@
 #include "campaign/fault_list.h"
 #include "runner/fault_simulator.h"
 #include "sampler/estimators.h"
+#include "sampler/stopping.h"
 #include "sampler/fault_space.h"
 #include "sampler/importance_sampler.h"
 #include "sampler/sensitivity.h"
@@ -130,6 +132,14 @@ ImportanceSampler::Options CampaignImportance::options(const CampaignConfig& cam
   options.bit_weighting = campaign.bit_weighting;
   options.bit_exponent = campaign.bit_exponent;
   return options;
+}
+
+StoppingRule stopping_rule(const CampaignConfig& campaign) {
+  StoppingRule rule;
+  rule.margin = campaign.target_margin;
+  rule.relative = campaign.relative_margin;
+  rule.critical = campaign.until_critical;
+  return rule;
 }
 
 bool only_live_sites_matter(FaultKind kind) { return kind == FaultKind::kBitFlip || kind == FaultKind::kAdjacentBits; }
@@ -249,7 +259,9 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   if (!options.emit_fault_list.empty()) {
     write_fault_list(options.emit_fault_list, list);
     out << fmt::format("wrote {} faults to {}\n", faults.size(), options.emit_fault_list);
-    return CampaignSummary{static_cast<std::int64_t>(faults.size()), 0, 0, 0, 0, ""};
+    CampaignSummary emitted;
+    emitted.planned = static_cast<std::int64_t>(faults.size());
+    return emitted;
   }
 
   std::filesystem::create_directories(config.output_dir);
@@ -329,11 +341,8 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   };
 
   std::vector<std::vector<std::int64_t>> share(static_cast<std::size_t>(jobs));
-  for (std::size_t i = 0; i < todo.size(); ++i) share[i % static_cast<std::size_t>(jobs)].push_back(todo[i]);
   WorkerPool pool;
   auto launch = [&](int worker) { pool.launch(worker, [&, worker] { run_worker(worker, share[static_cast<std::size_t>(worker)]); }); };
-  for (int w = 0; w < jobs; ++w)
-    if (!share[static_cast<std::size_t>(w)].empty()) launch(w);
 
   auto report_progress = [&](bool final) {
     if (!show_progress) return;
@@ -401,14 +410,20 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
       throw;
     }
   };
-  // Contract 5: the campaign ends only when every fault has its row.
+  // Runs a batch of faults over the workers. Contract 5: the batch ends only
+  // when every fault of it has its row.
+  auto run_batch = [&](const std::vector<std::int64_t>& batch) {
+  for (auto& s : share) s.clear();
+  for (std::size_t i = 0; i < batch.size(); ++i) share[i % static_cast<std::size_t>(jobs)].push_back(batch[i]);
+  for (int w = 0; w < jobs; ++w)
+    if (!share[static_cast<std::size_t>(w)].empty()) launch(w);
   for (int round = 0;; ++round) {
     supervise_or_stop_workers();
     std::vector<std::int64_t> missing;
     {
       ResultsStore store(database);
       const std::set<std::int64_t> finished = store.finished_faults();
-      for (std::int64_t index : todo)
+      for (std::int64_t index : batch)
         if (!finished.count(index)) missing.push_back(index);
     }
     if (missing.empty()) break;
@@ -421,6 +436,43 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
     for (std::size_t i = 0; i < missing.size(); ++i) share[i % static_cast<std::size_t>(jobs)].push_back(missing[i]);
     for (int w = 0; w < jobs; ++w)
       if (!share[static_cast<std::size_t>(w)].empty()) launch(w);
+  }
+  };
+  const StoppingRule rule = stopping_rule(config.campaign);
+  if (!rule.active()) {
+    run_batch(todo);
+  } else {
+    summary.stopping_rule = true;
+    // The fixed schedule of looks (sampler/stopping.h): run up to the next
+    // look, estimate from the faults before it, stop when the rule is met.
+    EstimateOptions look;
+    look.confidence = look_confidence(static_cast<std::int64_t>(faults.size()));
+    look.max_weight = list.block_max_weight.empty()
+                          ? 0.0
+                          : *std::max_element(list.block_max_weight.begin(), list.block_max_weight.end());
+    std::int64_t previous = 0;
+    for (const std::int64_t at : look_schedule(static_cast<std::int64_t>(faults.size()))) {
+      std::vector<std::int64_t> batch;
+      for (std::int64_t index : todo)
+        if (index >= previous && index < at) batch.push_back(index);
+      run_batch(batch);
+      previous = at;
+      std::vector<double> x, w;
+      {
+        ResultsStore store(database);
+        for (const FaultRecord& r : store.read_all())
+          if (r.fault_index < at && r.measured()) {
+            x.push_back(r.critical ? 1.0 : 0.0);
+            w.push_back(r.weight);
+          }
+      }
+      const Estimate e = weighted_estimate(x, w, look);
+      if (rule.met(e)) {
+        summary.stopped_at = at;
+        summary.stop_reason = rule.reason(e);
+        break;
+      }
+    }
   }
   report_progress(true);
   ResultsStore store(database);
@@ -446,11 +498,26 @@ std::string interval_text(const Estimate& e) {
 
 void print_population_estimates(const CampaignInfo& info, const std::vector<FaultRecord>& records, std::ostream& out,
                                 int top_pes) {
-  const PopulationEstimates p = population_estimates(info, records);
+  // Under a stopping rule the headline intervals are at the per-look
+  // confidence (95% jointly over the looks; sampler/stopping.h).
+  bool stopping = false;
+  try {
+    const YAML::Node c = YAML::Load(info.config_yaml)["campaign"];
+    stopping = c && ((c["target_margin"] && c["target_margin"].as<double>() > 0) ||
+                     (c["until_critical"] && c["until_critical"].as<int>() > 0));
+  } catch (const YAML::Exception&) {
+  }
+  EstimateOptions headline;
+  if (stopping) headline.confidence = look_confidence(info.planned_faults);
+  const PopulationEstimates p = population_estimates(info, records, headline);
   const Estimate& c = p.rate[static_cast<int>(RateKind::kCritical)];
+  const std::string level =
+      stopping ? fmt::format("{:.2f}% intervals at each of the stopping rule's {} looks, 95% jointly",
+                             100 * headline.confidence, look_schedule(info.planned_faults).size())
+               : "95% intervals";
   out << (p.exact ? "population rates over the fault space (exhaustive campaign: exact):\n"
-                  : fmt::format("population rates over the fault space (importance-weighted where weighted; 95% "
-                                "intervals, {}):\n", to_string(EstimateOptions{}.method)));
+                  : fmt::format("population rates over the fault space (importance-weighted where weighted; {}, {}):\n",
+                                level, to_string(headline.method)));
   out << fmt::format("  critical-fault rate (drop >= threshold)  {}\n", interval_text(c));
   out << fmt::format("  top-1 SDC rate per (fault, image)        {}\n", interval_text(p.rate[static_cast<int>(RateKind::kTop1Sdc)]));
   out << fmt::format("  any-SDC rate per (fault, image)          {}\n", interval_text(p.rate[static_cast<int>(RateKind::kAnySdc)]));

@@ -41,6 +41,9 @@ struct CampaignSummary {
   double seconds = 0;
   std::string database;
   std::int64_t sim_errors = 0;  // faults recorded as simulator errors (outside every rate)
+  bool stopping_rule = false;   // the campaign had a stopping rule
+  std::int64_t stopped_at = 0;  // the look at which it was met (0: never; the budget ran out)
+  std::string stop_reason;
 };
 
 // Runs a fault campaign (docs/campaigns.md): samples or reads the fault
@@ -77,6 +80,9 @@ struct FaultList {
 // always masked (LiveSpace.DeadSitesHaveNoEffect); a stuck-at held over
 // several edges can reach a later live cycle.
 bool only_live_sites_matter(FaultKind kind);
+// The stopping rule a campaign configuration asks for (sampler/stopping.h).
+struct StoppingRule;
+StoppingRule stopping_rule(const CampaignConfig& campaign);
 FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
                             const MnistSplit& data, std::ostream& out);
 

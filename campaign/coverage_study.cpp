@@ -13,6 +13,7 @@
 #include "runner/fault_simulator.h"
 #include "sampler/fault_space.h"
 #include "sampler/importance_sampler.h"
+#include "sampler/stopping.h"
 
 namespace isimdl {
 
@@ -120,6 +121,7 @@ std::vector<CoverageRow> coverage_study(const ExhaustiveTruth& truth, const Faul
     row.mean_estimate += e.value;
     row.mean_half_width += e.half_width();
     row.zero_found += e.nonzero == 0;
+    row.mean_faults += static_cast<double>(e.n);
   };
   const double all_max_uniform = 1.0, all_max_importance = importance.max_weight(live_only);
   const std::vector<WeightStratum> strata = weight_strata(importance, live_only);
@@ -139,6 +141,26 @@ std::vector<CoverageRow> coverage_study(const ExhaustiveTruth& truth, const Faul
           d.weight.push_back(1.0);
         }
       }
+      // The stopping rules: looks on the largest budget's schedule, each at
+      // the per-look confidence; the interval at the stop must hold.
+      for (double margin : options.stop_relative_margins)
+        for (std::size_t m = 0; m < options.measures.size(); ++m) {
+          StoppingRule rule;
+          rule.margin = margin;
+          rule.relative = true;
+          EstimateOptions eo;
+          eo.confidence = look_confidence(largest, options.confidence);
+          eo.max_weight = is_importance ? all_max_importance : all_max_uniform;
+          Estimate e;
+          for (const std::int64_t at : look_schedule(largest)) {
+            std::vector<double> x(static_cast<std::size_t>(at)), w(d.weight.begin(), d.weight.begin() + at);
+            for (std::int64_t i = 0; i < at; ++i)
+              x[static_cast<std::size_t>(i)] = options.measures[m].value(truth, d.site[static_cast<std::size_t>(i)]);
+            e = weighted_estimate(x, w, eo);
+            if (rule.met(e)) break;
+          }
+          tally(sampler, m, fmt::format("stop@relative {:g}", margin), truth_all[m], largest, eo.method, e);
+        }
       for (int budget : options.budgets) {
         const std::vector<double> w(d.weight.begin(), d.weight.begin() + budget);
         for (std::size_t m = 0; m < options.measures.size(); ++m) {
@@ -178,6 +200,7 @@ std::vector<CoverageRow> coverage_study(const ExhaustiveTruth& truth, const Faul
     row.mean_estimate /= n;
     row.mean_half_width /= n;
     row.zero_found /= n;
+    row.mean_faults /= n;
     out.push_back(row);
   }
   return out;
@@ -213,11 +236,11 @@ std::string weight_profile(const ExhaustiveTruth& truth, const FaultSpace& space
 }
 
 std::string coverage_csv(const std::vector<CoverageRow>& rows) {
-  std::string csv = "sampler,measure,structure,truth,budget,method,seeds,coverage,below,above,mean_estimate,mean_half_width,zero_found\n";
+  std::string csv = "sampler,measure,structure,truth,budget,method,seeds,coverage,below,above,mean_estimate,mean_half_width,zero_found,mean_faults\n";
   for (const CoverageRow& r : rows)
-    csv += fmt::format("{},{},{},{:.8g},{},{},{},{:.4f},{:.4f},{:.4f},{:.8g},{:.8g},{:.4f}\n", r.sampler, r.measure,
+    csv += fmt::format("{},{},{},{:.8g},{},{},{},{:.4f},{:.4f},{:.4f},{:.8g},{:.8g},{:.4f},{:.1f}\n", r.sampler, r.measure,
                        r.structure, r.truth, r.budget, to_string(r.method), r.seeds, r.coverage, r.below, r.above,
-                       r.mean_estimate, r.mean_half_width, r.zero_found);
+                       r.mean_estimate, r.mean_half_width, r.zero_found, r.mean_faults);
   return csv;
 }
 

@@ -55,6 +55,7 @@ struct CoverageRow {
   double mean_estimate = 0;   // average estimate (unbiasedness)
   double mean_half_width = 0; // average half-width
   double zero_found = 0;      // share of seeds that found no x > 0
+  double mean_faults = 0;     // faults simulated (a stopping rule's rows: on average, when it stopped)
 };
 
 struct CoverageOptions {
@@ -64,7 +65,10 @@ struct CoverageOptions {
   std::uint64_t seed = 1;
   std::vector<IntervalMethod> methods = interval_methods();
   double confidence = 0.95;
-  bool per_group = true;  // also per register group, score interval only
+  bool per_group = true;  // also per register group, the default interval
+  // Stopping rules simulated on the same draws (sampler/stopping.h), the
+  // largest budget as their budget: relative margins, for every measure.
+  std::vector<double> stop_relative_margins{0.5, 0.25};
 };
 
 // Draws `seeds` campaigns of the largest budget from the uniform prior and

@@ -20,7 +20,9 @@ namespace po = boost::program_options;
 namespace {
 
 int campaign_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
-  std::string config_path = "configs/default.yaml", array_path, model, images, inputs, labels, out_dir;
+  std::string config_path = "configs/default.yaml", array_path, model, images, inputs, labels, out_dir, target_margin,
+              until_critical;
+  bool relative = false;
   std::vector<std::string> overrides;
   CampaignOptions o;
   po::options_description desc("Options");
@@ -32,6 +34,12 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
       "inputs", po::value(&inputs), "images from a .npy file (dataset.format npy, dataset.inputs)")(
       "labels", po::value(&labels), "labels from a .npy file (dataset.labels)")(
       "out", po::value(&out_dir), "results directory (overrides output.dir)")(
+      "target-margin", po::value(&target_margin),
+      "stop at the first look (100, 200, 400, ... faults) where the critical rate's interval half-width is at most M "
+      "(campaign.target_margin; the fault budget is campaign.faults)")(
+      "relative", po::bool_switch(&relative), "--target-margin is half-width / estimate (campaign.relative_margin)")(
+      "until-critical", po::value(&until_critical),
+      "stop at the first look with at least N critical faults (campaign.until_critical)")(
       "fault-list", po::value(&o.fault_list), "run the faults of this TSV file instead of sampling")(
       "emit-fault-list", po::value(&o.emit_fault_list), "write the sampled fault list to this TSV file and stop")(
       "db", po::value(&o.database), "results file (default <output.dir>/campaign.sqlite)")(
@@ -50,8 +58,12 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
     throw UsageError(fmt::format("{}: --fault-timeout: expected a positive number of seconds, got {}", prog, o.fault_timeout_seconds));
   for (const auto& [value, key] : std::vector<std::pair<std::string, std::string>>{
            {model, "model"}, {images, "dataset.images"}, {inputs, "dataset.inputs"}, {labels, "dataset.labels"},
-           {out_dir, "output.dir"}})
+           {out_dir, "output.dir"}, {target_margin, "campaign.target_margin"}, {until_critical, "campaign.until_critical"}})
     if (!value.empty()) overrides.push_back(key + "=" + value);
+  if (relative) {
+    if (target_margin.empty()) throw UsageError(prog + ": --relative needs --target-margin");
+    overrides.push_back("campaign.relative_margin=true");
+  }
   if (!inputs.empty()) overrides.push_back("dataset.format=npy");
   Config config = load_config(config_path, overrides);
   if (!array_path.empty()) config.array = load_config(array_path, overrides).array;
@@ -65,6 +77,12 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
                         "evaluations/s; {} critical of {} in {}\n",
                         s.run_now, s.skipped, s.seconds, s.run_now / std::max(s.seconds, 1e-9),
                         s.run_now * config.images.size() / std::max(s.seconds, 1e-9), s.critical, s.planned, s.database);
+  if (s.stopped_at > 0 && s.stopped_at < s.planned)
+    io.out << fmt::format("stopped after {} of the {} budgeted faults: {}\n", s.stopped_at, s.planned, s.stop_reason);
+  else if (s.stopped_at > 0)
+    io.out << fmt::format("the stopping rule was met at the budget, {} faults: {}\n", s.planned, s.stop_reason);
+  else if (s.stopping_rule)
+    io.out << fmt::format("the budget of {} faults ran out before the stopping rule was met\n", s.planned);
   if (s.sim_errors > 0)
     io.out << fmt::format("{} faults are simulator errors (a worker crashed on each twice); they are outside every rate "
                           "below, and --resume runs them again\n",

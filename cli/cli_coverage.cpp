@@ -3,6 +3,7 @@
 // "Intervals").
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -121,10 +122,18 @@ int coverage_command(const std::vector<std::string>& args, const std::string& pr
     for (IntervalMethod m : options.methods) md += fmt::format(" {:.1f}% |", 100 * methods.at(m)->coverage);
     md += "\n";
   }
+  md += fmt::format("\nStopping rules on a budget of {} faults (looks at 100, 200, 400, ... and the budget, each interval at "
+                    "the per-look confidence): coverage of the interval where the rule stopped.\n\n"
+                    "| sampler | measure | truth | rule | faults run (mean) | coverage |\n|---|---|---|---|---|---|\n",
+                    *std::max_element(options.budgets.begin(), options.budgets.end()));
+  for (const CoverageRow& r : rows)
+    if (r.structure.rfind("stop@", 0) == 0)
+      md += fmt::format("| {} | {} | {:.3g} | {} | {:.0f} | {:.1f}% |\n", r.sampler, r.measure, r.truth, r.structure.substr(5),
+                        r.mean_faults, 100 * r.coverage);
   if (options.per_group) {
     md += "\nPer register group (AVF of the group), the default interval:\n\n| sampler | measure | group | truth | faults | coverage | mean estimate |\n|---|---|---|---|---|---|---|\n";
     for (const CoverageRow& r : rows)
-      if (r.structure != "all")
+      if (r.structure != "all" && r.structure.rfind("stop@", 0) != 0)
         md += fmt::format("| {} | {} | {} | {:.3g} | {} | {:.1f}% | {:.3g} |\n", r.sampler, r.measure, r.structure, r.truth,
                           r.budget, 100 * r.coverage, r.mean_estimate);
   }

@@ -66,7 +66,13 @@ CampaignConfig read_campaign(ConfigReader reader) {
   c.groups = reader.choice_list("groups", fault_group_names(), c.groups);
   for (std::int64_t l : reader.integer_list("layers", 0, 10'000, {})) c.layers.push_back(static_cast<int>(l));
   c.jobs = static_cast<int>(reader.integer("jobs", 1, 256, c.jobs));
+  c.target_margin = reader.number("target_margin", 0.0, 1.0, c.target_margin);
+  c.relative_margin = reader.choice("relative_margin", {"true", "false"}, c.relative_margin ? "true" : "false") == "true";
+  c.until_critical = static_cast<int>(reader.integer("until_critical", 0, 100'000'000, c.until_critical));
   reader.finish();
+  if ((c.target_margin > 0 || c.until_critical > 0) && c.faults == kAllFaults)
+    throw ConfigError("campaign.target_margin / campaign.until_critical: an exhaustive campaign (faults: all) has no "
+                      "stopping rule; give a fault budget");
   return c;
 }
 
@@ -145,7 +151,8 @@ bool operator==(const DatasetConfig& a, const DatasetConfig& b) {
 bool operator==(const CampaignConfig& a, const CampaignConfig& b) {
   return a.faults == b.faults && a.seed == b.seed && a.sampler == b.sampler && a.epsilon == b.epsilon && a.bit_weighting == b.bit_weighting && a.bit_exponent == b.bit_exponent &&
          a.critical_drop == b.critical_drop && a.kind == b.kind && a.adjacent_bits == b.adjacent_bits &&
-         a.stuck_cycles == b.stuck_cycles && a.groups == b.groups && a.layers == b.layers && a.jobs == b.jobs;
+         a.stuck_cycles == b.stuck_cycles && a.groups == b.groups && a.layers == b.layers && a.jobs == b.jobs &&
+         a.target_margin == b.target_margin && a.relative_margin == b.relative_margin && a.until_critical == b.until_critical;
 }
 
 bool operator==(const Config& a, const Config& b) {
@@ -266,6 +273,9 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "groups" << YAML::Value << YAML::Flow << c.campaign.groups;
   out << YAML::Key << "layers" << YAML::Value << YAML::Flow << c.campaign.layers;
   out << YAML::Key << "jobs" << YAML::Value << c.campaign.jobs;
+  out << YAML::Key << "target_margin" << YAML::Value << c.campaign.target_margin;
+  out << YAML::Key << "relative_margin" << YAML::Value << (c.campaign.relative_margin ? "true" : "false");
+  out << YAML::Key << "until_critical" << YAML::Value << c.campaign.until_critical;
   out << YAML::EndMap;
   out << YAML::Key << "output" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "dir" << YAML::Value << c.output_dir;

@@ -41,6 +41,13 @@ struct CampaignConfig {
   std::vector<std::string> groups = fault_group_names();
   std::vector<int> layers;      // model layers faults may hit; empty = every array layer
   int jobs = 1;
+  // Stopping rules (sampler/stopping.h), checked at a fixed schedule of
+  // looks: stop once the critical rate's interval half-width is at most
+  // target_margin (relative_margin: half-width / estimate), or once
+  // until_critical critical faults were found; 0 = off. `faults` is the budget.
+  double target_margin = 0;
+  bool relative_margin = false;
+  int until_critical = 0;
 };
 
 // Where a run's images come from (docs/configuration.md, "dataset").

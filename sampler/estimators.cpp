@@ -69,6 +69,8 @@ struct Moments {
   std::int64_t nonzero = 0;
   bool negative = false;  // some x < 0 (an accuracy drop can be): only the normal interval applies
   bool at_most_one = true;  // every x <= 1
+  bool binary = true;        // every x is 0 or 1
+  bool equal_weights = true; // every draw has the same weight
 };
 
 // The moments of n draws of which x and w are a subset; the other draws
@@ -86,6 +88,8 @@ Moments moments(const std::vector<double>& x, const std::vector<double>& w, doub
     m.nonzero += x[i] > 0;
     m.negative = m.negative || x[i] < 0;
     m.at_most_one = m.at_most_one && x[i] <= 1;
+    m.binary = m.binary && (x[i] == 0 || x[i] == 1);
+    m.equal_weights = m.equal_weights && w[i] == w[0];
   }
   m.mean = m.sum_y / m.n;
   // Two passes over the subset, the omitted zeros added in closed form.
@@ -226,16 +230,21 @@ Estimate estimate(const std::vector<double>& x, const std::vector<double>& w, do
       }
       break;
     case IntervalMethod::kBootstrapT:
-      // One non-zero draw: every resample without it has no spread, the
-      // t distribution is degenerate; the score interval is used (and with
-      // none, the score interval's bound from the largest weight).
-      if (m.nonzero > 1) {
+      // A 0/1 outcome under equal weights (uniform sampling) is binomial:
+      // Clopper-Pearson's exact interval, scaled by the weight. With at most
+      // one non-zero draw the t distribution is degenerate (every resample
+      // without it has no spread): the scaled Clopper-Pearson interval
+      // k CP(n ybar / k, n), k as for the score interval (with none: the
+      // largest weight a site can have).
+      if (m.nonzero > 1 && !(m.binary && m.equal_weights)) {
         const auto [lo, hi] = bootstrap_t(x, w, m, options.confidence, false);
         e.lo = lo;
         e.hi = hi;
       } else {
-        e.lo = score_lo;
-        e.hi = score_hi;
+        const double k = m.binary && m.equal_weights && m.nonzero > 0 ? w[0] : score_k(m, options);
+        const auto [lo, hi] = clopper_pearson_interval(m.n * std::min(1.0, m.mean / k), m.n, options.confidence);
+        e.lo = k * lo;
+        e.hi = k * hi;
       }
       break;
     case IntervalMethod::kControlVariate: {

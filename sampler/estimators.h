@@ -23,9 +23,12 @@ namespace isimdl {
 //                  Graubard, 1998); the score interval's when ybar = 0.
 //   kBootstrapT    studentized bootstrap: 999 Poisson(1)-bootstrap resamples
 //                  (fixed seed), t* = (mean* - ybar) / se*, the interval
-//                  ybar - t*_(1-a/2) se, ybar - t*_(a/2) se. With fewer than
-//                  two draws with x > 0, the score interval. The default: it
-//                  holds best where importance sampling is skewed.
+//                  ybar - t*_(1-a/2) se, ybar - t*_(a/2) se. The default: it
+//                  holds best where importance sampling is skewed. A 0/1 x
+//                  under equal weights (uniform sampling) gets the exact
+//                  Clopper-Pearson interval instead (times the weight), and
+//                  at most one draw with x > 0 the scaled Clopper-Pearson
+//                  interval k CP(n ybar / k, n), k as for kScore.
 //   kBootstrapLogT the bootstrap-t of log ybar (se of log ybar: s / ybar),
 //                  mapped back: ybar exp(-t*_(1-a/2) s/ybar), ybar exp(-t*_(a/2) s/ybar).
 //   kSelfNormalized the self-normalized estimate sum y / sum w with its

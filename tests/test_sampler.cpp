@@ -367,11 +367,18 @@ TEST(Estimators, IntervalsMatchTheirClosedForms) {
   const auto [c5l, c5h] = clopper_pearson_interval(5, 50, 0.95);
   EXPECT_NEAR(c5l, 0.033275, 1e-5);
   EXPECT_NEAR(c5h, 0.218135, 1e-5);
-  // Uniform campaign, no critical fault in 100: [0, Wilson's upper bound], not [0, 0].
+  // Uniform campaign, no critical fault in 100: [0, Clopper-Pearson's upper
+  // bound 1 - 0.025^(1/100), about 3.7 / n], not [0, 0].
   const Estimate none = weighted_estimate(std::vector<double>(100, 0.0), std::vector<double>(100, 1.0));
   EXPECT_EQ(none.value, 0.0);
   EXPECT_EQ(none.lo, 0.0);
-  EXPECT_NEAR(none.hi, wh, 1e-12);
+  EXPECT_NEAR(none.hi, ch, 1e-12);
+  // Uniform, 5 critical of 50: exactly Clopper-Pearson's interval.
+  std::vector<double> five(50, 0.0);
+  for (int i = 0; i < 5; ++i) five[static_cast<std::size_t>(i)] = 1;
+  const Estimate cp = weighted_estimate(five, std::vector<double>(50, 1.0));
+  EXPECT_NEAR(cp.lo, c5l, 1e-12);
+  EXPECT_NEAR(cp.hi, c5h, 1e-12);
   // Importance campaign, none found: the bound scales with the largest
   // weight B a site can have: B times the Clopper-Pearson bound of the share
   // of draws with x > 0 (tighter than B times Wilson's).
