@@ -51,7 +51,9 @@ SweepPoint run_sweep_point(const Config& config, const QuantizedModel& model, co
       w.push_back(d.weight());
       p.critical += r.critical;
     }
-    p.critical_rate = weighted_estimate(x, w);
+    EstimateOptions options;
+    options.max_weight = importance.sampler().max_weight(only_live_sites_matter(config.campaign.kind));
+    p.critical_rate = weighted_estimate(x, w, options);
   }
   p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return p;

@@ -219,8 +219,10 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
   io.out << table;
   // One CSV per figure, then plots when gnuplot is installed (scripts/setup
   // installs gnuplot-nox).
+  // Points at the ends stay off the frame (offsets), and error bars of a
+  // share stop at 0 (mean - sd clipped; a precision is never negative).
   std::string script = "set datafile separator ','\nset terminal pngcairo size 900,600\nset logscale x\n"
-                       "set xlabel 'faults simulated'\nset key left top\n";
+                       "set xlabel 'faults simulated'\nset key left top\nset offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n";
   for (const std::string& model_name : models)
     for (double threshold : thresholds) {
       // A model given as a path is named by its file's stem in file names.
@@ -241,8 +243,8 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
       script += fmt::format(
           "set output '{0}/precision_{1}.png'\nset ylabel 'precision (critical / simulated)'\n"
           "set title 'Precision against faults simulated, {2}, drop >= {3} (mean and sd over seeds)'\n"
-          "plot '{0}/precision_{1}.csv' using 1:2:3 with yerrorlines title 'uniform', "
-          "'{0}/precision_{1}.csv' using 1:4:5 with yerrorlines title 'ISimDL importance'\n",
+          "plot '{0}/precision_{1}.csv' using 1:2:($2-$3>0?$2-$3:0):($2+$3) with yerrorlines title 'uniform', "
+          "'{0}/precision_{1}.csv' using 1:4:($4-$5>0?$4-$5:0):($4+$5) with yerrorlines title 'ISimDL importance'\n",
           out_dir, tag, model_name, threshold);
       script += fmt::format(
           "set output '{0}/estimate_{1}.png'\nset ylabel 'estimated critical-fault rate'\n"

@@ -119,7 +119,7 @@ TEST(Report, RendersACampaignAndASweepSelfContained) {
     for (std::size_t at = page.find(attribute + "=\""); at != std::string::npos; at = page.find(attribute + "=\"", at + 1)) {
       if (at > 0 && std::isalnum(static_cast<unsigned char>(page[at - 1]))) continue;
       const std::size_t begin = at + attribute.size() + 2, end = page.find('"', begin);
-      if (end != std::string::npos && end > begin) refs.emplace_back(attribute, page.substr(begin, end - begin));
+      if (end != std::string::npos && end > begin && page[begin] != '#') refs.emplace_back(attribute, page.substr(begin, end - begin));
     }
   int images = 0;
   for (const auto& [attribute, target] : refs) {
@@ -128,8 +128,9 @@ TEST(Report, RendersACampaignAndASweepSelfContained) {
     images += attribute == "src";
     if (target.size() > 4 && target.substr(target.size() - 4) == ".csv") {
       std::string kind;
-      for (const char* k : {"outcomes_by_layer", "outcomes_by_group", "critical_heatmap", "criticality_by_bit",
-                            "estimate", "sweep_cycles", "sweep_vulnerability"})
+      for (const char* k : {"outcomes_by_layer", "outcomes_by_group", "avf_by_group", "avf_by_layer", "avf_by_bit",
+                            "avf_by_pe", "estimate", "sweep_cycles", "sweep_vulnerability", "compare_precision",
+                            "find_critical"})
         if (target.rfind(k, 0) == 0) kind = k;
       ASSERT_FALSE(kind.empty()) << target;
       std::ifstream csv(out / target);
@@ -142,7 +143,21 @@ TEST(Report, RendersACampaignAndASweepSelfContained) {
       EXPECT_TRUE(static_cast<bool>(std::getline(csv, first_row))) << target << " has no data";
     }
   }
-  EXPECT_GE(images, 7);  // 4 campaign figures, the estimate, 2 sweep figures
+  EXPECT_GE(images, 9);  // 5 campaign figures, the estimate, 3 sweep figures
+  // The answers lead: the summary table and the contents come before the first section.
+  const auto summary = page.find("<caption>Campaigns: rates over the whole fault space");
+  const auto contents = page.find("<h2 id=\"contents\">");
+  const auto first = page.find("<h2 id=\"campaign-");
+  EXPECT_NE(summary, std::string::npos);
+  EXPECT_LT(summary, contents);
+  EXPECT_LT(contents, first);
+  // Per-structure population tables with intervals.
+  EXPECT_NE(page.find("Vulnerability (AVF) per register group"), std::string::npos);
+  // Every anchor the contents link to exists.
+  for (std::size_t at = page.find("href=\"#"); at != std::string::npos; at = page.find("href=\"#", at + 1)) {
+    const std::string id = page.substr(at + 7, page.find('"', at + 7) - at - 7);
+    EXPECT_NE(page.find("id=\"" + id + "\""), std::string::npos) << id;
+  }
 }
 
 TEST(Report, AnEmptyDirectoryIsAnError) {

@@ -16,6 +16,7 @@
 #include "sampler/liveness.h"
 #include "sampler/sensitivity.h"
 #include "sampler/site_scores.h"
+#include "sampler/stopping.h"
 #include "runner/fault_simulator.h"
 
 namespace isimdl {
@@ -420,6 +421,30 @@ TEST(Estimators, IntervalsMatchTheirClosedForms) {
   const Estimate part = part_estimate(xp, wp, 6, 0.4, 0, normal), full = weighted_estimate(xfull, wfull, normal);
   EXPECT_NEAR(part.value, full.value, 1e-12);
   EXPECT_NEAR(part.standard_error, full.standard_error, 1e-12);
+}
+
+// The stopping rule's schedule and per-look confidence (sampler/stopping.h).
+TEST(Estimators, StoppingScheduleAndConfidence) {
+  EXPECT_EQ(look_schedule(100), (std::vector<std::int64_t>{100}));
+  EXPECT_EQ(look_schedule(1000), (std::vector<std::int64_t>{100, 200, 400, 800, 1000}));
+  EXPECT_EQ(look_schedule(50), (std::vector<std::int64_t>{50}));
+  EXPECT_DOUBLE_EQ(look_confidence(1000), 1 - 0.05 / 5);
+  StoppingRule rule;
+  rule.margin = 0.5;
+  rule.relative = true;
+  Estimate e;
+  e.value = 0.01;
+  e.lo = 0.006;
+  e.hi = 0.0159;  // half-width 0.00495 <= 0.5 * 0.01
+  EXPECT_TRUE(rule.met(e));
+  e.hi = 0.0161;
+  EXPECT_FALSE(rule.met(e));
+  StoppingRule found;
+  found.critical = 3;
+  e.nonzero = 2;
+  EXPECT_FALSE(found.met(e));
+  e.nonzero = 3;
+  EXPECT_TRUE(found.met(e));
 }
 
 TEST(Estimators, LeveugleSampleSizeMatchesThePaperFormula) {
