@@ -515,9 +515,10 @@ void print_population_estimates(const CampaignInfo& info, const std::vector<Faul
       stopping ? fmt::format("{:.2f}% intervals at each of the stopping rule's {} looks, 95% jointly",
                              100 * headline.confidence, look_schedule(info.planned_faults).size())
                : "95% intervals";
+  const bool weighted = std::any_of(records.begin(), records.end(), [](const FaultRecord& r) { return r.weight != 1.0; });
   out << (p.exact ? "population rates over the fault space (exhaustive campaign: exact):\n"
-                  : fmt::format("population rates over the fault space (importance-weighted where weighted; {}, {}):\n",
-                                level, to_string(headline.method)));
+                  : fmt::format("population rates over the fault space ({}; {}, docs/sampling.md \"The interval\"):\n",
+                                weighted ? "importance-weighted" : "uniform sampling", level));
   out << fmt::format("  critical-fault rate (drop >= threshold)  {}\n", interval_text(c));
   out << fmt::format("  top-1 SDC rate per (fault, image)        {}\n", interval_text(p.rate[static_cast<int>(RateKind::kTop1Sdc)]));
   out << fmt::format("  any-SDC rate per (fault, image)          {}\n", interval_text(p.rate[static_cast<int>(RateKind::kAnySdc)]));
