@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
@@ -606,13 +607,25 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
     sections.push_back(s);
     ++result.sweeps;
   }
+  // A malformed table is skipped with a message naming it; the rest of the report goes on.
+  auto add_table_section = [&](const fs::path& file, const std::function<Section()>& make) {
+    try {
+      sections.push_back(make());
+    } catch (const std::exception& e) {
+      log << "report: skipping " << file.string() << ": not a readable table (" << e.what() << ")\n";
+    }
+  };
   for (const fs::path& file : compares) {
     const std::string title = fs::relative(file.parent_path(), results_dir).string();
-    sections.push_back(compare_section(file, tag_of(results_dir, file), title.empty() ? "." : title, out_dir, script));
+    add_table_section(file, [&] {
+      return compare_section(file, tag_of(results_dir, file), title.empty() ? "." : title, out_dir, script);
+    });
   }
   for (const fs::path& file : searches)
-    sections.push_back(find_critical_section(file, tag_of(results_dir, file), fs::relative(file, results_dir).string(),
-                                             out_dir, script));
+    add_table_section(file, [&] {
+      return find_critical_section(file, tag_of(results_dir, file), fs::relative(file, results_dir).string(), out_dir,
+                                   script);
+    });
   if (sections.empty()) throw Error(results_dir + ": nothing readable to report (see the messages above)");
   switch (render_gnuplot(out_dir, "report.gnuplot", script)) {
     case GnuplotRun::kRendered: result.rendered = true; break;
