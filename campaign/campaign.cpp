@@ -32,6 +32,7 @@
 #include "runner/fault_simulator.h"
 #include "sampler/estimators.h"
 #include "sampler/stopping.h"
+#include "sampler/stratified.h"
 #include "sampler/fault_space.h"
 #include "sampler/importance_sampler.h"
 #include "sampler/sensitivity.h"
@@ -145,7 +146,7 @@ StoppingRule stopping_rule(const CampaignConfig& campaign) {
 bool only_live_sites_matter(FaultKind kind) { return kind == FaultKind::kBitFlip || kind == FaultKind::kAdjacentBits; }
 
 FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
-                            const MnistSplit& data, std::ostream& out) {
+                            const MnistSplit& data, std::ostream& out, const CampaignImportance* given) {
   FaultList list;
   list.block_max_weight.assign(space.blocks().size(), 1.0);
   if (config.campaign.faults == kAllFaults) {
@@ -160,16 +161,22 @@ FaultList sample_fault_list(const Config& config, const FaultSpace& space, const
     list.weights.assign(list.faults.size(), 1.0);
     return list;
   }
-  const CampaignImportance importance(config, space, model, data);
-  const ImportanceSampler& sampler = importance.sampler();
+  std::unique_ptr<CampaignImportance> own;
+  if (!given) own = std::make_unique<CampaignImportance>(config, space, model, data);
+  const ImportanceSampler& sampler = (given ? *given : *own).sampler();
   for (std::size_t b = 0; b < space.blocks().size(); ++b)
     list.block_max_weight[b] = sampler.max_weight(b, only_live_sites_matter(config.campaign.kind));
+  // A stratified campaign's weights after its pilot depend on the
+  // allocation: their bound is not known here (the estimator then uses the
+  // largest weight drawn).
+  if (config.campaign.stratify) list.block_max_weight.assign(space.blocks().size(), 0.0);
   out << "importance distribution over blocks (layer, group: share of q's sensitivity part):\n";
   for (std::size_t b = 0; b < space.blocks().size(); ++b)
     if (sampler.block_probabilities()[b] >= 0.01)
       out << fmt::format("  layer {:>2} {:<14} {:>6.2f}%\n", space.blocks()[b].layer,
                          register_info(space.blocks()[b].group).group_name, 100 * sampler.block_probabilities()[b]);
-  for (int i = 0; i < config.campaign.faults; ++i) {
+  const int draws = config.campaign.stratify ? config.campaign.pilot : config.campaign.faults;
+  for (int i = 0; i < draws; ++i) {
     const ImportanceSampler::Draw d = sampler.sample(random);
     list.faults.push_back(d.site);
     list.weights.push_back(d.weight());
@@ -253,9 +260,19 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   for (const auto& [g, n] : per_group) out << fmt::format("  group {:<14} {:>16} sites\n", g, n);
   for (const auto& [l, n] : per_layer) out << fmt::format("  layer {:<14} {:>16} sites\n", l, n);
 
-  const FaultList list = options.fault_list.empty() ? sample_fault_list(config, space, model, data, out)
-                                                    : read_fault_list(options.fault_list, space);
+  const bool stratified = config.campaign.stratify && options.fault_list.empty();
+  if (config.campaign.stratify && !options.fault_list.empty())
+    throw UsageError("campaign.stratify: a campaign over a given fault list draws nothing; leave out --fault-list");
+  if (stratified && !options.emit_fault_list.empty())
+    throw UsageError("campaign.stratify: a stratified campaign draws most of its faults after its pilot ran; "
+                     "--emit-fault-list cannot write them before");
+  std::unique_ptr<CampaignImportance> importance;
+  if (stratified) importance = std::make_unique<CampaignImportance>(config, space, model, data);
+  FaultList list = options.fault_list.empty() ? sample_fault_list(config, space, model, data, out, importance.get())
+                                              : read_fault_list(options.fault_list, space);
   const std::vector<FaultSite>& faults = list.faults;
+  // The campaign's size: the list's, or a stratified campaign's budget.
+  const std::int64_t planned = stratified ? config.campaign.faults : static_cast<std::int64_t>(faults.size());
   if (!options.emit_fault_list.empty()) {
     write_fault_list(options.emit_fault_list, list);
     out << fmt::format("wrote {} faults to {}\n", faults.size(), options.emit_fault_list);
@@ -284,7 +301,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   info.array_yaml = fmt::format("rows: {}\ncols: {}\ntiming: {}\n", config.array.rows, config.array.cols,
                                 to_string(config.array.timing));
   info.seed = config.campaign.seed;
-  info.planned_faults = static_cast<std::int64_t>(faults.size());
+  info.planned_faults = planned;
   info.population = space.size();
   for (std::size_t b = 0; b < space.blocks().size(); ++b) {
     const FaultSpaceBlock& block = space.blocks()[b];
@@ -298,13 +315,13 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
     done = store.measured_faults();  // simulator-error rows run again
   }
   std::vector<std::int64_t> todo;
-  for (std::int64_t i = 0; i < static_cast<std::int64_t>(faults.size()); ++i)
+  for (std::int64_t i = 0; i < planned; ++i)
     if (!done.count(i)) todo.push_back(i);
   CampaignSummary summary;
-  summary.planned = static_cast<std::int64_t>(faults.size());
+  summary.planned = planned;
   summary.skipped = static_cast<std::int64_t>(done.size());
   summary.database = database;
-  out << fmt::format("{} faults x {} images; {} already in {}, {} to run\n", faults.size(), config.images.size(),
+  out << fmt::format("{} faults x {} images; {} already in {}, {} to run\n", planned, config.images.size(),
                      done.size(), database, todo.size());
 
   const int jobs = std::max(1, options.jobs > 0 ? options.jobs : config.campaign.jobs);
@@ -353,7 +370,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
     const double rate = now / std::max(secs, 1e-9);
     const double eta = rate > 0 ? static_cast<double>(static_cast<std::int64_t>(todo.size()) - now) / rate : 0;
     progress << fmt::format("\r{} / {} faults, {:.1f} faults/s, ETA {:.0f} s, {} critical   {}", finished,
-                            faults.size(), rate, eta, critical, final ? "\n" : "")
+                            planned, rate, eta, critical, final ? "\n" : "")
              << std::flush;
   };
   auto supervise = [&] {
@@ -439,7 +456,33 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   }
   };
   const StoppingRule rule = stopping_rule(config.campaign);
-  if (!rule.active()) {
+  if (stratified) {
+    // The pilot, then Neyman's allocation from its outcomes, then the
+    // strata (sampler/stratified.h). The plan is a function of the pilot's
+    // rows: a resumed campaign draws the same faults.
+    const std::int64_t pilot = config.campaign.pilot;
+    std::vector<std::int64_t> first, rest;
+    for (std::int64_t index : todo) (index < pilot ? first : rest).push_back(index);
+    run_batch(first);
+    std::vector<PilotDraw> drawn;
+    {
+      ResultsStore store(database);
+      for (const FaultRecord& r : store.read_all())
+        if (r.fault_index < pilot && r.measured()) drawn.push_back({r.site, r.weight, r.critical ? 1.0 : 0.0});
+    }
+    const StratifiedPlan plan = neyman_allocation(space, importance->sampler(), drawn, planned - pilot);
+    Random random(config.campaign.seed ^ 0x57a7'1f1e'd5a3'11ceULL);
+    const StratifiedDraws strata = stratified_draws(importance->sampler(), plan, random);
+    list.faults.insert(list.faults.end(), strata.sites.begin(), strata.sites.end());
+    list.weights.insert(list.weights.end(), strata.weights.begin(), strata.weights.end());
+    std::string allocation;
+    for (std::size_t b = 0; b < plan.draws.size(); ++b)
+      allocation += fmt::format("{}layer {} {}: {}", b ? ", " : "", space.blocks()[b].layer,
+                                register_info(space.blocks()[b].group).group_name, plan.draws[b]);
+    out << fmt::format("stratified: pilot of {} faults, then {} by Neyman's allocation: {}\n", pilot, planned - pilot,
+                       allocation);
+    run_batch(rest);
+  } else if (!rule.active()) {
     run_batch(todo);
   } else {
     summary.stopping_rule = true;

@@ -83,8 +83,12 @@ bool only_live_sites_matter(FaultKind kind);
 // The stopping rule a campaign configuration asks for (sampler/stopping.h).
 struct StoppingRule;
 StoppingRule stopping_rule(const CampaignConfig& campaign);
+// An importance campaign's sampler is built here unless `importance` is
+// given. A stratified campaign's list holds its pilot only: the rest is
+// drawn once the pilot ran (run_campaign; sampler/stratified.h).
+class CampaignImportance;
 FaultList sample_fault_list(const Config& config, const FaultSpace& space, const QuantizedModel& model,
-                            const MnistSplit& data, std::ostream& out);
+                            const MnistSplit& data, std::ostream& out, const CampaignImportance* importance = nullptr);
 
 // The register groups campaign.groups enables, and the fault space of the
 // configuration (array, groups, kind, layers).

@@ -43,7 +43,7 @@ struct Measure {
 // One row of the coverage table: a sampler, a measure, a budget and an
 // interval method over `seeds` independent campaigns.
 struct CoverageRow {
-  std::string sampler;  // uniform | importance
+  std::string sampler;  // uniform | importance | stratified
   std::string measure;
   std::string structure;  // "all", or a register group for per-structure rows
   double truth = 0;
@@ -53,6 +53,7 @@ struct CoverageRow {
   double coverage = 0;        // share of seeds whose interval holds the truth
   double below = 0, above = 0;  // ... whose interval lies below / above it
   double mean_estimate = 0;   // average estimate (unbiasedness)
+  double sd_estimate = 0;     // standard deviation of the estimates over the seeds
   double mean_half_width = 0; // average half-width
   double zero_found = 0;      // share of seeds that found no x > 0
   double mean_faults = 0;     // faults simulated (a stopping rule's rows: on average, when it stopped)
@@ -69,6 +70,11 @@ struct CoverageOptions {
   // Stopping rules simulated on the same draws (sampler/stopping.h), the
   // largest budget as their budget: relative margins, for every measure.
   std::vector<double> stop_relative_margins{0.5, 0.25};
+  // Also stratified importance sampling (sampler/stratified.h): at each
+  // budget, a pilot of this share of it from q, the rest by Neyman's
+  // allocation over the (layer, register group) strata, from the pilot's
+  // outcomes on the first measure.
+  double stratified_pilot_share = 0.25;  // 0: no stratified rows
 };
 
 // Draws `seeds` campaigns of the largest budget from the uniform prior and

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -114,13 +115,30 @@ int coverage_command(const std::vector<std::string>& args, const std::string& pr
   md += "\n";
   std::map<std::tuple<std::string, std::string, int>, std::map<IntervalMethod, const CoverageRow*>> table;
   for (const CoverageRow& r : rows)
-    if (r.structure == "all") table[{r.sampler, r.measure, r.budget}][r.method] = &r;
+    if (r.structure == "all" && r.sampler != "stratified") table[{r.sampler, r.measure, r.budget}][r.method] = &r;
   for (const auto& [key, methods] : table) {
     const CoverageRow& first = *methods.begin()->second;
     md += fmt::format("| {} | {} | {:.3g} | {} | {:.0f}% |", std::get<0>(key), std::get<1>(key), first.truth,
                       std::get<2>(key), 100 * first.zero_found);
     for (IntervalMethod m : options.methods) md += fmt::format(" {:.1f}% |", 100 * methods.at(m)->coverage);
     md += "\n";
+  }
+  md += "\nStratified against plain importance sampling (the default interval; sd: of the estimates over the "
+        "campaigns):\n\n| measure | truth | faults | importance coverage | sd | stratified coverage | sd | variance ratio |\n"
+        "|---|---|---|---|---|---|---|---|\n";
+  {
+    std::map<std::pair<std::string, int>, std::pair<const CoverageRow*, const CoverageRow*>> pairs;
+    for (const CoverageRow& r : rows)
+      if (r.structure == "all" && r.method == EstimateOptions{}.method) {
+        if (r.sampler == "importance") pairs[{r.measure, r.budget}].first = &r;
+        if (r.sampler == "stratified") pairs[{r.measure, r.budget}].second = &r;
+      }
+    for (const auto& [key, p] : pairs)
+      if (p.first && p.second)
+        md += fmt::format("| {} | {:.3g} | {} | {:.1f}% | {:.3g} | {:.1f}% | {:.3g} | {:.2f} |\n", key.first, p.first->truth,
+                          key.second, 100 * p.first->coverage, p.first->sd_estimate, 100 * p.second->coverage,
+                          p.second->sd_estimate,
+                          p.first->sd_estimate > 0 ? std::pow(p.second->sd_estimate / p.first->sd_estimate, 2) : 0.0);
   }
   md += fmt::format("\nStopping rules on a budget of {} faults (looks at 100, 200, 400, ... and the budget, each interval at "
                     "the per-look confidence): coverage of the interval where the rule stopped.\n\n"

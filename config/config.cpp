@@ -69,7 +69,19 @@ CampaignConfig read_campaign(ConfigReader reader) {
   c.target_margin = reader.number("target_margin", 0.0, 1.0, c.target_margin);
   c.relative_margin = reader.choice("relative_margin", {"true", "false"}, c.relative_margin ? "true" : "false") == "true";
   c.until_critical = static_cast<int>(reader.integer("until_critical", 0, 100'000'000, c.until_critical));
+  c.stratify = reader.choice("stratify", {"true", "false"}, c.stratify ? "true" : "false") == "true";
+  c.pilot = static_cast<int>(reader.integer("pilot", 2, 100'000'000, c.pilot));
   reader.finish();
+  if (c.stratify) {
+    if (c.sampler != SamplerKind::kImportance)
+      throw ConfigError("campaign.stratify: stratified sampling draws importance-sampled faults within strata; set "
+                        "campaign.sampler: importance");
+    if (c.faults == kAllFaults) throw ConfigError("campaign.stratify: an exhaustive campaign (faults: all) has nothing to stratify");
+    if (c.target_margin > 0 || c.until_critical > 0)
+      throw ConfigError("campaign.stratify: a stratified campaign has no stopping rule (its allocation spends the whole budget)");
+    if (c.pilot >= c.faults)
+      throw ConfigError(fmt::format("campaign.pilot: {} pilot faults leave none of the budget of {} to stratify", c.pilot, c.faults));
+  }
   if ((c.target_margin > 0 || c.until_critical > 0) && c.faults == kAllFaults)
     throw ConfigError("campaign.target_margin / campaign.until_critical: an exhaustive campaign (faults: all) has no "
                       "stopping rule; give a fault budget");
@@ -152,7 +164,8 @@ bool operator==(const CampaignConfig& a, const CampaignConfig& b) {
   return a.faults == b.faults && a.seed == b.seed && a.sampler == b.sampler && a.epsilon == b.epsilon && a.bit_weighting == b.bit_weighting && a.bit_exponent == b.bit_exponent &&
          a.critical_drop == b.critical_drop && a.kind == b.kind && a.adjacent_bits == b.adjacent_bits &&
          a.stuck_cycles == b.stuck_cycles && a.groups == b.groups && a.layers == b.layers && a.jobs == b.jobs &&
-         a.target_margin == b.target_margin && a.relative_margin == b.relative_margin && a.until_critical == b.until_critical;
+         a.target_margin == b.target_margin && a.relative_margin == b.relative_margin && a.until_critical == b.until_critical &&
+         a.stratify == b.stratify && a.pilot == b.pilot;
 }
 
 bool operator==(const Config& a, const Config& b) {
@@ -276,6 +289,8 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "target_margin" << YAML::Value << c.campaign.target_margin;
   out << YAML::Key << "relative_margin" << YAML::Value << (c.campaign.relative_margin ? "true" : "false");
   out << YAML::Key << "until_critical" << YAML::Value << c.campaign.until_critical;
+  out << YAML::Key << "stratify" << YAML::Value << (c.campaign.stratify ? "true" : "false");
+  out << YAML::Key << "pilot" << YAML::Value << c.campaign.pilot;
   out << YAML::EndMap;
   out << YAML::Key << "output" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "dir" << YAML::Value << c.output_dir;

@@ -48,6 +48,11 @@ struct CampaignConfig {
   double target_margin = 0;
   bool relative_margin = false;
   int until_critical = 0;
+  // Stratified importance sampling (sampler/stratified.h): a pilot of
+  // `pilot` faults from q, then Neyman's allocation over the (layer,
+  // register group) strata for the rest of the budget.
+  bool stratify = false;
+  int pilot = 200;
 };
 
 // Where a run's images come from (docs/configuration.md, "dataset").

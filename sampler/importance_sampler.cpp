@@ -73,15 +73,45 @@ ImportanceSampler::Draw ImportanceSampler::sample(Random& random) const {
                                              block_cumulative_.begin());
     b = std::min(b, block_cumulative_.size() - 1);
     while (block_mass_[b] <= 0) b = (b + 1) % block_mass_.size();  // guard against rounding at the ends
-    const FaultSpaceBlock& block = space_.blocks()[b];
-    double v = random.uniform01() * block_bit_total_[b];
-    int bit = 0;
-    for (; bit + 1 < block.positions; ++bit) {
-      v -= bit_weight(block, bit);
-      if (v < 0) break;
-    }
-    const auto [index, cycle] = live_.sample(b, random);
-    d.site = space_.site_in_block(b, static_cast<std::uint64_t>(index), bit, cycle);
+    d.site = sample_pi_in_block(b, random);
+  }
+  d.p = p();
+  d.q = q(d.site);
+  return d;
+}
+
+FaultSite ImportanceSampler::sample_pi_in_block(std::size_t b, Random& random) const {
+  const FaultSpaceBlock& block = space_.blocks()[b];
+  double v = random.uniform01() * block_bit_total_[b];
+  int bit = 0;
+  for (; bit + 1 < block.positions; ++bit) {
+    v -= bit_weight(block, bit);
+    if (v < 0) break;
+  }
+  const auto [index, cycle] = live_.sample(b, random);
+  return space_.site_in_block(b, static_cast<std::uint64_t>(index), bit, cycle);
+}
+
+double ImportanceSampler::block_p(std::size_t b) const {
+  return static_cast<double>(space_.blocks().at(b).sites()) / static_cast<double>(space_.size());
+}
+
+double ImportanceSampler::block_q(std::size_t b) const {
+  return (1.0 - options_.epsilon) * block_mass_.at(b) + options_.epsilon * block_p(b);
+}
+
+ImportanceSampler::Draw ImportanceSampler::sample_in_block(std::size_t b, Random& random) const {
+  Draw d;
+  const FaultSpaceBlock& block = space_.blocks().at(b);
+  // q_b mixes pi's part on the block and the prior's, in their shares of Q_b.
+  const double uniform_share = options_.epsilon * block_p(b) / block_q(b);
+  if (block_mass_[b] <= 0 || random.uniform01() < uniform_share) {
+    const auto instance = random.uniform_below(static_cast<std::uint64_t>(block.instances));
+    const auto bit = static_cast<int>(random.uniform_below(static_cast<std::uint64_t>(block.positions)));
+    const auto cycle = static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.cycles)));
+    d.site = space_.site_in_block(b, instance, bit, cycle);
+  } else {
+    d.site = sample_pi_in_block(b, random);
   }
   d.p = p();
   d.q = q(d.site);

@@ -45,6 +45,13 @@ class ImportanceSampler {
     double weight() const { return p / q; }
   };
   Draw sample(Random& random) const;
+  // A draw from q restricted to block b (q_b = q / Q_b): a stratum's own
+  // importance distribution. The draw's p and q are the unrestricted ones.
+  Draw sample_in_block(std::size_t block, Random& random) const;
+  // Q_b: q's mass on block b, (1 - epsilon) pi(b) + epsilon p(b).
+  double block_q(std::size_t block) const;
+  // p(b): the block's share of the space.
+  double block_p(std::size_t block) const;
   // The exact probability of a site under q and p.
   double q(const FaultSite& site) const;
   double p() const { return 1.0 / static_cast<double>(space_.size()); }
@@ -74,6 +81,7 @@ class ImportanceSampler {
 
  private:
   std::size_t block_of(const FaultSite& site) const;
+  FaultSite sample_pi_in_block(std::size_t block, Random& random) const;
   double bit_weight(const FaultSpaceBlock& block, int bit) const;
 
   const FaultSpace& space_;
