@@ -106,6 +106,23 @@ TEST(Config, InvalidTextIsRefusedBeforeYamlCppSeesIt) {
   EXPECT_NE(parse_error("model: mlp\n...\nmodel: lenet5\n").find("test.yaml:3: a second YAML document"), std::string::npos);
 }
 
+// The sampling design's keys are checked together: stratification needs
+// importance sampling, a budget, no stopping rule and a pilot below the
+// budget; a stopping rule needs a budget.
+TEST(Config, SamplingDesignCombinations) {
+  EXPECT_NE(parse_error("campaign:\n  sampler: uniform\n  stratify: true\n").find("campaign.sampler: importance"), std::string::npos);
+  EXPECT_NE(parse_error("campaign:\n  faults: all\n  stratify: true\n").find("exhaustive"), std::string::npos);
+  EXPECT_NE(parse_error("campaign:\n  stratify: true\n  until_critical: 3\n").find("stopping rule"), std::string::npos);
+  EXPECT_NE(parse_error("campaign:\n  faults: 100\n  stratify: true\n  pilot: 100\n").find("campaign.pilot"), std::string::npos);
+  EXPECT_NE(parse_error("campaign:\n  faults: all\n  target_margin: 0.1\n").find("exhaustive"), std::string::npos);
+  EXPECT_NE(parse_error("campaign:\n  target_margin: 2\n").find("target_margin"), std::string::npos);
+  const Config c = parse_config("campaign:\n  stratify: true\n  pilot: 50\n  target_margin: 0\n", "t.yaml");
+  EXPECT_TRUE(c.campaign.stratify);
+  EXPECT_EQ(c.campaign.pilot, 50);
+  // Written and read back the same.
+  EXPECT_EQ(parse_config(to_yaml(c), "round.yaml").campaign, c.campaign);
+}
+
 TEST(Config, FractionalIntegerIsRejected) {
   EXPECT_EQ(parse_error("array:\n  rows: 16.5\n"), "test.yaml:2: array.rows: expected an integer in 1..256, got \"16.5\"");
 }
