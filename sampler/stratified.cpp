@@ -57,8 +57,12 @@ StratifiedPlan neyman_allocation(const FaultSpace& space, const ImportanceSample
   const std::int64_t rest = draws - static_cast<std::int64_t>(strata);
   std::vector<std::pair<double, std::size_t>> remainder;
   std::int64_t given = 0;
+  // Defensive allocation: half by Neyman, half by q's own shares Q_h, so
+  // that no stratum gets fewer than half the draws plain importance
+  // sampling would give it (its weights then grow by at most 2x).
   for (std::size_t b = 0; b < strata; ++b) {
-    const double target = total > 0 ? static_cast<double>(rest) * score[b] / total : 0.0;
+    const double share = 0.5 * (total > 0 ? score[b] / total : 0.0) + 0.5 * sampler.block_q(b);
+    const double target = static_cast<double>(rest) * share;
     const auto whole = static_cast<std::int64_t>(std::floor(target));
     plan.draws[b] += whole;
     given += whole;

@@ -11,11 +11,16 @@ namespace isimdl {
 // Stratified importance sampling (campaign.stratify; docs/sampling.md,
 // "Stratification"). The strata are the blocks of the fault space (one
 // layer and register group each). A campaign of N faults first draws a
-// pilot of n0 faults from q as usual; from the pilot, Neyman's allocation
-// gives each stratum h
+// pilot of n0 faults from q as usual; from the pilot, a defensive Neyman
+// allocation gives each stratum h
 //
-//   n_h  proportional to  P_h sigma_h,   at least 1,   sum n_h = N - n0
+//   n_h = (N - n0) (P_h sigma_h / (2 sum_k P_k sigma_k) + Q_h / 2),
+//   rounded by largest remainders, at least 1, sum n_h = N - n0
 //
+// (half by Neyman, half by q's own share Q_h of the stratum: a stratum the
+// pilot misjudged still gets half the draws plain importance sampling would
+// give it, so its weights grow by at most 2x; pure Neyman from a pilot was
+// measured 25x worse than plain importance sampling on lenet5),
 // where P_h is the stratum's share of the space and sigma_h the standard
 // deviation of (p_h / q_h) x over the pilot draws that fell in it (q_h = q
 // restricted to h, p_h uniform over h): sigma_h = the P-weighted mean of the
