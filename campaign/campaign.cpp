@@ -132,6 +132,8 @@ ImportanceSampler::Options CampaignImportance::options(const CampaignConfig& cam
   options.epsilon = campaign.epsilon;
   options.bit_weighting = campaign.bit_weighting;
   options.bit_exponent = campaign.bit_exponent;
+  options.defensive_live =
+      campaign.defensive == "live" || (campaign.defensive == "auto" && only_live_sites_matter(campaign.kind));
   return options;
 }
 

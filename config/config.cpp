@@ -59,6 +59,7 @@ CampaignConfig read_campaign(ConfigReader reader) {
   c.epsilon = reader.number("epsilon", 1e-9, 1.0, c.epsilon);
   c.bit_weighting = reader.choice("bit_weighting", {"true", "false"}, c.bit_weighting ? "true" : "false") == "true";
   c.bit_exponent = reader.number("bit_exponent", 0.0, 2.0, c.bit_exponent);
+  c.defensive = reader.choice("defensive", {"auto", "prior", "live"}, c.defensive);
   c.critical_drop = reader.number("critical_drop", 1e-9, 1.0, c.critical_drop);
   c.kind = fault_kind_from_string(reader.choice("kind", fault_kind_names(), to_string(c.kind)));
   c.adjacent_bits = static_cast<int>(reader.integer("adjacent_bits", 2, 32, c.adjacent_bits));
@@ -69,6 +70,9 @@ CampaignConfig read_campaign(ConfigReader reader) {
   c.target_margin = reader.number("target_margin", 0.0, 1.0, c.target_margin);
   c.relative_margin = reader.choice("relative_margin", {"true", "false"}, c.relative_margin ? "true" : "false") == "true";
   c.until_critical = static_cast<int>(reader.integer("until_critical", 0, 100'000'000, c.until_critical));
+  if (c.defensive == "live" && c.kind != FaultKind::kBitFlip && c.kind != FaultKind::kAdjacentBits)
+    throw ConfigError("campaign.defensive: live leaves dead sites undrawable, which only single-edge faults (bit_flip, "
+                      "adjacent_bits) allow: a stuck-at held over several edges can reach a later live cycle");
   c.stratify = reader.choice("stratify", {"true", "false"}, c.stratify ? "true" : "false") == "true";
   c.pilot = static_cast<int>(reader.integer("pilot", 2, 100'000'000, c.pilot));
   reader.finish();
@@ -161,7 +165,7 @@ bool operator==(const DatasetConfig& a, const DatasetConfig& b) {
 }
 
 bool operator==(const CampaignConfig& a, const CampaignConfig& b) {
-  return a.faults == b.faults && a.seed == b.seed && a.sampler == b.sampler && a.epsilon == b.epsilon && a.bit_weighting == b.bit_weighting && a.bit_exponent == b.bit_exponent &&
+  return a.faults == b.faults && a.seed == b.seed && a.sampler == b.sampler && a.epsilon == b.epsilon && a.bit_weighting == b.bit_weighting && a.bit_exponent == b.bit_exponent && a.defensive == b.defensive &&
          a.critical_drop == b.critical_drop && a.kind == b.kind && a.adjacent_bits == b.adjacent_bits &&
          a.stuck_cycles == b.stuck_cycles && a.groups == b.groups && a.layers == b.layers && a.jobs == b.jobs &&
          a.target_margin == b.target_margin && a.relative_margin == b.relative_margin && a.until_critical == b.until_critical &&
@@ -279,6 +283,7 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "epsilon" << YAML::Value << c.campaign.epsilon;
   out << YAML::Key << "bit_weighting" << YAML::Value << (c.campaign.bit_weighting ? "true" : "false");
   out << YAML::Key << "bit_exponent" << YAML::Value << c.campaign.bit_exponent;
+  out << YAML::Key << "defensive" << YAML::Value << c.campaign.defensive;
   out << YAML::Key << "critical_drop" << YAML::Value << c.campaign.critical_drop;
   out << YAML::Key << "kind" << YAML::Value << to_string(c.campaign.kind);
   out << YAML::Key << "adjacent_bits" << YAML::Value << c.campaign.adjacent_bits;

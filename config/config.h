@@ -31,9 +31,12 @@ struct CampaignConfig {
   int faults = 1000;  // budget; kAllFaults = exhaustive
   std::uint64_t seed = 1;
   SamplerKind sampler = SamplerKind::kImportance;
-  double epsilon = 0.1;         // share of the physical prior in q
+  double epsilon = 0.3;         // share of q's defensive part (docs/sampling.md, "Intervals against exhaustive truths")
   bool bit_weighting = true;    // importance: weigh bits by the size of their flip
   double bit_exponent = 0.5;    // importance: bit b weighs 2^(bit_exponent * b)
+  // importance: q's epsilon part over every site (prior), over live sites
+  // (live), or live for single-edge faults and prior for stuck-at (auto)
+  std::string defensive = "auto";
   double critical_drop = 0.05;  // relative accuracy drop that makes a fault critical
   FaultKind kind = FaultKind::kBitFlip;
   int adjacent_bits = 2;        // for kAdjacentBits

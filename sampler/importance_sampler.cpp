@@ -44,6 +44,36 @@ ImportanceSampler::ImportanceSampler(const FaultSpace& space, const LiveSpace& l
     running += m;
     block_cumulative_.push_back(running);
   }
+  for (std::size_t b = 0; b < blocks.size(); ++b)
+    live_sites_ += static_cast<double>(live_.live_pairs(b)) * blocks[b].positions;
+  if (options_.defensive_live && live_sites_ <= 0)
+    throw Error("importance sampler: the defensive part over live sites needs a live site; the space has none");
+  double cumulative = 0;
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    const double mass = options_.defensive_live
+                            ? static_cast<double>(live_.live_pairs(b)) * blocks[b].positions / live_sites_
+                            : static_cast<double>(blocks[b].sites()) / static_cast<double>(space_.size());
+    defensive_mass_.push_back(mass);
+    cumulative += mass;
+    defensive_cumulative_.push_back(cumulative);
+  }
+}
+
+double ImportanceSampler::defensive(const FaultSite& site, std::size_t b) const {
+  if (!options_.defensive_live) return p();
+  return live_.is_live(b, site.index, site.cycle) ? 1.0 / live_sites_ : 0.0;
+}
+
+FaultSite ImportanceSampler::sample_defensive_in_block(std::size_t b, Random& random) const {
+  const FaultSpaceBlock& block = space_.blocks().at(b);
+  const auto bit = static_cast<int>(random.uniform_below(static_cast<std::uint64_t>(block.positions)));
+  if (options_.defensive_live) {
+    const auto [index, cycle] = live_.sample(b, random);
+    return space_.site_in_block(b, static_cast<std::uint64_t>(index), bit, cycle);
+  }
+  const auto instance = random.uniform_below(static_cast<std::uint64_t>(block.instances));
+  const auto cycle = static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.cycles)));
+  return space_.site_in_block(b, instance, bit, cycle);
 }
 
 double ImportanceSampler::bit_weight(const FaultSpaceBlock& block, int bit) const {
@@ -66,7 +96,16 @@ std::size_t ImportanceSampler::block_of(const FaultSite& site) const {
 ImportanceSampler::Draw ImportanceSampler::sample(Random& random) const {
   Draw d;
   if (random.uniform01() < options_.epsilon) {
-    d.site = space_.sample_uniform(random);
+    if (options_.defensive_live) {
+      const double u = random.uniform01();
+      std::size_t b = static_cast<std::size_t>(
+          std::upper_bound(defensive_cumulative_.begin(), defensive_cumulative_.end(), u) - defensive_cumulative_.begin());
+      b = std::min(b, defensive_cumulative_.size() - 1);
+      while (defensive_mass_[b] <= 0) b = (b + 1) % defensive_mass_.size();
+      d.site = sample_defensive_in_block(b, random);
+    } else {
+      d.site = space_.sample_uniform(random);  // the prior's draws, unchanged
+    }
   } else {
     const double u = random.uniform01();
     std::size_t b = static_cast<std::size_t>(std::upper_bound(block_cumulative_.begin(), block_cumulative_.end(), u) -
@@ -97,19 +136,17 @@ double ImportanceSampler::block_p(std::size_t b) const {
 }
 
 double ImportanceSampler::block_q(std::size_t b) const {
-  return (1.0 - options_.epsilon) * block_mass_.at(b) + options_.epsilon * block_p(b);
+  return (1.0 - options_.epsilon) * block_mass_.at(b) + options_.epsilon * defensive_mass_.at(b);
 }
 
 ImportanceSampler::Draw ImportanceSampler::sample_in_block(std::size_t b, Random& random) const {
   Draw d;
   const FaultSpaceBlock& block = space_.blocks().at(b);
   // q_b mixes pi's part on the block and the prior's, in their shares of Q_b.
-  const double uniform_share = options_.epsilon * block_p(b) / block_q(b);
+  const double uniform_share = options_.epsilon * defensive_mass_.at(b) / block_q(b);
+  (void)block;
   if (block_mass_[b] <= 0 || random.uniform01() < uniform_share) {
-    const auto instance = random.uniform_below(static_cast<std::uint64_t>(block.instances));
-    const auto bit = static_cast<int>(random.uniform_below(static_cast<std::uint64_t>(block.positions)));
-    const auto cycle = static_cast<std::int64_t>(random.uniform_below(static_cast<std::uint64_t>(block.cycles)));
-    d.site = space_.site_in_block(b, instance, bit, cycle);
+    d.site = sample_defensive_in_block(b, random);
   } else {
     d.site = sample_pi_in_block(b, random);
   }
@@ -121,11 +158,15 @@ ImportanceSampler::Draw ImportanceSampler::sample_in_block(std::size_t b, Random
 double ImportanceSampler::max_weight(std::size_t block, bool live_only) const {
   const FaultSpaceBlock& b = space_.blocks().at(block);
   const bool has_dead = live_.live_pairs(block) < static_cast<std::uint64_t>(b.instances) * static_cast<std::uint64_t>(b.cycles);
-  if (live_.live_pairs(block) == 0 || block_mass_[block] <= 0 || (!live_only && has_dead)) return 1.0 / options_.epsilon;
+  const double d = options_.defensive_live ? 1.0 / std::max(1.0, live_sites_) : p();
+  if (options_.defensive_live && !live_only)
+    throw Error("importance sampler: with the defensive part over live sites, dead sites have q = 0; only faults whose "
+                "dead sites are always masked can be sampled so");
+  if (live_.live_pairs(block) == 0 || block_mass_[block] <= 0 || (!live_only && has_dead)) return p() / (options_.epsilon * d);
   double lightest = bit_weight(b, 0);
   for (int bit = 1; bit < b.positions; ++bit) lightest = std::min(lightest, bit_weight(b, bit));
   const double pi = block_mass_[block] * lightest / block_bit_total_[block] / static_cast<double>(live_.live_pairs(block));
-  return p() / ((1.0 - options_.epsilon) * pi + options_.epsilon * p());
+  return p() / ((1.0 - options_.epsilon) * pi + options_.epsilon * d);
 }
 
 double ImportanceSampler::max_weight(bool live_only) const {
@@ -148,9 +189,11 @@ std::vector<ImportanceSampler::WeightClass> ImportanceSampler::weight_classes() 
     for (int bit = 0; bit < block.positions; ++bit) {
       if (live > 0) {
         const double pi = block_mass_[b] * bit_weight(block, bit) / block_bit_total_[b] / live;
-        classes.push_back({b, bit, true, p() / ((1.0 - options_.epsilon) * pi + options_.epsilon * p()), live / total});
+        const double d = options_.defensive_live ? 1.0 / live_sites_ : p();
+        classes.push_back({b, bit, true, p() / ((1.0 - options_.epsilon) * pi + options_.epsilon * d), live / total});
       }
-      if (pairs > live) classes.push_back({b, bit, false, 1.0 / options_.epsilon, (pairs - live) / total});
+      // Dead sites cannot be drawn when the defensive part is over live sites.
+      if (pairs > live && !options_.defensive_live) classes.push_back({b, bit, false, 1.0 / options_.epsilon, (pairs - live) / total});
     }
   }
   return classes;
@@ -188,7 +231,7 @@ double ImportanceSampler::q(const FaultSite& site) const {
                         ? block_mass_[b] * bit_weight(block, site.bit) / block_bit_total_[b] /
                               static_cast<double>(live_.live_pairs(b))
                         : 0.0;
-  return (1.0 - options_.epsilon) * pi + options_.epsilon * p();
+  return (1.0 - options_.epsilon) * pi + options_.epsilon * defensive(site, b);
 }
 
 }  // namespace isimdl

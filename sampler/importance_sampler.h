@@ -16,6 +16,8 @@ namespace isimdl {
 //   q(site) = (1 - epsilon) * pi(site) + epsilon * p(site),   p = 1 / |space|
 //   pi(site) = block_score[b] * bit_weight(bit) * live(site) / Z
 //
+//   (with Options::defensive_live, p in the mixture is replaced by the
+//   uniform distribution over live sites, u(site) = live(site) / L)
 // for a site of block b (a layer and register group); live(site) is 1 when
 // the register holds a live value at that cycle (sampler/liveness.h), else 0:
 // dead sites keep only the epsilon share. pi is hierarchical with exact
@@ -35,6 +37,12 @@ class ImportanceSampler {
     // |delta value|, the highest precision); 0.5, the default, trades a little
     // precision for much lower estimator variance (docs/sampling.md).
     double bit_exponent = 0.5;
+    // The defensive part: the prior p over every site (false), or the
+    // uniform distribution over live sites (true). Live sites then get the
+    // epsilon share that dead ones would waste; valid only for faults whose
+    // dead sites are always masked (single-edge faults), where a dead site's
+    // q of 0 loses nothing: its outcome is 0.
+    bool defensive_live = false;
   };
   ImportanceSampler(const FaultSpace& space, const LiveSpace& live, std::vector<double> block_scores, Options options);
 
@@ -91,6 +99,12 @@ class ImportanceSampler {
   std::vector<double> block_bit_total_;  // sum of bit weights over the block's bit positions
   std::vector<double> block_mass_;       // pi's marginal over blocks
   std::vector<double> block_cumulative_;
+  // The defensive part's mass per block (p(b), or its live sites / L) and
+  // its cumulative sums; L, the live sites of the space.
+  std::vector<double> defensive_mass_, defensive_cumulative_;
+  double live_sites_ = 0;
+  double defensive(const FaultSite& site, std::size_t block) const;
+  FaultSite sample_defensive_in_block(std::size_t block, Random& random) const;
 };
 
 // The weight strata of a sampler's space for the stratified interval: one per

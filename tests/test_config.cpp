@@ -33,7 +33,8 @@ TEST(Config, DefaultFileParsesToDocumentedDefaults) {
   EXPECT_EQ(c.array.cols, 16);
   EXPECT_EQ(c.array.timing, TimingMode::kScaleSim);
   EXPECT_EQ(c.campaign.sampler, SamplerKind::kImportance);
-  EXPECT_DOUBLE_EQ(c.campaign.epsilon, 0.1);
+  EXPECT_DOUBLE_EQ(c.campaign.epsilon, 0.3);
+  EXPECT_EQ(c.campaign.defensive, "auto");
   EXPECT_EQ(c.images.begin, 0);
   EXPECT_EQ(c.images.end, 256);
 }
