@@ -4,7 +4,6 @@
 #include "runner/model_source.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -547,10 +546,8 @@ void print_population_estimates(const CampaignInfo& info, const std::vector<Faul
   // confidence (95% jointly over the looks; sampler/stopping.h).
   bool stopping = false;
   try {
-    const YAML::Node c = YAML::Load(info.config_yaml)["campaign"];
-    stopping = c && ((c["target_margin"] && c["target_margin"].as<double>() > 0) ||
-                     (c["until_critical"] && c["until_critical"].as<int>() > 0));
-  } catch (const YAML::Exception&) {
+    stopping = stopping_rule(parse_config(info.config_yaml, "stored configuration").campaign).active();
+  } catch (const Error&) {
   }
   EstimateOptions headline;
   if (stopping) headline.confidence = look_confidence(info.planned_faults);

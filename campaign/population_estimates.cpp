@@ -1,11 +1,12 @@
 #include "campaign/population_estimates.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
+#include "config/config.h"
 #include "hw/register_map.h"
 #include "models/error.h"
 
@@ -54,21 +55,13 @@ void add_block(Part& part, double share, double max_weight) {
   part.max_weight = std::max(part.max_weight, max_weight);
 }
 
-int array_cols(const CampaignInfo& info) {
+// The stored configuration, parsed as the campaign's own; a file whose
+// configuration no longer parses gives none (no exhaustive claim, PEs by index).
+std::optional<Config> stored_config(const CampaignInfo& info) {
   try {
-    const YAML::Node node = YAML::Load(info.array_yaml);
-    return node["cols"] ? node["cols"].as<int>() : 0;
-  } catch (const YAML::Exception&) {
-    return 0;
-  }
-}
-
-bool exhaustive_campaign(const CampaignInfo& info) {
-  try {
-    const YAML::Node node = YAML::Load(info.config_yaml);
-    return node["campaign"] && node["campaign"]["faults"] && node["campaign"]["faults"].as<std::string>() == "all";
-  } catch (const YAML::Exception&) {
-    return false;
+    return parse_config(info.config_yaml, "stored configuration");
+  } catch (const Error&) {
+    return std::nullopt;
   }
 }
 
@@ -80,8 +73,9 @@ PopulationEstimates population_estimates(const CampaignInfo& info, const std::ve
   std::vector<const FaultRecord*> measured;
   for (const FaultRecord& r : records)
     if (r.measured()) measured.push_back(&r);
+  const std::optional<Config> config = stored_config(info);
   // Exhaustive: every site of the space measured once.
-  out.exact = exhaustive_campaign(info) && measured.size() == info.population && info.population > 0;
+  out.exact = config && config->campaign.faults == kAllFaults && measured.size() == info.population && info.population > 0;
   EstimateOptions o = options;
   o.exhaustive = out.exact;
   double max_weight = 0;
@@ -107,7 +101,7 @@ PopulationEstimates population_estimates(const CampaignInfo& info, const std::ve
   out.have_space = !info.blocks.empty() && info.population > 0;
   if (!out.have_space) return out;
   const double population = static_cast<double>(info.population);
-  const int cols = array_cols(info);
+  const int cols = config ? config->array.cols : 0;
   // Parts per breakdown, in display order.
   std::map<std::string, std::map<std::string, Part>> parts;
   std::map<std::string, std::vector<std::string>> order;

@@ -131,7 +131,7 @@ std::string structure_table_html(const PopulationEstimates& p, const std::string
 }
 
 // A per-structure CSV (avf_columns), the PE table with row and column.
-std::string avf_csv(const PopulationEstimates& p, const std::string& breakdown, int cols) {
+std::string avf_csv(const PopulationEstimates& p, const std::string& breakdown) {
   std::string csv = header("avf_by_" + breakdown);
   for (const StructureEstimate& s : p.structures) {
     if (s.breakdown != breakdown) continue;
@@ -140,7 +140,6 @@ std::string avf_csv(const PopulationEstimates& p, const std::string& breakdown, 
       const auto at = s.structure.find('_');
       const int r = std::stoi(s.structure.substr(0, at)), c = std::stoi(s.structure.substr(at + 1));
       csv += fmt::format(",{},{}", r, c);
-      (void)cols;
     }
     csv += fmt::format(",{:.8g},{}", s.share, s.faults);
     for (int k = 0; k < kRateKinds; ++k) csv += fmt::format(",{:.8g},{:.8g},{:.8g}", s.rate[k].value, s.rate[k].lo, s.rate[k].hi);
@@ -188,9 +187,10 @@ Section campaign_section(const CampaignData& c, const std::string& out, std::str
           : "";
   // Per-structure population rates with their intervals.
   if (p.have_space) {
+    for (const std::string& by : breakdown_names())
+      write_file_atomically(fmt::format("{}/avf_by_{}_{}.csv", out, by, c.tag), avf_csv(p, by));
     for (const std::string by : {"group", "bit"}) {
       const std::string base = fmt::format("avf_by_{}_{}", by, c.tag);
-      write_file_atomically(out + "/" + base + ".csv", avf_csv(p, by, c.config.array.cols));
       // Columns: 5 critical, 6-7 its interval; 8-10 top-1 SDC; 11-13 any SDC. Zeros sit on the floor.
       if (by == "group") {
         script += fmt::format(
@@ -218,10 +218,6 @@ Section campaign_section(const CampaignData& c, const std::string& out, std::str
                              "Critical and any-SDC rates over every site at each bit position (all register groups "
                              "together), with 95% intervals; log scale, zero at the floor."});
       }
-    }
-    for (const std::string by : {"layer", "pe"}) {
-      const std::string base = fmt::format("avf_by_{}_{}", by, c.tag);
-      write_file_atomically(out + "/" + base + ".csv", avf_csv(p, by, c.config.array.cols));
     }
     const int R = c.config.array.rows, C = c.config.array.cols;
     const std::string base = "avf_by_pe_" + c.tag;
@@ -323,18 +319,24 @@ std::vector<std::string> split_csv(const std::string& line) {
   return cells;
 }
 
-Section compare_section(const fs::path& file, const std::string& tag, const std::string& title, const std::string& out,
-                        std::string& script) {
-  // (model, threshold, sampler, budget) -> precisions over seeds
-  std::map<std::tuple<std::string, std::string, std::string, int>, std::vector<double>> runs;
+// The data rows of a CSV table with at least `cells` cells (the header skipped).
+std::vector<std::vector<std::string>> data_rows(const fs::path& file, std::size_t cells) {
+  std::vector<std::vector<std::string>> rows;
   std::ifstream in(file);
   std::string line;
   std::getline(in, line);
   while (std::getline(in, line)) {
-    const auto c = split_csv(line);
-    if (c.size() < 7) continue;
-    runs[{c[0], c[1], c[2], std::stoi(c[4])}].push_back(std::stod(c[6]));
+    auto c = split_csv(line);
+    if (c.size() >= cells) rows.push_back(std::move(c));
   }
+  return rows;
+}
+
+Section compare_section(const fs::path& file, const std::string& tag, const std::string& title, const std::string& out,
+                        std::string& script) {
+  // (model, threshold, sampler, budget) -> precisions over seeds
+  std::map<std::tuple<std::string, std::string, std::string, int>, std::vector<double>> runs;
+  for (const auto& c : data_rows(file, 7)) runs[{c[0], c[1], c[2], std::stoi(c[4])}].push_back(std::stod(c[6]));
   std::string csv = header("compare_precision");
   std::map<std::string, std::string> series;  // model/threshold/sampler -> rows
   for (const auto& [key, v] : runs) {
@@ -376,14 +378,7 @@ Section compare_section(const fs::path& file, const std::string& tag, const std:
 Section find_critical_section(const fs::path& file, const std::string& tag, const std::string& title,
                               const std::string& out, std::string& script) {
   std::map<std::tuple<std::string, std::string, double>, std::vector<double>> runs;  // (model, sampler, drop) -> simulations
-  std::ifstream in(file);
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    const auto c = split_csv(line);
-    if (c.size() < 8) continue;
-    runs[{c[0], c[2], std::stod(c[4])}].push_back(std::stod(c[7]));
-  }
+  for (const auto& c : data_rows(file, 8)) runs[{c[0], c[2], std::stod(c[4])}].push_back(std::stod(c[7]));
   std::string csv = header("find_critical");
   std::set<std::pair<std::string, std::string>> keys;
   for (const auto& [key, v] : runs) {

@@ -4,6 +4,8 @@
 #include <boost/math/distributions/normal.hpp>
 
 #include <algorithm>
+#include <optional>
+#include <tuple>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -173,10 +175,6 @@ std::pair<double, double> bootstrap_t(const std::vector<double>& x, const std::v
   return {std::max(0.0, m.mean - at(1 - alpha / 2) * se), m.mean - at(alpha / 2) * se};
 }
 
-}  // namespace
-
-namespace {
-
 Estimate estimate(const std::vector<double>& x, const std::vector<double>& w, double n, const EstimateOptions& options) {
   Estimate e;
   e.n = static_cast<std::int64_t>(n);
@@ -196,61 +194,50 @@ Estimate estimate(const std::vector<double>& x, const std::vector<double>& w, do
     return e;
   }
   const double z = normal_quantile(options.confidence);
-  const auto [score_lo, score_hi] = score_interval(m, score_k(m, options), options.confidence);
-  switch (m.negative ? IntervalMethod::kNormal : options.method) {
-    case IntervalMethod::kNormal:
-      e.lo = e.value - z * e.standard_error;
-      e.hi = e.value + z * e.standard_error;
-      break;
-    case IntervalMethod::kScore:
-      e.lo = score_lo;
-      e.hi = score_hi;
-      break;
-    case IntervalMethod::kLogNormal:
-      if (e.value > 0) {
+  // Each method's interval, or none where it does not apply (too few
+  // draws with x > 0): then the score interval.
+  auto normal = [&](double value, double se) {
+    e.value = value;
+    e.standard_error = se;
+    return std::optional<std::pair<double, double>>({value - z * se, value + z * se});
+  };
+  auto method_interval = [&]() -> std::optional<std::pair<double, double>> {
+    switch (m.negative ? IntervalMethod::kNormal : options.method) {
+      case IntervalMethod::kNormal: return normal(e.value, e.standard_error);
+      case IntervalMethod::kScore: return std::nullopt;
+      case IntervalMethod::kLogNormal: {
+        if (e.value <= 0) return std::nullopt;
         const double f = std::exp(z * e.standard_error / e.value);
-        e.lo = e.value / f;
-        e.hi = e.value * f;
-      } else {
-        e.lo = score_lo;
-        e.hi = score_hi;
+        return std::make_pair(e.value / f, e.value * f);
       }
-      break;
-    case IntervalMethod::kKornGraubard:
-      if (e.value > 0 && m.variance > 0) {
+      case IntervalMethod::kKornGraubard: {
+        if (e.value <= 0 || m.variance <= 0) return std::nullopt;
         const double k = bound_weight(m, options);  // scale y into [0, 1]
         const double p = std::min(1.0, e.value / k), v = m.variance / (k * k) / m.n;
         const double n_eff = std::min(m.n, p * (1 - p) / v);
         const auto [lo, hi] = clopper_pearson_interval(n_eff * p, n_eff, options.confidence);
-        e.lo = k * lo;
-        e.hi = k * hi;
-      } else {
-        e.lo = score_lo;
-        e.hi = score_hi;
+        return std::make_pair(k * lo, k * hi);
       }
-      break;
-    case IntervalMethod::kBootstrapT:
-      // A 0/1 outcome under equal weights (uniform sampling) is binomial:
-      // Clopper-Pearson's exact interval, scaled by the weight. With at most
-      // one non-zero draw the t distribution is degenerate (every resample
-      // without it has no spread): the scaled Clopper-Pearson interval
-      // k CP(n ybar / k, n), k as for the score interval (with none: the
-      // largest weight a site can have).
-      if (m.nonzero > 1 && !(m.binary && m.equal_weights)) {
-        const auto [lo, hi] = bootstrap_t(x, w, m, options.confidence, false);
-        e.lo = lo;
-        e.hi = hi;
-      } else {
+      case IntervalMethod::kBootstrapT: {
+        // A 0/1 outcome under equal weights (uniform sampling) is binomial:
+        // Clopper-Pearson's exact interval, scaled by the weight. With at
+        // most one non-zero draw the t distribution is degenerate (every
+        // resample without it has no spread): the scaled Clopper-Pearson
+        // interval k CP(n ybar / k, n), k as for the score interval (with
+        // none: the largest weight a site can have).
+        if (m.nonzero > 1 && !(m.binary && m.equal_weights)) return bootstrap_t(x, w, m, options.confidence, false);
         const double k = m.binary && m.equal_weights && m.nonzero > 0 ? w[0] : score_k(m, options);
         const auto [lo, hi] = clopper_pearson_interval(m.n * std::min(1.0, m.mean / k), m.n, options.confidence);
-        e.lo = k * lo;
-        e.hi = k * hi;
+        return std::make_pair(k * lo, k * hi);
       }
-      break;
-    case IntervalMethod::kControlVariate: {
-      // Owen and Zhou (2000): E_q[w] = 1 exactly, so w - 1 is a control
-      // variate; the regression estimator ybar - beta (wbar - 1).
-      if (m.nonzero > 1 && x.size() == static_cast<std::size_t>(m.n)) {
+      case IntervalMethod::kBootstrapLogT:
+        if (m.nonzero <= 1) return std::nullopt;
+        return bootstrap_t(x, w, m, options.confidence, true);
+      case IntervalMethod::kControlVariate: {
+        // Owen and Zhou (2000): E_q[w] = 1 exactly, so w - 1 is a control
+        // variate; the regression estimator ybar - beta (wbar - 1). Needs
+        // every draw, not a part's.
+        if (m.nonzero <= 1 || x.size() != static_cast<std::size_t>(m.n)) return std::nullopt;
         const double wbar = m.sum_w / m.n;
         double sww = 0, swy = 0;
         for (std::size_t i = 0; i < x.size(); ++i) {
@@ -258,72 +245,45 @@ Estimate estimate(const std::vector<double>& x, const std::vector<double>& w, do
           swy += (w[i] - wbar) * (w[i] * x[i] - m.mean);
         }
         const double beta = sww > 0 ? swy / sww : 0.0;
-        const double value = m.mean - beta * (wbar - 1);
         double res = 0;
         for (std::size_t i = 0; i < x.size(); ++i) res += std::pow(w[i] * x[i] - m.mean - beta * (w[i] - wbar), 2);
-        const double se = std::sqrt(res / std::max(1.0, m.n - 2) / m.n);
-        e.value = value;
-        e.standard_error = se;
-        e.lo = value - z * se;
-        e.hi = value + z * se;
-      } else {
-        e.lo = score_lo;
-        e.hi = score_hi;
+        return normal(m.mean - beta * (wbar - 1), std::sqrt(res / std::max(1.0, m.n - 2) / m.n));
       }
-      break;
-    }
-    case IntervalMethod::kBootstrapLogT:
-      if (m.nonzero > 1) {
-        const auto [lo, hi] = bootstrap_t(x, w, m, options.confidence, true);
-        e.lo = lo;
-        e.hi = hi;
-      } else {
-        e.lo = score_lo;
-        e.hi = score_hi;
-      }
-      break;
-    case IntervalMethod::kStratified: {
-      if (!options.strata) throw Error("weighted_estimate: the stratified interval needs the weight strata");
-      const auto& strata = *options.strata;
-      std::vector<double> count(strata.size()), sum_w(strata.size()), sum_wx(strata.size());
-      for (std::size_t i = 0; i < x.size(); ++i) {
-        std::size_t s = 0;
-        while (s < strata.size() && !(w[i] >= strata[s].lo && w[i] < strata[s].hi)) ++s;
-        if (s == strata.size()) throw Error(fmt::format("weighted_estimate: weight {} is in no stratum", w[i]));
-        count[s] += 1;
-        sum_w[s] += w[i];
-        sum_wx[s] += w[i] * x[i];
-      }
-      const double z2 = z * z;
-      double centre = 0, var = 0;
-      for (std::size_t s = 0; s < strata.size(); ++s) {
-        if (strata[s].known_zero) continue;
-        const double r = sum_w[s] > 0 ? sum_wx[s] / sum_w[s] : 0.0;
-        const double rt = (count[s] * r + z2 / 2) / (count[s] + z2);
-        centre += strata[s].p_share * rt;
-        var += strata[s].p_share * strata[s].p_share * rt * (1 - rt) / (count[s] + z2);
-      }
-      e.lo = centre - z * std::sqrt(var);
-      e.hi = centre + z * std::sqrt(var);
-      break;
-    }
-    case IntervalMethod::kSelfNormalized: {
-      if (m.nonzero > 0) {
+      case IntervalMethod::kSelfNormalized: {
+        if (m.nonzero == 0) return std::nullopt;
         const double ratio = m.sum_y / m.sum_w;
         double var = 0;
         for (std::size_t i = 0; i < x.size(); ++i) var += std::pow(w[i] * x[i] - ratio * w[i], 2);
-        const double se = std::sqrt(var) / m.sum_w;
-        e.value = ratio;
-        e.standard_error = se;
-        e.lo = ratio - z * se;
-        e.hi = ratio + z * se;
-      } else {
-        e.lo = score_lo;
-        e.hi = score_hi;
+        return normal(ratio, std::sqrt(var) / m.sum_w);
       }
-      break;
+      case IntervalMethod::kStratified: {
+        if (!options.strata) throw Error("weighted_estimate: the stratified interval needs the weight strata");
+        const auto& strata = *options.strata;
+        std::vector<double> count(strata.size()), sum_w(strata.size()), sum_wx(strata.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+          std::size_t s = 0;
+          while (s < strata.size() && !(w[i] >= strata[s].lo && w[i] < strata[s].hi)) ++s;
+          if (s == strata.size()) throw Error(fmt::format("weighted_estimate: weight {} is in no stratum", w[i]));
+          count[s] += 1;
+          sum_w[s] += w[i];
+          sum_wx[s] += w[i] * x[i];
+        }
+        const double z2 = z * z;
+        double centre = 0, var = 0;
+        for (std::size_t s = 0; s < strata.size(); ++s) {
+          if (strata[s].known_zero) continue;
+          const double r = sum_w[s] > 0 ? sum_wx[s] / sum_w[s] : 0.0;
+          const double rt = (count[s] * r + z2 / 2) / (count[s] + z2);
+          centre += strata[s].p_share * rt;
+          var += strata[s].p_share * strata[s].p_share * rt * (1 - rt) / (count[s] + z2);
+        }
+        return std::make_pair(centre - z * std::sqrt(var), centre + z * std::sqrt(var));
+      }
     }
-  }
+    return std::nullopt;
+  };
+  const auto interval = method_interval();
+  std::tie(e.lo, e.hi) = interval ? *interval : score_interval(m, score_k(m, options), options.confidence);
   if (!m.negative) e.lo = std::max(0.0, e.lo);
   // A rate (every x in [0, 1]) is at most 1, and at most B P_q(x > 0) for
   // B the largest weight a site can have (y <= B 1[x > 0]): B times the

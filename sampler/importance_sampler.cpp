@@ -141,10 +141,8 @@ double ImportanceSampler::block_q(std::size_t b) const {
 
 ImportanceSampler::Draw ImportanceSampler::sample_in_block(std::size_t b, Random& random) const {
   Draw d;
-  const FaultSpaceBlock& block = space_.blocks().at(b);
   // q_b mixes pi's part on the block and the prior's, in their shares of Q_b.
   const double uniform_share = options_.epsilon * defensive_mass_.at(b) / block_q(b);
-  (void)block;
   if (block_mass_[b] <= 0 || random.uniform01() < uniform_share) {
     d.site = sample_defensive_in_block(b, random);
   } else {

@@ -73,19 +73,33 @@ StratifiedPlan neyman_allocation(const FaultSpace& space, const ImportanceSample
   return plan;
 }
 
+namespace {
+
+std::int64_t plan_draws(const StratifiedPlan& plan) {
+  return std::accumulate(plan.draws.begin(), plan.draws.end(), std::int64_t{0});
+}
+
+// w = (p / q) Q_h (N - n0) / n_h, with N - n0 = `total`.
+double weight_of(const ImportanceSampler& sampler, const ImportanceSampler::Draw& draw, std::size_t block,
+                 const StratifiedPlan& plan, std::int64_t total) {
+  return draw.weight() * sampler.block_q(block) * static_cast<double>(total) / static_cast<double>(plan.draws.at(block));
+}
+
+}  // namespace
+
 double stratified_weight(const ImportanceSampler& sampler, const ImportanceSampler::Draw& draw, std::size_t block,
                          const StratifiedPlan& plan) {
-  const std::int64_t total = std::accumulate(plan.draws.begin(), plan.draws.end(), std::int64_t{0});
-  return draw.weight() * sampler.block_q(block) * static_cast<double>(total) / static_cast<double>(plan.draws.at(block));
+  return weight_of(sampler, draw, block, plan, plan_draws(plan));
 }
 
 StratifiedDraws stratified_draws(const ImportanceSampler& sampler, const StratifiedPlan& plan, Random& random) {
   StratifiedDraws out;
+  const std::int64_t total = plan_draws(plan);
   for (std::size_t b = 0; b < plan.draws.size(); ++b)
     for (std::int64_t i = 0; i < plan.draws[b]; ++i) {
       const ImportanceSampler::Draw d = sampler.sample_in_block(b, random);
       out.sites.push_back(d.site);
-      out.weights.push_back(stratified_weight(sampler, d, b, plan));
+      out.weights.push_back(weight_of(sampler, d, b, plan, total));
     }
   return out;
 }
