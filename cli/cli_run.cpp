@@ -50,7 +50,6 @@ std::unique_ptr<Tracer> make_tracer(Accelerator& accelerator, RunOptions& o, con
     }
   }
   auto tracer = std::make_unique<Tracer>("tracer", accelerator, o.trace);
-  tracer->clk(accelerator.clock());
   return tracer;
 }
 

@@ -126,7 +126,6 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
   std::unique_ptr<Tracer> tracer;
   if (!csv.empty() || !vcd.empty()) {
     tracer = std::make_unique<Tracer>("tracer", accelerator, trace);
-    tracer->clk(accelerator.clock());
   }
   accelerator.set_current_layer(0);
   const std::uint64_t flip_mask = fault_bit_mask(fault);

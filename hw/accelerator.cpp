@@ -10,24 +10,12 @@ namespace isimdl {
 
 Accelerator::Accelerator(const sc_core::sc_module_name& name)
     : sc_core::sc_module(name),
-      clock_("clk", period()),
-      feed_("feed"),
-      command_("command"),
-      requant_("requant"),
+      falling_("falling_edge"),
       controller_("controller", ifmap_, weights_),
       array_("array"),
       accumulator_("accumulator", array_),
       output_stage_("output_stage", output_) {
-  controller_.clk(clock_);
-  controller_.feed(feed_);
-  controller_.command(command_);
-  array_.clk(clock_);
-  array_.feed(feed_);
-  accumulator_.clk(clock_);
-  accumulator_.command(command_);
-  accumulator_.to_output_stage(requant_);
-  output_stage_.clk(clock_);
-  output_stage_.request(requant_);
+  SC_METHOD(on_clock);  // first run at time 0 (initialization), then every period
   array_.bind_registers(registers_);
   accumulator_.bind_registers(registers_);
   output_stage_.bind_registers(registers_);
@@ -63,6 +51,32 @@ void Accelerator::reset() {
   array_.reset();
   accumulator_.reset();
   output_stage_.reset();
+  // The boundary registers reset to idle, sized for the configured array.
+  const auto rows = static_cast<std::size_t>(config_.rows), cols = static_cast<std::size_t>(config_.cols);
+  for (ArrayFeed* f : {&feed_.current, &feed_.next}) {
+    *f = ArrayFeed{};
+    f->a.assign(rows, 0);
+    f->valid.assign(rows, 0);
+    f->weight.assign(cols, 0);
+  }
+  command_.current = command_.next = AccumulateCommand{};
+  for (RequantRequest* r : {&requant_.current, &requant_.next}) {
+    *r = RequantRequest{};
+    r->acc.assign(cols, 0);
+  }
+}
+
+void Accelerator::on_clock() {
+  next_trigger(period_);
+  if (falling_wanted_) falling_.notify(half_period_);
+  if (!configured_) return;
+  output_stage_.tick(requant_.current);
+  accumulator_.tick(command_.current, requant_.next);
+  array_.tick(feed_.current);
+  controller_.tick(feed_.next, command_.next);
+  feed_.clock_edge();
+  command_.clock_edge();
+  requant_.clock_edge();
 }
 
 std::int64_t Accelerator::layer_edges(const GemmShape& gemm) const {

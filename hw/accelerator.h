@@ -28,8 +28,21 @@ class WatchdogError : public Error {
 // weight, accumulator and output buffers and the output stage, on one
 // clock. Elaborated once per process; configure() and run_layer() reset and
 // rerun it as often as needed (SystemC cannot re-elaborate).
+//
+// One SystemC process, at every rising clock edge, ticks the blocks in a
+// fixed order: output stage, accumulator (which reads the array's output
+// registers before the array's tick changes them), PE array, controller;
+// each reads the boundary registers written at the previous edge and writes
+// the next ones, which then advance. The blocks are plain objects stepped
+// by it: one process instead of one per block is what keeps the SystemC
+// kernel's cost per cycle small (docs/performance.md). The clock is that
+// process's own timed trigger (rising edges at whole periods from time 0)
+// rather than an sc_clock, whose falling edges and signal updates cost a
+// kernel time step per edge; a falling edge (half a period after each rising
+// one) is notified only when something samples on it (Tracer).
 class Accelerator : public sc_core::sc_module {
  public:
+  SC_HAS_PROCESS(Accelerator);
   explicit Accelerator(const sc_core::sc_module_name& name);
 
   // Validates and applies an array configuration (throws ConfigError).
@@ -51,7 +64,12 @@ class Accelerator : public sc_core::sc_module {
   int current_layer() const { return current_layer_; }
   // True while run_layer() is simulating.
   bool running() const { return running_; }
-  sc_core::sc_clock& clock() { return clock_; }
+  // The falling edge of every cycle, for samplers; notified from the first
+  // call on (call it before the first sc_start).
+  const sc_core::sc_event& falling_edge() {
+    falling_wanted_ = true;
+    return falling_;
+  }
 
   // Simulation time of one clock cycle.
   static sc_core::sc_time period() { return sc_core::sc_time(1, sc_core::SC_NS); }
@@ -68,6 +86,8 @@ class Accelerator : public sc_core::sc_module {
 
  private:
   void reset();
+  // Every block's tick at one rising edge.
+  void on_clock();
   // Runs until `edges` rising edges of the current layer have been taken.
   void advance_to(std::int64_t edges, std::int64_t budget);
 
@@ -78,10 +98,12 @@ class Accelerator : public sc_core::sc_module {
   // Whether simulation time stands a quarter period after a rising edge
   // rather than on one (after a fault's injection; sc_start then keeps that offset).
   bool mid_cycle_ = false;
-  sc_core::sc_clock clock_;
-  sc_core::sc_signal<ArrayFeed> feed_;
-  sc_core::sc_signal<AccumulateCommand> command_;
-  sc_core::sc_signal<RequantRequest> requant_;
+  sc_core::sc_event falling_;
+  const sc_core::sc_time period_ = period(), half_period_ = period() / 2;
+  bool falling_wanted_ = false;
+  BoundaryRegister<ArrayFeed> feed_;
+  BoundaryRegister<AccumulateCommand> command_;
+  BoundaryRegister<RequantRequest> requant_;
   SramBuffer<std::int8_t> ifmap_, weights_, output_;
   Controller controller_;
   PeArray array_;

@@ -3,16 +3,11 @@
 namespace isimdl {
 
 AccumulatorBuffer::AccumulatorBuffer(const sc_core::sc_module_name& name, const PeArray& array)
-    : sc_core::sc_module(name), array_(array) {
-  SC_METHOD(on_clock);
-  sensitive << clk.pos();
-  dont_initialize();
-}
+    : sc_core::sc_module(name), array_(array) {}
 
 void AccumulatorBuffer::configure(int cols, std::int64_t capacity_words, int banks) {
   cols_ = cols;
   words.configure("accumulator", capacity_words, banks);
-  request_.acc.assign(static_cast<std::size_t>(cols), 0);
 }
 
 void AccumulatorBuffer::start(int m_tile, const std::vector<std::int32_t>& bias) {
@@ -26,14 +21,12 @@ void AccumulatorBuffer::start(int m_tile, const std::vector<std::int32_t>& bias)
 
 void AccumulatorBuffer::reset() {
   std::fill(words.words().begin(), words.words().end(), 0);
-  request_.valid = false;
   rows_ = edges_ = 0;
   last_write_edge_ = -1;
 }
 
-void AccumulatorBuffer::on_clock() {
-  const AccumulateCommand& cmd = command.read();
-  request_.valid = false;
+void AccumulatorBuffer::tick(const AccumulateCommand& cmd, RequantRequest& request) {
+  request.valid = false;
   if (cmd.valid) {
     array_.output_row(row_);
     const std::vector<std::int32_t>& psum = row_;
@@ -44,19 +37,18 @@ void AccumulatorBuffer::on_clock() {
                                                : static_cast<std::uint32_t>(words.read(address));
       const auto sum = static_cast<std::int32_t>(before + static_cast<std::uint32_t>(psum[static_cast<std::size_t>(c)]));
       words.write(address, sum);
-      request_.acc[static_cast<std::size_t>(c)] = sum;
+      request.acc[static_cast<std::size_t>(c)] = sum;
     }
     if (cmd.last_k) {
-      request_.valid = true;
-      request_.m = cmd.m;
-      request_.n0 = cmd.n0;
-      request_.n_count = cmd.n_count;
+      request.valid = true;
+      request.m = cmd.m;
+      request.n0 = cmd.n0;
+      request.n_count = cmd.n_count;
     }
     ++rows_;
     last_write_edge_ = edges_;
   }
   ++edges_;
-  to_output_stage.write(request_);
 }
 
 }  // namespace isimdl

@@ -20,10 +20,6 @@ namespace isimdl {
 // registers (PeArray::output_row), as they were at the edge.
 class AccumulatorBuffer : public sc_core::sc_module {
  public:
-  SC_HAS_PROCESS(AccumulatorBuffer);
-  sc_core::sc_in<bool> clk;
-  sc_core::sc_in<AccumulateCommand> command;
-  sc_core::sc_out<RequantRequest> to_output_stage;
 
   AccumulatorBuffer(const sc_core::sc_module_name& name, const PeArray& array);
 
@@ -38,12 +34,15 @@ class AccumulatorBuffer : public sc_core::sc_module {
   std::int64_t last_write_edge() const { return last_write_edge_; }
   std::int64_t edges() const { return edges_; }
 
+  // One rising edge, before the array's: takes the command the controller
+  // wrote at the previous edge and writes the request the output stage
+  // reads at the next (its acc must hold cols() words).
+  void tick(const AccumulateCommand& cmd, RequantRequest& request);
+
  private:
-  void on_clock();
   const PeArray& array_;
   int cols_ = 0;
   std::vector<std::int32_t> bias_, row_;
-  RequantRequest request_;
   std::int64_t rows_ = 0, edges_ = 0, last_write_edge_ = -1;
 };
 

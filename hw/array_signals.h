@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sc_core {
@@ -11,9 +12,8 @@ class sc_trace_file;
 
 namespace isimdl {
 
-// Payloads of the sc_signals between the accelerator's blocks. A signal is
-// the pipeline register at a block boundary: written at one clock edge, read
-// at the next.
+// Payloads of the pipeline registers between the accelerator's blocks: each
+// is written at one clock edge and read at the next (BoundaryRegister).
 
 // Controller -> PE array, per cycle: one activation per row for the skew
 // input (with its valid and propagate tags) and one weight per column for
@@ -58,6 +58,17 @@ struct RequantRequest {
   bool operator==(const RequantRequest& o) const {
     return valid == o.valid && m == o.m && n0 == o.n0 && n_count == o.n_count && acc == o.acc;
   }
+};
+
+// A pipeline register at a block boundary. At a rising edge the producer
+// writes `next` and the consumer reads `current`; after every block has
+// ticked, the edge completes and `next` becomes `current` (what an
+// sc_signal's update phase does, without its per-write compare and copies).
+// The producer must write every field a consumer reads.
+template <typename T>
+struct BoundaryRegister {
+  T current, next;
+  void clock_edge() { std::swap(current, next); }
 };
 
 std::ostream& operator<<(std::ostream& os, const ArrayFeed& v);

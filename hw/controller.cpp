@@ -6,18 +6,11 @@ namespace isimdl {
 
 Controller::Controller(const sc_core::sc_module_name& name, SramBuffer<std::int8_t>& ifmap,
                        SramBuffer<std::int8_t>& weights)
-    : sc_core::sc_module(name), ifmap_(ifmap), weights_(weights) {
-  SC_METHOD(on_clock);
-  sensitive << clk.pos();
-  dont_initialize();
-}
+    : sc_core::sc_module(name), ifmap_(ifmap), weights_(weights) {}
 
 void Controller::configure(int rows, int cols) {
   rows_ = rows;
   cols_ = cols;
-  next_feed_.a.assign(static_cast<std::size_t>(rows), 0);
-  next_feed_.valid.assign(static_cast<std::size_t>(rows), 0);
-  next_feed_.weight.assign(static_cast<std::size_t>(cols), 0);
 }
 
 void Controller::reset() {
@@ -41,13 +34,13 @@ void Controller::start(const LayerJob& job, const LayerSchedule& schedule) {
   last_feed_cycle_ = FoldTiming::feed(last, last.rows - 1);
 }
 
-void Controller::on_clock() {
-  std::fill(next_feed_.a.begin(), next_feed_.a.end(), 0);
-  std::fill(next_feed_.valid.begin(), next_feed_.valid.end(), 0);
-  std::fill(next_feed_.weight.begin(), next_feed_.weight.end(), 0);
-  next_feed_.latch = false;
-  next_feed_.propagate = 0;
-  AccumulateCommand cmd;
+void Controller::tick(ArrayFeed& feed, AccumulateCommand& cmd) {
+  std::fill(feed.a.begin(), feed.a.end(), 0);
+  std::fill(feed.valid.begin(), feed.valid.end(), 0);
+  std::fill(feed.weight.begin(), feed.weight.end(), 0);
+  feed.latch = false;
+  feed.propagate = 0;
+  cmd = AccumulateCommand{};
   if (running_) {
     const std::vector<Fold>& folds = schedule_->folds;
     const FoldTiming& at = schedule_->at;
@@ -60,11 +53,11 @@ void Controller::on_clock() {
       const int r = static_cast<int>(at.weight_feed(f, 0) - t);  // inverse of weight_feed
       if (r < f.k_count)
         for (int c = 0; c < f.n_count; ++c)
-          next_feed_.weight[static_cast<std::size_t>(c)] =
+          feed.weight[static_cast<std::size_t>(c)] =
               weights_.read(static_cast<std::size_t>(job_->gemm.weight_word(f.n0 + c, f.k0 + r)));
       if (t + 1 == at.latch(f)) {
-        next_feed_.latch = true;
-        next_feed_.latch_select = static_cast<std::uint8_t>(f.index & 1);
+        feed.latch = true;
+        feed.latch_select = static_cast<std::uint8_t>(f.index & 1);
       }
     }
     // Streaming: one activation vector per cycle.
@@ -77,12 +70,20 @@ void Controller::on_clock() {
       const int m = f.m0 + i;
       elements_.resize(static_cast<std::size_t>(f.k_count));
       job_->im2col.row_elements(m, f.k0, f.k_count, elements_.data());
+      const std::int8_t* words = ifmap_.words().data();
+      const std::int8_t pad = job_->input_zero_point;
+      const std::int64_t* elements = elements_.data();
+      std::int8_t* a = feed.a.data();
+      std::uint8_t* valid = feed.valid.data();
+      std::int64_t reads = 0;
       for (int r = 0; r < f.k_count; ++r) {
-        const std::int64_t e = elements_[static_cast<std::size_t>(r)];
-        next_feed_.a[static_cast<std::size_t>(r)] = e < 0 ? job_->input_zero_point : ifmap_.read(static_cast<std::size_t>(e));
-        next_feed_.valid[static_cast<std::size_t>(r)] = 1;
+        const std::int64_t e = elements[r];
+        a[r] = e < 0 ? pad : words[e];
+        valid[r] = 1;
+        reads += e >= 0;
       }
-      next_feed_.propagate = static_cast<std::uint8_t>(f.index & 1);
+      ifmap_.count_reads(reads);
+      feed.propagate = static_cast<std::uint8_t>(f.index & 1);
       AccumulateCommand tag;
       tag.valid = true;
       tag.m = m;
@@ -101,8 +102,6 @@ void Controller::on_clock() {
     ++cycle_;
     if (cycle_ > last_feed_cycle_ && tags_.empty()) running_ = false;
   }
-  feed.write(next_feed_);
-  command.write(cmd);
 }
 
 }  // namespace isimdl

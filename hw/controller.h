@@ -22,10 +22,6 @@ namespace isimdl {
 // line of R + C - 1 cycles, which output row arrives when.
 class Controller : public sc_core::sc_module {
  public:
-  SC_HAS_PROCESS(Controller);
-  sc_core::sc_in<bool> clk;
-  sc_core::sc_out<ArrayFeed> feed;
-  sc_core::sc_out<AccumulateCommand> command;
 
   Controller(const sc_core::sc_module_name& name, SramBuffer<std::int8_t>& ifmap, SramBuffer<std::int8_t>& weights);
 
@@ -39,8 +35,11 @@ class Controller : public sc_core::sc_module {
   bool feeding_done() const { return cycle_ > last_feed_cycle_; }
   bool idle() const { return !running_; }
 
+  // One rising edge: writes the feed and the accumulate command the array
+  // and the accumulator read at the next edge (Accelerator::on_clock).
+  void tick(ArrayFeed& feed, AccumulateCommand& command);
+
  private:
-  void on_clock();
 
   SramBuffer<std::int8_t>& ifmap_;
   SramBuffer<std::int8_t>& weights_;
@@ -52,7 +51,6 @@ class Controller : public sc_core::sc_module {
   std::int64_t last_feed_cycle_ = -1;
   std::size_t preload_fold_ = 0, stream_fold_ = 0;
   std::deque<std::pair<std::int64_t, AccumulateCommand>> tags_;  // (emit cycle, command)
-  ArrayFeed next_feed_;
   std::vector<std::int64_t> elements_;  // the ifmap addresses of one activation vector
 };
 

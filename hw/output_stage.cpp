@@ -5,11 +5,7 @@
 namespace isimdl {
 
 OutputStage::OutputStage(const sc_core::sc_module_name& name, SramBuffer<std::int8_t>& output)
-    : sc_core::sc_module(name), output_(output) {
-  SC_METHOD(on_clock);
-  sensitive << clk.pos();
-  dont_initialize();
-}
+    : sc_core::sc_module(name), output_(output) {}
 
 void OutputStage::configure(int cols) {
   if (cols_ == cols) return;
@@ -30,7 +26,7 @@ void OutputStage::reset() {
   rows_written_ = 0;
 }
 
-void OutputStage::on_clock() {
+void OutputStage::tick(const RequantRequest& in) {
   if (pending_valid_ && job_) {
     const int M = job_->gemm.m;
     for (int c = 0; c < pending_n_count_; ++c) {
@@ -42,7 +38,6 @@ void OutputStage::on_clock() {
     }
     ++rows_written_;
   }
-  const RequantRequest& in = request.read();
   pending_valid_ = in.valid;
   if (in.valid) {
     pending_m_ = in.m;

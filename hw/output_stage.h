@@ -20,9 +20,6 @@ namespace isimdl {
 // not hardware) so that runs can be checked against the reference engine.
 class OutputStage : public sc_core::sc_module {
  public:
-  SC_HAS_PROCESS(OutputStage);
-  sc_core::sc_in<bool> clk;
-  sc_core::sc_in<RequantRequest> request;
 
   OutputStage(const sc_core::sc_module_name& name, SramBuffer<std::int8_t>& output);
 
@@ -36,8 +33,11 @@ class OutputStage : public sc_core::sc_module {
   std::int64_t rows_written() const { return rows_written_; }
   bool busy() const { return pending_valid_; }
 
+  // One rising edge: requantizes the row latched at the previous edge and
+  // latches the request the accumulator wrote at the previous edge.
+  void tick(const RequantRequest& in);
+
  private:
-  void on_clock();
   SramBuffer<std::int8_t>& output_;
   const LayerJob* job_ = nullptr;
   int cols_ = 0;

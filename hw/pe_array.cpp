@@ -3,13 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "models/error.h"
+
 namespace isimdl {
 
-PeArray::PeArray(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {
-  SC_METHOD(on_clock);
-  sensitive << clk.pos();
-  dont_initialize();
-}
+PeArray::PeArray(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {}
 
 void PeArray::bind_registers(RegisterStorage& storage) {
   storage.bind(RegisterGroup::kPeA, {FieldStorage::of(a)});
@@ -43,8 +41,6 @@ void PeArray::configure(int rows, int cols) {
   next_propagate_.assign(n, 0);
   next_valid_.assign(n, 0);
   bottom_before_.assign(static_cast<std::size_t>(cols), 0);
-  row_at_edge_.assign(static_cast<std::size_t>(cols), 0);
-  stepped_ = false;
 }
 
 void PeArray::reset() {
@@ -58,34 +54,12 @@ void PeArray::reset() {
   skew.reset();
   deskew.reset();
   macs_ = 0;
-  stepped_ = false;
-}
-
-void PeArray::on_clock() {
-  const ArrayFeed& in = feed.read();
-  // Before the first run after a reconfiguration the boundary register may
-  // still hold a feed of another shape: it is an idle feed.
-  if (in.a.size() != static_cast<std::size_t>(rows_) || in.weight.size() != static_cast<std::size_t>(cols_)) {
-    idle_.a.assign(static_cast<std::size_t>(rows_), 0);
-    idle_.valid.assign(static_cast<std::size_t>(rows_), 0);
-    idle_.weight.assign(static_cast<std::size_t>(cols_), 0);
-    step(idle_);
-  } else {
-    step(in);
-  }
-}
-
-void PeArray::read_output_registers(std::vector<std::int32_t>& row) const {
-  row.resize(static_cast<std::size_t>(cols_));
-  deskew.last_stages(row);
-  row[static_cast<std::size_t>(cols_ - 1)] = psum[pe(rows_ - 1, cols_ - 1)];
 }
 
 void PeArray::output_row(std::vector<std::int32_t>& row) const {
-  if (stepped_ && edge_time_ == sc_core::sc_time_stamp())
-    row = row_at_edge_;  // this edge already updated the registers
-  else
-    read_output_registers(row);
+  row.resize(static_cast<std::size_t>(cols_));
+  deskew.last_stages(row);
+  row[static_cast<std::size_t>(cols_ - 1)] = psum[pe(rows_ - 1, cols_ - 1)];
 }
 
 namespace {
@@ -119,14 +93,13 @@ int mac_pass(std::size_t n, std::size_t cols, const std::int8_t* __restrict an, 
 
 }  // namespace
 
-void PeArray::step(const ArrayFeed& in) {
+void PeArray::tick(const ArrayFeed& in) {
   const int R = rows_, C = cols_;
   const std::size_t n = static_cast<std::size_t>(R) * C;
   const std::size_t bottom = static_cast<std::size_t>(R - 1) * C;
-  // What the accumulator reads at this edge, before the edge changes it.
-  read_output_registers(row_at_edge_);
-  edge_time_ = sc_core::sc_time_stamp();
-  stepped_ = true;
+  if (in.a.size() != static_cast<std::size_t>(R) || in.valid.size() != static_cast<std::size_t>(R) ||
+      in.weight.size() != static_cast<std::size_t>(C))
+    throw Error("internal: PeArray::tick with a feed of another array's shape");
   std::copy(psum.begin() + static_cast<std::ptrdiff_t>(bottom), psum.begin() + static_cast<std::ptrdiff_t>(bottom) + C,
             bottom_before_.begin());
   skew.step(in.a, in.valid, in.propagate);
@@ -138,11 +111,18 @@ void PeArray::step(const ArrayFeed& in) {
   std::memcpy(next_a_.data() + 1, a.data(), n - 1);
   std::memcpy(next_valid_.data() + 1, valid.data(), n - 1);
   std::memcpy(next_propagate_.data() + 1, propagate.data(), n - 1);
-  for (int r = 0; r < R; ++r) {
-    const std::size_t i = static_cast<std::size_t>(r) * C;
-    next_a_[i] = skew.out_a()[static_cast<std::size_t>(r)];
-    next_valid_[i] = skew.out_valid()[static_cast<std::size_t>(r)];
-    next_propagate_[i] = skew.out_propagate()[static_cast<std::size_t>(r)];
+  {
+    std::int8_t* const na = next_a_.data();
+    std::uint8_t* const nv = next_valid_.data();
+    std::uint8_t* const np = next_propagate_.data();
+    const std::int8_t* const sa = skew.out_a().data();
+    const std::uint8_t* const sv = skew.out_valid().data();
+    const std::uint8_t* const sp = skew.out_propagate().data();
+    for (std::size_t r = 0, i = 0; r < static_cast<std::size_t>(R); ++r, i += static_cast<std::size_t>(C)) {
+      na[i] = sa[r];
+      nv[i] = sv[r];
+      np[i] = sp[r];
+    }
   }
   std::memcpy(next_d_.data(), in.weight.data(), static_cast<std::size_t>(C));
   std::memcpy(next_d_.data() + C, d.data(), n - static_cast<std::size_t>(C));

@@ -14,7 +14,7 @@ namespace isimdl {
 
 // The R x C grid of weight-stationary processing elements (after Gemmini's
 // WS PE), with the input skew registers on its left edge and the output
-// de-skew registers at its bottom. One clocked process steps every PE; the
+// de-skew registers at its bottom. One tick steps every PE; the
 // PE registers are plain arrays (index r * C + c), which is what makes the
 // model fast and every register bit addressable for fault injection.
 //
@@ -28,10 +28,6 @@ namespace isimdl {
 //   w[latch_select] <- d_in   when the controller's latch is set
 class PeArray : public sc_core::sc_module {
  public:
-  SC_HAS_PROCESS(PeArray);
-  sc_core::sc_in<bool> clk;
-  sc_core::sc_in<ArrayFeed> feed;
-
   explicit PeArray(const sc_core::sc_module_name& name);
 
   void configure(int rows, int cols);
@@ -56,27 +52,22 @@ class PeArray : public sc_core::sc_module {
 
   std::int64_t mac_count() const { return macs_; }
 
-  // The array's output: the aligned row the accumulator reads at the
-  // current rising edge. There is no separate output register: the row is
-  // the last de-skew stage of each column c < C-1 and PE(R-1, C-1)'s psum
-  // for the last column, as those registers held it before this edge
-  // (including any fault injected into them), whichever of the two blocks'
-  // processes SystemC runs first at the edge.
+  // The array's output: the aligned row the accumulator reads at a rising
+  // edge. There is no separate output register: the row is the last de-skew
+  // stage of each column c < C-1 and PE(R-1, C-1)'s psum for the last
+  // column, as those registers hold it now (including any fault injected
+  // into them); the accelerator ticks the accumulator before the array, so
+  // at an edge this is the value before the edge.
   void output_row(std::vector<std::int32_t>& row) const;
 
- private:
-  void on_clock();
-  void step(const ArrayFeed& in);
+  // One rising edge with the feed the controller wrote at the previous edge
+  // (its size must be this array's: rows() activations, cols() weights).
+  void tick(const ArrayFeed& in);
 
+ private:
   int rows_ = 0, cols_ = 0;
   std::int64_t macs_ = 0;
-  // The output row's registers at the last edge, before it updated them,
-  // and the simulation time of that edge.
-  void read_output_registers(std::vector<std::int32_t>& row) const;
-  std::vector<std::int32_t> bottom_before_, row_at_edge_;
-  sc_core::sc_time edge_time_;
-  bool stepped_ = false;
-  ArrayFeed idle_;
+  std::vector<std::int32_t> bottom_before_;
   // The next state, swapped with the registers at every edge.
   std::vector<std::int8_t> next_a_, next_d_;
   std::vector<std::int32_t> next_psum_;

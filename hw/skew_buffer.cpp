@@ -24,28 +24,40 @@ void SkewBuffer::reset() {
 
 void SkewBuffer::step(const std::vector<std::int8_t>& feed_a, const std::vector<std::uint8_t>& feed_valid,
                       std::uint8_t feed_propagate) {
-  out_a_[0] = feed_a[0];
-  out_valid_[0] = feed_valid[0];
-  out_propagate_[0] = feed_propagate;
-  for (int r = 1; r < rows_; ++r) {
-    const std::size_t last = index(r, r - 1);
-    out_a_[static_cast<std::size_t>(r)] = a[last];
-    out_valid_[static_cast<std::size_t>(r)] = valid[last];
-    out_propagate_[static_cast<std::size_t>(r)] = propagate[last];
+  // Raw pointers: byte stores through vectors would make the compiler
+  // reload every vector's data pointer after each store.
+  std::int8_t* const sa = a.data();
+  std::uint8_t* const sv = valid.data();
+  std::uint8_t* const sp = propagate.data();
+  std::int8_t* const oa = out_a_.data();
+  std::uint8_t* const ov = out_valid_.data();
+  std::uint8_t* const op = out_propagate_.data();
+  const std::size_t rows = static_cast<std::size_t>(rows_);
+  oa[0] = feed_a[0];
+  ov[0] = feed_valid[0];
+  op[0] = feed_propagate;
+  // Row r's chain is stages index(r, 0) .. index(r, 0) + r - 1; its last
+  // stage feeds PE(r, 0).
+  for (std::size_t r = 1, first = 0; r < rows; first += r, ++r) {
+    const std::size_t last = first + r - 1;
+    oa[r] = sa[last];
+    ov[r] = sv[last];
+    op[r] = sp[last];
   }
   // All chains advance one stage in one pass (rows are contiguous, so the
   // global shift is right except at each row's first stage, which takes the feed).
   const std::size_t n = a.size();
   if (n > 1) {
-    std::memmove(a.data() + 1, a.data(), n - 1);
-    std::memmove(valid.data() + 1, valid.data(), n - 1);
-    std::memmove(propagate.data() + 1, propagate.data(), n - 1);
+    std::memmove(sa + 1, sa, n - 1);
+    std::memmove(sv + 1, sv, n - 1);
+    std::memmove(sp + 1, sp, n - 1);
   }
-  for (int r = 1; r < rows_; ++r) {
-    const std::size_t first = index(r, 0);
-    a[first] = feed_a[static_cast<std::size_t>(r)];
-    valid[first] = feed_valid[static_cast<std::size_t>(r)];
-    propagate[first] = feed_propagate;
+  const std::int8_t* const fa = feed_a.data();
+  const std::uint8_t* const fv = feed_valid.data();
+  for (std::size_t r = 1, first = 0; r < rows; first += r, ++r) {
+    sa[first] = fa[r];
+    sv[first] = fv[r];
+    sp[first] = feed_propagate;
   }
 }
 

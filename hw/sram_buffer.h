@@ -28,6 +28,8 @@ class SramBuffer {
     ++reads_;
     return words_[address];
   }
+  // Counts n reads made directly through words() (a vector read in one pass).
+  void count_reads(std::int64_t n) { reads_ += n; }
   void write(std::size_t address, Word value) {
     ++writes_;
     words_[address] = value;

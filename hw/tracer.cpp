@@ -10,7 +10,7 @@ namespace isimdl {
 Tracer::Tracer(const sc_core::sc_module_name& name, Accelerator& accelerator, TraceOptions options)
     : sc_core::sc_module(name), accelerator_(accelerator), options_(std::move(options)) {
   SC_METHOD(sample);
-  sensitive << clk.neg();
+  sensitive << accelerator.falling_edge();
   dont_initialize();
   build_probes();
   mirror_.assign(probes_.size(), 0);

@@ -32,7 +32,6 @@ struct TraceOptions {
 class Tracer : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(Tracer);
-  sc_core::sc_in<bool> clk;
 
   Tracer(const sc_core::sc_module_name& name, Accelerator& accelerator, TraceOptions options);
   ~Tracer() override;
