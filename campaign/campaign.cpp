@@ -261,6 +261,15 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   for (const auto& [g, n] : per_group) out << fmt::format("  group {:<14} {:>16} sites\n", g, n);
   for (const auto& [l, n] : per_layer) out << fmt::format("  layer {:<14} {:>16} sites\n", l, n);
 
+  const int shards = options.shard_count;
+  if (shards < 1 || options.shard_index < 0 || options.shard_index >= shards)
+    throw UsageError(fmt::format("--shard: {}/{} is not a shard (expected I/N with 0 <= I < N)", options.shard_index, shards));
+  if (shards > 1 && config.campaign.stratify)
+    throw UsageError("--shard: a stratified campaign draws its strata from its pilot's outcomes, which no shard has "
+                     "alone; run it in one process (or with --jobs)");
+  if (shards > 1 && stopping_rule(config.campaign).active())
+    throw UsageError("--shard: a stopping rule looks at every fault before each look, which no shard has alone; "
+                     "leave out --target-margin and --until-critical");
   const bool stratified = config.campaign.stratify && options.fault_list.empty();
   if (config.campaign.stratify && !options.fault_list.empty())
     throw UsageError("campaign.stratify: a campaign over a given fault list draws nothing; leave out --fault-list");
@@ -283,7 +292,11 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   }
 
   std::filesystem::create_directories(config.output_dir);
-  const std::string database = options.database.empty() ? config.output_dir + "/campaign.sqlite" : options.database;
+  // Shards of one campaign share output.dir (a Slurm job array): each its own file.
+  const std::string database =
+      !options.database.empty() ? options.database
+      : shards > 1 ? fmt::format("{}/campaign.shard-{}-of-{}.sqlite", config.output_dir, options.shard_index, shards)
+                   : config.output_dir + "/campaign.sqlite";
   // One campaign per results file: a second one (or a --resume) started while
   // this one runs is refused at once. The lock lives as long as this process
   // or any of its workers holds the descriptor.
@@ -304,6 +317,8 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   info.seed = config.campaign.seed;
   info.planned_faults = planned;
   info.population = space.size();
+  info.shard_index = options.shard_index;
+  info.shard_count = shards;
   for (std::size_t b = 0; b < space.blocks().size(); ++b) {
     const FaultSpaceBlock& block = space.blocks()[b];
     info.blocks.push_back({block.layer, block.group, block.instances, block.positions, block.cycles,
@@ -316,13 +331,19 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
     done = store.measured_faults();  // simulator-error rows run again
   }
   std::vector<std::int64_t> todo;
-  for (std::int64_t i = 0; i < planned; ++i)
+  std::int64_t mine = 0;  // this shard's faults
+  for (std::int64_t i = options.shard_index; i < planned; i += shards) {
+    ++mine;
     if (!done.count(i)) todo.push_back(i);
+  }
   CampaignSummary summary;
-  summary.planned = planned;
+  summary.planned = mine;
   summary.skipped = static_cast<std::int64_t>(done.size());
   summary.database = database;
-  out << fmt::format("{} faults x {} images; {} already in {}, {} to run\n", planned, config.images.size(),
+  if (shards > 1)
+    out << fmt::format("shard {}/{}: the {} faults of the campaign's {} whose index is {} modulo {}\n",
+                       options.shard_index, shards, mine, planned, options.shard_index, shards);
+  out << fmt::format("{} faults x {} images; {} already in {}, {} to run\n", mine, config.images.size(),
                      done.size(), database, todo.size());
 
   const int jobs = std::max(1, options.jobs > 0 ? options.jobs : config.campaign.jobs);
@@ -371,7 +392,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
     const double rate = now / std::max(secs, 1e-9);
     const double eta = rate > 0 ? static_cast<double>(static_cast<std::int64_t>(todo.size()) - now) / rate : 0;
     progress << fmt::format("\r{} / {} faults, {:.1f} faults/s, ETA {:.0f} s, {} critical   {}", finished,
-                            planned, rate, eta, critical, final ? "\n" : "")
+                            mine, rate, eta, critical, final ? "\n" : "")
              << std::flush;
   };
   auto supervise = [&] {
@@ -610,8 +631,16 @@ void print_population_estimates(const CampaignInfo& info, const std::vector<Faul
 void print_summary(ResultsStore& store, std::ostream& out) {
   const CampaignInfo info = store.info();
   const std::vector<FaultRecord> records = store.read_all();
-  out << fmt::format("{}: {} of {} planned faults, model {}\n", store.path(), records.size(), info.planned_faults,
-                     info.model_path);
+  if (info.shard_count > 1) {
+    std::int64_t mine = 0;
+    for (std::int64_t i = info.shard_index; i < info.planned_faults; i += info.shard_count) ++mine;
+    out << fmt::format("{}: shard {}/{}, {} of its {} faults (of the campaign's {}), model {}\n", store.path(),
+                       info.shard_index, info.shard_count, records.size(), mine, info.planned_faults, info.model_path);
+    out << "(the estimates below are this shard's alone; isimdl results merge joins the shards)\n";
+  } else {
+    out << fmt::format("{}: {} of {} planned faults, model {}\n", store.path(), records.size(), info.planned_faults,
+                       info.model_path);
+  }
   struct Tally {
     std::int64_t faults = 0, critical = 0, evaluations = 0, sim_errors = 0;
     std::array<std::int64_t, kOutcomeCount> outcomes{};

@@ -21,12 +21,16 @@ struct CampaignOptions {
   std::string config_path;      // for messages
   std::string fault_list;       // run this list instead of sampling
   std::string emit_fault_list;  // write the list and stop
-  std::string database;         // default <output.dir>/campaign.sqlite
+  std::string database;         // default <output.dir>/campaign.sqlite (a shard: campaign.shard-I-of-N.sqlite)
   bool resume = false;
   bool quiet = false;
   int jobs = 0;                 // 0: campaign.jobs
   double fault_timeout_seconds = 60;  // a worker stuck longer on one fault is killed (hang isolation)
   bool simulate_all = false;          // no register oracle: every fault's layer simulated cycle by cycle
+  // Run only shard `shard_index` of `shard_count`: the faults whose index is
+  // shard_index modulo shard_count, into this shard's own results file
+  // (isimdl results merge joins the shards; docs/campaigns.md).
+  int shard_index = 0, shard_count = 1;
   // Self-test hooks of the worker isolation tests: a worker crashes (SIGSEGV)
   // on the fault with this index, crashes on its first attempt only, or
   // hangs on it (-1: never). The command line sets them from the environment
@@ -37,6 +41,7 @@ struct CampaignOptions {
 };
 
 struct CampaignSummary {
+  // planned: the campaign's faults (this shard's, for a shard)
   std::int64_t planned = 0, run_now = 0, skipped = 0, critical = 0;  // critical: among the measured faults
   double seconds = 0;
   std::string database;

@@ -59,6 +59,8 @@ CREATE TABLE IF NOT EXISTS campaign (
 CREATE TABLE IF NOT EXISTS space (
   layer INTEGER NOT NULL, grp TEXT NOT NULL, instances INTEGER NOT NULL, positions INTEGER NOT NULL,
   cycles INTEGER NOT NULL, max_weight REAL NOT NULL, PRIMARY KEY (layer, grp));
+CREATE TABLE IF NOT EXISTS shard (
+  id INTEGER PRIMARY KEY CHECK (id = 1), shard_index INTEGER NOT NULL, shard_count INTEGER NOT NULL);
 )SQL";
 
 }  // namespace
@@ -161,6 +163,42 @@ std::map<std::string, std::string> defining_keys(const std::string& yaml, const 
 
 }  // namespace
 
+std::string campaign_difference(const CampaignInfo& stored, const CampaignInfo& info, const std::string& where) {
+  // Compare what defines the campaign, key by key (not paths, not jobs: a
+  // moved results directory or another --jobs resumes).
+  const auto was = defining_keys(stored.config_yaml, where), now = defining_keys(info.config_yaml, where);
+  for (const auto& [key, value] : now) {
+    const auto it = was.find(key);
+    if (it == was.end() || it->second != value)
+      return fmt::format("the stored campaign has another configuration: {} is {} there, {} here", key,
+                         it == was.end() ? "absent" : it->second, value);
+  }
+  // The fault list's content (a comment line of the stored configuration).
+  auto list_crc = [](const std::string& yaml) {
+    const auto at = yaml.find("# fault list crc: ");
+    return at == std::string::npos ? std::string("none") : yaml.substr(at + 18, yaml.find('\n', at) - at - 18);
+  };
+  if (list_crc(stored.config_yaml) != list_crc(info.config_yaml))
+    return fmt::format("the stored campaign has another fault list (CRC-32 {} there, {} here)", list_crc(stored.config_yaml),
+                       list_crc(info.config_yaml));
+  for (const auto& [key, value] : was)
+    if (!now.count(key))
+      return fmt::format("the stored campaign has another configuration: {} is {} there, absent here", key, value);
+  if (stored.model_crc != info.model_crc)
+    return fmt::format("the model file {} changed since the campaign started (CRC-32 {:08x} there, {:08x} here)",
+                       info.model_path, stored.model_crc, info.model_crc);
+  if (stored.population != info.population)
+    return fmt::format("the fault space has {} sites now and had {} when the campaign started (the model, the array "
+                       "or isimdl's register map changed): its faults would not be the same",
+                       info.population, stored.population);
+  if (stored.planned_faults != info.planned_faults)
+    return fmt::format("the stored campaign planned {} faults, this one {}", stored.planned_faults, info.planned_faults);
+  if (stored.shard_index != info.shard_index || stored.shard_count != info.shard_count)
+    return fmt::format("the stored campaign is shard {}/{}, this one {}/{}", stored.shard_index, stored.shard_count,
+                       info.shard_index, info.shard_count);
+  return {};
+}
+
 void ResultsStore::begin(const CampaignInfo& info, bool resume) {
   Statement count(db_, "SELECT COUNT(*) FROM campaign", path_);
   count.step();
@@ -178,40 +216,18 @@ void ResultsStore::begin(const CampaignInfo& info, bool resume) {
     insert.bind(7, info.planned_faults);
     insert.bind(8, static_cast<std::int64_t>(info.population));
     insert.step();
+    if (info.shard_count > 1) {
+      Statement shard(db_, "INSERT INTO shard VALUES (1, ?, ?)", path_);
+      shard.bind(1, static_cast<std::int64_t>(info.shard_index));
+      shard.bind(2, static_cast<std::int64_t>(info.shard_count));
+      shard.step();
+    }
     write_space(info.blocks);
     return;
   }
   const CampaignInfo stored = this->info();
-  // Compare what defines the campaign, key by key (not paths, not jobs: a
-  // moved results directory or another --jobs resumes).
-  const auto was = defining_keys(stored.config_yaml, path_), now = defining_keys(info.config_yaml, path_);
-  for (const auto& [key, value] : now) {
-    const auto it = was.find(key);
-    if (it == was.end() || it->second != value)
-      throw Error(fmt::format("{}: --resume: the stored campaign has another configuration: {} is {} there, {} here", path_,
-                              key, it == was.end() ? "absent" : it->second, value));
-  }
-  // The fault list's content (a comment line of the stored configuration).
-  auto list_crc = [](const std::string& yaml) {
-    const auto at = yaml.find("# fault list crc: ");
-    return at == std::string::npos ? std::string("none") : yaml.substr(at + 18, yaml.find('\n', at) - at - 18);
-  };
-  if (list_crc(stored.config_yaml) != list_crc(info.config_yaml))
-    throw Error(fmt::format("{}: --resume: the stored campaign has another fault list (CRC-32 {} there, {} here)", path_,
-                            list_crc(stored.config_yaml), list_crc(info.config_yaml)));
-  for (const auto& [key, value] : was)
-    if (!now.count(key))
-      throw Error(fmt::format("{}: --resume: the stored campaign has another configuration: {} is {} there, absent here",
-                              path_, key, value));
-  if (stored.model_crc != info.model_crc)
-    throw Error(fmt::format("{}: --resume: the model file {} changed since the campaign started", path_, info.model_path));
-  if (stored.population != info.population)
-    throw Error(fmt::format("{}: --resume: the fault space has {} sites now and had {} when the campaign started (the "
-                            "model, the array or isimdl's register map changed): its faults would not be the same",
-                            path_, info.population, stored.population));
-  if (stored.planned_faults != info.planned_faults)
-    throw Error(fmt::format("{}: --resume: the stored campaign planned {} faults, this one {}", path_,
-                            stored.planned_faults, info.planned_faults));
+  const std::string difference = campaign_difference(stored, info, path_);
+  if (!difference.empty()) throw Error(fmt::format("{}: --resume: {}", path_, difference));
   write_space(info.blocks);
 }
 
@@ -247,10 +263,22 @@ CampaignInfo ResultsStore::info() {
   i.seed = static_cast<std::uint64_t>(s.integer(5));
   i.planned_faults = s.integer(6);
   i.population = static_cast<std::uint64_t>(s.integer(7));
-  // Files written before the space table have none.
-  Statement has(db_, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'space'", path_);
-  has.step();
-  if (has.integer(0) > 0) {
+  // Files written before the space and shard tables have none.
+  auto has_table = [&](const char* name) {
+    Statement has(db_, fmt::format("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{}'", name), path_);
+    has.step();
+    return has.integer(0) > 0;
+  };
+  if (has_table("shard")) {
+    Statement s(db_, "SELECT shard_index, shard_count FROM shard", path_);
+    if (s.step()) {
+      i.shard_index = static_cast<int>(s.integer(0));
+      i.shard_count = static_cast<int>(s.integer(1));
+      if (i.shard_count < 1 || i.shard_index < 0 || i.shard_index >= i.shard_count)
+        throw Error(fmt::format("{}: shard table: shard {}/{} is not a shard", path_, i.shard_index, i.shard_count));
+    }
+  }
+  if (has_table("space")) {
     Statement b(db_, "SELECT layer, grp, instances, positions, cycles, max_weight FROM space ORDER BY rowid", path_);
     while (b.step()) {
       SpaceBlockRecord r;
@@ -290,6 +318,17 @@ std::pair<std::int64_t, std::int64_t> ResultsStore::counts() {
   Statement s(db_, "SELECT COUNT(*), COALESCE(SUM(critical), 0) FROM faults", path_);
   s.step();
   return {s.integer(0), s.integer(1)};
+}
+
+void ResultsStore::write_all(const std::vector<FaultRecord>& records) {
+  exec("BEGIN IMMEDIATE");
+  try {
+    for (const FaultRecord& r : records) write(r);
+    exec("COMMIT");
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
 }
 
 void ResultsStore::write(const FaultRecord& r) {

@@ -41,7 +41,16 @@ struct CampaignInfo {
   std::uint64_t population = 0;  // sites in the fault space
   // The fault space by block; empty in files written before isimdl kept it.
   std::vector<SpaceBlockRecord> blocks;
+  // A shard (`isimdl campaign --shard I/N`) holds the faults whose index is
+  // I modulo N; a whole campaign is shard 0 of 1 (table `shard`, absent then).
+  int shard_index = 0, shard_count = 1;
 };
+
+// How `stored` differs from `now` in what defines a campaign (configuration
+// keys, fault list, model, fault space, planned faults, shard), phrased as
+// "the stored campaign has another configuration: campaign.seed is 1 there,
+// 2 here"; empty when both describe the same campaign.
+std::string campaign_difference(const CampaignInfo& stored, const CampaignInfo& now, const std::string& where);
 
 // The campaign's SQLite results file: a `campaign` table (one row) and a
 // `faults` table with one row per fault. Each fault is written in its own
@@ -74,6 +83,8 @@ class ResultsStore {
   // Writes a fault's row; a row of the same fault that records a simulator
   // error is replaced (a rerun), a measured one never is (throws).
   void write(const FaultRecord& record);
+  // Writes many rows in one transaction (results merge); same rules as write().
+  void write_all(const std::vector<FaultRecord>& records);
   std::vector<FaultRecord> read_all();
   // Moves every committed row from the write-ahead log into the database
   // file and empties the log: after it, the .sqlite file alone holds the

@@ -10,6 +10,7 @@
 #include "models/error.h"
 #include "campaign/campaign.h"
 #include "campaign/population_estimates.h"
+#include "campaign/results_merge.h"
 #include "cli/cli.h"
 #include "cli/cli_commands.h"
 #include "config/config.h"
@@ -21,7 +22,7 @@ namespace {
 
 int campaign_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
   std::string config_path = "configs/default.yaml", array_path, model, images, inputs, labels, out_dir, target_margin,
-              until_critical;
+              until_critical, shard;
   bool relative = false;
   std::vector<std::string> overrides;
   CampaignOptions o;
@@ -42,9 +43,12 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
       "stop at the first look with at least N critical faults (campaign.until_critical)")(
       "fault-list", po::value(&o.fault_list), "run the faults of this TSV file instead of sampling")(
       "emit-fault-list", po::value(&o.emit_fault_list), "write the sampled fault list to this TSV file and stop")(
-      "db", po::value(&o.database), "results file (default <output.dir>/campaign.sqlite)")(
+      "db", po::value(&o.database), "results file (default <output.dir>/campaign.sqlite; a shard's: campaign.shard-I-of-N.sqlite)")(
       "resume", po::bool_switch(&o.resume), "continue a killed campaign: run only the faults not yet in the results")(
       "jobs,j", po::value(&o.jobs)->default_value(0), "worker processes (default campaign.jobs)")(
+      "shard", po::value(&shard),
+      "run only shard I of N (I/N, 0 <= I < N): the faults whose index is I modulo N, into this shard's own results "
+      "file (--db); isimdl results merge joins the shards")(
       "fault-timeout", po::value(&o.fault_timeout_seconds)->default_value(o.fault_timeout_seconds),
       "seconds one fault may take before its worker is killed and the fault recorded as due")(
       "quiet,q", po::bool_switch(&o.quiet), "no progress output")(
@@ -67,6 +71,20 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
   if (!inputs.empty()) overrides.push_back("dataset.format=npy");
   Config config = load_config(config_path, overrides);
   if (!array_path.empty()) config.array = load_config(array_path, overrides).array;
+  if (!shard.empty()) {
+    const auto slash = shard.find('/');
+    std::size_t used_i = 0, used_n = 0;
+    try {
+      if (slash == std::string::npos) throw std::invalid_argument("no /");
+      o.shard_index = std::stoi(shard.substr(0, slash), &used_i);
+      o.shard_count = std::stoi(shard.substr(slash + 1), &used_n);
+    } catch (const std::exception&) {
+      used_i = 0;
+    }
+    if (used_i == 0 || used_i != slash || used_n == 0 || slash + 1 + used_n != shard.size() || o.shard_count < 1 ||
+        o.shard_index < 0 || o.shard_index >= o.shard_count)
+      throw UsageError(fmt::format("{}: --shard: expected I/N with 0 <= I < N (e.g. 2/8), got '{}'", prog, shard));
+  }
   o.config_path = config_path;
   o.test_hooks_from_environment();
   io.out << "isimdl campaign: " << config_path << "\n";
@@ -139,6 +157,21 @@ int results_export(const std::vector<std::string>& args, const std::string& prog
   return kExitOk;
 }
 
+int results_merge(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  std::vector<std::string> inputs;
+  std::string out_path;
+  po::options_description desc("Options");
+  desc.add_options()("shards", po::value(&inputs)->multitoken(), "the shards' results files (.sqlite)")(
+      "out,o", po::value(&out_path)->required(), "the merged results file to write (must not exist)");
+  po::positional_options_description pos;
+  pos.add("shards", -1);
+  po::variables_map values;
+  if (parse_command_line(prog, "SHARD.sqlite... --out ALL.sqlite", desc, pos, args, values, io)) return kExitOk;
+  if (inputs.empty()) throw UsageError(prog + ": name the shards' results files to merge");
+  merge_results(inputs, out_path, io.out);
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<CliCommand> campaign_commands() {
@@ -148,7 +181,8 @@ std::vector<CliCommand> campaign_commands() {
        "summarise or export campaign results",
        nullptr,
        {{"summary", "outcome rates per register group and per layer", results_summary, {}},
-        {"export", "all fault rows as CSV or JSON, or per-structure population estimates (--breakdown)", results_export, {}}}},
+        {"export", "all fault rows as CSV or JSON, or per-structure population estimates (--breakdown)", results_export, {}},
+        {"merge", "join the results files of a campaign's shards (campaign --shard I/N) into one", results_merge, {}}}},
   };
 }
 

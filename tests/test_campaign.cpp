@@ -28,6 +28,7 @@
 #include "sampler/fault_space.h"
 #include "campaign/results_store.h"
 #include "campaign/population_estimates.h"
+#include "campaign/results_merge.h"
 
 namespace isimdl {
 namespace {
@@ -265,6 +266,115 @@ TEST(Campaign, StoppingRuleStopsAtALook) {
   args.push_back("--resume");
   ASSERT_EQ(wait_for(spawn(args, dir + "/log2")), 0);
   EXPECT_EQ(export_csv(dir + "/campaign.sqlite"), before);
+}
+
+// What `isimdl results export` writes (CSV and JSON rows) and the group
+// breakdown of the population estimates, byte for byte.
+std::string full_export(const std::string& db) {
+  ResultsStore store(db, ResultsStore::Mode::kReadOnly);
+  std::ostringstream out;
+  export_results(store, "csv", out);
+  export_results(store, "json", out);
+  out << structure_csv(population_estimates(store.info(), store.read_all()), "group");
+  return out.str();
+}
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Slurm job arrays without MPI: the shards of a campaign, each in its own
+// process and results file (one of them with two workers), merged, give the
+// rows and estimates of one process; a merge of anything but the complete,
+// disjoint slices of one campaign is refused with what is wrong.
+TEST(Campaign, ShardsMergedEqualOneProcess) {
+  const std::string dir = temp_dir("campaign_shards");
+  auto args = [&](const std::string& out) {
+    auto a = campaign_args(out);
+    a.insert(a.end(), {"-p", "campaign.sampler=importance"});
+    return a;
+  };
+  ASSERT_EQ(wait_for(spawn(args(dir + "/one"), dir + "/one.log")), 0);
+  const std::string expected = full_export(dir + "/one/campaign.sqlite");
+  ASSERT_EQ(rows_in(dir + "/one/campaign.sqlite"), 40);
+  for (int i = 0; i < 3; ++i) {
+    auto a = args(dir + "/shards");
+    a.insert(a.end(), {"--shard", fmt::format("{}/3", i)});
+    if (i == 1) a.insert(a.end(), {"--jobs", "2"});
+    ASSERT_EQ(wait_for(spawn(a, fmt::format("{}/shard{}.log", dir, i))), 0) << i;
+  }
+  const auto shard = [&](int i) { return fmt::format("{}/shards/campaign.shard-{}-of-3.sqlite", dir, i); };
+  EXPECT_EQ(rows_in(shard(0)), 14);
+  EXPECT_EQ(rows_in(shard(1)), 13);
+  // A shard resumes as itself only.
+  {
+    auto a = args(dir + "/shards");
+    a.insert(a.end(), {"--shard", "1/3", "--db", shard(0), "--resume"});
+    ASSERT_EQ(wait_for(spawn(a, dir + "/wrong-shard.log")), 1);
+    std::ifstream log(dir + "/wrong-shard.log");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("the stored campaign is shard 0/3, this one 1/3"), std::string::npos) << text;
+  }
+  // Through the command line, in any order of the files.
+  ASSERT_EQ(wait_for(spawn({ISIMDL_BINARY, "results", "merge", shard(2), shard(0), shard(1), "--out", dir + "/all.sqlite"},
+                           dir + "/merge.log")),
+            0);
+  EXPECT_EQ(full_export(dir + "/all.sqlite"), expected);
+  {
+    ResultsStore merged(dir + "/all.sqlite", ResultsStore::Mode::kReadOnly);
+    EXPECT_EQ(merged.info().shard_count, 1);
+  }
+  std::ostringstream out;
+  // Never overwrites.
+  EXPECT_NE(message_of([&] { merge_results({shard(0), shard(1), shard(2)}, dir + "/all.sqlite", out); })
+                .find("already exists"),
+            std::string::npos);
+  // A shard missing.
+  std::string m = message_of([&] { merge_results({shard(0), shard(2)}, dir + "/two.sqlite", out); });
+  EXPECT_NE(m.find("shard 1 of 3 missing: faults 1, 4, 7, 10, 13, 16, 19, 22, ... (13 in all)"), std::string::npos) << m;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/two.sqlite"));
+  // The same shard twice.
+  m = message_of([&] { merge_results({shard(0), shard(1), shard(1)}, dir + "/twice.sqlite", out); });
+  EXPECT_NE(m.find("are both shard 1/3"), std::string::npos) << m;
+  // A shard of another campaign (another seed).
+  {
+    auto a = args(dir + "/other");
+    a.insert(a.end(), {"-p", "campaign.seed=6", "--shard", "1/3"});
+    ASSERT_EQ(wait_for(spawn(a, dir + "/other.log")), 0);
+  }
+  m = message_of([&] {
+    merge_results({shard(0), dir + "/other/campaign.shard-1-of-3.sqlite", shard(2)}, dir + "/mixed.sqlite", out);
+  });
+  EXPECT_NE(m.find("are not shards of one campaign: the stored campaign has another configuration: campaign.seed is 5 "
+                   "there, 6 here"),
+            std::string::npos)
+      << m;
+  // A whole campaign is not a shard of three.
+  m = message_of([&] { merge_results({shard(0), dir + "/one/campaign.sqlite"}, dir + "/whole.sqlite", out); });
+  EXPECT_NE(m.find("shards of one campaign share their N"), std::string::npos) << m;
+  // A shard with a fault missing (as if killed): which one is said.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(shard(2).c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DELETE FROM faults WHERE fault_index = 8", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  m = message_of([&] { merge_results({shard(0), shard(1), shard(2)}, dir + "/gap.sqlite", out); });
+  EXPECT_NE(m.find("(shard 2/3): 1 of its 13 faults have no row (8); finish it with isimdl campaign ... --shard 2/3 --resume"),
+            std::string::npos)
+      << m;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/gap.sqlite"));
+  // Bad --shard values are usage errors.
+  for (const char* bad : {"3/3", "1", "-1/3", "1/0", "a/3", "1/3x"}) {
+    auto a = args(dir + "/bad");
+    a.insert(a.end(), {"--shard", bad});
+    EXPECT_EQ(wait_for(spawn(a, dir + "/bad.log")), 2) << bad;
+  }
 }
 
 TEST(Campaign, SameSeedSameFaultList) {
