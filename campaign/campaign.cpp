@@ -1,4 +1,5 @@
 #include "campaign/campaign.h"
+#include "campaign/mpi_ranks.h"
 #include "campaign/population_estimates.h"
 #include "campaign/worker_pool.h"
 #include "runner/model_source.h"
@@ -10,7 +11,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
+#include <set>
 #include <cstdlib>
 #include <cerrno>
 #include <csignal>
@@ -71,6 +75,112 @@ FaultRecord failed_fault(std::int64_t index, const FaultSite& site, int images, 
 constexpr int kFaultAttempts = 2;
 
 std::string marker_path(const std::string& database, int worker) { return fmt::format("{}.worker{}", database, worker); }
+
+// Where a campaign's rows go: --db, or output.dir's campaign.sqlite (a
+// shard's own file: shards of one campaign share output.dir in a Slurm job array).
+std::string results_path(const Config& config, const CampaignOptions& options) {
+  if (!options.database.empty()) return options.database;
+  if (options.shard_count > 1)
+    return fmt::format("{}/campaign.shard-{}-of-{}.sqlite", config.output_dir, options.shard_index, options.shard_count);
+  return config.output_dir + "/campaign.sqlite";
+}
+
+// Tags of the MPI campaign's two messages (campaign/mpi_ranks.h): a worker
+// rank's rows of its last jobs (empty: it is ready) to rank 0, and rank 0's
+// next jobs (empty: stop) to a worker rank. A job is a FaultRecord holding a
+// fault's index, site and weight.
+constexpr int kTagRows = 1, kTagJobs = 2;
+
+void write_fully(int fd, const std::string& bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error(fmt::format("worker: cannot write to its parent: {}", std::strerror(errno)));
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// Evaluates `jobs` in a forked worker, as --jobs' workers do, with the same
+// isolation: a fault that takes longer than the fault timeout is its DUE; a
+// worker that crashes is restarted on the rest, its fault retried once and
+// then recorded as a simulator error (`attempts` counts crashes per fault).
+// The worker sends each record through a pipe as soon as it has it; returns
+// one record per job, in order. (An MPI worker rank's evaluation: the rank
+// itself never runs a fault, so a crash never takes a rank down.)
+std::vector<FaultRecord> evaluate_isolated(const std::vector<FaultRecord>& jobs,
+                                           const std::function<FaultRecord(const FaultRecord&)>& evaluate,
+                                           const CampaignOptions& options, const std::string& database, int images,
+                                           std::map<std::int64_t, int>& attempts) {
+  std::vector<FaultRecord> rows;
+  std::size_t next = 0;
+  while (next < jobs.size()) {
+    int fds[2];
+    if (::pipe(fds) != 0) throw Error(fmt::format("pipe failed: {}", std::strerror(errno)));
+    WorkerPool pool;
+    pool.launch(0, [&] {
+      ::close(fds[0]);
+      for (std::size_t j = next; j < jobs.size(); ++j) {
+        const std::int64_t index = jobs[j].fault_index;
+        alarm(static_cast<unsigned>(std::max(1.0, options.fault_timeout_seconds)));
+        if (index == options.crash_at_fault) std::raise(SIGSEGV);
+        if (index == options.crash_once_at_fault && !std::filesystem::exists(database + ".crashed-once")) {
+          { std::ofstream(database + ".crashed-once") << index << "\n"; }
+          std::raise(SIGSEGV);
+        }
+        if (index == options.hang_at_fault)
+          for (;;) pause();
+        const FaultRecord record = evaluate(jobs[j]);
+        alarm(0);
+        std::string bytes;
+        append_record(bytes, record);
+        const auto size = static_cast<std::uint32_t>(bytes.size());
+        write_fully(fds[1], std::string(reinterpret_cast<const char*>(&size), sizeof size) + bytes);
+      }
+    });
+    ::close(fds[1]);
+    std::string received;
+    char buffer[1 << 16];
+    for (;;) {
+      const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      received.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    const auto exit = pool.wait_blocking();
+    // Whole frames only: a worker killed mid-write sent part of one.
+    for (std::size_t at = 0; received.size() - at >= sizeof(std::uint32_t);) {
+      std::uint32_t size = 0;
+      std::memcpy(&size, received.data() + at, sizeof size);
+      if (received.size() - at - sizeof size < size) break;
+      std::size_t offset = 0;
+      rows.push_back(read_record(received.substr(at + sizeof size, size), offset));
+      at += sizeof size + size;
+      ++next;
+    }
+    if (!exit) throw Error("internal: a fault worker vanished");
+    const int status = exit->status;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      if (next != jobs.size()) throw Error("internal: a fault worker ended before its last fault");
+      break;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3) throw Error("a fault worker failed (see the message above)");
+    // Crashed or hung on jobs[next].
+    const FaultRecord& job = jobs[next];
+    const bool hung = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
+    if (hung || ++attempts[job.fault_index] >= kFaultAttempts) {
+      const std::string why = hung ? "worker hung (timeout)"
+                                   : fmt::format("worker crashed (signal {}) on each of {} attempts",
+                                                 WIFSIGNALED(status) ? WTERMSIG(status) : -1, kFaultAttempts);
+      FaultRecord failed = failed_fault(job.fault_index, job.site, images, hung, why);
+      failed.weight = job.weight;
+      rows.push_back(failed);
+      ++next;
+    }
+  }
+  return rows;
+}
 
 }  // namespace
 
@@ -249,6 +359,49 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   const std::string& model_path = inputs.model_path;
   const QuantizedModel& model = inputs.model;
   const MnistSplit& data = inputs.data;
+  MpiRanks* const mpi = options.mpi && options.mpi->size() > 1 ? options.mpi : nullptr;
+  if (mpi && mpi->rank() > 0) {
+    // A worker rank: the golden cache, then the jobs rank 0 hands out until
+    // it sends none. It draws nothing (jobs carry their sites and weights).
+    FaultSimulator simulator(accelerator, model, data);
+    simulator.set_analytic(!options.simulate_all);
+    const int golden = golden_correct(simulator, data, config.images);
+    const std::string database = results_path(config, options);
+    std::map<std::int64_t, int> attempts;
+    std::string rows;  // the first message says it is ready
+    for (;;) {
+      mpi->send(0, kTagRows, rows);
+      std::string bytes;
+      mpi->receive(0, kTagJobs, bytes);
+      if (bytes.empty()) break;
+      std::vector<FaultRecord> jobs;
+      for (std::size_t offset = 0; offset < bytes.size();) jobs.push_back(read_record(bytes, offset));
+      const auto done = evaluate_isolated(
+          jobs,
+          [&](const FaultRecord& job) {
+            FaultRecord r = evaluate_fault(simulator, data, config, golden, job.fault_index, job.site);
+            r.weight = job.weight;
+            return r;
+          },
+          options, database, config.images.size(), attempts);
+      rows.clear();
+      for (const FaultRecord& r : done) append_record(rows, r);
+    }
+    CampaignSummary idle;
+    idle.database = database;
+    return idle;
+  }
+  // Rank 0 of an MPI job: the worker ranks that told it they are ready, and
+  // the stop it sends every one of them when the campaign ends (an error
+  // ends the whole job instead: the command line calls MpiRanks::abort).
+  std::vector<int> idle_ranks;
+  std::set<int> ready_ranks;
+  auto stop_worker_ranks = [&] {
+    if (!mpi) return;
+    std::string bytes;
+    while (static_cast<int>(ready_ranks.size()) < mpi->size() - 1) ready_ranks.insert(mpi->receive_any(kTagRows, bytes));
+    for (int r = 1; r < mpi->size(); ++r) mpi->send(r, kTagJobs, std::string());
+  };
   const FaultSpace space = campaign_space(config, model);
   out << fmt::format("fault space: {} sites (register bit x cycle) over {} layer/group blocks\n", space.size(),
                      space.blocks().size());
@@ -286,17 +439,14 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   if (!options.emit_fault_list.empty()) {
     write_fault_list(options.emit_fault_list, list);
     out << fmt::format("wrote {} faults to {}\n", faults.size(), options.emit_fault_list);
+    stop_worker_ranks();
     CampaignSummary emitted;
     emitted.planned = static_cast<std::int64_t>(faults.size());
     return emitted;
   }
 
   std::filesystem::create_directories(config.output_dir);
-  // Shards of one campaign share output.dir (a Slurm job array): each its own file.
-  const std::string database =
-      !options.database.empty() ? options.database
-      : shards > 1 ? fmt::format("{}/campaign.shard-{}-of-{}.sqlite", config.output_dir, options.shard_index, shards)
-                   : config.output_dir + "/campaign.sqlite";
+  const std::string database = results_path(config, options);
   // One campaign per results file: a second one (or a --resume) started while
   // this one runs is refused at once. The lock lives as long as this process
   // or any of its workers holds the descriptor.
@@ -345,6 +495,9 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
                        options.shard_index, shards, mine, planned, options.shard_index, shards);
   out << fmt::format("{} faults x {} images; {} already in {}, {} to run\n", mine, config.images.size(),
                      done.size(), database, todo.size());
+  if (mpi)
+    out << fmt::format("MPI: {} ranks; rank 0 hands out the faults and writes every row, ranks 1..{} evaluate them\n",
+                       mpi->size(), mpi->size() - 1);
 
   const int jobs = std::max(1, options.jobs > 0 ? options.jobs : config.campaign.jobs);
   const bool show_progress = !options.quiet && isatty(STDERR_FILENO);
@@ -451,7 +604,68 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   };
   // Runs a batch of faults over the workers. Contract 5: the batch ends only
   // when every fault of it has its row.
+  // MPI: each worker rank gets a few faults at a time, the next as soon as
+  // its rows are back, so that slow faults do not stall the others; rank 0
+  // writes each message's rows in one transaction.
+  double writer_seconds = 0;
+  std::int64_t writer_rows = 0;
+  auto mpi_run_batch = [&](const std::vector<std::int64_t>& batch) {
+    ResultsStore store(database);
+    const std::size_t workers = static_cast<std::size_t>(mpi->size() - 1);
+    std::size_t next = 0;
+    int busy = 0;
+    auto hand_out = [&](int rank) {
+      if (next >= batch.size()) {
+        idle_ranks.push_back(rank);
+        return;
+      }
+      const std::size_t chunk = std::clamp<std::size_t>((batch.size() - next) / (2 * workers), 1, 16);
+      std::string bytes;
+      for (const std::size_t end = std::min(batch.size(), next + chunk); next < end; ++next) {
+        FaultRecord job;
+        job.fault_index = batch[next];
+        job.site = faults[static_cast<std::size_t>(batch[next])];
+        job.weight = list.weights[static_cast<std::size_t>(batch[next])];
+        append_record(bytes, job);
+      }
+      mpi->send(rank, kTagJobs, bytes);
+      ++busy;
+    };
+    std::vector<int> ready;
+    ready.swap(idle_ranks);
+    for (int rank : ready) hand_out(rank);
+    while (next < batch.size() || busy > 0) {
+      std::string bytes;
+      const int from = mpi->receive_any(kTagRows, bytes);
+      if (bytes.empty()) {
+        ready_ranks.insert(from);  // its first message
+      } else {
+        --busy;
+        std::vector<FaultRecord> rows;
+        for (std::size_t offset = 0; offset < bytes.size();) rows.push_back(read_record(bytes, offset));
+        const auto t0 = std::chrono::steady_clock::now();
+        store.write_all(rows);
+        writer_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        writer_rows += static_cast<std::int64_t>(rows.size());
+        report_progress(false);
+      }
+      hand_out(from);
+    }
+  };
   auto run_batch = [&](const std::vector<std::int64_t>& batch) {
+  if (mpi) {
+    mpi_run_batch(batch);
+    std::vector<std::int64_t> missing;
+    {
+      ResultsStore store(database);
+      const std::set<std::int64_t> finished = store.finished_faults();
+      for (std::int64_t index : batch)
+        if (!finished.count(index)) missing.push_back(index);
+    }
+    if (!missing.empty())
+      throw Error(fmt::format("internal: {} faults of the batch have no row after every rank answered", missing.size()));
+    return;
+  }
   for (auto& s : share) s.clear();
   for (std::size_t i = 0; i < batch.size(); ++i) share[i % static_cast<std::size_t>(jobs)].push_back(batch[i]);
   for (int w = 0; w < jobs; ++w)
@@ -540,6 +754,10 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
     }
   }
   report_progress(true);
+  stop_worker_ranks();
+  if (mpi && writer_rows > 0)
+    out << fmt::format("MPI writer: {} rows committed in {:.3f} s of writing ({:.0f} rows/s)\n", writer_rows,
+                       writer_seconds, writer_rows / std::max(writer_seconds, 1e-9));
   ResultsStore store(database);
   store.checkpoint();  // the .sqlite file alone now holds every row
   const auto records = store.read_all();

@@ -17,6 +17,8 @@
 
 namespace isimdl {
 
+class MpiRanks;
+
 struct CampaignOptions {
   std::string config_path;      // for messages
   std::string fault_list;       // run this list instead of sampling
@@ -31,6 +33,12 @@ struct CampaignOptions {
   // shard_index modulo shard_count, into this shard's own results file
   // (isimdl results merge joins the shards; docs/campaigns.md).
   int shard_index = 0, shard_count = 1;
+  // The MPI job this process is a rank of (`mpirun -n N isimdl campaign`),
+  // or none: rank 0 runs the campaign and writes every row, the other ranks
+  // evaluate the faults it hands out (run_campaign returns an empty summary
+  // on them). --jobs does not apply: a rank evaluates one fault at a time,
+  // in a forked worker, with --jobs' isolation.
+  MpiRanks* mpi = nullptr;
   // Self-test hooks of the worker isolation tests: a worker crashes (SIGSEGV)
   // on the fault with this index, crashes on its first attempt only, or
   // hangs on it (-1: never). The command line sets them from the environment

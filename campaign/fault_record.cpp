@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
+#include "models/error.h"
+
 namespace isimdl {
 namespace {
 
@@ -176,6 +180,48 @@ std::string fault_json_object(const FaultRecord& r) {
   }
   if (!group.empty()) text += "}";
   return text + "}";
+}
+
+void append_record(std::string& bytes, const FaultRecord& r) {
+  for (const FaultColumn& c : fault_columns()) {
+    const FaultValue v = c.get(r);
+    switch (c.type) {
+      case FaultColumn::Type::kInteger: bytes.append(reinterpret_cast<const char*>(&v.integer), sizeof v.integer); break;
+      case FaultColumn::Type::kReal: bytes.append(reinterpret_cast<const char*>(&v.real), sizeof v.real); break;
+      case FaultColumn::Type::kText: {
+        const auto n = static_cast<std::uint32_t>(v.text.size());
+        bytes.append(reinterpret_cast<const char*>(&n), sizeof n);
+        bytes.append(v.text);
+        break;
+      }
+    }
+  }
+}
+
+FaultRecord read_record(const std::string& bytes, std::size_t& offset) {
+  auto take = [&](void* to, std::size_t n) {
+    if (bytes.size() - offset < n || offset > bytes.size())
+      throw Error(fmt::format("a fault record is cut short after {} of {} bytes", offset, bytes.size()));
+    std::memcpy(to, bytes.data() + offset, n);
+    offset += n;
+  };
+  FaultRecord r;
+  for (const FaultColumn& c : fault_columns()) {
+    FaultValue v;
+    switch (c.type) {
+      case FaultColumn::Type::kInteger: take(&v.integer, sizeof v.integer); break;
+      case FaultColumn::Type::kReal: take(&v.real, sizeof v.real); break;
+      case FaultColumn::Type::kText: {
+        std::uint32_t n = 0;
+        take(&n, sizeof n);
+        v.text.resize(n);
+        if (n > 0) take(v.text.data(), n);
+        break;
+      }
+    }
+    c.set(r, v);
+  }
+  return r;
 }
 
 }  // namespace isimdl

@@ -64,6 +64,13 @@ struct FaultColumn {
 };
 const std::vector<FaultColumn>& fault_columns();
 
+// A record as bytes for another process (a worker's pipe, an MPI message):
+// every column of fault_columns() in order, integers and reals as their 8
+// bytes, text as a 4-byte length and its bytes (one machine's byte order: the
+// ranks of one job share it). read_record throws Error on truncated bytes.
+void append_record(std::string& bytes, const FaultRecord& r);
+FaultRecord read_record(const std::string& bytes, std::size_t& offset);
+
 // The exports of `isimdl results export`, walking fault_columns().
 std::string fault_csv_header();
 std::string fault_csv_row(const FaultRecord& r);

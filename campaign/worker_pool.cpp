@@ -62,6 +62,24 @@ std::optional<WorkerPool::Exit> WorkerPool::wait(const std::function<void()>& id
   return std::nullopt;
 }
 
+std::optional<WorkerPool::Exit> WorkerPool::wait_blocking() {
+  while (!running_.empty()) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      running_.clear();
+      return std::nullopt;
+    }
+    const auto it = running_.find(pid);
+    if (it == running_.end()) continue;
+    const Exit exit{it->second, status};
+    running_.erase(it);
+    return exit;
+  }
+  return std::nullopt;
+}
+
 void WorkerPool::stop_all() {
   for (const auto& [pid, worker] : running_) ::kill(pid, SIGKILL);
   for (const auto& [pid, worker] : running_) ::waitpid(pid, nullptr, 0);

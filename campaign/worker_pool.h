@@ -33,6 +33,9 @@ class WorkerPool {
   // Waits for the next worker to end, calling `idle` about every 100 ms
   // meanwhile; nothing when no worker is running (or none is left to reap).
   std::optional<Exit> wait(const std::function<void()>& idle = {});
+  // The same, blocking in waitpid instead of polling (when the caller knows a
+  // worker is ending: its pipe reached end of file).
+  std::optional<Exit> wait_blocking();
   // Kills and reaps every running worker.
   void stop_all();
   bool empty() const { return running_.empty(); }

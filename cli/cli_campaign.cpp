@@ -5,10 +5,13 @@
 
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <ostream>
+#include <sstream>
 
 #include "models/error.h"
 #include "campaign/campaign.h"
+#include "campaign/mpi_ranks.h"
 #include "campaign/population_estimates.h"
 #include "campaign/results_merge.h"
 #include "cli/cli.h"
@@ -87,9 +90,33 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
   }
   o.config_path = config_path;
   o.test_hooks_from_environment();
+  // Under mpirun (several ranks): rank 0 prints and writes, the others
+  // evaluate; an error on any rank ends the whole job.
+  std::unique_ptr<MpiRanks> mpi;
+  if (MpiRanks::launched()) {
+    mpi = std::make_unique<MpiRanks>();
+    o.mpi = mpi.get();
+  }
+  if (mpi && mpi->rank() > 0) {
+    try {
+      std::ostringstream quiet;
+      run_campaign(config, o, quiet, quiet);
+    } catch (const std::exception& e) {
+      std::cerr << fmt::format("isimdl campaign: rank {}: {}\n", mpi->rank(), e.what());
+      mpi->abort(1);
+    }
+    return kExitOk;
+  }
   io.out << "isimdl campaign: " << config_path << "\n";
   print_config_summary(config, io.out);
-  const CampaignSummary s = run_campaign(config, o, io.out, std::cerr);
+  CampaignSummary s;
+  try {
+    s = run_campaign(config, o, io.out, std::cerr);
+  } catch (const std::exception& e) {
+    if (!mpi) throw;
+    std::cerr << fmt::format("isimdl campaign: {}\n", e.what());
+    mpi->abort(dynamic_cast<const UsageError*>(&e) ? kExitUsage : 1);
+  }
   if (!o.emit_fault_list.empty()) return kExitOk;
   io.out << fmt::format("{} faults run now ({} were already done) in {:.1f} s: {:.1f} faults/s, {:.1f} (fault, image) "
                         "evaluations/s; {} critical of {} in {}\n",

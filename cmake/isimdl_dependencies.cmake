@@ -7,6 +7,13 @@ find_package(yaml-cpp REQUIRED)
 find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 find_package(SQLite3 REQUIRED)
 find_package(ZLIB REQUIRED)
+# Open MPI (libopenmpi-dev): campaigns across the ranks of an MPI job. Required
+# rather than optional: scripts/setup installs it like every other package,
+# one build configuration is the one tested, and a binary started without
+# mpirun never calls MPI (campaign/mpi_ranks.h).
+# The C API from C++ (Open MPI's deprecated C++ bindings are not linked).
+set(MPI_CXX_SKIP_MPICXX ON)
+find_package(MPI REQUIRED COMPONENTS CXX)
 # oneDNN's int8 GEMM runs the reference engine's layers (models/gemm.h);
 # Debian's build uses the OpenMP runtime, kept to one thread (models/gemm.cpp).
 find_package(dnnl REQUIRED)

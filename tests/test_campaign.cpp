@@ -377,6 +377,76 @@ TEST(Campaign, ShardsMergedEqualOneProcess) {
   }
 }
 
+// Waits until no process holds the campaign lock of `db` (the ranks of a
+// killed MPI job end when they lose their launcher, not at once).
+bool lock_released(const std::string& db) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const int fd = ::open((db + ".lock").c_str(), O_RDWR | O_CREAT, 0644);
+    const bool free = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    if (fd >= 0) ::close(fd);
+    if (free) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// MPI (Open MPI from Debian): `mpirun -n 3 isimdl campaign` — rank 0 hands
+// out the faults and writes every row, ranks 1 and 2 evaluate them — gives
+// the rows of one process; so does a job killed half-way (SIGKILL to
+// mpirun) and resumed under mpirun, and a job whose fault worker crashes once.
+TEST(Campaign, MpiRanksEqualOneProcess) {
+  const std::string dir = temp_dir("campaign_mpi");
+  auto args = [&](const std::string& out) {
+    auto a = campaign_args(out);
+    a.insert(a.end(), {"-p", "campaign.sampler=importance"});
+    return a;
+  };
+  auto mpirun = [&](const std::string& out) {
+    std::vector<std::string> a = {"/usr/bin/mpirun", "--allow-run-as-root", "--oversubscribe", "-n", "3"};
+    for (const std::string& s : args(out)) a.push_back(s);
+    return a;
+  };
+  ASSERT_EQ(wait_for(spawn(args(dir + "/one"), dir + "/one.log")), 0);
+  const std::string expected = full_export(dir + "/one/campaign.sqlite");
+
+  ASSERT_EQ(wait_for(spawn(mpirun(dir + "/mpi"), dir + "/mpi.log")), 0);
+  {
+    std::ifstream log(dir + "/mpi.log");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("MPI: 3 ranks; rank 0 hands out the faults and writes every row"), std::string::npos) << text;
+  }
+  EXPECT_EQ(full_export(dir + "/mpi/campaign.sqlite"), expected);
+
+  // Killed: a fault worker hangs at fault 20, so the job cannot finish first.
+  auto to_kill = mpirun(dir + "/killed");
+  to_kill.insert(to_kill.end(), {"--fault-timeout", "600"});
+  setenv("ISIMDL_TEST_HANG_AT_FAULT", "20", 1);
+  const pid_t pid = spawn(to_kill, dir + "/killed.log");
+  unsetenv("ISIMDL_TEST_HANG_AT_FAULT");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (rows_in(dir + "/killed/campaign.sqlite") < 5 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(-pid, SIGKILL);
+  wait_for(pid);
+  const std::int64_t kept = rows_in(dir + "/killed/campaign.sqlite");
+  EXPECT_GE(kept, 5);
+  EXPECT_LT(kept, 40);
+  ASSERT_TRUE(lock_released(dir + "/killed/campaign.sqlite"));
+  auto resume = mpirun(dir + "/killed");
+  resume.push_back("--resume");
+  ASSERT_EQ(wait_for(spawn(resume, dir + "/resumed.log")), 0);
+  EXPECT_EQ(full_export(dir + "/killed/campaign.sqlite"), expected);
+
+  // A crash in a rank's fault worker costs a retry, not the rank.
+  setenv("ISIMDL_TEST_CRASH_ONCE_AT_FAULT", "7", 1);
+  const pid_t crashing = spawn(mpirun(dir + "/crash"), dir + "/crash.log");
+  unsetenv("ISIMDL_TEST_CRASH_ONCE_AT_FAULT");
+  ASSERT_EQ(wait_for(crashing), 0);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/crash/campaign.sqlite.crashed-once"));
+  EXPECT_EQ(full_export(dir + "/crash/campaign.sqlite"), expected);
+}
+
 TEST(Campaign, SameSeedSameFaultList) {
   const std::string dir = temp_dir("campaign_emit");
   auto a = campaign_args(dir), b = campaign_args(dir);
