@@ -101,86 +101,145 @@ void write_fully(int fd, const std::string& bytes) {
   }
 }
 
-// Evaluates `jobs` in a forked worker, as --jobs' workers do, with the same
-// isolation: a fault that takes longer than the fault timeout is its DUE; a
-// worker that crashes is restarted on the rest, its fault retried once and
-// then recorded as a simulator error (`attempts` counts crashes per fault).
-// The worker sends each record through a pipe as soon as it has it; returns
-// one record per job, in order. (An MPI worker rank's evaluation: the rank
-// itself never runs a fault, so a crash never takes a rank down.)
-std::vector<FaultRecord> evaluate_isolated(const std::vector<FaultRecord>& jobs,
-                                           const std::function<FaultRecord(const FaultRecord&)>& evaluate,
-                                           const CampaignOptions& options, const std::string& database, int images,
-                                           std::map<std::int64_t, int>& attempts) {
-  std::vector<FaultRecord> rows;
-  std::size_t next = 0;
-  while (next < jobs.size()) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw Error(fmt::format("pipe failed: {}", std::strerror(errno)));
-    WorkerPool pool;
-    pool.launch(0, [&] {
-      ::close(fds[0]);
-      for (std::size_t j = next; j < jobs.size(); ++j) {
-        const std::int64_t index = jobs[j].fault_index;
-        alarm(static_cast<unsigned>(std::max(1.0, options.fault_timeout_seconds)));
-        if (index == options.crash_at_fault) std::raise(SIGSEGV);
-        if (index == options.crash_once_at_fault && !std::filesystem::exists(database + ".crashed-once")) {
-          { std::ofstream(database + ".crashed-once") << index << "\n"; }
+// Reads exactly n bytes; false at end of file before the first byte (the
+// writer is gone), Error when it ends inside.
+bool read_fully(int fd, void* to, std::size_t n) {
+  std::size_t done = 0;
+  while (done < n) {
+    const ssize_t got = ::read(fd, static_cast<char*>(to) + done, n - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      if (done == 0) return false;
+      throw Error("a fault worker's message was cut short");
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+void write_frame(int fd, const FaultRecord& r) {
+  std::string bytes;
+  append_record(bytes, r);
+  const auto size = static_cast<std::uint32_t>(bytes.size());
+  write_fully(fd, std::string(reinterpret_cast<const char*>(&size), sizeof size) + bytes);
+}
+
+// false at end of file (the other side is gone).
+bool read_frame(int fd, FaultRecord& r) {
+  std::uint32_t size = 0;
+  if (!read_fully(fd, &size, sizeof size)) return false;
+  std::string bytes(size, '\0');
+  if (size > 0 && !read_fully(fd, bytes.data(), size)) throw Error("a fault worker's message was cut short");
+  std::size_t offset = 0;
+  r = read_record(bytes, offset);
+  return true;
+}
+
+// A forked worker that evaluates faults one at a time for its parent (an MPI
+// worker rank, which itself never runs a fault, so that a crash never takes
+// a rank down), with --jobs' isolation: a fault that takes longer than the
+// fault timeout is its DUE; a worker that crashes is restarted, its fault
+// retried once and then recorded as a simulator error. The worker lives
+// across calls, keeping the simulator's caches warm; jobs and records go
+// through two pipes.
+class FaultWorker {
+ public:
+  FaultWorker(std::function<FaultRecord(const FaultRecord&)> evaluate, const CampaignOptions& options,
+              std::string database, int images)
+      : evaluate_(std::move(evaluate)), options_(options), database_(std::move(database)), images_(images) {}
+  ~FaultWorker() { stop(); }
+  FaultWorker(const FaultWorker&) = delete;
+  FaultWorker& operator=(const FaultWorker&) = delete;
+
+  // One record per job (a FaultRecord holding the fault's index, site and weight), in order.
+  std::vector<FaultRecord> run(const std::vector<FaultRecord>& jobs) {
+    std::vector<FaultRecord> rows;
+    for (std::size_t j = 0; j < jobs.size();) {
+      const FaultRecord& job = jobs[j];
+      if (!pool_) start();
+      FaultRecord record;
+      bool answered = false;
+      try {
+        write_frame(to_worker_, job);
+        answered = read_frame(from_worker_, record);
+      } catch (const Error&) {
+        answered = false;  // the worker died mid-message
+      }
+      if (answered) {
+        rows.push_back(record);
+        ++j;
+        continue;
+      }
+      // The worker ended on this job.
+      const int status = stop();
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 3) throw Error("a fault worker failed (see the message above)");
+      const bool hung = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
+      if (hung || ++attempts_[job.fault_index] >= kFaultAttempts) {
+        const std::string why = hung ? "worker hung (timeout)"
+                                     : fmt::format("worker crashed (signal {}) on each of {} attempts",
+                                                   WIFSIGNALED(status) ? WTERMSIG(status) : -1, kFaultAttempts);
+        FaultRecord failed = failed_fault(job.fault_index, job.site, images_, hung, why);
+        failed.weight = job.weight;
+        rows.push_back(failed);
+        ++j;
+      }
+    }
+    return rows;
+  }
+
+ private:
+  void start() {
+    int jobs[2], records[2];
+    if (::pipe(jobs) != 0) throw Error(fmt::format("pipe failed: {}", std::strerror(errno)));
+    if (::pipe(records) != 0) {
+      ::close(jobs[0]);
+      ::close(jobs[1]);
+      throw Error(fmt::format("pipe failed: {}", std::strerror(errno)));
+    }
+    pool_ = std::make_unique<WorkerPool>();
+    pool_->launch(0, [&] {
+      ::close(jobs[1]);
+      ::close(records[0]);
+      FaultRecord job;
+      while (read_frame(jobs[0], job)) {
+        const std::int64_t index = job.fault_index;
+        alarm(static_cast<unsigned>(std::max(1.0, options_.fault_timeout_seconds)));
+        if (index == options_.crash_at_fault) std::raise(SIGSEGV);
+        if (index == options_.crash_once_at_fault && !std::filesystem::exists(database_ + ".crashed-once")) {
+          { std::ofstream(database_ + ".crashed-once") << index << "\n"; }
           std::raise(SIGSEGV);
         }
-        if (index == options.hang_at_fault)
+        if (index == options_.hang_at_fault)
           for (;;) pause();
-        const FaultRecord record = evaluate(jobs[j]);
+        const FaultRecord record = evaluate_(job);
         alarm(0);
-        std::string bytes;
-        append_record(bytes, record);
-        const auto size = static_cast<std::uint32_t>(bytes.size());
-        write_fully(fds[1], std::string(reinterpret_cast<const char*>(&size), sizeof size) + bytes);
+        write_frame(records[1], record);
       }
     });
-    ::close(fds[1]);
-    std::string received;
-    char buffer[1 << 16];
-    for (;;) {
-      const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      received.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    const auto exit = pool.wait_blocking();
-    // Whole frames only: a worker killed mid-write sent part of one.
-    for (std::size_t at = 0; received.size() - at >= sizeof(std::uint32_t);) {
-      std::uint32_t size = 0;
-      std::memcpy(&size, received.data() + at, sizeof size);
-      if (received.size() - at - sizeof size < size) break;
-      std::size_t offset = 0;
-      rows.push_back(read_record(received.substr(at + sizeof size, size), offset));
-      at += sizeof size + size;
-      ++next;
-    }
-    if (!exit) throw Error("internal: a fault worker vanished");
-    const int status = exit->status;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-      if (next != jobs.size()) throw Error("internal: a fault worker ended before its last fault");
-      break;
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 3) throw Error("a fault worker failed (see the message above)");
-    // Crashed or hung on jobs[next].
-    const FaultRecord& job = jobs[next];
-    const bool hung = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
-    if (hung || ++attempts[job.fault_index] >= kFaultAttempts) {
-      const std::string why = hung ? "worker hung (timeout)"
-                                   : fmt::format("worker crashed (signal {}) on each of {} attempts",
-                                                 WIFSIGNALED(status) ? WTERMSIG(status) : -1, kFaultAttempts);
-      FaultRecord failed = failed_fault(job.fault_index, job.site, images, hung, why);
-      failed.weight = job.weight;
-      rows.push_back(failed);
-      ++next;
-    }
+    ::close(jobs[0]);
+    ::close(records[1]);
+    to_worker_ = jobs[1];
+    from_worker_ = records[0];
   }
-  return rows;
-}
+  // Ends the worker (closing its job pipe lets a live one exit) and returns its status.
+  int stop() {
+    if (!pool_) return 0;
+    ::close(to_worker_);
+    ::close(from_worker_);
+    to_worker_ = from_worker_ = -1;
+    const auto exit = pool_->wait_blocking();
+    pool_.reset();
+    return exit ? exit->status : 0;
+  }
+
+  std::function<FaultRecord(const FaultRecord&)> evaluate_;
+  const CampaignOptions& options_;
+  std::string database_;
+  int images_;
+  std::unique_ptr<WorkerPool> pool_;
+  int to_worker_ = -1, from_worker_ = -1;
+  std::map<std::int64_t, int> attempts_;  // crashes per fault
+};
 
 }  // namespace
 
@@ -367,7 +426,15 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
     simulator.set_analytic(!options.simulate_all);
     const int golden = golden_correct(simulator, data, config.images);
     const std::string database = results_path(config, options);
-    std::map<std::int64_t, int> attempts;
+    // A worker writing to a parent that is gone must not kill the rank.
+    std::signal(SIGPIPE, SIG_IGN);
+    FaultWorker worker(
+        [&](const FaultRecord& job) {
+          FaultRecord r = evaluate_fault(simulator, data, config, golden, job.fault_index, job.site);
+          r.weight = job.weight;
+          return r;
+        },
+        options, database, config.images.size());
     std::string rows;  // the first message says it is ready
     for (;;) {
       mpi->send(0, kTagRows, rows);
@@ -376,14 +443,7 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
       if (bytes.empty()) break;
       std::vector<FaultRecord> jobs;
       for (std::size_t offset = 0; offset < bytes.size();) jobs.push_back(read_record(bytes, offset));
-      const auto done = evaluate_isolated(
-          jobs,
-          [&](const FaultRecord& job) {
-            FaultRecord r = evaluate_fault(simulator, data, config, golden, job.fault_index, job.site);
-            r.weight = job.weight;
-            return r;
-          },
-          options, database, config.images.size(), attempts);
+      const auto done = worker.run(jobs);
       rows.clear();
       for (const FaultRecord& r : done) append_record(rows, r);
     }
