@@ -26,7 +26,7 @@ namespace {
 int campaign_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
   std::string config_path = "configs/default.yaml", array_path, model, images, inputs, labels, out_dir, target_margin,
               until_critical, shard;
-  bool relative = false;
+  bool relative = false, force_mpi = false;
   std::vector<std::string> overrides;
   CampaignOptions o;
   po::options_description desc("Options");
@@ -49,6 +49,8 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
       "db", po::value(&o.database), "results file (default <output.dir>/campaign.sqlite; a shard's: campaign.shard-I-of-N.sqlite)")(
       "resume", po::bool_switch(&o.resume), "continue a killed campaign: run only the faults not yet in the results")(
       "jobs,j", po::value(&o.jobs)->default_value(0), "worker processes (default campaign.jobs)")(
+      "mpi", po::bool_switch(&force_mpi),
+      "run as a rank of an MPI job even when the launcher's environment does not say so (mpirun is detected)")(
       "shard", po::value(&shard),
       "run only shard I of N (I/N, 0 <= I < N): the faults whose index is I modulo N, into this shard's own results "
       "file (--db); isimdl results merge joins the shards")(
@@ -93,7 +95,7 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
   // Under mpirun (several ranks): rank 0 prints and writes, the others
   // evaluate; an error on any rank ends the whole job.
   std::unique_ptr<MpiRanks> mpi;
-  if (MpiRanks::launched()) {
+  if (force_mpi || MpiRanks::launched()) {
     mpi = std::make_unique<MpiRanks>();
     o.mpi = mpi.get();
   }
