@@ -3,6 +3,8 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -71,5 +73,53 @@ int MpiRanks::receive_any(int tag, std::string& bytes) {
 }
 
 void MpiRanks::receive(int from, int tag, std::string& bytes) { receive_matched(wait_for(from, tag), bytes); }
+
+namespace {
+// The farm's tags (apart from the campaign's): a result (8 bytes of task
+// index, then the result; empty: ready) to rank 0; a task (8 bytes of index;
+// empty: stop) to a worker rank.
+constexpr int kTagResult = 3, kTagTask = 4;
+}  // namespace
+
+std::vector<std::string> MpiRanks::farm(std::size_t count, const std::function<std::string(std::size_t)>& work) {
+  if (rank_ > 0) {
+    std::string message;  // ready
+    for (;;) {
+      send(0, kTagResult, message);
+      std::string task;
+      receive(0, kTagTask, task);
+      if (task.empty()) return {};
+      std::uint64_t index = 0;
+      if (task.size() != sizeof index) throw Error("MPI: a task message of the wrong size");
+      std::memcpy(&index, task.data(), sizeof index);
+      message = task + work(static_cast<std::size_t>(index));
+    }
+  }
+  std::vector<std::string> results(count);
+  std::size_t next = 0, outstanding = 0;
+  int stopped = 0;
+  while (stopped < size_ - 1) {
+    std::string message;
+    const int from = receive_any(kTagResult, message);
+    if (!message.empty()) {
+      std::uint64_t index = 0;
+      if (message.size() < sizeof index) throw Error("MPI: a result message of the wrong size");
+      std::memcpy(&index, message.data(), sizeof index);
+      if (index >= count) throw Error("MPI: a result for a task that does not exist");
+      results[static_cast<std::size_t>(index)] = message.substr(sizeof index);
+      --outstanding;
+    }
+    if (next < count) {
+      const std::uint64_t index = next++;
+      send(from, kTagTask, std::string(reinterpret_cast<const char*>(&index), sizeof index));
+      ++outstanding;
+    } else {
+      send(from, kTagTask, std::string());
+      ++stopped;
+    }
+  }
+  if (outstanding != 0) throw Error("internal: MPI farm ended with tasks outstanding");
+  return results;
+}
 
 }  // namespace isimdl

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace isimdl {
 
@@ -32,6 +35,14 @@ class MpiRanks {
   // From any rank; returns the sender.
   int receive_any(int tag, std::string& bytes);
   void receive(int from, int tag, std::string& bytes);
+
+  // A task farm (isimdl sweep's configurations, isimdl compare's samplers x
+  // seeds): every rank calls it with the same `count`. Rank 0 hands out the
+  // tasks 0 .. count-1 one at a time to whichever rank asks and returns
+  // their results in task order; ranks 1 .. N-1 run `work` on each task they
+  // get and return nothing. What a task computes must depend on its index
+  // alone, so that the results equal a loop over the tasks in one process.
+  std::vector<std::string> farm(std::size_t count, const std::function<std::string(std::size_t)>& work);
 
  private:
   int rank_ = 0, size_ = 1;

@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <functional>
+#include <memory>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +32,7 @@
 #include "campaign/campaign.h"
 #include "config/config.h"
 #include "runner/fault_simulator.h"
+#include "campaign/mpi_ranks.h"
 #include "campaign/progress.h"
 #include "runner/run_report.h"
 
@@ -70,7 +74,7 @@ struct Evaluated {
   double drop = 0;
 };
 
-int compare_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+int compare_body(const std::vector<std::string>& args, const std::string& prog, CliStreams& io, MpiRanks* mpi) {
   std::string config_path = "configs/campaigns/lenet5-isimdl.yaml", models_arg, out_dir = "results/compare";
   std::vector<std::string> overrides;
   int seeds = 5, max_faults = 1000;
@@ -97,7 +101,7 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
     for (std::string m; std::getline(ss, m, ',');) models.push_back(m);
   }
   std::filesystem::create_directories(out_dir);
-  write_resolved_config(config, out_dir);
+  if (!mpi || mpi->rank() == 0) write_resolved_config(config, out_dir);
   const auto start = std::chrono::steady_clock::now();
   const MnistSplit data = load_split(config.dataset, "t10k");
   Accelerator& accelerator = shared_accelerator();
@@ -129,29 +133,84 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
                           100.0 * golden / config.images.size(), to_string(config.images))
            << std::flush;
     const auto all_variants = variants(config.campaign, ablations);
-    Progress line(std::cerr, model_name + ": faults evaluated",
-                  static_cast<std::int64_t>(all_variants.size()) * seeds * max_faults, Progress::wanted(quiet));
-    std::int64_t evaluated = 0;
-    for (const Variant& variant : all_variants) {
-      std::vector<double> block = scores;
-      if (variant.flat_blocks) std::fill(block.begin(), block.end(), 1.0);
-      const ImportanceSampler sampler(space, live, block, variant.options);
-      for (int seed = 1; seed <= seeds; ++seed) {
-        Random random(config.campaign.seed * 1000 + static_cast<std::uint64_t>(seed));
-        std::vector<Evaluated> faults;
-        for (int f = 0; f < max_faults; ++f) {
-          Evaluated e;
-          if (variant.importance) {
-            const auto d = sampler.sample(random);
-            e.site = d.site;
-            e.weight = d.weight();
-          } else {
-            e.site = space.sample_uniform(random);
-          }
-          e.drop = evaluate_fault(simulator, data, config, golden, f, e.site).drop;
-          faults.push_back(e);
-          line.update(++evaluated);
+    const std::size_t tasks = all_variants.size() * static_cast<std::size_t>(seeds);
+    Progress line(std::cerr, model_name + ": faults evaluated", static_cast<std::int64_t>(tasks) * max_faults,
+                  Progress::wanted(quiet) && !mpi);
+    // One task per (variant, seed): its faults, drawn and evaluated; a
+    // function of the task alone, so that ranks can share them.
+    std::vector<std::unique_ptr<ImportanceSampler>> samplers(all_variants.size());
+    auto draw_and_evaluate = [&](std::size_t task, const std::function<void()>& on_fault) {
+      const std::size_t v = task / static_cast<std::size_t>(seeds);
+      const Variant& variant = all_variants[v];
+      const int seed = static_cast<int>(task % static_cast<std::size_t>(seeds)) + 1;
+      if (variant.importance && !samplers[v]) {
+        std::vector<double> block = scores;
+        if (variant.flat_blocks) std::fill(block.begin(), block.end(), 1.0);
+        samplers[v] = std::make_unique<ImportanceSampler>(space, live, block, variant.options);
+      }
+      Random random(config.campaign.seed * 1000 + static_cast<std::uint64_t>(seed));
+      std::vector<Evaluated> faults;
+      for (int f = 0; f < max_faults; ++f) {
+        Evaluated e;
+        if (variant.importance) {
+          const auto d = samplers[v]->sample(random);
+          e.site = d.site;
+          e.weight = d.weight();
+        } else {
+          e.site = space.sample_uniform(random);
         }
+        e.drop = evaluate_fault(simulator, data, config, golden, f, e.site).drop;
+        faults.push_back(e);
+        if (on_fault) on_fault();
+      }
+      return faults;
+    };
+    auto print_done = [&](const Variant& variant) {
+      io.out << fmt::format("  {:<18} done ({:.0f} s)\n", variant.name,
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count())
+             << std::flush;
+    };
+    std::vector<std::vector<Evaluated>> results(tasks);
+    if (mpi) {
+      // (variant, seed) tasks across the ranks; a result is each fault's
+      // register group, weight and accuracy drop.
+      const std::vector<std::string> bytes = mpi->farm(tasks, [&](std::size_t task) {
+        std::string out;
+        for (const Evaluated& e : draw_and_evaluate(task, {})) {
+          const auto group = static_cast<std::int32_t>(e.site.group);
+          out.append(reinterpret_cast<const char*>(&group), sizeof group);
+          out.append(reinterpret_cast<const char*>(&e.weight), sizeof e.weight);
+          out.append(reinterpret_cast<const char*>(&e.drop), sizeof e.drop);
+        }
+        return out;
+      });
+      if (mpi->rank() > 0) continue;  // every rank walks the same models
+      constexpr std::size_t kSize = sizeof(std::int32_t) + 2 * sizeof(double);
+      for (std::size_t t = 0; t < tasks; ++t) {
+        if (bytes[t].size() != kSize * static_cast<std::size_t>(max_faults))
+          throw Error("compare: a rank's result has the wrong size");
+        for (std::size_t at = 0; at < bytes[t].size(); at += kSize) {
+          Evaluated e;
+          std::int32_t group = 0;
+          std::memcpy(&group, bytes[t].data() + at, sizeof group);
+          e.site.group = static_cast<RegisterGroup>(group);
+          std::memcpy(&e.weight, bytes[t].data() + at + sizeof group, sizeof e.weight);
+          std::memcpy(&e.drop, bytes[t].data() + at + sizeof group + sizeof e.weight, sizeof e.drop);
+          results[t].push_back(e);
+        }
+      }
+      for (const Variant& variant : all_variants) print_done(variant);
+    } else {
+      std::int64_t evaluated = 0;
+      for (std::size_t t = 0; t < tasks; ++t) {
+        results[t] = draw_and_evaluate(t, [&] { line.update(++evaluated); });
+        if ((t + 1) % static_cast<std::size_t>(seeds) == 0) print_done(all_variants[t / static_cast<std::size_t>(seeds)]);
+      }
+    }
+    for (std::size_t v = 0; v < all_variants.size(); ++v) {
+      const Variant& variant = all_variants[v];
+      for (int seed = 1; seed <= seeds; ++seed) {
+        const std::vector<Evaluated>& faults = results[v * static_cast<std::size_t>(seeds) + static_cast<std::size_t>(seed - 1)];
         for (double threshold : thresholds) {
           std::vector<double> x, w;
           int found = 0;
@@ -181,11 +240,9 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
             by_group += fmt::format("{},{},{},{},{},{}\n", model_name, threshold, variant.name, g, counts.first, counts.second);
         }
       }
-      io.out << fmt::format("  {:<18} done ({:.0f} s)\n", variant.name,
-                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count())
-             << std::flush;
     }
   }
+  if (mpi && mpi->rank() > 0) return kExitOk;
   write_file_atomically(out_dir + "/precision.csv", curve);
   write_file_atomically(out_dir + "/by_group.csv", by_group);
   // Mean and spread over seeds, and the gain over uniform sampling.
@@ -268,6 +325,21 @@ int compare_command(const std::vector<std::string>& args, const std::string& pro
 }
 
 }  // namespace
+
+// Under mpirun (several ranks) the (sampler, seed) pairs are shared among
+// the ranks; rank 0 prints and writes, and an error on any rank ends the job.
+int compare_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  if (!MpiRanks::launched()) return compare_body(args, prog, io, nullptr);
+  MpiRanks mpi;
+  std::ostringstream quiet;
+  CliStreams rank_io{mpi.rank() > 0 ? static_cast<std::ostream&>(quiet) : io.out, io.err};
+  try {
+    return compare_body(args, prog, rank_io, &mpi);
+  } catch (const std::exception& e) {
+    std::cerr << fmt::format("isimdl compare: rank {}: {}\n", mpi.rank(), e.what());
+    mpi.abort(dynamic_cast<const UsageError*>(&e) ? kExitUsage : 1);
+  }
+}
 
 CliCommand compare_command_entry() {
   return {"compare", "ISimDL's experiment: importance against uniform sampling, precision and estimates", compare_command, {}};

@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "cli/cli_commands.h"
 #include "config/config.h"
+#include "campaign/mpi_ranks.h"
 #include "campaign/progress.h"
 #include "campaign/worker_pool.h"
 #include "campaign/sweep.h"
@@ -52,7 +53,7 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
-int sweep_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+int sweep_body(const std::vector<std::string>& args, const std::string& prog, CliStreams& io, MpiRanks* mpi) {
   std::string config_path = "configs/default.yaml", model, rows_text = "4,8,16,32", cols_text = "4,8,16,32", timing,
               out_dir = "results/sweep", images;
   std::vector<std::string> overrides;
@@ -118,14 +119,31 @@ int sweep_command(const std::vector<std::string>& args, const std::string& prog,
     std::ofstream(part(i) + ".row") << sweep_csv_row(p);
     std::ofstream(part(i) + ".layers") << sweep_layers_csv_rows(p);
   };
-  const int workers = std::min<int>(jobs, static_cast<int>(configs.size()));
-  Progress progress(std::cerr, "configurations", static_cast<std::int64_t>(configs.size()), Progress::wanted(quiet));
+  const int workers = mpi ? 1 : std::min<int>(jobs, static_cast<int>(configs.size()));
+  Progress progress(std::cerr, "configurations", static_cast<std::int64_t>(configs.size()),
+                    Progress::wanted(quiet) && !mpi);
   auto finished = [&] {
     std::int64_t n = 0;
     for (std::size_t i = 0; i < configs.size(); ++i) n += std::filesystem::exists(part(i) + ".row");
     return n;
   };
-  if (workers == 1) {
+  if (mpi) {
+    // Configurations across the ranks: each result is its table row
+    // (length-prefixed) and its layer rows.
+    const std::vector<std::string> results = mpi->farm(configs.size(), [&](std::size_t i) {
+      const SweepPoint p = run_sweep_point(configs[i], q, data, vulnerability);
+      const std::string row = sweep_csv_row(p);
+      return fmt::format("{}\n", row.size()) + row + sweep_layers_csv_rows(p);
+    });
+    if (mpi->rank() > 0) return kExitOk;
+    for (std::size_t i = 0; i < configs.size(); ++i) {
+      const std::string& r = results[i];
+      const std::size_t eol = r.find('\n');
+      const std::size_t size = std::stoul(r.substr(0, eol));
+      std::ofstream(part(i) + ".row") << r.substr(eol + 1, size);
+      std::ofstream(part(i) + ".layers") << r.substr(eol + 1 + size);
+    }
+  } else if (workers == 1) {
     for (std::size_t i = 0; i < configs.size(); ++i) {
       run_point(i);
       progress.update(static_cast<std::int64_t>(i + 1));
@@ -190,6 +208,22 @@ int sweep_command(const std::vector<std::string>& args, const std::string& prog,
 }
 
 }  // namespace
+
+// Under mpirun (several ranks) the configurations are shared among the
+// ranks; rank 0 prints and writes the tables, and an error on any rank ends
+// the job.
+int sweep_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
+  if (!MpiRanks::launched()) return sweep_body(args, prog, io, nullptr);
+  MpiRanks mpi;
+  std::ostringstream quiet;
+  CliStreams rank_io{mpi.rank() > 0 ? static_cast<std::ostream&>(quiet) : io.out, io.err};
+  try {
+    return sweep_body(args, prog, rank_io, &mpi);
+  } catch (const std::exception& e) {
+    std::cerr << fmt::format("isimdl sweep: rank {}: {}\n", mpi.rank(), e.what());
+    mpi.abort(dynamic_cast<const UsageError*>(&e) ? kExitUsage : 1);
+  }
+}
 
 CliCommand sweep_command_entry() {
   return {"sweep", "architects' design-space sweep over PE-array sizes: cycles, traffic, fault sites, vulnerability",

@@ -463,6 +463,40 @@ TEST(Campaign, MpiRanksEqualOneProcess) {
   EXPECT_EQ(full_export(dir + "/crash/campaign.sqlite"), expected);
 }
 
+// sweep (configurations across ranks) and compare (samplers x seeds across
+// ranks) under mpirun write the files one process writes.
+TEST(Campaign, SweepAndCompareOverMpiRanksEqualOneProcess) {
+  const std::string dir = temp_dir("mpi_sweep_compare");
+  const std::vector<std::string> mpirun = {"/usr/bin/mpirun", "--allow-run-as-root", "--oversubscribe", "-n", "3"};
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::vector<std::string> sweep = {
+      ISIMDL_BINARY, "sweep", "--config", kSource + "/configs/default.yaml", "--rows", "4,8", "--cols", "4,8",
+      "--vulnerability", "20", "--images", "0:3", "-p", "dataset.dir=" + kSource + "/tests/data", "-q"};
+  const std::vector<std::string> compare = {
+      ISIMDL_BINARY, "compare", "--config", kSource + "/configs/campaigns/lenet5-isimdl.yaml", "--seeds", "3", "--faults", "30",
+      "-p", "dataset.images=0:3", "-p", "array.rows=8", "-p", "array.cols=8", "-p", "dataset.dir=" + kSource + "/tests/data",
+      "-q"};
+  for (const auto& [name, command] : {std::pair{std::string("sweep"), sweep}, std::pair{std::string("compare"), compare}}) {
+    auto one = command, ranks = mpirun;
+    one.insert(one.end(), {"--out", dir + "/" + name + "-one"});
+    ranks.insert(ranks.end(), command.begin(), command.end());
+    ranks.insert(ranks.end(), {"--out", dir + "/" + name + "-mpi"});
+    ASSERT_EQ(wait_for(spawn(one, dir + "/" + name + "-one.log")), 0) << read(dir + "/" + name + "-one.log");
+    ASSERT_EQ(wait_for(spawn_mpi(ranks, dir + "/" + name + "-mpi.log")), 0) << read(dir + "/" + name + "-mpi.log");
+  }
+  for (const char* file : {"sweep.csv", "sweep_layers.csv"}) {
+    EXPECT_FALSE(read(dir + "/sweep-one/" + file).empty()) << file;
+    EXPECT_EQ(read(dir + "/sweep-mpi/" + file), read(dir + "/sweep-one/" + file)) << file;
+  }
+  for (const char* file : {"precision.csv", "by_group.csv", "table.md"}) {
+    EXPECT_FALSE(read(dir + "/compare-one/" + file).empty()) << file;
+    EXPECT_EQ(read(dir + "/compare-mpi/" + file), read(dir + "/compare-one/" + file)) << file;
+  }
+}
+
 TEST(Campaign, SameSeedSameFaultList) {
   const std::string dir = temp_dir("campaign_emit");
   auto a = campaign_args(dir), b = campaign_args(dir);
