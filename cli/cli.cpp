@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <iostream>
 #include <ostream>
+#include <sstream>
 
+#include "campaign/mpi_ranks.h"
 #include "hw/accelerator.h"
 #include "isimdl/version.h"
 #include "models/error.h"
@@ -65,6 +68,20 @@ bool parse_command_line(const std::string& prog, const std::string& usage, po::o
     throw UsageError(fmt::format("{}: {} (see '{} --help')", prog, e.what(), prog));
   }
   return false;
+}
+
+int with_mpi_ranks(const std::string& prog, CliStreams& io, bool force,
+                   const std::function<int(CliStreams& io, MpiRanks* mpi)>& body) {
+  if (!force && !MpiRanks::launched()) return body(io, nullptr);
+  MpiRanks mpi;
+  std::ostringstream dropped;
+  CliStreams rank_io{mpi.rank() > 0 ? static_cast<std::ostream&>(dropped) : io.out, io.err};
+  try {
+    return body(rank_io, &mpi);
+  } catch (const std::exception& e) {
+    std::cerr << fmt::format("{}: rank {}: {}\n", prog, mpi.rank(), e.what());
+    mpi.abort(dynamic_cast<const UsageError*>(&e) ? kExitUsage : 1);
+  }
 }
 
 int run_cli(const std::vector<std::string>& args, CliStreams& io) { return dispatch("isimdl", cli_commands(), args, io, true); }

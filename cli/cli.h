@@ -41,6 +41,15 @@ bool parse_command_line(const std::string& prog, const std::string& usage,
                         const std::vector<std::string>& args, boost::program_options::variables_map& values,
                         CliStreams& io);
 
+class MpiRanks;
+// Runs a command's `body` in this process, or — when it was started as one
+// of several ranks of an MPI job (MpiRanks::launched(), or `force`) — on
+// every rank with MPI initialized: rank 0 prints to io.out, the other ranks'
+// output is dropped, and an error on any rank ends the whole job after
+// naming the rank (`prog: rank R: what`).
+int with_mpi_ranks(const std::string& prog, CliStreams& io, bool force,
+                   const std::function<int(CliStreams& io, MpiRanks* mpi)>& body);
+
 // The subcommands, in the order `isimdl --help` lists them.
 std::vector<CliCommand> cli_commands();
 

@@ -23,6 +23,8 @@ namespace isimdl {
 namespace po = boost::program_options;
 namespace {
 
+int campaign_run(const Config& config, const std::string& config_path, const CampaignOptions& o, CliStreams& io);
+
 int campaign_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
   std::string config_path = "configs/default.yaml", array_path, model, images, inputs, labels, out_dir, target_margin,
               until_critical, shard;
@@ -94,31 +96,17 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
   o.test_hooks_from_environment();
   // Under mpirun (several ranks): rank 0 prints and writes, the others
   // evaluate; an error on any rank ends the whole job.
-  std::unique_ptr<MpiRanks> mpi;
-  if (force_mpi || MpiRanks::launched()) {
-    mpi = std::make_unique<MpiRanks>();
-    o.mpi = mpi.get();
-  }
-  if (mpi && mpi->rank() > 0) {
-    try {
-      std::ostringstream quiet;
-      run_campaign(config, o, quiet, quiet);
-    } catch (const std::exception& e) {
-      std::cerr << fmt::format("isimdl campaign: rank {}: {}\n", mpi->rank(), e.what());
-      mpi->abort(1);
-    }
-    return kExitOk;
-  }
+  return with_mpi_ranks(prog, io, force_mpi, [&](CliStreams& rank_io, MpiRanks* mpi) {
+    o.mpi = mpi;
+    return campaign_run(config, config_path, o, rank_io);
+  });
+}
+
+int campaign_run(const Config& config, const std::string& config_path, const CampaignOptions& o, CliStreams& io) {
   io.out << "isimdl campaign: " << config_path << "\n";
   print_config_summary(config, io.out);
-  CampaignSummary s;
-  try {
-    s = run_campaign(config, o, io.out, std::cerr);
-  } catch (const std::exception& e) {
-    if (!mpi) throw;
-    std::cerr << fmt::format("isimdl campaign: {}\n", e.what());
-    mpi->abort(dynamic_cast<const UsageError*>(&e) ? kExitUsage : 1);
-  }
+  const CampaignSummary s = run_campaign(config, o, io.out, o.mpi && o.mpi->rank() > 0 ? io.out : std::cerr);
+  if (o.mpi && o.mpi->rank() > 0) return kExitOk;
   if (!o.emit_fault_list.empty()) return kExitOk;
   io.out << fmt::format("{} faults run now ({} were already done) in {:.1f} s: {:.1f} faults/s, {:.1f} (fault, image) "
                         "evaluations/s; {} critical of {} in {}\n",

@@ -329,16 +329,8 @@ int compare_body(const std::vector<std::string>& args, const std::string& prog, 
 // Under mpirun (several ranks) the (sampler, seed) pairs are shared among
 // the ranks; rank 0 prints and writes, and an error on any rank ends the job.
 int compare_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
-  if (!MpiRanks::launched()) return compare_body(args, prog, io, nullptr);
-  MpiRanks mpi;
-  std::ostringstream quiet;
-  CliStreams rank_io{mpi.rank() > 0 ? static_cast<std::ostream&>(quiet) : io.out, io.err};
-  try {
-    return compare_body(args, prog, rank_io, &mpi);
-  } catch (const std::exception& e) {
-    std::cerr << fmt::format("isimdl compare: rank {}: {}\n", mpi.rank(), e.what());
-    mpi.abort(dynamic_cast<const UsageError*>(&e) ? kExitUsage : 1);
-  }
+  return with_mpi_ranks(prog, io, false,
+                        [&](CliStreams& rank_io, MpiRanks* mpi) { return compare_body(args, prog, rank_io, mpi); });
 }
 
 CliCommand compare_command_entry() {

@@ -213,16 +213,7 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
 // ranks; rank 0 prints and writes the tables, and an error on any rank ends
 // the job.
 int sweep_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
-  if (!MpiRanks::launched()) return sweep_body(args, prog, io, nullptr);
-  MpiRanks mpi;
-  std::ostringstream quiet;
-  CliStreams rank_io{mpi.rank() > 0 ? static_cast<std::ostream&>(quiet) : io.out, io.err};
-  try {
-    return sweep_body(args, prog, rank_io, &mpi);
-  } catch (const std::exception& e) {
-    std::cerr << fmt::format("isimdl sweep: rank {}: {}\n", mpi.rank(), e.what());
-    mpi.abort(dynamic_cast<const UsageError*>(&e) ? kExitUsage : 1);
-  }
+  return with_mpi_ranks(prog, io, false, [&](CliStreams& rank_io, MpiRanks* mpi) { return sweep_body(args, prog, rank_io, mpi); });
 }
 
 CliCommand sweep_command_entry() {
