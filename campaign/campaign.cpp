@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,7 +75,6 @@ FaultRecord failed_fault(std::int64_t index, const FaultSite& site, int images, 
 // Attempts a fault gets before its worker's crashes make it a simulator error.
 constexpr int kFaultAttempts = 2;
 
-std::string marker_path(const std::string& database, int worker) { return fmt::format("{}.worker{}", database, worker); }
 
 // Where a campaign's rows go: --db, or output.dir's campaign.sqlite (a
 // shard's own file: shards of one campaign share output.dir in a Slurm job array).
@@ -135,54 +135,87 @@ bool read_frame(int fd, FaultRecord& r) {
   return true;
 }
 
-// A forked worker that evaluates faults one at a time for its parent (an MPI
-// worker rank, which itself never runs a fault, so that a crash never takes
-// a rank down), with --jobs' isolation: a fault that takes longer than the
-// fault timeout is its DUE; a worker that crashes is restarted, its fault
-// retried once and then recorded as a simulator error. The worker lives
-// across calls, keeping the simulator's caches warm; jobs and records go
-// through two pipes.
+// A forked worker that evaluates faults one at a time for its parent — a
+// campaign's --jobs workers, an MPI worker rank's one — with the isolation a
+// campaign promises: a fault that takes longer than the fault timeout is
+// its DUE; a worker that crashes is restarted, its fault retried once and
+// then recorded as a simulator error. The worker lives across faults,
+// keeping the simulator's caches warm (forked with the parent's golden
+// cache); jobs and records go through two pipes. It never opens the results
+// file: its parent writes every row. `before_fork` runs before each fork (the
+// parent closes its results file then: SQLite's connections must not cross
+// a fork).
 class FaultWorker {
  public:
   FaultWorker(std::function<FaultRecord(const FaultRecord&)> evaluate, const CampaignOptions& options,
-              std::string database, int images)
-      : evaluate_(std::move(evaluate)), options_(options), database_(std::move(database)), images_(images) {}
-  ~FaultWorker() { stop(); }
+              std::string database, int images, std::function<void()> before_fork = {})
+      : evaluate_(std::move(evaluate)),
+        options_(options),
+        database_(std::move(database)),
+        images_(images),
+        before_fork_(std::move(before_fork)) {}
+  // Kills a worker still running (idle or not) and reaps it.
+  ~FaultWorker() {
+    close_pipes();
+    if (pool_) pool_->stop_all();
+  }
   FaultWorker(const FaultWorker&) = delete;
   FaultWorker& operator=(const FaultWorker&) = delete;
 
-  // One record per job (a FaultRecord holding the fault's index, site and weight), in order.
+  // Hands the worker a job (a FaultRecord holding the fault's index, site and
+  // weight), starting a worker if none runs.
+  void send(const FaultRecord& job) {
+    job_ = job;
+    if (!pool_) start();
+    try {
+      write_frame(to_worker_, job);
+    } catch (const Error&) {
+      // The worker died before it took the job: receive() finds out how.
+    }
+  }
+  bool busy() const { return job_.has_value(); }
+  // The pipe the job's record arrives on: poll it for input.
+  int record_fd() const { return from_worker_; }
+  // Once record_fd() is readable: the job's record; or, if the worker ended
+  // on the job, the job's failed record (a hang, a second crash), or nothing
+  // after a first crash — the job is then running again in a fresh worker.
+  std::optional<FaultRecord> receive() {
+    FaultRecord record;
+    bool answered = false;
+    try {
+      answered = read_frame(from_worker_, record);
+    } catch (const Error&) {
+      answered = false;  // the worker died mid-message
+    }
+    if (answered) {
+      job_.reset();
+      return record;
+    }
+    const FaultRecord job = *job_;
+    const int status = end();
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3) throw Error("a fault worker failed (see the message above)");
+    const bool hung = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
+    if (hung || ++attempts_[job.fault_index] >= kFaultAttempts) {
+      const std::string why = hung ? "worker hung (timeout)"
+                                   : fmt::format("worker crashed (signal {}) on each of {} attempts",
+                                                 WIFSIGNALED(status) ? WTERMSIG(status) : -1, kFaultAttempts);
+      FaultRecord failed = failed_fault(job.fault_index, job.site, images_, hung, why);
+      failed.weight = job.weight;
+      job_.reset();
+      return failed;
+    }
+    send(job);
+    return std::nullopt;
+  }
+  // One record per job, in order, one job at a time.
   std::vector<FaultRecord> run(const std::vector<FaultRecord>& jobs) {
     std::vector<FaultRecord> rows;
-    for (std::size_t j = 0; j < jobs.size();) {
-      const FaultRecord& job = jobs[j];
-      if (!pool_) start();
-      FaultRecord record;
-      bool answered = false;
-      try {
-        write_frame(to_worker_, job);
-        answered = read_frame(from_worker_, record);
-      } catch (const Error&) {
-        answered = false;  // the worker died mid-message
+    for (const FaultRecord& job : jobs) {
+      send(job);
+      std::optional<FaultRecord> record;
+      while (!(record = receive())) {
       }
-      if (answered) {
-        rows.push_back(record);
-        ++j;
-        continue;
-      }
-      // The worker ended on this job.
-      const int status = stop();
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 3) throw Error("a fault worker failed (see the message above)");
-      const bool hung = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
-      if (hung || ++attempts_[job.fault_index] >= kFaultAttempts) {
-        const std::string why = hung ? "worker hung (timeout)"
-                                     : fmt::format("worker crashed (signal {}) on each of {} attempts",
-                                                   WIFSIGNALED(status) ? WTERMSIG(status) : -1, kFaultAttempts);
-        FaultRecord failed = failed_fault(job.fault_index, job.site, images_, hung, why);
-        failed.weight = job.weight;
-        rows.push_back(failed);
-        ++j;
-      }
+      rows.push_back(*record);
     }
     return rows;
   }
@@ -196,6 +229,7 @@ class FaultWorker {
       ::close(jobs[1]);
       throw Error(fmt::format("pipe failed: {}", std::strerror(errno)));
     }
+    if (before_fork_) before_fork_();
     pool_ = std::make_unique<WorkerPool>();
     pool_->launch(0, [&] {
       ::close(jobs[1]);
@@ -221,12 +255,15 @@ class FaultWorker {
     to_worker_ = jobs[1];
     from_worker_ = records[0];
   }
-  // Ends the worker (closing its job pipe lets a live one exit) and returns its status.
-  int stop() {
-    if (!pool_) return 0;
-    ::close(to_worker_);
-    ::close(from_worker_);
+  void close_pipes() {
+    if (to_worker_ >= 0) ::close(to_worker_);
+    if (from_worker_ >= 0) ::close(from_worker_);
     to_worker_ = from_worker_ = -1;
+  }
+  // The worker ended (its record pipe reached end of file): reaps it and
+  // returns its status.
+  int end() {
+    close_pipes();
     const auto exit = pool_->wait_blocking();
     pool_.reset();
     return exit ? exit->status : 0;
@@ -236,8 +273,10 @@ class FaultWorker {
   const CampaignOptions& options_;
   std::string database_;
   int images_;
+  std::function<void()> before_fork_;
   std::unique_ptr<WorkerPool> pool_;
   int to_worker_ = -1, from_worker_ = -1;
+  std::optional<FaultRecord> job_;
   std::map<std::int64_t, int> attempts_;  // crashes per fault
 };
 
@@ -566,35 +605,25 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   const int golden_correct_images = golden_correct(simulator, data, config.images);  // computes the golden cache
 
   // Workers are forked processes (SystemC is elaborated once, before the
-  // fork): a crash or hang costs one fault, not the campaign.
-  const std::int64_t crash_at = options.crash_at_fault, crash_once_at = options.crash_once_at_fault,
-                     hang_at = options.hang_at_fault;
-  std::map<std::int64_t, int> attempts;  // crashes per fault (parent side)
-  auto run_worker = [&](int worker, const std::vector<std::int64_t>& mine) {
-    ResultsStore store(database);
-    const std::string marker = marker_path(database, worker);
-    for (std::int64_t index : mine) {
-      { std::ofstream(marker) << index << "\n"; }
-      alarm(static_cast<unsigned>(std::max(1.0, options.fault_timeout_seconds)));
-      if (index == crash_at) std::raise(SIGSEGV);
-      if (index == crash_once_at && !std::filesystem::exists(database + ".crashed-once")) {
-        { std::ofstream(database + ".crashed-once") << index << "\n"; }
-        std::raise(SIGSEGV);
-      }
-      if (index == hang_at)
-        for (;;) pause();
-      FaultRecord record =
-          evaluate_fault(simulator, data, config, golden_correct_images, index, faults[static_cast<std::size_t>(index)]);
-      record.weight = list.weights[static_cast<std::size_t>(index)];
-      alarm(0);
-      store.write(record);
-    }
-    std::filesystem::remove(marker);
+  // fork, and the golden cache filled): a crash or hang costs one fault, not
+  // the campaign (FaultWorker). A worker writing to a parent that is gone
+  // must not be killed by SIGPIPE before its parent-death signal, nor the
+  // parent by a worker that died.
+  std::signal(SIGPIPE, SIG_IGN);
+  const auto evaluate_job = [&](const FaultRecord& job) {
+    FaultRecord r = evaluate_fault(simulator, data, config, golden_correct_images, job.fault_index, job.site);
+    r.weight = job.weight;
+    return r;
   };
-
-  std::vector<std::vector<std::int64_t>> share(static_cast<std::size_t>(jobs));
-  WorkerPool pool;
-  auto launch = [&](int worker) { pool.launch(worker, [&, worker] { run_worker(worker, share[static_cast<std::size_t>(worker)]); }); };
+  const auto job_of = [&](std::int64_t index) {
+    FaultRecord job;
+    job.fault_index = index;
+    job.site = faults[static_cast<std::size_t>(index)];
+    job.weight = list.weights[static_cast<std::size_t>(index)];
+    return job;
+  };
+  std::vector<std::unique_ptr<FaultWorker>> workers;
+  std::unique_ptr<ResultsStore> rows_store;  // the parent's connection while a batch runs
 
   auto report_progress = [&](bool final) {
     if (!show_progress) return;
@@ -608,62 +637,6 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
                             mine, rate, eta, critical, final ? "\n" : "")
              << std::flush;
   };
-  auto supervise = [&] {
-    while (const auto exit = pool.wait([&] { report_progress(false); })) {
-      const int worker = exit->worker, status = exit->status;
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
-        throw Error(fmt::format("worker {} failed (see the message above); finished faults are kept in {}", worker, database));
-      // Crashed or hung: record its fault, then restart the worker on the rest.
-      const bool hung = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM;
-      std::int64_t current = -1;
-      {
-        std::ifstream marker(marker_path(database, worker));
-        marker >> current;
-      }
-      std::set<std::int64_t> finished;
-      bool retry = false;
-      {
-        // Closed again before the next fork: a child must never inherit an
-        // open SQLite connection (SQLite's rule; a resumed worker's writes
-        // were lost when it did).
-        ResultsStore store(database);
-        finished = store.measured_faults();
-        if (current >= 0 && !finished.count(current)) {
-          // A crash is retried in a fresh worker; a second one records the
-          // fault as a simulator error.
-          retry = !hung && ++attempts[current] < kFaultAttempts;
-          if (!retry) {
-            const std::string why =
-                hung ? "worker hung (timeout)"
-                     : fmt::format("worker crashed (signal {}) on each of {} attempts",
-                                   WIFSIGNALED(status) ? WTERMSIG(status) : -1, kFaultAttempts);
-            FaultRecord failed =
-                failed_fault(current, faults[static_cast<std::size_t>(current)], config.images.size(), hung, why);
-            failed.weight = list.weights[static_cast<std::size_t>(current)];
-            store.write(failed);
-          }
-        }
-      }
-      std::vector<std::int64_t> rest;
-      if (retry) rest.push_back(current);
-      for (std::int64_t index : share[static_cast<std::size_t>(worker)])
-        if (!finished.count(index) && index != current) rest.push_back(index);
-      share[static_cast<std::size_t>(worker)] = rest;
-      if (!rest.empty()) launch(worker);
-    }
-  };
-  // When the campaign stops on an error, its remaining workers stop with it.
-  auto supervise_or_stop_workers = [&] {
-    try {
-      supervise();
-    } catch (...) {
-      pool.stop_all();
-      throw;
-    }
-  };
-  // Runs a batch of faults over the workers. Contract 5: the batch ends only
-  // when every fault of it has its row.
   // MPI: each worker rank gets a few faults at a time, the next as soon as
   // its rows are back, so that slow faults do not stall the others; rank 0
   // writes each message's rows in one transaction.
@@ -726,30 +699,45 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
       throw Error(fmt::format("internal: {} faults of the batch have no row after every rank answered", missing.size()));
     return;
   }
-  for (auto& s : share) s.clear();
-  for (std::size_t i = 0; i < batch.size(); ++i) share[i % static_cast<std::size_t>(jobs)].push_back(batch[i]);
-  for (int w = 0; w < jobs; ++w)
-    if (!share[static_cast<std::size_t>(w)].empty()) launch(w);
-  for (int round = 0;; ++round) {
-    supervise_or_stop_workers();
-    std::vector<std::int64_t> missing;
-    {
-      ResultsStore store(database);
-      const std::set<std::int64_t> finished = store.finished_faults();
-      for (std::int64_t index : batch)
-        if (!finished.count(index)) missing.push_back(index);
-    }
-    if (missing.empty()) break;
-    if (round >= 3)
-      throw Error(fmt::format("{} faults have no result after {} rounds of workers; finished faults are kept in {} "
-                              "(rerun with --resume)",
-                              missing.size(), round + 1, database));
-    std::cerr << fmt::format("isimdl campaign: {} faults without a result, running them again\n", missing.size());
-    for (auto& s : share) s.clear();
-    for (std::size_t i = 0; i < missing.size(); ++i) share[i % static_cast<std::size_t>(jobs)].push_back(missing[i]);
+  // --jobs: each idle worker gets the next fault; the rows that arrived in
+  // one poll round are committed together (the parent is the one writer,
+  // and never forks with the results file open).
+  if (workers.empty())
     for (int w = 0; w < jobs; ++w)
-      if (!share[static_cast<std::size_t>(w)].empty()) launch(w);
+      workers.push_back(std::make_unique<FaultWorker>(evaluate_job, options, database, config.images.size(),
+                                                      [&] { rows_store.reset(); }));
+  std::size_t next = 0;
+  for (auto& worker : workers)
+    if (next < batch.size()) worker->send(job_of(batch[next++]));
+  for (;;) {
+    std::vector<pollfd> ready;
+    std::vector<FaultWorker*> polled;
+    for (auto& worker : workers)
+      if (worker->busy()) {
+        ready.push_back({worker->record_fd(), POLLIN, 0});
+        polled.push_back(worker.get());
+      }
+    if (polled.empty()) break;
+    const int n = ::poll(ready.data(), ready.size(), 100);
+    if (n < 0 && errno != EINTR) throw Error(fmt::format("poll failed: {}", std::strerror(errno)));
+    if (n <= 0) {
+      report_progress(false);
+      continue;
+    }
+    std::vector<FaultRecord> rows;
+    for (std::size_t i = 0; i < polled.size(); ++i) {
+      if (!(ready[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (std::optional<FaultRecord> row = polled[i]->receive()) {
+        rows.push_back(std::move(*row));
+        if (next < batch.size()) polled[i]->send(job_of(batch[next++]));
+      }
+    }
+    if (!rows.empty()) {
+      if (!rows_store) rows_store = std::make_unique<ResultsStore>(database);
+      rows_store->write_all(rows);
+    }
   }
+  rows_store.reset();
   };
   const StoppingRule rule = stopping_rule(config.campaign);
   if (stratified) {
