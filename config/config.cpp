@@ -34,6 +34,7 @@ ArrayConfig read_array(ConfigReader reader) {
   a.rows = static_cast<int>(reader.integer("rows", 1, 256, a.rows));
   a.cols = static_cast<int>(reader.integer("cols", 1, 256, a.cols));
   a.timing = timing_mode_from_string(reader.choice("timing", timing_mode_names(), to_string(a.timing)));
+  a.m_tiling = m_tiling_from_string(reader.choice("m_tiling", m_tiling_names(), to_string(a.m_tiling)));
   a.dram_bytes_per_cycle = reader.number("dram_bytes_per_cycle", 0.0, 1e6, a.dram_bytes_per_cycle);
   ConfigReader buffers = reader.section("buffers");
   constexpr std::int64_t kMaxKib = 1 << 20;  // 1 GiB of SRAM is beyond any design in scope
@@ -265,6 +266,9 @@ std::string to_yaml(const Config& c) {
   out << YAML::Key << "rows" << YAML::Value << c.array.rows;
   out << YAML::Key << "cols" << YAML::Value << c.array.cols;
   out << YAML::Key << "timing" << YAML::Value << to_string(c.array.timing);
+  // Written only when not the default, so that results files written before
+  // the key existed still --resume (their configuration lacks it).
+  if (c.array.m_tiling != MTiling::kCapacity) out << YAML::Key << "m_tiling" << YAML::Value << to_string(c.array.m_tiling);
   out << YAML::Key << "dram_bytes_per_cycle" << YAML::Value << c.array.dram_bytes_per_cycle;
   out << YAML::Key << "buffers" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "ifmap_kib" << YAML::Value << c.array.buffers.ifmap_kib;

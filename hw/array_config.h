@@ -17,6 +17,15 @@ const char* to_string(TimingMode mode);
 const std::vector<std::string>& timing_mode_names();
 TimingMode timing_mode_from_string(const std::string& name);  // throws Error
 
+// How many output rows (M) a fold streams at once (docs/hardware.md, "M-tiles").
+enum class MTiling {
+  kCapacity,  // as many as the accumulator buffer holds (isimdl's real capacity)
+  kScaleSim,  // all M rows, whatever the accumulator's size: SCALE-Sim's assumption
+};
+const char* to_string(MTiling tiling);
+const std::vector<std::string>& m_tiling_names();
+MTiling m_tiling_from_string(const std::string& name);  // throws Error
+
 // On-chip SRAM buffers, capacities in KiB.
 struct BufferConfig {
   int ifmap_kib = 64;
@@ -31,6 +40,7 @@ struct ArrayConfig {
   int rows = 16;
   int cols = 16;
   TimingMode timing = TimingMode::kScaleSim;
+  MTiling m_tiling = MTiling::kCapacity;
   BufferConfig buffers;
   // DRAM bandwidth in bytes per cycle; 0 means unlimited (no stall cycles).
   double dram_bytes_per_cycle = 0.0;

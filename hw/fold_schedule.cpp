@@ -9,6 +9,7 @@
 namespace isimdl {
 
 int accumulator_m_tile(const GemmShape& gemm, const ArrayConfig& array) {
+  if (array.m_tiling == MTiling::kScaleSim) return gemm.m;  // the accumulator holds a whole fold
   const std::int64_t words = static_cast<std::int64_t>(array.buffers.accumulator_kib) * 1024 / 4;
   const std::int64_t rows = words / array.cols;
   if (rows < 1)

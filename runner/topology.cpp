@@ -10,10 +10,14 @@
 
 namespace isimdl {
 
-GemmShape TopologyLayer::gemm() const {
-  const int oh = (ifmap_h - filter_h) / stride + 1, ow = (ifmap_w - filter_w) / stride + 1;
-  return GemmShape{oh * ow, filter_h * filter_w * channels, filters};
+int scalesim_output_size(int in, int filter, int stride) {
+  return static_cast<int>((std::int64_t{in} - filter + 2 * std::int64_t{stride} - 1) / stride);
 }
+
+int TopologyLayer::ofmap_h() const { return scalesim_output_size(ifmap_h, filter_h, stride_h); }
+int TopologyLayer::ofmap_w() const { return scalesim_output_size(ifmap_w, filter_w, stride_w); }
+
+GemmShape TopologyLayer::gemm() const { return GemmShape{ofmap_h() * ofmap_w(), filter_h * filter_w * channels, filters}; }
 
 std::vector<TopologyLayer> read_topology(const std::string& path) {
   std::ifstream in(path);
@@ -22,7 +26,7 @@ std::vector<TopologyLayer> read_topology(const std::string& path) {
   std::string line;
   int line_no = 0;
   static const char* kFields[] = {"ifmap height", "ifmap width", "filter height", "filter width",
-                                  "channels",     "num filter",  "stride"};
+                                  "channels",     "num filter",  "stride",        "stride width"};
   while (std::getline(in, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -40,17 +44,22 @@ std::vector<TopologyLayer> read_topology(const std::string& path) {
     auto fail = [&](const std::string& what) {
       throw ConfigError(fmt::format("{}:{}: {}", path, line_no, what));
     };
-    if (cells.size() != 8) fail(fmt::format("expected 8 fields (name and 7 numbers), got {}", cells.size()));
+    if (cells.size() != 8 && cells.size() != 9)
+      fail(fmt::format("expected 8 or 9 fields (name, 6 sizes, one stride or stride height and width), got {}",
+                       cells.size()));
     TopologyLayer l;
     l.name = cells[0];
     l.line = line_no;
-    int* targets[] = {&l.ifmap_h, &l.ifmap_w, &l.filter_h, &l.filter_w, &l.channels, &l.filters, &l.stride};
-    for (int i = 0; i < 7; ++i) {
+    int* targets[] = {&l.ifmap_h, &l.ifmap_w, &l.filter_h, &l.filter_w, &l.channels, &l.filters, &l.stride_h, &l.stride_w};
+    const int numbers = static_cast<int>(cells.size()) - 1;
+    if (numbers == 7) l.stride_w = 0;  // set from stride_h below
+    for (int i = 0; i < numbers; ++i) {
       const std::string& s = cells[static_cast<std::size_t>(i + 1)];
       const auto r = std::from_chars(s.data(), s.data() + s.size(), *targets[i]);
       if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size() || *targets[i] < 1)
         fail(fmt::format("layer {}: {}: expected a positive integer, got \"{}\"", l.name, kFields[i], s));
     }
+    if (numbers == 7) l.stride_w = l.stride_h;
     if (l.filter_h > l.ifmap_h || l.filter_w > l.ifmap_w)
       fail(fmt::format("layer {}: filter {}x{} is larger than its ifmap {}x{}", l.name, l.filter_h, l.filter_w,
                        l.ifmap_h, l.ifmap_w));
@@ -67,7 +76,7 @@ std::vector<TopologyLayer> read_topology(const std::string& path) {
     };
     // The ifmap first: it bounds the filter and the output pixels.
     product("ifmap", {l.ifmap_h, l.ifmap_w, l.channels});
-    const std::int64_t m = std::int64_t{(l.ifmap_h - l.filter_h) / l.stride + 1} * ((l.ifmap_w - l.filter_w) / l.stride + 1);
+    const std::int64_t m = std::int64_t{l.ofmap_h()} * l.ofmap_w();
     const std::int64_t k = std::int64_t{l.filter_h} * l.filter_w * l.channels;
     product("im2col operand M x K", {m, k});
     product("weights K x N", {k, l.filters});

@@ -17,6 +17,7 @@
 #include "models/model_file.h"
 #include "models/zoo.h"
 #include "cli/cli.h"
+#include "runner/topology.h"
 #include "config/config.h"
 #include "campaign/progress.h"
 
@@ -333,7 +334,7 @@ TEST(Cli, MessagesNameWhatIsWrong) {
   std::ofstream(one_field) << "Layer\n";
   r = run({"run", "--config", config, "--topology", one_field, "-p", "output.dir=" + (test_dir() / "one").string()});
   EXPECT_EQ(r.code, kExitError);
-  EXPECT_NE(r.error.find(one_field + ":1: expected 8 fields"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find(one_field + ":1: expected 8 or 9 fields"), std::string::npos) << r.error;
 
   r = run({"run", "--config", config, "--images", "10000:10001", "-p", "dataset.dir=" + kSource + "/tests/data"});
   EXPECT_NE(r.error.find("range 10000:10001 (from the command line) exceeds"), std::string::npos) << r.error;
@@ -484,6 +485,35 @@ TEST(CliBinary, RunChecksBitExactnessAndWritesReports) {
   EXPECT_EQ(text.find("fault groups"), std::string::npos) << text;
   // The resolved config records the array that ran.
   EXPECT_EQ(load_config(dir + "/config.resolved.yaml").array.rows, 8);
+}
+
+// SCALE-Sim v2's topology convention: the output size is
+// ceil((ifmap - filter + stride) / stride), written out here for each row;
+// one stride field means both directions, two give height and width.
+TEST(Topology, OutputSizesAndStridesAsScaleSimReadsThem) {
+  const std::string path = (isimdl::test_dir() / "isimdl_scalesim_topology.csv").string();
+  std::ofstream(path) << "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+                         "Strides,\n"
+                         "Conv1, 224, 224, 7, 7, 3, 64, 2,\n"      // (224-7)/2 = 108.5: 110 (floor + 1 gives 109)
+                         "Conv2, 56, 56, 3, 3, 64, 64, 1,\n"       // 54
+                         "Conv3, 56, 56, 1, 1, 64, 128, 2,\n"      // (56-1)/2 = 27.5: 29
+                         "Conv4, 30, 20, 3, 3, 8, 16, 2, 3\n";     // 15 x 7
+  const std::vector<TopologyLayer> layers = read_topology(path);
+  ASSERT_EQ(layers.size(), 4u);
+  const std::vector<std::pair<int, int>> ofmap{{110, 110}, {54, 54}, {29, 29}, {15, 7}};
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const TopologyLayer& l = layers[i];
+    EXPECT_EQ(l.ofmap_h(), ofmap[i].first) << l.name;
+    EXPECT_EQ(l.ofmap_w(), ofmap[i].second) << l.name;
+    const auto ceil_div = [](int a, int b) { return (a + b - 1) / b; };
+    EXPECT_EQ(l.ofmap_h(), ceil_div(l.ifmap_h - l.filter_h + l.stride_h, l.stride_h)) << l.name;
+    EXPECT_EQ(l.gemm().m, ofmap[i].first * ofmap[i].second) << l.name;
+    EXPECT_EQ(l.gemm().k, l.filter_h * l.filter_w * l.channels) << l.name;
+    EXPECT_EQ(l.gemm().n, l.filters) << l.name;
+  }
+  EXPECT_EQ(layers[3].stride_h, 2);
+  EXPECT_EQ(layers[3].stride_w, 3);
+  EXPECT_EQ(layers[0].stride_w, 2);
 }
 
 TEST(CliBinary, BadTopologyIsAnErrorBeforeRunning) {

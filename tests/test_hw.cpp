@@ -105,6 +105,36 @@ TEST(Accelerator, ScaleSimModeReachesScaleSimCycleCounts) {
   }
 }
 
+// array.m_tiling: scalesim: the accumulator holds a whole fold, however
+// small it is configured — one M-tile and SCALE-Sim's closed form — while
+// the default tiles M by its capacity (more fill and drain, more cycles);
+// both bit-exact.
+TEST(Accelerator, ScaleSimMTilingHoldsAWholeFold) {
+  Accelerator& acc = shared_accelerator();
+  const int m = 300, k = 40, n = 20, rows = 8, cols = 8;
+  const LayerJob job = random_gemm_job(m, k, n, 5);
+  const LayerResult want = expected_result(job);
+  std::int64_t tiled_cycles = 0;
+  for (MTiling tiling : {MTiling::kCapacity, MTiling::kScaleSim}) {
+    ArrayConfig config = array_config(rows, cols);
+    config.buffers.accumulator_kib = 1;  // 32 rows of 8 int32 words
+    config.m_tiling = tiling;
+    acc.configure(config);
+    LayerStats stats;
+    const LayerResult got = acc.run_layer(job, &stats);
+    EXPECT_EQ(got.acc, want.acc) << to_string(tiling);
+    EXPECT_EQ(got.out, want.out) << to_string(tiling);
+    if (tiling == MTiling::kCapacity) {
+      EXPECT_EQ(stats.m_tiles, (m + 31) / 32);
+      tiled_cycles = stats.compute_cycles;
+    } else {
+      EXPECT_EQ(stats.m_tiles, 1);
+      EXPECT_EQ(stats.compute_cycles, scalesim_total(m, k, n, rows, cols));
+      EXPECT_GT(tiled_cycles, stats.compute_cycles);
+    }
+  }
+}
+
 TEST(Accelerator, ScaleSimModeOnConvLayers) {
   // Strided and padded convolutions through make_layer_job: SCALE-Sim maps a
   // conv without padding of its own, so the comparison uses the padded
