@@ -63,21 +63,16 @@ std::optional<WorkerPool::Exit> WorkerPool::wait(const std::function<void()>& id
 }
 
 std::optional<WorkerPool::Exit> WorkerPool::wait_blocking() {
-  while (!running_.empty()) {
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      running_.clear();
-      return std::nullopt;
-    }
-    const auto it = running_.find(pid);
-    if (it == running_.end()) continue;
-    const Exit exit{it->second, status};
-    running_.erase(it);
-    return exit;
+  if (running_.empty()) return std::nullopt;
+  const auto it = running_.begin();
+  int status = 0;
+  pid_t pid = 0;
+  while ((pid = waitpid(it->first, &status, 0)) < 0 && errno == EINTR) {
   }
-  return std::nullopt;
+  const Exit exit{it->second, status};
+  running_.erase(it);
+  if (pid < 0) return std::nullopt;  // not a child any more
+  return exit;
 }
 
 void WorkerPool::stop_all() {

@@ -33,8 +33,10 @@ class WorkerPool {
   // Waits for the next worker to end, calling `idle` about every 100 ms
   // meanwhile; nothing when no worker is running (or none is left to reap).
   std::optional<Exit> wait(const std::function<void()>& idle = {});
-  // The same, blocking in waitpid instead of polling (when the caller knows a
-  // worker is ending: its pipe reached end of file).
+  // Waits, blocking in waitpid instead of polling, for this pool's worker
+  // with the lowest pid (the one worker of a pool that runs one: when the
+  // caller knows it is ending, its pipe having reached end of file). Waits
+  // for that pid only, never reaping another pool's worker.
   std::optional<Exit> wait_blocking();
   // Kills and reaps every running worker.
   void stop_all();
