@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <set>
 #include <cstdlib>
 #include <cerrno>
@@ -458,22 +459,30 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
   const QuantizedModel& model = inputs.model;
   const MnistSplit& data = inputs.data;
   MpiRanks* const mpi = options.mpi && options.mpi->size() > 1 ? options.mpi : nullptr;
+  // The evaluation a process's fault workers run (forked after the golden
+  // cache is filled): a worker rank's and --jobs' workers; rank 0 of an MPI
+  // job evaluates nothing and builds none. A worker writing to a parent that
+  // is gone must not be killed by SIGPIPE before its parent-death signal, nor
+  // the parent by a worker that died.
+  std::optional<FaultSimulator> simulator;
+  int golden = 0;
+  auto prepare_evaluation = [&] {
+    simulator.emplace(accelerator, model, data);
+    simulator->set_analytic(!options.simulate_all);
+    golden = golden_correct(*simulator, data, config.images);  // computes the golden cache
+    std::signal(SIGPIPE, SIG_IGN);
+  };
+  const auto evaluate_job = [&](const FaultRecord& job) {
+    FaultRecord r = evaluate_fault(*simulator, data, config, golden, job.fault_index, job.site);
+    r.weight = job.weight;
+    return r;
+  };
   if (mpi && mpi->rank() > 0) {
     // A worker rank: the golden cache, then the jobs rank 0 hands out until
     // it sends none. It draws nothing (jobs carry their sites and weights).
-    FaultSimulator simulator(accelerator, model, data);
-    simulator.set_analytic(!options.simulate_all);
-    const int golden = golden_correct(simulator, data, config.images);
+    prepare_evaluation();
     const std::string database = results_path(config, options);
-    // A worker writing to a parent that is gone must not kill the rank.
-    std::signal(SIGPIPE, SIG_IGN);
-    FaultWorker worker(
-        [&](const FaultRecord& job) {
-          FaultRecord r = evaluate_fault(simulator, data, config, golden, job.fault_index, job.site);
-          r.weight = job.weight;
-          return r;
-        },
-        options, database, config.images.size());
+    FaultWorker worker(evaluate_job, options, database, config.images.size());
     std::string rows;  // the first message says it is ready
     for (;;) {
       mpi->send(0, kTagRows, rows);
@@ -580,11 +589,9 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
     done = store.measured_faults();  // simulator-error rows run again
   }
   std::vector<std::int64_t> todo;
-  std::int64_t mine = 0;  // this shard's faults
-  for (std::int64_t i = options.shard_index; i < planned; i += shards) {
-    ++mine;
+  const std::int64_t mine = info.shard_faults();
+  for (std::int64_t i = options.shard_index; i < planned; i += shards)
     if (!done.count(i)) todo.push_back(i);
-  }
   CampaignSummary summary;
   summary.planned = mine;
   summary.skipped = static_cast<std::int64_t>(done.size());
@@ -600,21 +607,9 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
 
   const int jobs = std::max(1, options.jobs > 0 ? options.jobs : config.campaign.jobs);
   const bool show_progress = !options.quiet && isatty(STDERR_FILENO);
-  FaultSimulator simulator(accelerator, model, data);
-  simulator.set_analytic(!options.simulate_all);
-  const int golden_correct_images = golden_correct(simulator, data, config.images);  // computes the golden cache
-
   // Workers are forked processes (SystemC is elaborated once, before the
-  // fork, and the golden cache filled): a crash or hang costs one fault, not
-  // the campaign (FaultWorker). A worker writing to a parent that is gone
-  // must not be killed by SIGPIPE before its parent-death signal, nor the
-  // parent by a worker that died.
-  std::signal(SIGPIPE, SIG_IGN);
-  const auto evaluate_job = [&](const FaultRecord& job) {
-    FaultRecord r = evaluate_fault(simulator, data, config, golden_correct_images, job.fault_index, job.site);
-    r.weight = job.weight;
-    return r;
-  };
+  // fork): a crash or hang costs one fault, not the campaign (FaultWorker).
+  if (!mpi) prepare_evaluation();
   const auto job_of = [&](std::int64_t index) {
     FaultRecord job;
     job.fault_index = index;
@@ -898,8 +893,7 @@ void print_summary(ResultsStore& store, std::ostream& out) {
   const CampaignInfo info = store.info();
   const std::vector<FaultRecord> records = store.read_all();
   if (info.shard_count > 1) {
-    std::int64_t mine = 0;
-    for (std::int64_t i = info.shard_index; i < info.planned_faults; i += info.shard_count) ++mine;
+    const std::int64_t mine = info.shard_faults();
     out << fmt::format("{}: shard {}/{}, {} of its {} faults (of the campaign's {}), model {}\n", store.path(),
                        info.shard_index, info.shard_count, records.size(), mine, info.planned_faults, info.model_path);
     out << "(the estimates below are this shard's alone; isimdl results merge joins the shards)\n";

@@ -90,15 +90,12 @@ MergeSummary merge_results(const std::vector<std::string>& inputs, const std::st
       summary.sim_errors += !r.measured();
     }
     std::vector<std::int64_t> missing;
-    std::int64_t slice = 0;
-    for (std::int64_t f = i; f < planned; f += n) {
-      ++slice;
+    for (std::int64_t f = i; f < planned; f += n)
       if (!seen[static_cast<std::size_t>(f)]) missing.push_back(f);
-    }
     if (!missing.empty())
       throw Error(fmt::format("{} (shard {}/{}): {} of its {} faults have no row ({}); finish it with isimdl campaign "
                               "... --shard {}/{} --resume",
-                              s.path, i, n, missing.size(), slice, some_indices(missing), i, n));
+                              s.path, i, n, missing.size(), s.info.shard_faults(), some_indices(missing), i, n));
     all.insert(all.end(), s.records.begin(), s.records.end());
   }
   std::sort(all.begin(), all.end(), [](const FaultRecord& a, const FaultRecord& b) { return a.fault_index < b.fault_index; });

@@ -44,6 +44,10 @@ struct CampaignInfo {
   // A shard (`isimdl campaign --shard I/N`) holds the faults whose index is
   // I modulo N; a whole campaign is shard 0 of 1 (table `shard`, absent then).
   int shard_index = 0, shard_count = 1;
+  // The faults of this shard: those below planned_faults whose index is shard_index modulo shard_count.
+  std::int64_t shard_faults() const {
+    return planned_faults > shard_index ? (planned_faults - shard_index + shard_count - 1) / shard_count : 0;
+  }
 };
 
 // How `stored` differs from `now` in what defines a campaign (configuration

@@ -93,6 +93,26 @@ std::int64_t rows_in(const std::string& db) {
   }
 }
 
+// Starts `args` (with `start`: spawn or spawn_mpi) with its fault worker
+// hanging at fault 20 and a fault timeout of 600 s, so that it cannot finish
+// first however fast the machine; kills its process group with SIGKILL once
+// `db` holds at least 5 rows (or after 120 s) and returns the rows it kept.
+std::int64_t kill_hung_campaign(std::vector<std::string> args, const std::string& db, const std::string& log,
+                                pid_t (*start)(const std::vector<std::string>&, const std::string&)) {
+  args.insert(args.end(), {"--fault-timeout", "600"});
+  setenv("ISIMDL_TEST_HANG_AT_FAULT", "20", 1);
+  const pid_t pid = start(args, log);
+  unsetenv("ISIMDL_TEST_HANG_AT_FAULT");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (rows_in(db) < 5 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(-pid, SIGKILL);
+  wait_for(pid);
+  return rows_in(db);
+}
+
+pid_t spawn_plain(const std::vector<std::string>& args, const std::string& log) { return spawn(args, log); }
+
 // Contract 5: a campaign killed with SIGKILL (parent and workers) and rerun
 // with --resume ends with exactly the rows of an uninterrupted run.
 // A fault's row has one field list (campaign/fault_record.h): every field of a
@@ -155,17 +175,8 @@ TEST(Campaign, KilledAndResumedEqualsUninterrupted) {
 
   // The run to kill cannot finish first, however fast the machine: its one
   // worker hangs at fault 20, so it is killed with 5 to 20 of its 40 rows written.
-  auto to_kill = campaign_args(killed);
-  to_kill.insert(to_kill.end(), {"--fault-timeout", "600"});
-  setenv("ISIMDL_TEST_HANG_AT_FAULT", "20", 1);
-  const pid_t pid = spawn(to_kill, killed + "/log");
-  unsetenv("ISIMDL_TEST_HANG_AT_FAULT");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (rows_in(killed + "/campaign.sqlite") < 5 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  kill(-pid, SIGKILL);
-  wait_for(pid);
-  const std::int64_t before_resume = rows_in(killed + "/campaign.sqlite");
+  const std::int64_t before_resume =
+      kill_hung_campaign(campaign_args(killed), killed + "/campaign.sqlite", killed + "/log", spawn_plain);
   EXPECT_GE(before_resume, 5);
   EXPECT_LE(before_resume, 20);
 
@@ -435,17 +446,8 @@ TEST(Campaign, MpiRanksEqualOneProcess) {
   EXPECT_EQ(full_export(dir + "/mpi/campaign.sqlite"), expected);
 
   // Killed: a fault worker hangs at fault 20, so the job cannot finish first.
-  auto to_kill = mpirun(dir + "/killed");
-  to_kill.insert(to_kill.end(), {"--fault-timeout", "600"});
-  setenv("ISIMDL_TEST_HANG_AT_FAULT", "20", 1);
-  const pid_t pid = spawn_mpi(to_kill, dir + "/killed.log");
-  unsetenv("ISIMDL_TEST_HANG_AT_FAULT");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (rows_in(dir + "/killed/campaign.sqlite") < 5 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  kill(-pid, SIGKILL);
-  wait_for(pid);
-  const std::int64_t kept = rows_in(dir + "/killed/campaign.sqlite");
+  const std::int64_t kept =
+      kill_hung_campaign(mpirun(dir + "/killed"), dir + "/killed/campaign.sqlite", dir + "/killed.log", spawn_mpi);
   EXPECT_GE(kept, 5);
   EXPECT_LT(kept, 40);
   ASSERT_TRUE(lock_released(dir + "/killed/campaign.sqlite"));
