@@ -35,6 +35,7 @@ DeltaPropagator::DeltaPropagator(const ReferenceEngine& engine, Strategy strateg
     largest = std::max(largest, size);
   }
   mark_.assign(largest, 0);
+  pixel_mark_.assign(largest, 0);
   row_of_.assign(largest, 0);
   acc_delta_.assign(largest, 0);
 }
@@ -91,13 +92,20 @@ void DeltaPropagator::dense_layer(const InferenceTrace& golden, int l) {
     if (dense_out_[e] != g[e]) set(l, static_cast<std::int64_t>(e), dense_out_[e]);
 }
 
-void DeltaPropagator::region_layer(const InferenceTrace& golden, int l) {
-  // touched_ holds the GEMM rows (output pixels) to recompute: their golden
-  // im2col rows, then the changed elements written where they are read.
+void DeltaPropagator::region_layer(const InferenceTrace& golden, int l, Result& result) {
+  // touched_ holds the GEMM rows (output pixels) to recompute, gathered
+  // from the faulty input: a copy of golden with the changes written in
+  // when they are many, else golden's rows with each changed element
+  // written where the rows read it.
   const LayerSpec& spec = model_.arch.layer(l);
   const GemmShape g = model_.arch.gemm(l);
   const Im2col& im2col = im2col_[static_cast<std::size_t>(l)];
-  const std::vector<std::int8_t>& x = golden.out[static_cast<std::size_t>(spec.input)];
+  const TensorDelta& in = delta_[static_cast<std::size_t>(spec.input)];
+  const std::vector<std::int8_t>& golden_in = golden.out[static_cast<std::size_t>(spec.input)];
+  const double taps = spec.kind == LayerKind::kConv2d ? static_cast<double>(spec.window.kernel_h) * spec.window.kernel_w : 1.0;
+  const bool copy = static_cast<double>(in.size()) * taps * kScatterPerCopiedByte > static_cast<double>(golden_in.size());
+  const std::vector<std::int8_t>& x = copy ? faulty_input(golden, l, 0) : golden_in;
+  if (copy) ++result.region_copies;
   const auto pad = static_cast<std::int8_t>(model_.tensor_qparams(spec.input).zero_point);
   const int rows = static_cast<int>(touched_.size());
   rows_.resize(static_cast<std::size_t>(rows) * g.k);
@@ -106,21 +114,26 @@ void DeltaPropagator::region_layer(const InferenceTrace& golden, int l) {
     row_of_[m] = i;
     im2col.gather_row(x.data(), pad, static_cast<int>(m), g.k, rows_.data() + static_cast<std::size_t>(i) * g.k);
   }
-  const TensorDelta& in = delta_[static_cast<std::size_t>(spec.input)];
-  for (std::size_t j = 0; j < in.size(); ++j)
-    im2col.for_each_use(in.element[j], [&](int m, int k) {
-      rows_[static_cast<std::size_t>(row_of_[static_cast<std::size_t>(m)]) * g.k + static_cast<std::size_t>(k)] = in.value[j];
-    });
+  if (!copy)
+    for (std::size_t j = 0; j < in.size(); ++j)
+      im2col.for_each_use(in.element[j], [&](int m, int k) {
+        rows_[static_cast<std::size_t>(row_of_[static_cast<std::size_t>(m)]) * g.k + static_cast<std::size_t>(k)] = in.value[j];
+      });
   region_acc_.resize(static_cast<std::size_t>(rows) * g.n);
   gemm_s8s8s32(rows, g.n, g.k, rows_.data(), model_.layers[static_cast<std::size_t>(l)].weight.data(),
                engine_.effective_bias(l).data(), region_acc_.data());
   const std::vector<std::int8_t>& out = golden.out[static_cast<std::size_t>(l)];
-  for (int n = 0; n < g.n; ++n)
+  const QuantizedLayer& q = model_.layers[static_cast<std::size_t>(l)];
+  for (int n = 0; n < g.n; ++n) {
+    const QuantizedMultiplier mult = q.multiplier[static_cast<std::size_t>(n)];
+    const std::int32_t* acc = region_acc_.data() + static_cast<std::size_t>(n) * rows;
+    const std::int8_t* golden_row = out.data() + static_cast<std::size_t>(n) * g.m;
     for (int i = 0; i < rows; ++i) {
-      const std::int8_t y = engine_.requantize_output(l, n, region_acc_[static_cast<std::size_t>(n) * rows + static_cast<std::size_t>(i)]);
-      const std::int64_t e = static_cast<std::int64_t>(n) * g.m + touched_[static_cast<std::size_t>(i)];
-      if (y != out[static_cast<std::size_t>(e)]) set(l, e, y);
+      const std::int8_t y = requantize(acc[i], mult, q.output.zero_point, q.fused_relu);
+      const std::int32_t m = touched_[static_cast<std::size_t>(i)];
+      if (y != golden_row[m]) set(l, static_cast<std::int64_t>(n) * g.m + m, y);
     }
+  }
 }
 
 void DeltaPropagator::gemm_layer(const InferenceTrace& golden, int l, Result& result) {
@@ -130,7 +143,24 @@ void DeltaPropagator::gemm_layer(const InferenceTrace& golden, int l, Result& re
   const Im2col& im2col = im2col_[static_cast<std::size_t>(l)];
   // The rows a region recomputation would take.
   next_mark();
-  for (const std::int32_t e : in.element) im2col.for_each_use(e, [&](int m, int) { touch(m); });
+  if (!im2col.conv()) {
+    touch(0);  // a Linear layer's one row
+  } else {
+    // The rows a changed element reaches depend on its pixel alone: visit
+    // each changed pixel once, whatever the number of its changed channels.
+    const Shape& is = model_.arch.output_shape(spec.input);
+    const std::int64_t plane = static_cast<std::int64_t>(is.h) * is.w;
+    if (++pixel_epoch_ == 0) {
+      std::fill(pixel_mark_.begin(), pixel_mark_.end(), 0);
+      pixel_epoch_ = 1;
+    }
+    for (const std::int32_t e : in.element) {
+      const auto p = static_cast<std::size_t>(e % plane);
+      if (pixel_mark_[p] == pixel_epoch_) continue;
+      pixel_mark_[p] = pixel_epoch_;
+      im2col.for_each_use(static_cast<std::int64_t>(p), [&](int m, int) { touch(m); });
+    }
+  }
   // Work estimates, in scattered scalar updates.
   const double taps = spec.kind == LayerKind::kConv2d ? static_cast<double>(spec.window.kernel_h) * spec.window.kernel_w : 1.0;
   const double delta_cost = static_cast<double>(in.size()) * taps * g.n_per_group();
@@ -150,7 +180,7 @@ void DeltaPropagator::gemm_layer(const InferenceTrace& golden, int l, Result& re
   switch (way) {
     case Strategy::kRegion:
       ++result.region_layers;
-      region_layer(golden, l);
+      region_layer(golden, l, result);
       return;
     case Strategy::kDense:
       ++result.dense_layers;
@@ -202,7 +232,7 @@ void DeltaPropagator::propagate(const InferenceTrace& golden, int layer, const T
   if (layer < 0 || layer >= count) throw Error(fmt::format("delta propagation: no layer {}", layer));
   if (golden.out.size() != static_cast<std::size_t>(count))
     throw Error("delta propagation: the golden trace does not belong to this model");
-  result.delta_layers = result.region_layers = result.dense_layers = 0;
+  result.delta_layers = result.region_layers = result.region_copies = result.dense_layers = 0;
   if (++epoch_ == 0) {  // wrapped: forget every old overlay
     for (auto& s : stamp_) std::fill(s.begin(), s.end(), 0);
     epoch_ = 1;

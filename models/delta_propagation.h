@@ -82,6 +82,10 @@ class DeltaPropagator {
   // force one way where it applies (tests run all four).
   enum class Strategy { kAuto, kDelta, kRegion, kDense };
   static constexpr double kGemmSpeedup = 32.0;
+  // A region gathers its rows from a copy of the faulty input when its
+  // changed elements' scattered writes (count x kernel taps) would cost more
+  // than copying the input, one scattered write counted as this many bytes.
+  static constexpr double kScatterPerCopiedByte = 16.0;
   explicit DeltaPropagator(const ReferenceEngine& engine, Strategy strategy = Strategy::kAuto);
 
   struct Result {
@@ -89,6 +93,7 @@ class DeltaPropagator {
     int died = -1;                    // ChangeLiveness::dies_at; -1: the change reached the logits
     int delta_layers = 0;             // Conv2d/Linear layers updated by accumulator deltas
     int region_layers = 0;            // ... by recomputing the changed rows
+    int region_copies = 0;            // ... of which gathered from a copy of the faulty input
     int dense_layers = 0;             // ... recomputed whole
   };
   // `changed`: the elements of golden.out[layer] the fault changed (not
@@ -117,6 +122,9 @@ class DeltaPropagator {
   std::uint32_t mark_epoch_ = 0;
   std::vector<std::uint32_t> acc_delta_;
   std::vector<std::int32_t> touched_;
+  // Which input pixels a layer's touched rows were collected from.
+  std::vector<std::uint32_t> pixel_mark_;
+  std::uint32_t pixel_epoch_ = 0;
   // Region and dense recomputation scratch.
   std::vector<std::int8_t> rows_;
   std::vector<std::int32_t> row_of_;  // GEMM row m -> its row in rows_
@@ -131,7 +139,7 @@ class DeltaPropagator {
   bool touch(std::int32_t e);
   void gemm_layer(const InferenceTrace& golden, int l, Result& result);
   void dense_layer(const InferenceTrace& golden, int l);
-  void region_layer(const InferenceTrace& golden, int l);
+  void region_layer(const InferenceTrace& golden, int l, Result& result);
   void delta_layer(const InferenceTrace& golden, int l);
   // The layer's input tensor j, faulty, in dense_in_[j] (or golden's when unchanged).
   const std::vector<std::int8_t>& faulty_input(const InferenceTrace& golden, int l, std::size_t j);

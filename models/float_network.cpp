@@ -129,8 +129,20 @@ std::vector<float> FloatNetwork::effective_bias(int layer) const {
   return b;
 }
 
+EffectiveParams FloatNetwork::effective_params() const {
+  EffectiveParams e;
+  e.weight.resize(static_cast<std::size_t>(arch_.size()));
+  e.bias.resize(static_cast<std::size_t>(arch_.size()));
+  for (int li = 0; li < arch_.size(); ++li)
+    if (arch_.has_weights(li)) {
+      e.weight[static_cast<std::size_t>(li)] = effective_weight(li);
+      e.bias[static_cast<std::size_t>(li)] = effective_bias(li);
+    }
+  return e;
+}
+
 ISIMDL_FLOAT_CLONES void FloatNetwork::forward(const float* input, int batch, ForwardPass& pass,
-                           const ForwardPerturbation* perturbation) const {
+                           const ForwardPerturbation* perturbation, const EffectiveParams* effective) const {
   const int layers = arch_.size();
   pass.batch = batch;
   pass.outputs.resize(static_cast<std::size_t>(layers));
@@ -154,19 +166,33 @@ ISIMDL_FLOAT_CLONES void FloatNetwork::forward(const float* input, int batch, Fo
       case LayerKind::kConv2d: {
         const GemmShape g = arch_.gemm(li);
         const Im2col im2col_of_layer = arch_.im2col(li);
-        const std::vector<float> w = effective_weight(li);
-        const std::vector<float> b = effective_bias(li);
+        std::vector<float> own_w, own_b;
+        const std::vector<float>& w = effective ? effective->weight[i] : (own_w = effective_weight(li));
+        const std::vector<float>& b = effective ? effective->bias[i] : (own_b = effective_bias(li));
         pass.cols[i].resize(static_cast<std::size_t>(g.k) * g.m * batch);
         for (int s = 0; s < batch; ++s) {
           float* cols = pass.cols[i].data() + static_cast<std::size_t>(s) * g.k * g.m;
           im2col_walk<true>(im2col_of_layer, in, l.window, out, g.k, x + in.size() * s, cols, nullptr);
           float* ys = y.data() + out.size() * s;
-          for (int n = 0; n < g.n; ++n) {
-            float* row = ys + static_cast<std::size_t>(n) * g.m;
-            std::fill(row, row + g.m, b[static_cast<std::size_t>(n)]);
-            for (int k = 0; k < g.k; ++k) {
-              const float wk = w[static_cast<std::size_t>(n) * g.k + k];
-              if (wk != 0.0f) axpy(g.m, wk, cols + static_cast<std::size_t>(k) * g.m, row);
+          // Each output is its bias plus w[n][k] * cols[k][m] over k in
+          // ascending order (zero weights skipped); tiles of kTileN output
+          // channels x kTileM pixels keep their rows in cache while every k
+          // is visited, without changing any output's order of additions.
+          constexpr int kTileN = 8, kTileM = 512;
+          for (int n = 0; n < g.n; ++n)
+            std::fill(ys + static_cast<std::size_t>(n) * g.m, ys + static_cast<std::size_t>(n + 1) * g.m,
+                      b[static_cast<std::size_t>(n)]);
+          for (int m0 = 0; m0 < g.m; m0 += kTileM) {
+            const int mt = std::min(kTileM, g.m - m0);
+            for (int n0 = 0; n0 < g.n; n0 += kTileN) {
+              const int n1 = std::min(g.n, n0 + kTileN);
+              for (int k = 0; k < g.k; ++k) {
+                const float* col = cols + static_cast<std::size_t>(k) * g.m + m0;
+                for (int n = n0; n < n1; ++n) {
+                  const float wk = w[static_cast<std::size_t>(n) * g.k + k];
+                  if (wk != 0.0f) axpy(mt, wk, col, ys + static_cast<std::size_t>(n) * g.m + m0);
+                }
+              }
             }
           }
         }
@@ -174,8 +200,9 @@ ISIMDL_FLOAT_CLONES void FloatNetwork::forward(const float* input, int batch, Fo
       }
       case LayerKind::kLinear: {
         const GemmShape g = arch_.gemm(li);
-        const std::vector<float> w = effective_weight(li);
-        const std::vector<float> b = effective_bias(li);
+        std::vector<float> own_w, own_b;
+        const std::vector<float>& w = effective ? effective->weight[i] : (own_w = effective_weight(li));
+        const std::vector<float>& b = effective ? effective->bias[i] : (own_b = effective_bias(li));
         std::vector<float> wt(w.size());
         for (int n = 0; n < g.n; ++n)
           for (int k = 0; k < g.k; ++k) wt[static_cast<std::size_t>(k) * g.n + n] = w[static_cast<std::size_t>(n) * g.k + k];
@@ -264,7 +291,7 @@ ISIMDL_FLOAT_CLONES void FloatNetwork::forward(const float* input, int batch, Fo
 }
 
 ISIMDL_FLOAT_CLONES void FloatNetwork::backward(const ForwardPass& pass, const std::vector<float>& dlogits,
-                            ActivationGradients* activations) {
+                            ActivationGradients* activations, const EffectiveParams* effective) {
   const int layers = arch_.size();
   const int batch = pass.batch;
   std::vector<std::vector<float>> dout(static_cast<std::size_t>(layers));
@@ -302,7 +329,8 @@ ISIMDL_FLOAT_CLONES void FloatNetwork::backward(const ForwardPass& pass, const s
       case LayerKind::kConv2d: {
         const GemmShape gm = arch_.gemm(li);
         const Im2col im2col_of_layer = arch_.im2col(li);
-        const std::vector<float> w = effective_weight(li);
+        std::vector<float> own_w;
+        const std::vector<float>& w = effective ? effective->weight[i] : (own_w = effective_weight(li));
         LayerParams& grad = grads_[i];
         std::vector<float> cols_t(static_cast<std::size_t>(gm.m) * gm.k);
         std::vector<float> dcols(static_cast<std::size_t>(gm.k) * gm.m);
@@ -338,7 +366,8 @@ ISIMDL_FLOAT_CLONES void FloatNetwork::backward(const ForwardPass& pass, const s
       }
       case LayerKind::kLinear: {
         const GemmShape gm = arch_.gemm(li);
-        const std::vector<float> w = effective_weight(li);
+        std::vector<float> own_w;
+        const std::vector<float>& w = effective ? effective->weight[i] : (own_w = effective_weight(li));
         LayerParams& grad = grads_[i];
         for (int s = 0; s < batch; ++s) {
           const float* gs = g.data() + static_cast<std::size_t>(s) * gm.n;

@@ -68,6 +68,14 @@ struct ActivationGradients {
   std::vector<float> input;  // dL/d(network input), [batch][input shape]
 };
 
+// The weights and biases a forward or backward pass multiplies by, per
+// layer (FloatNetwork::effective_weight/effective_bias), computed once for
+// passes that do not change the parameters in between: quantizing an
+// 11 M-parameter network's weights per pass costs more than the pass.
+struct EffectiveParams {
+  std::vector<std::vector<float>> weight, bias;  // empty for layers without weights
+};
+
 // A float network over an Architecture, trained by backpropagation.
 class FloatNetwork {
  public:
@@ -86,16 +94,21 @@ class FloatNetwork {
   void zero_grads();
 
   // Forward pass of `batch` images (each arch().input_shape().size() floats).
-  void forward(const float* input, int batch, ForwardPass& pass, const ForwardPerturbation* perturbation = nullptr) const;
+  // `effective`, when given, must be effective_params() of the parameters
+  // as they are now (the same bits as computing them per pass).
+  void forward(const float* input, int batch, ForwardPass& pass, const ForwardPerturbation* perturbation = nullptr,
+               const EffectiveParams* effective = nullptr) const;
   // Backward pass from dL/dlogits ([batch][classes]); adds the parameter
   // gradients to grads() and, when `activations` is given, stores dL/d(every
   // layer output) there.
-  void backward(const ForwardPass& pass, const std::vector<float>& dlogits, ActivationGradients* activations);
+  void backward(const ForwardPass& pass, const std::vector<float>& dlogits, ActivationGradients* activations,
+                const EffectiveParams* effective = nullptr);
 
   // Weights as the int8 model holds them when fake quantization is enabled,
   // per output channel (per-channel symmetric); the float weights otherwise.
   std::vector<float> effective_weight(int layer) const;
   std::vector<float> effective_bias(int layer) const;
+  EffectiveParams effective_params() const;
 
  private:
   Architecture arch_;

@@ -48,9 +48,10 @@ CalibrationRanges calibrate(const FloatNetwork& net, const std::vector<float>& i
   }
   const int chunk = static_cast<int>(std::clamp<std::size_t>((std::size_t{128} << 20) / (4 * per_image), 1, 256));
   const std::size_t in_size = arch.input_shape().size();
+  const EffectiveParams effective = net.effective_params();
   for (int first = 0; first < count; first += chunk) {
     const int n = std::min(chunk, count - first);
-    net.forward(inputs.data() + in_size * first, n, pass);
+    net.forward(inputs.data() + in_size * first, n, pass, nullptr, &effective);
     for (std::size_t i = 0; i < pass.outputs.size(); ++i) {
       const auto [lo, hi] = std::minmax_element(pass.outputs[i].begin(), pass.outputs[i].end());
       r.lo[i] = std::min(r.lo[i], *lo);

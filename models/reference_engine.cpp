@@ -67,11 +67,6 @@ void ReferenceEngine::run_from(int first, InferenceTrace& trace) const {
   for (int i = first; i < model_.arch.size(); ++i) run_layer(i, trace);
 }
 
-std::int8_t ReferenceEngine::requantize_output(int layer, int n, std::int32_t acc) const {
-  const QuantizedLayer& q = model_.layers[static_cast<std::size_t>(layer)];
-  return requantize(acc, q.multiplier[static_cast<std::size_t>(n)], q.output.zero_point, q.fused_relu);
-}
-
 std::int8_t ReferenceEngine::pointwise(int layer, std::int8_t x) const {
   const auto li = static_cast<std::size_t>(layer);
   const Constants& k = constants_[li];

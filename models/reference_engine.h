@@ -54,7 +54,10 @@ class ReferenceEngine {
   // compute_layer and the incremental propagation of a fault's effect
   // (models/delta_propagation.h) both call these.
   // Conv2d/Linear: output channel n's int8 output of accumulator `acc`.
-  std::int8_t requantize_output(int layer, int n, std::int32_t acc) const;
+  std::int8_t requantize_output(int layer, int n, std::int32_t acc) const {
+    const QuantizedLayer& q = model_.layers[static_cast<std::size_t>(layer)];
+    return requantize(acc, q.multiplier[static_cast<std::size_t>(n)], q.output.zero_point, q.fused_relu);
+  }
   // ReLU, Clip, LeakyReLU, Flatten: the output of input value x.
   std::int8_t pointwise(int layer, std::int8_t x) const;
   // Add: the output of inputs a (input) and b (input2).

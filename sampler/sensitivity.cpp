@@ -26,12 +26,14 @@ std::vector<LayerSensitivity> compute_sensitivity(const QuantizedModel& model, c
   const float inv = 1.0f / static_cast<float>(end - begin);
   // One image at a time: the mean of |gradient| needs each image's own
   // gradient (a batch would sum the weight gradients before the absolute value).
+  GradientWorkspace workspace(model);
   for (int i = begin; i < end; ++i) {
-    const NetworkGradients g = compute_gradients(model, data, i, i + 1, target);
+    const NetworkGradients& g = workspace.run(data, i, i + 1, target);
     for (std::size_t l = 0; l < sums.size(); ++l) {
       accumulate_abs(sums[l].activation, g.activation[l], inv);
       if (!g.accumulator[l].empty()) accumulate_abs(sums[l].accumulator, g.accumulator[l], inv);
-      if (!g.weight[l].empty()) accumulate_abs(sums[l].weight, g.weight[l], inv);
+      const std::vector<float>& weight = workspace.weight_gradients()[l].weight;
+      if (!weight.empty()) accumulate_abs(sums[l].weight, weight, inv);
     }
   }
   return sums;

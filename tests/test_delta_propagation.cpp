@@ -66,7 +66,7 @@ class DeltaPropagation : public ::testing::TestWithParam<Case> {};
 // the dense tensors. Changes are single elements, a handful, a window, or
 // most of the tensor; each is propagated four ways: the default (which
 // picks per layer), and always by accumulator deltas, always by recomputing
-// the changed rows, always densely.
+// the changed rows (both ways of gathering them), always densely.
 TEST_P(DeltaPropagation, EqualsTheDenseTail) {
   const QuantizedModel model = GetParam().make();
   const ReferenceEngine engine(model);
@@ -82,7 +82,7 @@ TEST_P(DeltaPropagation, EqualsTheDenseTail) {
     for (std::int8_t& v : g.input) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
     engine.run_from(0, g);
   }
-  int reached_logits = 0, died_early = 0, delta_layers = 0, wide_layers = 0;
+  int reached_logits = 0, died_early = 0, delta_layers = 0, wide_layers = 0, region_copies = 0, region_scatters = 0;
   for (int trial = 0; trial < 1000; ++trial) {
     const InferenceTrace& g = golden[random.uniform_below(golden.size())];
     const int layer = static_cast<int>(random.uniform_below(static_cast<std::uint64_t>(arch.size())));
@@ -113,6 +113,10 @@ TEST_P(DeltaPropagation, EqualsTheDenseTail) {
       ASSERT_EQ(r.logits, work.logits()) << GetParam().name << " trial " << trial << " layer " << layer << " changes "
                                          << change.size();
       ASSERT_EQ(r.died, died) << GetParam().name << " trial " << trial << " layer " << layer;
+      if (p == &region) {
+        region_copies += r.region_copies;
+        region_scatters += r.region_layers - r.region_copies;
+      }
       if (p == &by_default) {
         delta_layers += r.delta_layers;
         wide_layers += r.region_layers + r.dense_layers;
@@ -126,6 +130,10 @@ TEST_P(DeltaPropagation, EqualsTheDenseTail) {
   EXPECT_GT(died_early, 0) << GetParam().name;
   EXPECT_GT(delta_layers, 0) << GetParam().name;
   EXPECT_GT(wide_layers, 0) << GetParam().name;
+  // Regions gathered both ways: changed elements written into golden's
+  // rows, and rows gathered from a copy of the faulty input.
+  EXPECT_GT(region_copies, 0) << GetParam().name;
+  EXPECT_GT(region_scatters, 0) << GetParam().name;
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, DeltaPropagation, ::testing::ValuesIn(cases()),
