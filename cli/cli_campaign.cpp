@@ -104,7 +104,9 @@ int campaign_command(const std::vector<std::string>& args, const std::string& pr
 
 int campaign_run(const Config& config, const std::string& config_path, const CampaignOptions& o, CliStreams& io) {
   io.out << "isimdl campaign: " << config_path << "\n";
-  print_config_summary(config, io.out);
+  Config shown = config;  // the summary names the workers --jobs asked for
+  if (o.jobs > 0) shown.campaign.jobs = o.jobs;
+  print_config_summary(shown, io.out);
   const CampaignSummary s = run_campaign(config, o, io.out, o.mpi && o.mpi->rank() > 0 ? io.out : std::cerr);
   if (o.mpi && o.mpi->rank() > 0) return kExitOk;
   if (!o.emit_fault_list.empty()) return kExitOk;

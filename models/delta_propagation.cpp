@@ -23,6 +23,8 @@ DeltaPropagator::DeltaPropagator(const ReferenceEngine& engine, Strategy strateg
     : engine_(engine), model_(engine.model()), liveness_(engine.model().arch), strategy_(strategy) {
   const int n = model_.arch.size();
   delta_.resize(static_cast<std::size_t>(n));
+  whole_.assign(static_cast<std::size_t>(n), 0);
+  full_.resize(static_cast<std::size_t>(n));
   stamp_.resize(static_cast<std::size_t>(n));
   over_.resize(static_cast<std::size_t>(n));
   std::size_t largest = 0;
@@ -74,6 +76,7 @@ const std::vector<std::int8_t>& DeltaPropagator::faulty_input(const InferenceTra
   const int t = inputs_[static_cast<std::size_t>(l)][j];
   if (t < 0) return golden.input;
   const auto ti = static_cast<std::size_t>(t);
+  if (is_whole(t)) return full_[ti];
   if (delta_[ti].empty()) return golden.out[ti];
   if (dense_in_.size() <= j) dense_in_.resize(j + 1);
   dense_in_[j] = golden.out[ti];
@@ -82,14 +85,23 @@ const std::vector<std::int8_t>& DeltaPropagator::faulty_input(const InferenceTra
   return dense_in_[j];
 }
 
-void DeltaPropagator::dense_layer(const InferenceTrace& golden, int l) {
+void DeltaPropagator::hold_whole_if_wide(const InferenceTrace& golden, int l) {
+  const auto li = static_cast<std::size_t>(l);
+  const TensorDelta& d = delta_[li];
+  if (strategy_ != Strategy::kAuto || static_cast<double>(d.size()) <= kWholeShare * static_cast<double>(golden.out[li].size()))
+    return;
+  full_[li] = golden.out[li];
+  for (std::size_t i = 0; i < d.size(); ++i) full_[li][static_cast<std::size_t>(d.element[i])] = d.value[i];
+  whole_[li] = epoch_;
+}
+
+void DeltaPropagator::whole_layer(const InferenceTrace& golden, int l) {
   const std::size_t count = inputs_[static_cast<std::size_t>(l)].size();
   std::vector<const std::vector<std::int8_t>*> inputs;
   for (std::size_t j = 0; j < count; ++j) inputs.push_back(&faulty_input(golden, l, j));
-  engine_.compute_layer(l, inputs, dense_acc_, dense_out_);
-  const std::vector<std::int8_t>& g = golden.out[static_cast<std::size_t>(l)];
-  for (std::size_t e = 0; e < g.size(); ++e)
-    if (dense_out_[e] != g[e]) set(l, static_cast<std::int64_t>(e), dense_out_[e]);
+  const auto li = static_cast<std::size_t>(l);
+  engine_.compute_layer(l, inputs, dense_acc_, full_[li]);
+  if (full_[li] != golden.out[li]) whole_[li] = epoch_;
 }
 
 void DeltaPropagator::region_layer(const InferenceTrace& golden, int l, Result& result) {
@@ -124,13 +136,14 @@ void DeltaPropagator::region_layer(const InferenceTrace& golden, int l, Result& 
                engine_.effective_bias(l).data(), region_acc_.data());
   const std::vector<std::int8_t>& out = golden.out[static_cast<std::size_t>(l)];
   const QuantizedLayer& q = model_.layers[static_cast<std::size_t>(l)];
+  region_out_.resize(static_cast<std::size_t>(rows));
   for (int n = 0; n < g.n; ++n) {
-    const QuantizedMultiplier mult = q.multiplier[static_cast<std::size_t>(n)];
-    const std::int32_t* acc = region_acc_.data() + static_cast<std::size_t>(n) * rows;
+    requantize_span(region_acc_.data() + static_cast<std::size_t>(n) * rows, static_cast<std::size_t>(rows),
+                    q.multiplier[static_cast<std::size_t>(n)], q.output.zero_point, q.fused_relu, region_out_.data());
     const std::int8_t* golden_row = out.data() + static_cast<std::size_t>(n) * g.m;
     for (int i = 0; i < rows; ++i) {
-      const std::int8_t y = requantize(acc[i], mult, q.output.zero_point, q.fused_relu);
       const std::int32_t m = touched_[static_cast<std::size_t>(i)];
+      const std::int8_t y = region_out_[static_cast<std::size_t>(i)];
       if (y != golden_row[m]) set(l, static_cast<std::int64_t>(n) * g.m + m, y);
     }
   }
@@ -184,7 +197,7 @@ void DeltaPropagator::gemm_layer(const InferenceTrace& golden, int l, Result& re
       return;
     case Strategy::kDense:
       ++result.dense_layers;
-      dense_layer(golden, l);
+      whole_layer(golden, l);
       return;
     default:
       ++result.delta_layers;
@@ -232,9 +245,10 @@ void DeltaPropagator::propagate(const InferenceTrace& golden, int layer, const T
   if (layer < 0 || layer >= count) throw Error(fmt::format("delta propagation: no layer {}", layer));
   if (golden.out.size() != static_cast<std::size_t>(count))
     throw Error("delta propagation: the golden trace does not belong to this model");
-  result.delta_layers = result.region_layers = result.region_copies = result.dense_layers = 0;
+  result.delta_layers = result.region_layers = result.region_copies = result.dense_layers = result.whole_layers = 0;
   if (++epoch_ == 0) {  // wrapped: forget every old overlay
     for (auto& s : stamp_) std::fill(s.begin(), s.end(), 0);
+    std::fill(whole_.begin(), whole_.end(), 0);
     epoch_ = 1;
   }
   for (auto& d : delta_) d.clear();
@@ -245,6 +259,7 @@ void DeltaPropagator::propagate(const InferenceTrace& golden, int layer, const T
                               layer_size));
     set(layer, changed.element[i], changed.value[i]);
   }
+  hold_whole_if_wide(golden, layer);
   std::vector<int> live;
   if (!changed.empty()) live.push_back(layer);
   result.died = -1;
@@ -252,9 +267,13 @@ void DeltaPropagator::propagate(const InferenceTrace& golden, int layer, const T
   for (int l = layer + 1; l < count && result.died < 0; ++l) {
     const LayerSpec& spec = model_.arch.layer(l);
     const std::vector<int>& inputs = inputs_[static_cast<std::size_t>(l)];
-    const bool touched = std::any_of(inputs.begin(), inputs.end(),
-                                     [&](int t) { return t >= 0 && !delta_[static_cast<std::size_t>(t)].empty(); });
-    if (touched) {
+    const bool touched = std::any_of(inputs.begin(), inputs.end(), [&](int t) { return differs(t); });
+    const bool reads_whole = std::any_of(inputs.begin(), inputs.end(), [&](int t) { return is_whole(t); });
+    if (touched && reads_whole) {
+      ++result.whole_layers;
+      whole_layer(golden, l);
+      if (is_whole(l)) live.push_back(l);
+    } else if (touched) {
       const std::vector<std::int8_t>& out = golden.out[static_cast<std::size_t>(l)];
       switch (spec.kind) {
         case LayerKind::kConv2d:
@@ -323,9 +342,14 @@ void DeltaPropagator::propagate(const InferenceTrace& golden, int layer, const T
           break;
         }
       }
-      if (!delta_[static_cast<std::size_t>(l)].empty()) live.push_back(l);
+      if (differs(l)) live.push_back(l);
+      hold_whole_if_wide(golden, l);
     }
     if (!liveness_.alive_after(l, live)) result.died = l;
+  }
+  if (is_whole(count - 1)) {
+    result.logits = full_.back();
+    return;
   }
   result.logits = golden.logits();
   const TensorDelta& last = delta_.back();

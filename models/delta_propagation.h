@@ -71,6 +71,11 @@ class ChangeLiveness {
 // elements whose inputs changed. Every recomputed value is compared with
 // golden and only those that differ are carried on; the propagation stops
 // when the change is dead (ChangeLiveness).
+// A change that has spread over a large share of a tensor (kWholeShare;
+// kAuto only) is carried on whole: the tensor is held as a full faulty copy
+// and every layer reading it is computed whole by the engine, compared with
+// golden as one block — per-element bookkeeping would cost more than the
+// layer.
 //
 // Exact: gives the faulty logits ReferenceEngine::run_from computes on a
 // copy of the golden trace with the change applied, on every change
@@ -86,6 +91,8 @@ class DeltaPropagator {
   // changed elements' scattered writes (count x kernel taps) would cost more
   // than copying the input, one scattered write counted as this many bytes.
   static constexpr double kScatterPerCopiedByte = 16.0;
+  // kAuto holds a layer output whole once more than this share of it differs.
+  static constexpr double kWholeShare = 0.25;
   explicit DeltaPropagator(const ReferenceEngine& engine, Strategy strategy = Strategy::kAuto);
 
   struct Result {
@@ -95,6 +102,7 @@ class DeltaPropagator {
     int region_layers = 0;            // ... by recomputing the changed rows
     int region_copies = 0;            // ... of which gathered from a copy of the faulty input
     int dense_layers = 0;             // ... recomputed whole
+    int whole_layers = 0;             // layers of any kind computed whole because an input was held whole
   };
   // `changed`: the elements of golden.out[layer] the fault changed (not
   // empty; each differing from golden).
@@ -129,19 +137,29 @@ class DeltaPropagator {
   std::vector<std::int8_t> rows_;
   std::vector<std::int32_t> row_of_;  // GEMM row m -> its row in rows_
   std::vector<std::int32_t> region_acc_;
+  std::vector<std::int8_t> region_out_;
   std::vector<std::vector<std::int8_t>> dense_in_;
   std::vector<std::int32_t> dense_acc_;
-  std::vector<std::int8_t> dense_out_;
+  // Per layer output held whole (whole_[t] == epoch_): its faulty values in full_[t].
+  std::vector<std::uint32_t> whole_;
+  std::vector<std::vector<std::int8_t>> full_;
 
   void set(int t, std::int64_t e, std::int8_t v);
   std::int8_t read(const InferenceTrace& golden, int t, std::int64_t e) const;
   void next_mark();
   bool touch(std::int32_t e);
   void gemm_layer(const InferenceTrace& golden, int l, Result& result);
-  void dense_layer(const InferenceTrace& golden, int l);
+  // Computes layer l whole from its faulty inputs into full_[l]; holds it
+  // whole when it differs from golden.
+  void whole_layer(const InferenceTrace& golden, int l);
+  // kAuto: holds layer l's output whole when its delta covers more than kWholeShare of it.
+  void hold_whole_if_wide(const InferenceTrace& golden, int l);
+  bool is_whole(int t) const { return t >= 0 && whole_[static_cast<std::size_t>(t)] == epoch_; }
+  bool differs(int t) const { return is_whole(t) || (t >= 0 && !delta_[static_cast<std::size_t>(t)].empty()); }
   void region_layer(const InferenceTrace& golden, int l, Result& result);
   void delta_layer(const InferenceTrace& golden, int l);
-  // The layer's input tensor j, faulty, in dense_in_[j] (or golden's when unchanged).
+  // The layer's input tensor j, faulty: full_ when held whole, dense_in_[j]
+  // when changed, golden's when unchanged.
   const std::vector<std::int8_t>& faulty_input(const InferenceTrace& golden, int l, std::size_t j);
 };
 

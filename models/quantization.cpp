@@ -65,4 +65,35 @@ float fake_quantize_activation(float x, const QuantParams& q) {
   return dequantize(quantize_activation(x, q), q);
 }
 
+#if defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
+#endif
+void requantize_span(const std::int32_t* acc, std::size_t count, const QuantizedMultiplier& m,
+                     std::int32_t output_zero_point, bool relu, std::int8_t* out) {
+  if (m.multiplier == std::numeric_limits<std::int32_t>::min()) {
+    // The one saturating case of the high multiply needs its branch.
+    for (std::size_t i = 0; i < count; ++i) out[i] = requantize(acc[i], m, output_zero_point, relu);
+    return;
+  }
+  const int left = m.shift > 0 ? m.shift : 0;
+  const int right = m.shift > 0 ? 0 : -m.shift;
+  const std::int64_t b = m.multiplier;
+  const std::int32_t mask = static_cast<std::int32_t>((1LL << right) - 1);
+  const std::int32_t lo = relu ? std::max<std::int32_t>(-128, output_zero_point) : -128;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto a = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[i]) << left);
+    const std::int64_t ab = a * b;
+    // (ab + nudge) / 2^31 truncated toward zero, as saturating_rounding_doubling_high_mul.
+    const std::int64_t nudged = ab + (ab >= 0 ? (1LL << 30) : (1 - (1LL << 30)));
+    const std::int64_t bias = nudged < 0 ? (1LL << 31) - 1 : 0;
+    const auto high = static_cast<std::int32_t>((nudged + bias) >> 31);
+    const std::int32_t remainder = high & mask;
+    const std::int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+    const std::int32_t scaled = (high >> right) + (remainder > threshold ? 1 : 0);
+    // scaled + zero point fits int64 as requantize computes it; clamp to [lo, 127].
+    const std::int64_t v = static_cast<std::int64_t>(scaled) + output_zero_point;
+    out[i] = static_cast<std::int8_t>(v < lo ? lo : v > 127 ? 127 : v);
+  }
+}
+
 }  // namespace isimdl

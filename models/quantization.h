@@ -80,6 +80,12 @@ inline std::int8_t requantize(std::int32_t acc, const QuantizedMultiplier& m, st
   return static_cast<std::int8_t>(std::clamp<std::int64_t>(v, lo, 127));
 }
 
+// requantize() of acc[0..count) into out[0..count), one multiplier for all:
+// the same bits, written without branches so that the compiler vectorizes it
+// (compiled for AVX-512, AVX2 and the baseline, chosen at load time).
+void requantize_span(const std::int32_t* acc, std::size_t count, const QuantizedMultiplier& m,
+                     std::int32_t output_zero_point, bool relu, std::int8_t* out);
+
 // Fake quantization for training and gradients (straight-through): the real
 // value the int8 grid holds for x.
 float fake_quantize_activation(float x, const QuantParams& q);

@@ -147,7 +147,7 @@ void ReferenceEngine::compute_layer(int li, const std::vector<const std::vector<
         const QuantizedMultiplier mult = q.multiplier[static_cast<std::size_t>(n)];
         const std::int32_t* an = acc.data() + static_cast<std::size_t>(n) * g.m;
         std::int8_t* yn = y.data() + static_cast<std::size_t>(n) * g.m;
-        for (int m = 0; m < g.m; ++m) yn[m] = requantize(an[m], mult, q.output.zero_point, q.fused_relu);
+        requantize_span(an, static_cast<std::size_t>(g.m), mult, q.output.zero_point, q.fused_relu, yn);
       }
       break;
     }

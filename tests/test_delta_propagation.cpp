@@ -66,7 +66,8 @@ class DeltaPropagation : public ::testing::TestWithParam<Case> {};
 // the dense tensors. Changes are single elements, a handful, a window, or
 // most of the tensor; each is propagated four ways: the default (which
 // picks per layer), and always by accumulator deltas, always by recomputing
-// the changed rows (both ways of gathering them), always densely.
+// the changed rows (both ways of gathering them), always densely; the
+// default also carries wide changes on as whole tensors.
 TEST_P(DeltaPropagation, EqualsTheDenseTail) {
   const QuantizedModel model = GetParam().make();
   const ReferenceEngine engine(model);
@@ -82,7 +83,8 @@ TEST_P(DeltaPropagation, EqualsTheDenseTail) {
     for (std::int8_t& v : g.input) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
     engine.run_from(0, g);
   }
-  int reached_logits = 0, died_early = 0, delta_layers = 0, wide_layers = 0, region_copies = 0, region_scatters = 0;
+  int reached_logits = 0, died_early = 0, delta_layers = 0, wide_layers = 0, whole_layers = 0, region_copies = 0,
+      region_scatters = 0;
   for (int trial = 0; trial < 1000; ++trial) {
     const InferenceTrace& g = golden[random.uniform_below(golden.size())];
     const int layer = static_cast<int>(random.uniform_below(static_cast<std::uint64_t>(arch.size())));
@@ -120,6 +122,7 @@ TEST_P(DeltaPropagation, EqualsTheDenseTail) {
       if (p == &by_default) {
         delta_layers += r.delta_layers;
         wide_layers += r.region_layers + r.dense_layers;
+        whole_layers += r.whole_layers;
       }
     }
     (died < 0 ? reached_logits : died_early)++;
@@ -134,6 +137,8 @@ TEST_P(DeltaPropagation, EqualsTheDenseTail) {
   // rows, and rows gathered from a copy of the faulty input.
   EXPECT_GT(region_copies, 0) << GetParam().name;
   EXPECT_GT(region_scatters, 0) << GetParam().name;
+  // Wide changes are carried on whole by the default.
+  EXPECT_GT(whole_layers, 0) << GetParam().name;
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, DeltaPropagation, ::testing::ValuesIn(cases()),

@@ -114,6 +114,44 @@ TEST(Quantization, RequantizeSaturatesAndClampsAtZeroPoint) {
   EXPECT_EQ(requantize(20, one_half, -5, true), 5);
 }
 
+// The vectorized output stage gives requantize()'s bits on every input:
+// random and extreme accumulators, multipliers of every exponent (left
+// shifts that wrap, right shifts up to 31), the Q31 mantissa's bounds and the
+// saturating INT32_MIN multiplier, zero points across the range, with and
+// without a fused ReLU, lengths that leave vector remainders.
+TEST(Quantization, RequantizeSpanEqualsRequantize) {
+  Random random(5);
+  const std::int32_t extremes[] = {0, 1, -1, 127, -128, std::numeric_limits<std::int32_t>::max(),
+                                   std::numeric_limits<std::int32_t>::min(), 1 << 30, -(1 << 30)};
+  int checked = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    QuantizedMultiplier m;
+    m.shift = static_cast<int>(random.uniform_below(40)) - 31;  // -31..8
+    const std::uint64_t pick = random.uniform_below(8);
+    m.multiplier = pick == 0   ? (1 << 30)
+                   : pick == 1 ? std::numeric_limits<std::int32_t>::max()
+                   : pick == 2 ? std::numeric_limits<std::int32_t>::min()
+                               : static_cast<std::int32_t>((1u << 30) + random.uniform_below(1u << 30));
+    const auto zero_point = static_cast<std::int32_t>(random.uniform_below(256)) - 128;
+    const bool relu = random.uniform_below(2) == 1;
+    const std::size_t count = 1 + random.uniform_below(70);
+    std::vector<std::int32_t> acc(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::uint64_t kind = random.uniform_below(4);
+      acc[i] = kind == 0 ? extremes[random.uniform_below(std::size(extremes))]
+               : kind == 1 ? static_cast<std::int32_t>(static_cast<std::uint32_t>(random.next_u64()))
+                           : static_cast<std::int32_t>(random.uniform_below(1 << 20)) - (1 << 19);
+    }
+    std::vector<std::int8_t> out(count);
+    requantize_span(acc.data(), count, m, zero_point, relu, out.data());
+    for (std::size_t i = 0; i < count; ++i, ++checked)
+      ASSERT_EQ(out[i], requantize(acc[i], m, zero_point, relu))
+          << "acc " << acc[i] << " multiplier " << m.multiplier << " shift " << m.shift << " zero point " << zero_point
+          << " relu " << relu;
+  }
+  EXPECT_GT(checked, 10000);
+}
+
 TEST(Quantization, ActivationQParamsRepresentZeroExactly) {
   const QuantParams q = choose_activation_qparams(-1.0f, 3.0f);
   EXPECT_FLOAT_EQ(q.scale, 4.0f / 255.0f);
