@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "runner/network_runner.h"
 #include "runner/run_report.h"
+#include "runner/scalesim_files.h"
 #include "runner/topology.h"
 
 namespace isimdl {
@@ -31,7 +32,7 @@ const char* kDefaultConfig = "configs/default.yaml";
 
 struct RunOptions {
   std::string config_path = kDefaultConfig;
-  std::string array_path, model, images, topology, inputs, labels, out_dir;
+  std::string array_path, model, images, topology, inputs, labels, out_dir, scalesim_config;
   std::vector<std::string> overrides;
   TraceOptions trace;
   std::string trace_window;
@@ -75,8 +76,8 @@ void check_trace_target(const RunOptions& o, const std::map<int, GemmShape>& gem
                                  edges));
 }
 
-void write_reports(const Config& config, const std::vector<LayerReport>& layers, const std::string& extra_yaml,
-                   CliStreams& io) {
+void write_reports(const Config& config, const RunOptions& o, const std::vector<LayerReport>& layers,
+                   const std::string& extra_yaml, CliStreams& io) {
   std::filesystem::create_directories(config.output_dir);
   const std::string resolved = write_resolved_config(config, config.output_dir);
   const std::string csv = config.output_dir + "/layers.csv";
@@ -93,6 +94,10 @@ void write_reports(const Config& config, const std::vector<LayerReport>& layers,
   const std::string yaml_path = config.output_dir + "/run.yaml";
   write_file_atomically(yaml_path, yaml);
   io.out << fmt::format("wrote {}, {}, {}\n", csv, yaml_path, resolved);
+  if (!o.scalesim_config.empty()) {
+    const std::vector<std::string> written = write_scalesim_reports(config.output_dir, config.array, layers);
+    io.out << fmt::format("wrote SCALE-Sim's reports {}\n", fmt::join(written, ", "));
+  }
 }
 
 int run_topology(const Config& config, RunOptions& o, const std::string& prog, CliStreams& io) {
@@ -150,7 +155,7 @@ int run_topology(const Config& config, RunOptions& o, const std::string& prog, C
   io.out << fmt::format("total: {} compute cycles, {} with drain, {} stall cycles; accumulators bit-exact with the "
                         "reference GEMM on every layer\n",
                         total.compute_cycles, total.total_cycles, total.stall_cycles);
-  write_reports(config, reports, fmt::format("topology: {}\n", path), io);
+  write_reports(config, o, reports, fmt::format("topology: {}\n", path), io);
   return kExitOk;
 }
 
@@ -163,6 +168,9 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
       "images", po::value(&o.images), "test images begin:end (overrides dataset.images)")(
       "out", po::value(&o.out_dir), "directory for layers.csv, run.yaml, predictions.csv (overrides output.dir)")(
       "topology", po::value(&o.topology), "run a SCALE-Sim topology CSV with random int8 data instead of a model")(
+      "scalesim-config", po::value(&o.scalesim_config),
+      "take the array from a SCALE-Sim .cfg file (in SCALE-Sim's conventions) and also write its COMPUTE_REPORT.csv "
+      "and BANDWIDTH_REPORT.csv")(
       "param,p", po::value(&o.overrides)->composing(), "override a configuration key: -p key.path=value (repeatable)")(
       "inputs", po::value(&o.inputs), "images from a .npy file (dataset.format npy, dataset.inputs)")(
       "labels", po::value(&o.labels), "labels from a .npy file (dataset.labels)")(
@@ -182,6 +190,11 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   if (!o.out_dir.empty()) overrides.push_back("output.dir=" + o.out_dir);
   Config config = load_config(o.config_path, overrides);
   if (!o.array_path.empty()) config.array = load_config(o.array_path, o.overrides).array;
+  if (!o.scalesim_config.empty()) {
+    if (!o.array_path.empty())
+      throw UsageError(fmt::format("{}: --array and --scalesim-config both give the array; use one", prog));
+    apply_scalesim_config(read_scalesim_config(o.scalesim_config), o.scalesim_config, config.array);
+  }
   if (!o.images.empty()) {
     try {
       config.images = parse_image_range(o.images);
@@ -190,7 +203,8 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
       throw UsageError(fmt::format("{}: --images: {}", prog, e.what()));
     }
   }
-  io.out << "isimdl run: " << o.config_path << (o.array_path.empty() ? "" : " with " + o.array_path) << "\n";
+  io.out << "isimdl run: " << o.config_path << (o.array_path.empty() ? "" : " with " + o.array_path)
+         << (o.scalesim_config.empty() ? "" : " with SCALE-Sim's " + o.scalesim_config) << "\n";
   print_config_summary(config, io.out, /*campaign=*/false);
   if (!o.topology.empty()) return run_topology(config, o, prog, io);
 
@@ -250,7 +264,7 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   io.out << fmt::format("{:.1f} s, {:.1f} inferences/s\n", seconds, config.images.size() / seconds);
   std::filesystem::create_directories(config.output_dir);
   write_file_atomically(config.output_dir + "/predictions.csv", predictions);
-  write_reports(config,
+  write_reports(config, o,
                 reports,
                 fmt::format("model: {}\nimages: \"{}\"\naccuracy: {:.6f}\ngolden_accuracy: {:.6f}\nbit_exact_images: {}\n",
                             model_path, to_string(config.images), static_cast<double>(hw_correct) / config.images.size(),

@@ -18,9 +18,11 @@ struct LayerReport {
   LayerStats stats;
 };
 
-// SCALE-Sim COMPUTE_REPORT column names where the meaning is the same
+// isimdl's per-layer table: SCALE-Sim COMPUTE_REPORT's column names first
 // ("Total Cycles", "Stall Cycles", "Overall Util %", "Mapping Efficiency %",
-// "Compute Util %"), then isimdl's own columns. docs/hardware.md defines each.
+// "Compute Util %") with isimdl's own definitions of the ratios, then
+// isimdl's own columns; docs/hardware.md defines each. SCALE-Sim's files with
+// SCALE-Sim's definitions: runner/scalesim_files.h.
 void write_layer_csv(const std::string& path, const std::vector<LayerReport>& layers);
 void print_layer_table(std::ostream& out, const std::vector<LayerReport>& layers);
 // Sums over layers.

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -514,6 +515,112 @@ TEST(Topology, OutputSizesAndStridesAsScaleSimReadsThem) {
   EXPECT_EQ(layers[3].stride_h, 2);
   EXPECT_EQ(layers[3].stride_w, 3);
   EXPECT_EQ(layers[0].stride_w, 2);
+}
+
+// --scalesim-config: SCALE-Sim's .cfg gives the array in its conventions,
+// and its reports carry its column names and definitions, checked here
+// against closed forms on an 8x8 array: total cycles folds*(2R+C+T-2)-1
+// (docs/hardware.md), overall utilization MACs/(cycles*R*C), mapping
+// efficiency K*N/(folds*R*C) (every fold streams all T = M rows), compute
+// utilization mapping * T/(2R+2C+T-3), SRAM requests per cycle; and
+// isimdl's own simulated SRAM counters equal SCALE-Sim's request counts.
+TEST(Cli, ScaleSimConfigAndReports) {
+  const std::string dir = (test_dir() / "scalesim").string();
+  std::filesystem::create_directories(dir);
+  const auto write_cfg = [&](const std::string& name, const std::string& arch_lines) {
+    const std::string path = dir + "/" + name;
+    std::ofstream(path) << "[general]\nrun_name = test\n\n[architecture_presets]\n" << arch_lines
+                        << "IfmapOffset: 0\nFilterOffset: 10000000\nOfmapOffset: 20000000\n"
+                           "Bandwidth : 10\n\n[run_presets]\nInterfaceBandwidth: CALC\n";
+    return path;
+  };
+  const std::string good = write_cfg("ws8.cfg",
+                                     "ArrayHeight:    8\nArrayWidth: 8\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\n"
+                                     "OfmapSramSzkB: 1\nDataflow : ws\n");
+  const std::string topology = dir + "/two.csv";
+  std::ofstream(topology) << "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+                             "Strides,\n"
+                             "A, 10, 10, 3, 3, 4, 12, 1,\n"     // M 64, K 36, N 12
+                             "B, 9, 9, 1, 1, 20, 5, 2,\n";      // M 25, K 20, N 5
+  const std::string out = dir + "/out";
+  const std::string config = kSource + "/configs/default.yaml";
+  CliRun r = run({"run", "--config", config, "--topology", topology, "--scalesim-config", good, "--out", out});
+  ASSERT_EQ(r.code, kExitOk) << r.error;
+  EXPECT_NE(r.out.find("COMPUTE_REPORT.csv"), std::string::npos) << r.out;
+  // The array came from the .cfg, in SCALE-Sim's conventions (the OFMAP SRAM
+  // of 1 KiB would split M into tiles under isimdl's own capacity rule).
+  const Config resolved = load_config(out + "/config.resolved.yaml");
+  EXPECT_EQ(resolved.array.rows, 8);
+  EXPECT_EQ(resolved.array.timing, TimingMode::kScaleSim);
+  EXPECT_EQ(resolved.array.m_tiling, MTiling::kScaleSim);
+
+  const auto rows_of = [](const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::vector<std::string>> rows;
+    std::string line;
+    while (std::getline(in, line)) {
+      std::vector<std::string> fields;
+      std::stringstream ss(line);
+      std::string f;
+      while (std::getline(ss, f, ',')) fields.push_back(f.empty() || f[0] != ' ' ? f : f.substr(1));
+      rows.push_back(fields);
+    }
+    return rows;
+  };
+  const auto compute = rows_of(out + "/COMPUTE_REPORT.csv");
+  const auto bandwidth = rows_of(out + "/BANDWIDTH_REPORT.csv");
+  const auto layers = rows_of(out + "/layers.csv");
+  ASSERT_EQ(compute.size(), 3u);
+  ASSERT_EQ(bandwidth.size(), 3u);
+  EXPECT_EQ(compute[0], (std::vector<std::string>{"LayerID", "Total Cycles", "Stall Cycles", "Overall Util %",
+                                                  "Mapping Efficiency %", "Compute Util %"}));
+  EXPECT_EQ(bandwidth[0], (std::vector<std::string>{"LayerID", "Avg IFMAP SRAM BW", "Avg FILTER SRAM BW",
+                                                    "Avg OFMAP SRAM BW", "Avg IFMAP DRAM BW", "Avg FILTER DRAM BW",
+                                                    "Avg OFMAP DRAM BW"}));
+  const double R = 8, C = 8;
+  const struct { double m, k, n; } shape[] = {{64, 36, 12}, {25, 20, 5}};
+  for (int i = 0; i < 2; ++i) {
+    const auto& row = compute[static_cast<std::size_t>(i + 1)];
+    const auto& bw = bandwidth[static_cast<std::size_t>(i + 1)];
+    const double m = shape[i].m, k = shape[i].k, n = shape[i].n;
+    const double row_folds = std::ceil(k / R), col_folds = std::ceil(n / C), folds = row_folds * col_folds;
+    const double total = folds * (2 * R + C + m - 2) - 1;
+    EXPECT_EQ(row[0], std::to_string(i));
+    EXPECT_EQ(std::stod(row[1]), total) << i;
+    EXPECT_EQ(row[2], "0");
+    EXPECT_NEAR(std::stod(row[3]), 100 * m * k * n / (total * R * C), 1e-9) << i;
+    const double mapping = k * n / (folds * R * C);
+    EXPECT_NEAR(std::stod(row[4]), 100 * mapping, 1e-9) << i;
+    EXPECT_NEAR(std::stod(row[5]), 100 * mapping * m / (2 * R + 2 * C + m - 3), 1e-9) << i;
+    EXPECT_NEAR(std::stod(bw[1]), col_folds * m * k / total, 1e-12) << i;
+    EXPECT_NEAR(std::stod(bw[2]), k * n / total, 1e-12) << i;
+    EXPECT_NEAR(std::stod(bw[3]), row_folds * m * n / total, 1e-12) << i;
+    // The simulated array read the ifmap SRAM and wrote the accumulators as
+    // often as SCALE-Sim counts its IFMAP reads and OFMAP writes.
+    const auto& l = layers[static_cast<std::size_t>(i + 1)];
+    ASSERT_GE(l.size(), 18u);
+    EXPECT_EQ(std::stod(l[14]), col_folds * m * k) << "ifmap SRAM reads, layer " << i;
+    EXPECT_EQ(std::stod(l[15]), k * n) << "filter SRAM reads, layer " << i;
+    EXPECT_EQ(std::stod(l[17]), row_folds * m * n) << "accumulator writes, layer " << i;
+  }
+
+  // What isimdl does not model, and broken files, are named.
+  const std::string os = write_cfg("os.cfg", "ArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\n"
+                                             "OfmapSramSzkB: 64\nDataflow : os\n");
+  r = run({"run", "--config", config, "--topology", topology, "--scalesim-config", os, "--out", dir + "/os"});
+  EXPECT_EQ(r.code, kExitError);
+  EXPECT_NE(r.error.find(os + ": Dataflow os: isimdl models the weight-stationary array (ws) only"), std::string::npos)
+      << r.error;
+  const std::string no_width =
+      write_cfg("nowidth.cfg", "ArrayHeight: 8\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\nOfmapSramSzkB: 64\nDataflow: ws\n");
+  r = run({"run", "--config", config, "--topology", topology, "--scalesim-config", no_width, "--out", dir + "/nw"});
+  EXPECT_NE(r.error.find(no_width + ": [architecture_presets] has no ArrayWidth"), std::string::npos) << r.error;
+  const std::string bad = write_cfg("bad.cfg", "ArrayHeight: 8x\nArrayWidth: 8\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\n"
+                                               "OfmapSramSzkB: 64\nDataflow: ws\n");
+  r = run({"run", "--config", config, "--topology", topology, "--scalesim-config", bad, "--out", dir + "/bad"});
+  EXPECT_NE(r.error.find(bad + ":5: ArrayHeight must be a whole number in 1..1024, got \"8x\""), std::string::npos)
+      << r.error;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad/COMPUTE_REPORT.csv"));
 }
 
 TEST(CliBinary, BadTopologyIsAnErrorBeforeRunning) {

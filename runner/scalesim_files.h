@@ -1,0 +1,52 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "hw/array_config.h"
+#include "runner/run_report.h"
+
+namespace isimdl {
+
+// A SCALE-Sim v2 configuration file (.cfg, Python configparser syntax:
+// [section] headers, `key = value` or `key: value`, keys case-insensitive,
+// `#`/`;` comment lines). docs/hardware.md, "SCALE-Sim's files", says how
+// each key maps onto isimdl's array.
+struct ScaleSimConfig {
+  std::string run_name;
+  int array_height = 0, array_width = 0;                  // PE rows, columns
+  int ifmap_sram_kb = 0, filter_sram_kb = 0, ofmap_sram_kb = 0;
+  std::string dataflow;                                   // ws, os or is
+  bool user_bandwidth = false;                            // InterfaceBandwidth USER (else CALC)
+  std::vector<int> bandwidths;                            // words/cycle per bank (USER)
+};
+
+// Reads and checks a .cfg file; throws ConfigError naming the file, the
+// line where it can and what is wrong.
+ScaleSimConfig read_scalesim_config(const std::string& path);
+
+// The array a SCALE-Sim configuration describes, in SCALE-Sim's conventions
+// (scalesim timing, whole-fold M tiling): rows, columns, the three SRAM
+// sizes, the DRAM bandwidth (USER: the first bank's words of one byte per
+// cycle; CALC: unlimited). Dataflows other than ws are refused: isimdl
+// models the weight-stationary array only (so far).
+void apply_scalesim_config(const ScaleSimConfig& cfg, const std::string& path, ArrayConfig& array);
+
+// SCALE-Sim v2's per-layer reports of a weight-stationary run, with its
+// column names and its definitions (docs/hardware.md), written next to
+// layers.csv: COMPUTE_REPORT.csv and BANDWIDTH_REPORT.csv. Returns the
+// paths written.
+std::vector<std::string> write_scalesim_reports(const std::string& dir, const ArrayConfig& array,
+                                                const std::vector<LayerReport>& layers);
+
+// SCALE-Sim's weight-stationary fold statistics of one GEMM on an R x C
+// array (systolic_compute_ws: folds column-fold major, each fold's used rows
+// x columns, T = M): the mean of used/(R*C) and of used*T/(R*C*(2R+2C+T-3)),
+// summed fold by fold in SCALE-Sim's order so that the doubles agree.
+struct ScaleSimFoldMeans {
+  double mapping_efficiency = 0, compute_utilization = 0;
+  std::int64_t ifmap_reads = 0, filter_reads = 0, ofmap_writes = 0;  // its SRAM request counts
+};
+ScaleSimFoldMeans scalesim_fold_means(const GemmShape& g, int rows, int cols);
+
+}  // namespace isimdl
