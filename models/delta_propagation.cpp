@@ -95,11 +95,12 @@ void DeltaPropagator::hold_whole_if_wide(const InferenceTrace& golden, int l) {
   whole_[li] = epoch_;
 }
 
-void DeltaPropagator::whole_layer(const InferenceTrace& golden, int l) {
+void DeltaPropagator::whole_layer(const InferenceTrace& golden, int l, Result& result) {
   const std::size_t count = inputs_[static_cast<std::size_t>(l)].size();
   std::vector<const std::vector<std::int8_t>*> inputs;
   for (std::size_t j = 0; j < count; ++j) inputs.push_back(&faulty_input(golden, l, j));
   const auto li = static_cast<std::size_t>(l);
+  if (model_.arch.has_weights(l)) result.macs += model_.arch.gemm(l).useful_macs();
   engine_.compute_layer(l, inputs, dense_acc_, full_[li]);
   if (full_[li] != golden.out[li]) whole_[li] = epoch_;
 }
@@ -132,6 +133,7 @@ void DeltaPropagator::region_layer(const InferenceTrace& golden, int l, Result& 
         rows_[static_cast<std::size_t>(row_of_[static_cast<std::size_t>(m)]) * g.k + static_cast<std::size_t>(k)] = in.value[j];
       });
   region_acc_.resize(static_cast<std::size_t>(rows) * g.n);
+  result.macs += static_cast<std::int64_t>(rows) * g.k * g.n;
   gemm_s8s8s32(rows, g.n, g.k, rows_.data(), model_.layers[static_cast<std::size_t>(l)].weight.data(),
                engine_.effective_bias(l).data(), region_acc_.data());
   const std::vector<std::int8_t>& out = golden.out[static_cast<std::size_t>(l)];
@@ -197,10 +199,11 @@ void DeltaPropagator::gemm_layer(const InferenceTrace& golden, int l, Result& re
       return;
     case Strategy::kDense:
       ++result.dense_layers;
-      whole_layer(golden, l);
+      whole_layer(golden, l, result);
       return;
     default:
       ++result.delta_layers;
+      result.macs += static_cast<std::int64_t>(delta_cost);
       delta_layer(golden, l);
       return;
   }
@@ -246,6 +249,7 @@ void DeltaPropagator::propagate(const InferenceTrace& golden, int layer, const T
   if (golden.out.size() != static_cast<std::size_t>(count))
     throw Error("delta propagation: the golden trace does not belong to this model");
   result.delta_layers = result.region_layers = result.region_copies = result.dense_layers = result.whole_layers = 0;
+  result.macs = 0;
   if (++epoch_ == 0) {  // wrapped: forget every old overlay
     for (auto& s : stamp_) std::fill(s.begin(), s.end(), 0);
     std::fill(whole_.begin(), whole_.end(), 0);
@@ -271,7 +275,7 @@ void DeltaPropagator::propagate(const InferenceTrace& golden, int layer, const T
     const bool reads_whole = std::any_of(inputs.begin(), inputs.end(), [&](int t) { return is_whole(t); });
     if (touched && reads_whole) {
       ++result.whole_layers;
-      whole_layer(golden, l);
+      whole_layer(golden, l, result);
       if (is_whole(l)) live.push_back(l);
     } else if (touched) {
       const std::vector<std::int8_t>& out = golden.out[static_cast<std::size_t>(l)];

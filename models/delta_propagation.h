@@ -103,6 +103,10 @@ class DeltaPropagator {
     int region_copies = 0;            // ... of which gathered from a copy of the faulty input
     int dense_layers = 0;             // ... recomputed whole
     int whole_layers = 0;             // layers of any kind computed whole because an input was held whole
+    // Multiply-accumulates the recomputation performed: scattered updates
+    // of the delta way, GEMM MACs of regions and of Conv2d/Linear layers
+    // computed whole (a measure of the work against an inference's).
+    std::int64_t macs = 0;
   };
   // `changed`: the elements of golden.out[layer] the fault changed (not
   // empty; each differing from golden).
@@ -151,7 +155,7 @@ class DeltaPropagator {
   void gemm_layer(const InferenceTrace& golden, int l, Result& result);
   // Computes layer l whole from its faulty inputs into full_[l]; holds it
   // whole when it differs from golden.
-  void whole_layer(const InferenceTrace& golden, int l);
+  void whole_layer(const InferenceTrace& golden, int l, Result& result);
   // kAuto: holds layer l's output whole when its delta covers more than kWholeShare of it.
   void hold_whole_if_wide(const InferenceTrace& golden, int l);
   bool is_whole(int t) const { return t >= 0 && whole_[static_cast<std::size_t>(t)] == epoch_; }

@@ -189,6 +189,7 @@ FaultResult FaultSimulator::finish(const FaultSite& fault, int image, const Laye
     delta_.clear();
     for (const auto& [e, v] : change.out) delta_.push(e, v);
     propagator_.propagate(g, fault.layer, delta_, propagated_);
+    propagated_macs_ += propagated_.macs;
     died = propagated_.died;
     r.logits = propagated_.logits;
   } else {

@@ -64,6 +64,10 @@ class FaultSimulator {
   // however many images a campaign has; results do not depend on it.
   void set_cache_budget(std::size_t bytes) { budget_ = bytes; }
   static constexpr std::size_t kDefaultCacheBudget = std::size_t{1} << 30;
+  // Multiply-accumulates the fast path's propagations have recomputed so
+  // far (DeltaPropagator::Result::macs summed): against an inference's
+  // MACs, the share of the network an evaluation recomputes.
+  std::int64_t propagated_macs() const { return propagated_macs_; }
   // Bytes the caches hold now.
   std::size_t cached_bytes() const { return golden_bytes_ + context_bytes_; }
   FaultResult run_fast(const FaultSite& fault, int image);
@@ -89,6 +93,7 @@ class FaultSimulator {
   DeltaPropagator propagator_;
   TensorDelta delta_;
   DeltaPropagator::Result propagated_;
+  std::int64_t propagated_macs_ = 0;
   template <typename T>
   struct Cached {
     T value;
