@@ -48,6 +48,7 @@ LiveInterval streamed(const Fold& f, Edge edge) {
 template <class Of>
 LiveIntervals per_pe(const LayerSchedule& s, Of of) {
   LiveIntervals out(static_cast<std::size_t>(s.rows) * s.cols);
+  for (auto& list : out) list.reserve(s.folds.size());  // at most one interval per fold
   for (int r = 0; r < s.rows; ++r)
     for (int c = 0; c < s.cols; ++c)
       for (const Fold& f : s.folds) {

@@ -71,6 +71,7 @@ class SkewWord : public RegisterKind {
 
   LiveIntervals live(const LayerSchedule& s, const LayerGeometry&) const override {
     LiveIntervals out(static_cast<std::size_t>(s.rows) * (s.rows - 1) / 2);
+    for (auto& list : out) list.reserve(s.folds.size());  // at most one interval per fold
     for (int r = 1; r < s.rows; ++r)
       for (int st = 0; st < r; ++st)
         for (const Fold& f : s.folds)

@@ -80,6 +80,7 @@ class DeskewStage : public PsumPath {
   using PsumPath::PsumPath;
   LiveIntervals live(const LayerSchedule& s, const LayerGeometry&) const override {
     LiveIntervals out(static_cast<std::size_t>(s.cols) * (s.cols - 1) / 2);
+    for (auto& list : out) list.reserve(s.folds.size());  // at most one interval per fold
     std::size_t index = 0;
     for (int c = 0; c + 1 < s.cols; ++c)
       for (int st = 0; st < s.cols - 1 - c; ++st, ++index)
