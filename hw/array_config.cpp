@@ -6,39 +6,43 @@
 
 namespace isimdl {
 
-const char* to_string(TimingMode mode) {
-  switch (mode) {
-    case TimingMode::kScaleSim:
-      return "scalesim";
-    case TimingMode::kDoubleBuffered:
-      return "double_buffered";
-  }
-  return "?";
+namespace {
+
+// An enum whose values are 0, 1, ... in the order of its names: the names
+// are stated once, and to_string and the parser are read from them.
+template <typename E>
+const char* name_of(const std::vector<std::string>& names, E value) {
+  const auto i = static_cast<std::size_t>(value);
+  return i < names.size() ? names[i].c_str() : "?";
 }
+
+template <typename E>
+E value_of(const std::vector<std::string>& names, const std::string& name, const char* what) {
+  std::string expected;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<E>(i);
+    expected += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  }
+  throw Error("unknown " + std::string(what) + " '" + name + "' (expected " + expected + ")");
+}
+
+}  // namespace
 
 const std::vector<std::string>& timing_mode_names() {
-  static const std::vector<std::string> names{"scalesim", "double_buffered"};
+  static const std::vector<std::string> names{"scalesim", "double_buffered"};  // TimingMode order
   return names;
 }
-
+const char* to_string(TimingMode mode) { return name_of(timing_mode_names(), mode); }
 TimingMode timing_mode_from_string(const std::string& name) {
-  if (name == "scalesim") return TimingMode::kScaleSim;
-  if (name == "double_buffered") return TimingMode::kDoubleBuffered;
-  throw Error("unknown timing mode '" + name + "' (expected scalesim or double_buffered)");
+  return value_of<TimingMode>(timing_mode_names(), name, "timing mode");
 }
-
-const char* to_string(MTiling tiling) { return tiling == MTiling::kScaleSim ? "scalesim" : "capacity"; }
 
 const std::vector<std::string>& m_tiling_names() {
-  static const std::vector<std::string> names{"capacity", "scalesim"};
+  static const std::vector<std::string> names{"capacity", "scalesim"};  // MTiling order
   return names;
 }
-
-MTiling m_tiling_from_string(const std::string& name) {
-  if (name == "capacity") return MTiling::kCapacity;
-  if (name == "scalesim") return MTiling::kScaleSim;
-  throw Error("unknown M tiling '" + name + "' (expected capacity or scalesim)");
-}
+const char* to_string(MTiling tiling) { return name_of(m_tiling_names(), tiling); }
+MTiling m_tiling_from_string(const std::string& name) { return value_of<MTiling>(m_tiling_names(), name, "M tiling"); }
 
 bool operator==(const BufferConfig& a, const BufferConfig& b) {
   return a.ifmap_kib == b.ifmap_kib && a.weight_kib == b.weight_kib && a.accumulator_kib == b.accumulator_kib &&

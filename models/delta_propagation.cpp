@@ -72,6 +72,13 @@ bool DeltaPropagator::touch(std::int32_t e) {
   return true;
 }
 
+void DeltaPropagator::faulty_copy(const InferenceTrace& golden, int t, std::vector<std::int8_t>& out) const {
+  const auto ti = static_cast<std::size_t>(t);
+  out = golden.out[ti];
+  const TensorDelta& d = delta_[ti];
+  for (std::size_t i = 0; i < d.size(); ++i) out[static_cast<std::size_t>(d.element[i])] = d.value[i];
+}
+
 const std::vector<std::int8_t>& DeltaPropagator::faulty_input(const InferenceTrace& golden, int l, std::size_t j) {
   const int t = inputs_[static_cast<std::size_t>(l)][j];
   if (t < 0) return golden.input;
@@ -79,9 +86,7 @@ const std::vector<std::int8_t>& DeltaPropagator::faulty_input(const InferenceTra
   if (is_whole(t)) return full_[ti];
   if (delta_[ti].empty()) return golden.out[ti];
   if (dense_in_.size() <= j) dense_in_.resize(j + 1);
-  dense_in_[j] = golden.out[ti];
-  const TensorDelta& d = delta_[ti];
-  for (std::size_t i = 0; i < d.size(); ++i) dense_in_[j][static_cast<std::size_t>(d.element[i])] = d.value[i];
+  faulty_copy(golden, t, dense_in_[j]);
   return dense_in_[j];
 }
 
@@ -90,8 +95,7 @@ void DeltaPropagator::hold_whole_if_wide(const InferenceTrace& golden, int l) {
   const TensorDelta& d = delta_[li];
   if (strategy_ != Strategy::kAuto || static_cast<double>(d.size()) <= kWholeShare * static_cast<double>(golden.out[li].size()))
     return;
-  full_[li] = golden.out[li];
-  for (std::size_t i = 0; i < d.size(); ++i) full_[li][static_cast<std::size_t>(d.element[i])] = d.value[i];
+  faulty_copy(golden, l, full_[li]);
   whole_[li] = epoch_;
 }
 

@@ -156,6 +156,8 @@ class DeltaPropagator {
   // Computes layer l whole from its faulty inputs into full_[l]; holds it
   // whole when it differs from golden.
   void whole_layer(const InferenceTrace& golden, int l, Result& result);
+  // Golden layer output t with its delta written in, into `out`.
+  void faulty_copy(const InferenceTrace& golden, int t, std::vector<std::int8_t>& out) const;
   // kAuto: holds layer l's output whole when its delta covers more than kWholeShare of it.
   void hold_whole_if_wide(const InferenceTrace& golden, int l);
   bool is_whole(int t) const { return t >= 0 && whole_[static_cast<std::size_t>(t)] == epoch_; }
