@@ -2,6 +2,7 @@
 
 #include <boost/math/distributions/beta.hpp>
 #include <boost/math/distributions/normal.hpp>
+#include <boost/math/special_functions/gamma.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -26,6 +27,8 @@ const char* to_string(IntervalMethod method) {
     case IntervalMethod::kStratified: return "stratified";
     case IntervalMethod::kBootstrapLogT: return "bootstrap-log-t";
     case IntervalMethod::kControlVariate: return "control-variate";
+    case IntervalMethod::kGamma: return "gamma";
+    case IntervalMethod::kGammaMean: return "gamma-mean";
   }
   return "?";
 }
@@ -35,7 +38,8 @@ const std::vector<IntervalMethod>& interval_methods() {
                                                    IntervalMethod::kLogNormal,    IntervalMethod::kKornGraubard,
                                                    IntervalMethod::kBootstrapT,   IntervalMethod::kSelfNormalized,
                                                    IntervalMethod::kStratified, IntervalMethod::kBootstrapLogT,
-                                                   IntervalMethod::kControlVariate};
+                                                   IntervalMethod::kControlVariate, IntervalMethod::kGamma,
+                                                   IntervalMethod::kGammaMean};
   return methods;
 }
 
@@ -115,6 +119,17 @@ double bound_weight(const Moments& m, const EstimateOptions& options) {
 
 double score_k(const Moments& m, const EstimateOptions& options) {
   return m.sum_y > 0 ? m.sum_y2 / m.sum_y : bound_weight(m, options);
+}
+
+// Fay and Feuer's gamma interval of sum y / n with one unseen event of
+// weight `phantom` on the upper side (IntervalMethod::kGamma).
+std::pair<double, double> gamma_interval(const Moments& m, double phantom, double confidence) {
+  const double alpha = 1 - confidence;
+  const double y = m.sum_y, v = m.sum_y2;
+  const double lo = y > 0 && v > 0 ? v / y * boost::math::gamma_p_inv(y * y / v, alpha / 2) : 0.0;
+  const double yb = y + phantom, vb = v + phantom * phantom;
+  const double hi = vb > 0 ? vb / yb * boost::math::gamma_p_inv(yb * yb / vb, 1 - alpha / 2) : 0.0;
+  return {lo / m.n, hi / m.n};
 }
 
 // Poisson(1) by inversion: the count of one observation in a Poisson
@@ -249,6 +264,18 @@ Estimate estimate(const std::vector<double>& x, const std::vector<double>& w, do
         for (std::size_t i = 0; i < x.size(); ++i) res += std::pow(w[i] * x[i] - m.mean - beta * (w[i] - wbar), 2);
         return normal(m.mean - beta * (wbar - 1), std::sqrt(res / std::max(1.0, m.n - 2) / m.n));
       }
+      case IntervalMethod::kGamma: {
+        // A 0/1 outcome under equal weights (uniform sampling) is binomial:
+        // Clopper-Pearson's exact interval, scaled by the weight (none
+        // found: when that weight is the bound, [0, w (1 - (a/2)^(1/n))]).
+        if (m.binary && m.equal_weights && !x.empty() && (m.nonzero > 0 || w[0] >= bound_weight(m, options))) {
+          const auto [lo, hi] = clopper_pearson_interval(static_cast<double>(m.nonzero), m.n, options.confidence);
+          return std::make_pair(w[0] * lo, w[0] * hi);
+        }
+        return gamma_interval(m, bound_weight(m, options), options.confidence);
+      }
+      case IntervalMethod::kGammaMean:
+        return gamma_interval(m, m.sum_y > 0 ? m.sum_y2 / m.sum_y : bound_weight(m, options), options.confidence);
       case IntervalMethod::kSelfNormalized: {
         if (m.nonzero == 0) return std::nullopt;
         const double ratio = m.sum_y / m.sum_w;

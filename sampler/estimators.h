@@ -42,7 +42,20 @@ namespace isimdl {
 //                  sum P_s r~_s -/+ z sqrt(sum P_s^2 v_s). A stratum known to
 //                  hold only zeros (dead sites) adds nothing. (Measured: far
 //                  too wide where strata go undrawn; kept for the record.)
-enum class IntervalMethod { kNormal, kScore, kLogNormal, kKornGraubard, kBootstrapT, kSelfNormalized, kStratified, kBootstrapLogT, kControlVariate };
+//   kGamma         Fay and Feuer's gamma interval (Stat. Med. 1997) for a
+//                  weighted sum of rare events, Y = sum y_i with V = sum y_i^2:
+//                  Y is taken as gamma with mean Y and variance V, and the
+//                  upper end adds one unseen event of the largest weight B a
+//                  site with x > 0 can have (EstimateOptions::max_weight):
+//                    lo = (V/Y) G^-1(Y^2/V; a/2) / n,
+//                    hi = ((V+B^2)/(Y+B)) G^-1((Y+B)^2/(V+B^2); 1-a/2) / n,
+//                  G^-1(shape; p) the quantile of the unit-scale gamma; with
+//                  Y = 0, lo = 0 and hi = B G^-1(1; 1-a/2) / n (about 3.7 B/n).
+//   kGammaMean     the same with the unseen event's weight the hits' own
+//                  weight-weighted mean V/Y instead of B (Tiwari, Clegg and
+//                  Zou's modification, Stat. Methods Med. Res. 2006); B with
+//                  no hit.
+enum class IntervalMethod { kNormal, kScore, kLogNormal, kKornGraubard, kBootstrapT, kSelfNormalized, kStratified, kBootstrapLogT, kControlVariate, kGamma, kGammaMean };
 const char* to_string(IntervalMethod method);
 const std::vector<IntervalMethod>& interval_methods();
 
@@ -56,7 +69,7 @@ struct WeightStratum {
 };
 
 struct EstimateOptions {
-  IntervalMethod method = IntervalMethod::kBootstrapT;
+  IntervalMethod method = IntervalMethod::kGamma;
   double confidence = 0.95;
   // The largest weight a site whose x can be non-zero can have (for an
   // importance campaign: over live sites, ImportanceSampler::max_live_weight;

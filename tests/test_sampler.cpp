@@ -171,7 +171,7 @@ TEST(ImportanceSampler, EstimatesAgainstTheExhaustiveTruth) {
   const auto [mean, var] = mean_var(estimates);
   const auto [uniform_mean, uniform_var] = mean_var(uniform_estimates);
   EXPECT_NEAR(mean, c.truth, 3 * std::sqrt(var / seeds)) << "truth " << c.truth;
-  // The default interval (bootstrap-t) holds at its nominal level here.
+  // The default interval (Fay and Feuer's gamma interval) holds at its nominal level here.
   EXPECT_GE(covered, seeds * 93 / 100) << "truth " << c.truth;
   EXPECT_LT(var, uniform_var);
   EXPECT_GT(hits, 5 * uniform_hits) << "precision: importance " << hits << ", uniform " << uniform_hits;
@@ -429,6 +429,31 @@ TEST(Estimators, IntervalsMatchTheirClosedForms) {
   EstimateOptions unit;
   unit.max_weight = 1;
   EXPECT_NEAR(weighted_estimate(std::vector<double>(100, 0.0), std::vector<double>(100, 1.0), unit).hi, ch, 1e-12);
+  // The gamma interval (the default for weighted draws) of draws of equal y
+  // is Garwood's exact Poisson interval scaled by y: five events of y = 2
+  // (x = 0.5, w = 4) in 1,000 draws with B = 2 give the lower end
+  // 2 * 1.6235 / 1000 (the table value chi2(10; 0.025) / 2 of the exact
+  // Poisson interval for 5 events); its upper end 2 * 11.6683 / 1000 is
+  // above the cap B * CP_hi(5, 1000), which is what is reported.
+  {
+    std::vector<double> xg(1000, 0.0), wg(1000, 0.125);
+    for (int i = 0; i < 5; ++i) xg[static_cast<std::size_t>(i)] = 0.5, wg[static_cast<std::size_t>(i)] = 4;
+    EstimateOptions gamma;
+    gamma.max_weight = 2;
+    const Estimate g = weighted_estimate(xg, wg, gamma);
+    EXPECT_NEAR(g.value, 0.01, 1e-15);
+    EXPECT_NEAR(g.lo, 2 * 1.6235 / 1000, 2e-7);
+    const double cap = 2 * clopper_pearson_interval(5, 1000, 0.95).second;
+    ASSERT_LT(cap, 2 * 11.6683 / 1000);
+    EXPECT_NEAR(g.hi, cap, 1e-12);
+    // B = 5: one unseen event of y = 5 makes Y + B = 15, V + B^2 = 45: a
+    // gamma of shape 5 and scale 3, whose 97.5 % quantile is
+    // 3 * chi2(10; 0.975) / 2 = 3 * 20.4832 / 2 (below the cap 5 * CP_hi).
+    gamma.max_weight = 5;
+    const Estimate gb = weighted_estimate(xg, wg, gamma);
+    EXPECT_NEAR(gb.lo, g.lo, 1e-15);
+    EXPECT_NEAR(gb.hi, 3 * 20.4832 / 2 / 1000, 2e-7);
+  }
   // Exhaustive: the value is exact.
   EstimateOptions all;
   all.exhaustive = true;
