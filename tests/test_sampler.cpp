@@ -431,13 +431,13 @@ TEST(Estimators, IntervalsMatchTheirClosedForms) {
   EXPECT_NEAR(weighted_estimate(std::vector<double>(100, 0.0), std::vector<double>(100, 1.0), unit).hi, ch, 1e-12);
   // The gamma interval (the default for weighted draws) of draws of equal y
   // is Garwood's exact Poisson interval scaled by y: five events of y = 2
-  // (x = 0.5, w = 4) in 1,000 draws with B = 2 give the lower end
+  // (x = 1, w = 2) in 1,000 draws with B = 2 give the lower end
   // 2 * 1.6235 / 1000 (the table value chi2(10; 0.025) / 2 of the exact
   // Poisson interval for 5 events); its upper end 2 * 11.6683 / 1000 is
   // above the cap B * CP_hi(5, 1000), which is what is reported.
   {
     std::vector<double> xg(1000, 0.0), wg(1000, 0.125);
-    for (int i = 0; i < 5; ++i) xg[static_cast<std::size_t>(i)] = 0.5, wg[static_cast<std::size_t>(i)] = 4;
+    for (int i = 0; i < 5; ++i) xg[static_cast<std::size_t>(i)] = 1, wg[static_cast<std::size_t>(i)] = 2;
     EstimateOptions gamma;
     gamma.max_weight = 2;
     const Estimate g = weighted_estimate(xg, wg, gamma);
@@ -453,6 +453,13 @@ TEST(Estimators, IntervalsMatchTheirClosedForms) {
     const Estimate gb = weighted_estimate(xg, wg, gamma);
     EXPECT_NEAR(gb.lo, g.lo, 1e-15);
     EXPECT_NEAR(gb.hi, 3 * 20.4832 / 2 / 1000, 2e-7);
+    // A share of images (x = 0.5, w = 4: the same y = 2): the unseen draw is
+    // one of the largest weight and x = 1 (a site that changes every image).
+    std::vector<double> xs(1000, 0.0), ws(1000, 0.125);
+    for (int i = 0; i < 5; ++i) xs[static_cast<std::size_t>(i)] = 0.5, ws[static_cast<std::size_t>(i)] = 4;
+    const Estimate gs = weighted_estimate(xs, ws, gamma);
+    EXPECT_NEAR(gs.lo, g.lo, 1e-15);
+    EXPECT_NEAR(gs.hi, 3 * 20.4832 / 2 / 1000, 2e-7);
   }
   // Exhaustive: the value is exact.
   EstimateOptions all;
