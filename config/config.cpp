@@ -33,6 +33,9 @@ ArrayConfig read_array(ConfigReader reader) {
   ArrayConfig a;
   a.rows = static_cast<int>(reader.integer("rows", 1, 256, a.rows));
   a.cols = static_cast<int>(reader.integer("cols", 1, 256, a.cols));
+  a.dataflow = dataflow_from_string(reader.choice("dataflow", dataflow_names(), to_string(a.dataflow)));
+  if (a.dataflow == Dataflow::kOutputStationary)
+    throw ConfigError("array.dataflow: os (output-stationary) is not modelled yet; ws and is are");
   a.timing = timing_mode_from_string(reader.choice("timing", timing_mode_names(), to_string(a.timing)));
   a.m_tiling = m_tiling_from_string(reader.choice("m_tiling", m_tiling_names(), to_string(a.m_tiling)));
   a.dram_bytes_per_cycle = reader.number("dram_bytes_per_cycle", 0.0, 1e6, a.dram_bytes_per_cycle);
@@ -269,6 +272,8 @@ std::string to_yaml(const Config& c) {
   // Written only when not the default, so that results files written before
   // the key existed still --resume (their configuration lacks it).
   if (c.array.m_tiling != MTiling::kCapacity) out << YAML::Key << "m_tiling" << YAML::Value << to_string(c.array.m_tiling);
+  if (c.array.dataflow != Dataflow::kWeightStationary)
+    out << YAML::Key << "dataflow" << YAML::Value << to_string(c.array.dataflow);
   out << YAML::Key << "dram_bytes_per_cycle" << YAML::Value << c.array.dram_bytes_per_cycle;
   out << YAML::Key << "buffers" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "ifmap_kib" << YAML::Value << c.array.buffers.ifmap_kib;

@@ -107,13 +107,13 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const
   ifmap_.reset_counters();
   weights_.reset_counters();
   output_.reset_counters();
-  accumulator_.start(schedule.m_tile, job.bias);
-  output_stage_.start(job);
+  accumulator_.start(schedule, job.bias);
+  output_stage_.start(job, schedule);
   controller_.start(job, schedule);
   const std::int64_t array_macs_before = array_.mac_count();
 
   const std::int64_t expected_edges = schedule.edges();
-  const std::int64_t expected_rows = static_cast<std::int64_t>(job.gemm.m) * schedule.n_slices();
+  const std::int64_t expected_rows = schedule.output_rows();
   const std::int64_t budget = expected_edges + 64;
   running_ = true;
   if (fault) {
@@ -172,8 +172,7 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const
     s.macs = array_.mac_count() - array_macs_before;
     s.useful_macs = job.gemm.useful_macs();
     s.pe_cycles = static_cast<std::int64_t>(config_.rows) * config_.cols * (s.compute_cycles + 1);
-    s.mapped_macs = static_cast<std::int64_t>(job.gemm.m) * schedule.k_folds() * config_.rows * schedule.n_slices() *
-                    config_.cols;
+    s.mapped_macs = schedule.mapped_macs();
     s.ifmap_reads = ifmap_.reads();
     s.ifmap_writes = static_cast<std::int64_t>(job.input.size());
     s.weight_reads = weights_.reads();
@@ -183,13 +182,19 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const
     s.output_reads = output_.reads();
     s.output_writes = output_.writes();
     // DRAM traffic: an operand that fits its buffer is fetched once; one
-    // that does not is re-fetched for every pass that needs it (ifmap per
-    // N-slice of a group: each group reads only its own channels; weights
-    // per M-tile). Outputs are written back once.
+    // that does not is re-fetched for every pass that needs it: the streamed
+    // operand per column slice of a group (each group reads only its own
+    // channels), the stationary one per tile of streamed vectors
+    // (weight-stationary: ifmap per N-slice, weights per M-tile;
+    // input-stationary: weights per M-slice, ifmap per tile of filters).
+    // Outputs are written back once.
     const auto in_bytes = static_cast<std::int64_t>(job.input.size());
     const std::int64_t w_bytes = job.gemm.weights();
-    s.dram_ifmap_bytes = in_bytes <= ifmap_.capacity_words() ? in_bytes : in_bytes * schedule.n_folds();
-    s.dram_weight_bytes = w_bytes <= weights_.capacity_words() ? w_bytes : w_bytes * schedule.m_tiles();
+    const bool is = schedule.input_stationary();
+    const std::int64_t ifmap_passes = is ? schedule.m_tiles() / job.gemm.groups : schedule.n_folds();
+    const std::int64_t weight_passes = is ? schedule.n_folds() : schedule.m_tiles();
+    s.dram_ifmap_bytes = in_bytes <= ifmap_.capacity_words() ? in_bytes : in_bytes * ifmap_passes;
+    s.dram_weight_bytes = w_bytes <= weights_.capacity_words() ? w_bytes : w_bytes * weight_passes;
     s.dram_output_bytes = static_cast<std::int64_t>(job.gemm.m) * job.gemm.n;
     if (config_.dram_bytes_per_cycle > 0) {
       const double transfer =

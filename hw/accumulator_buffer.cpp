@@ -10,8 +10,9 @@ void AccumulatorBuffer::configure(int cols, std::int64_t capacity_words, int ban
   words.configure("accumulator", capacity_words, banks);
 }
 
-void AccumulatorBuffer::start(int m_tile, const std::vector<std::int32_t>& bias) {
-  words.resize(static_cast<std::size_t>(m_tile) * cols_);
+void AccumulatorBuffer::start(const LayerSchedule& schedule, const std::vector<std::int32_t>& bias) {
+  words.resize(static_cast<std::size_t>(schedule.m_tile) * cols_);
+  bias_per_vector_ = schedule.input_stationary();
   words.reset_counters();
   bias_ = bias;
   rows_ = 0;
@@ -30,10 +31,11 @@ void AccumulatorBuffer::tick(const AccumulateCommand& cmd, RequantRequest& reque
   if (cmd.valid) {
     array_.output_row(row_);
     const std::vector<std::int32_t>& psum = row_;
-    const std::size_t base = static_cast<std::size_t>(cmd.m_local) * cols_;
-    for (int c = 0; c < cmd.n_count; ++c) {
+    const std::size_t base = static_cast<std::size_t>(cmd.v_local) * cols_;
+    for (int c = 0; c < cmd.c_count; ++c) {
       const std::size_t address = base + static_cast<std::size_t>(c);
-      const std::uint32_t before = cmd.first_k ? static_cast<std::uint32_t>(bias_[static_cast<std::size_t>(cmd.n0 + c)])
+      const int n = bias_per_vector_ ? cmd.v : cmd.c0 + c;
+      const std::uint32_t before = cmd.first_k ? static_cast<std::uint32_t>(bias_[static_cast<std::size_t>(n)])
                                                : static_cast<std::uint32_t>(words.read(address));
       const auto sum = static_cast<std::int32_t>(before + static_cast<std::uint32_t>(psum[static_cast<std::size_t>(c)]));
       words.write(address, sum);
@@ -41,9 +43,9 @@ void AccumulatorBuffer::tick(const AccumulateCommand& cmd, RequantRequest& reque
     }
     if (cmd.last_k) {
       request.valid = true;
-      request.m = cmd.m;
-      request.n0 = cmd.n0;
-      request.n_count = cmd.n_count;
+      request.v = cmd.v;
+      request.c0 = cmd.c0;
+      request.c_count = cmd.c_count;
     }
     ++rows_;
     last_write_edge_ = edges_;

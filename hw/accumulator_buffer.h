@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "hw/array_signals.h"
+#include "hw/fold_schedule.h"
 #include "hw/pe_array.h"
 #include "hw/register_storage.h"
 #include "hw/sram_buffer.h"
@@ -25,7 +26,9 @@ class AccumulatorBuffer : public sc_core::sc_module {
 
   void configure(int cols, std::int64_t capacity_words, int banks);
   // Sizes the words for one layer (m_tile rows) and loads its biases.
-  void start(int m_tile, const std::vector<std::int32_t>& bias);
+  // A layer run: words for one tile of the schedule's streamed vectors, and
+  // the bias of each output (the schedule says whose: column or vector).
+  void start(const LayerSchedule& schedule, const std::vector<std::int32_t>& bias);
   void reset();
   void bind_registers(RegisterStorage& storage) { storage.bind(RegisterGroup::kAccumulator, {FieldStorage::of(words.words())}); }
 
@@ -43,6 +46,7 @@ class AccumulatorBuffer : public sc_core::sc_module {
   const PeArray& array_;
   int cols_ = 0;
   std::vector<std::int32_t> bias_, row_;
+  bool bias_per_vector_ = false;  // input-stationary: bias[n] of the vector, not of the column
   std::int64_t rows_ = 0, edges_ = 0, last_write_edge_ = -1;
 };
 

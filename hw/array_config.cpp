@@ -44,13 +44,20 @@ const std::vector<std::string>& m_tiling_names() {
 const char* to_string(MTiling tiling) { return name_of(m_tiling_names(), tiling); }
 MTiling m_tiling_from_string(const std::string& name) { return value_of<MTiling>(m_tiling_names(), name, "M tiling"); }
 
+const std::vector<std::string>& dataflow_names() {
+  static const std::vector<std::string> names{"ws", "os", "is"};  // Dataflow order
+  return names;
+}
+const char* to_string(Dataflow dataflow) { return name_of(dataflow_names(), dataflow); }
+Dataflow dataflow_from_string(const std::string& name) { return value_of<Dataflow>(dataflow_names(), name, "dataflow"); }
+
 bool operator==(const BufferConfig& a, const BufferConfig& b) {
   return a.ifmap_kib == b.ifmap_kib && a.weight_kib == b.weight_kib && a.accumulator_kib == b.accumulator_kib &&
          a.output_kib == b.output_kib && a.banks == b.banks;
 }
 
 bool operator==(const ArrayConfig& a, const ArrayConfig& b) {
-  return a.rows == b.rows && a.cols == b.cols && a.timing == b.timing && a.m_tiling == b.m_tiling && a.buffers == b.buffers &&
+  return a.rows == b.rows && a.cols == b.cols && a.dataflow == b.dataflow && a.timing == b.timing && a.m_tiling == b.m_tiling && a.buffers == b.buffers &&
          a.dram_bytes_per_cycle == b.dram_bytes_per_cycle;
 }
 

@@ -26,6 +26,22 @@ const char* to_string(MTiling tiling);
 const std::vector<std::string>& m_tiling_names();
 MTiling m_tiling_from_string(const std::string& name);  // throws Error
 
+// Which operand stays in the PEs (docs/hardware.md, "Dataflows"). The
+// array of PE cells is the same for ws and is: weight-stationary holds a
+// fold's weights W[n][k] in the weight registers and streams activation rows
+// A[m][k]; input-stationary holds a fold's activations A[m][k] there and
+// streams filter rows W[n][k] (SCALE-Sim's "is"). Output-stationary (os) is
+// named so that a configuration asking for it gets a clear refusal; it is
+// not modelled yet.
+enum class Dataflow {
+  kWeightStationary,
+  kOutputStationary,
+  kInputStationary,
+};
+const char* to_string(Dataflow dataflow);
+const std::vector<std::string>& dataflow_names();  // ws, os, is
+Dataflow dataflow_from_string(const std::string& name);  // throws Error
+
 // On-chip SRAM buffers, capacities in KiB.
 struct BufferConfig {
   int ifmap_kib = 64;
@@ -35,10 +51,11 @@ struct BufferConfig {
   int banks = 4;
 };
 
-// The accelerator: an R x C weight-stationary PE array with its buffers.
+// The accelerator: an R x C systolic PE array with its buffers.
 struct ArrayConfig {
   int rows = 16;
   int cols = 16;
+  Dataflow dataflow = Dataflow::kWeightStationary;
   TimingMode timing = TimingMode::kScaleSim;
   MTiling m_tiling = MTiling::kCapacity;
   BufferConfig buffers;

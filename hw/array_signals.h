@@ -36,14 +36,14 @@ struct ArrayFeed {
 // same edge belongs to (the controller's tag delay line).
 struct AccumulateCommand {
   bool valid = false;
-  int m = 0;         // GEMM row (output pixel)
-  int m_local = 0;   // row within the M-tile (accumulator address)
-  int n0 = 0;
-  int n_count = 0;
+  int v = 0;         // the streamed vector (LayerSchedule: m weight-stationary, n input-stationary)
+  int v_local = 0;   // its row within the tile (accumulator address)
+  int c0 = 0;        // the stationary operand's index of column 0
+  int c_count = 0;
   bool first_k = false;
   bool last_k = false;
   bool operator==(const AccumulateCommand& o) const {
-    return valid == o.valid && m == o.m && m_local == o.m_local && n0 == o.n0 && n_count == o.n_count &&
+    return valid == o.valid && v == o.v && v_local == o.v_local && c0 == o.c0 && c_count == o.c_count &&
            first_k == o.first_k && last_k == o.last_k;
   }
 };
@@ -51,12 +51,12 @@ struct AccumulateCommand {
 // Accumulator buffer -> output stage: a finished row of int32 results.
 struct RequantRequest {
   bool valid = false;
-  int m = 0;
-  int n0 = 0;
-  int n_count = 0;
+  int v = 0;
+  int c0 = 0;
+  int c_count = 0;
   std::vector<std::int32_t> acc;  // C
   bool operator==(const RequantRequest& o) const {
-    return valid == o.valid && m == o.m && n0 == o.n0 && n_count == o.n_count && acc == o.acc;
+    return valid == o.valid && v == o.v && c0 == o.c0 && c_count == o.c_count && acc == o.acc;
   }
 };
 

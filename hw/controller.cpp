@@ -31,7 +31,7 @@ void Controller::start(const LayerJob& job, const LayerSchedule& schedule) {
   preload_fold_ = stream_fold_ = 0;
   tags_.clear();
   const Fold& last = schedule.folds.back();
-  last_feed_cycle_ = FoldTiming::feed(last, last.rows - 1);
+  last_feed_cycle_ = FoldTiming::feed(last, last.vectors - 1);
 }
 
 void Controller::tick(ArrayFeed& feed, AccumulateCommand& cmd) {
@@ -45,51 +45,75 @@ void Controller::tick(ArrayFeed& feed, AccumulateCommand& cmd) {
     const std::vector<Fold>& folds = schedule_->folds;
     const FoldTiming& at = schedule_->at;
     const std::int64_t t = cycle_;
-    // Weight preload: the weight of fold row r enters the top in cycle
-    // at.weight_feed(f, r), so that after R shifts row r holds W[n0+c][k0+r].
+    // Preload: the stationary operand of fold row r enters the top in cycle
+    // at.weight_feed(f, r), so that after R shifts row r holds it for column
+    // c: W[c0+c][k0+r] from the weight buffer (weight-stationary) or
+    // A[c0+c][k0+r] from the ifmap buffer (input-stationary; padding is the
+    // input zero point, no read).
+    const bool is = schedule_->input_stationary();
+    const std::int8_t pad = job_->input_zero_point;
     while (preload_fold_ < folds.size() && t >= at.latch(folds[preload_fold_])) ++preload_fold_;
     if (preload_fold_ < folds.size() && t >= at.weight_feed(folds[preload_fold_], rows_ - 1)) {
       const Fold& f = folds[preload_fold_];
       const int r = static_cast<int>(at.weight_feed(f, 0) - t);  // inverse of weight_feed
-      if (r < f.k_count)
-        for (int c = 0; c < f.n_count; ++c)
-          feed.weight[static_cast<std::size_t>(c)] =
-              weights_.read(static_cast<std::size_t>(job_->gemm.weight_word(f.n0 + c, f.k0 + r)));
+      if (r < f.k_count) {
+        if (is) {
+          std::int64_t reads = 0;
+          for (int c = 0; c < f.c_count; ++c) {
+            const std::int64_t e = job_->im2col.input_element(f.c0 + c, f.k0 + r);
+            feed.weight[static_cast<std::size_t>(c)] = e < 0 ? pad : ifmap_.words()[static_cast<std::size_t>(e)];
+            reads += e >= 0;
+          }
+          ifmap_.count_reads(reads);
+        } else {
+          for (int c = 0; c < f.c_count; ++c)
+            feed.weight[static_cast<std::size_t>(c)] =
+                weights_.read(static_cast<std::size_t>(job_->gemm.weight_word(f.c0 + c, f.k0 + r)));
+        }
+      }
       if (t + 1 == at.latch(f)) {
         feed.latch = true;
         feed.latch_select = static_cast<std::uint8_t>(f.index & 1);
       }
     }
-    // Streaming: one activation vector per cycle.
+    // Streaming: one vector per cycle, A[v][k0..] through im2col from the
+    // ifmap buffer (weight-stationary) or W[v][k0..] from the weight buffer
+    // (input-stationary).
     while (stream_fold_ < folds.size() &&
-           t > FoldTiming::feed(folds[stream_fold_], folds[stream_fold_].rows - 1))
+           t > FoldTiming::feed(folds[stream_fold_], folds[stream_fold_].vectors - 1))
       ++stream_fold_;
     if (stream_fold_ < folds.size() && t >= FoldTiming::feed(folds[stream_fold_], 0)) {
       const Fold& f = folds[stream_fold_];
       const int i = static_cast<int>(t - FoldTiming::feed(f, 0));
-      const int m = f.m0 + i;
-      elements_.resize(static_cast<std::size_t>(f.k_count));
-      job_->im2col.row_elements(m, f.k0, f.k_count, elements_.data());
-      const std::int8_t* words = ifmap_.words().data();
-      const std::int8_t pad = job_->input_zero_point;
-      const std::int64_t* elements = elements_.data();
+      const int v = f.v0 + i;
       std::int8_t* a = feed.a.data();
       std::uint8_t* valid = feed.valid.data();
-      std::int64_t reads = 0;
-      for (int r = 0; r < f.k_count; ++r) {
-        const std::int64_t e = elements[r];
-        a[r] = e < 0 ? pad : words[e];
-        valid[r] = 1;
-        reads += e >= 0;
+      if (is) {
+        for (int r = 0; r < f.k_count; ++r) {
+          a[r] = weights_.read(static_cast<std::size_t>(job_->gemm.weight_word(v, f.k0 + r)));
+          valid[r] = 1;
+        }
+      } else {
+        elements_.resize(static_cast<std::size_t>(f.k_count));
+        job_->im2col.row_elements(v, f.k0, f.k_count, elements_.data());
+        const std::int8_t* words = ifmap_.words().data();
+        const std::int64_t* elements = elements_.data();
+        std::int64_t reads = 0;
+        for (int r = 0; r < f.k_count; ++r) {
+          const std::int64_t e = elements[r];
+          a[r] = e < 0 ? pad : words[e];
+          valid[r] = 1;
+          reads += e >= 0;
+        }
+        ifmap_.count_reads(reads);
       }
-      ifmap_.count_reads(reads);
       feed.propagate = static_cast<std::uint8_t>(f.index & 1);
       AccumulateCommand tag;
       tag.valid = true;
-      tag.m = m;
-      tag.m_local = i;
-      tag.n0 = f.n0;
-      tag.n_count = f.n_count;
+      tag.v = v;
+      tag.v_local = i;
+      tag.c0 = f.c0;
+      tag.c_count = f.c_count;
       tag.first_k = f.first_k;
       tag.last_k = f.last_k;
       // The command is written in the cycle before the accumulator's edge.

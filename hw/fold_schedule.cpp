@@ -9,14 +9,15 @@
 namespace isimdl {
 
 int accumulator_m_tile(const GemmShape& gemm, const ArrayConfig& array) {
-  if (array.m_tiling == MTiling::kScaleSim) return gemm.m;  // the accumulator holds a whole fold
+  const int vectors = array.dataflow == Dataflow::kInputStationary ? gemm.n_per_group() : gemm.m;
+  if (array.m_tiling == MTiling::kScaleSim) return vectors;  // the accumulator holds a whole fold
   const std::int64_t words = static_cast<std::int64_t>(array.buffers.accumulator_kib) * 1024 / 4;
   const std::int64_t rows = words / array.cols;
   if (rows < 1)
     throw ConfigError(fmt::format("array.buffers.accumulator_kib: {} KiB holds {} int32 words, fewer than one row "
                                   "of {} columns",
                                   array.buffers.accumulator_kib, words, array.cols));
-  return static_cast<int>(std::min<std::int64_t>(rows, gemm.m));
+  return static_cast<int>(std::min<std::int64_t>(rows, vectors));
 }
 
 LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& array) {
@@ -24,6 +25,8 @@ LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& arra
     throw Error(fmt::format("GEMM {}x{}x{} has an empty dimension", gemm.m, gemm.k, gemm.n));
   if (gemm.groups < 1 || gemm.k % gemm.groups || gemm.n % gemm.groups)
     throw Error(fmt::format("GEMM {}x{}x{}: {} groups do not divide K and N", gemm.m, gemm.k, gemm.n, gemm.groups));
+  if (array.dataflow == Dataflow::kOutputStationary)
+    throw ConfigError("array.dataflow: os (output-stationary) is not modelled yet; ws and is are");
   LayerSchedule s;
   s.rows = array.rows;
   s.cols = array.cols;
@@ -34,20 +37,30 @@ LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& arra
   s.m_tile = accumulator_m_tile(gemm, array);
   const int R = array.rows, C = array.cols;
   const int kg = gemm.k_per_group(), ng = gemm.n_per_group();
-  for (int m0 = 0; m0 < gemm.m; m0 += s.m_tile)
+  s.dataflow = array.dataflow;
+  auto add = [&](int g, int v0, int vectors, int c0, int c_count, int k) {
+    Fold f;
+    f.index = static_cast<int>(s.folds.size());
+    f.group = g;
+    f.v0 = v0, f.vectors = vectors;
+    f.c0 = c0, f.c_count = c_count;
+    f.k0 = g * kg + k, f.k_count = std::min(R, kg - k);
+    f.first_k = k == 0;
+    f.last_k = k + R >= kg;
+    s.folds.push_back(f);
+  };
+  if (s.input_stationary()) {
+    // Columns hold the activations of M positions; the group's filters stream.
     for (int g = 0; g < gemm.groups; ++g)
-      for (int n = 0; n < ng; n += C)
-        for (int k = 0; k < kg; k += R) {
-          Fold f;
-          f.index = static_cast<int>(s.folds.size());
-          f.group = g;
-          f.m0 = m0, f.rows = std::min(s.m_tile, gemm.m - m0);
-          f.n0 = g * ng + n, f.n_count = std::min(C, ng - n);
-          f.k0 = g * kg + k, f.k_count = std::min(R, kg - k);
-          f.first_k = k == 0;
-          f.last_k = k + R >= kg;
-          s.folds.push_back(f);
-        }
+      for (int v = 0; v < ng; v += s.m_tile)
+        for (int j = 0; j < gemm.m; j += C)
+          for (int k = 0; k < kg; k += R) add(g, g * ng + v, std::min(s.m_tile, ng - v), j, std::min(C, gemm.m - j), k);
+  } else {
+    for (int m0 = 0; m0 < gemm.m; m0 += s.m_tile)
+      for (int g = 0; g < gemm.groups; ++g)
+        for (int n = 0; n < ng; n += C)
+          for (int k = 0; k < kg; k += R) add(g, m0, std::min(s.m_tile, gemm.m - m0), g * ng + n, std::min(C, ng - n), k);
+  }
   const auto last_mac = [&](const Fold& f) { return s.at.last_mac(f); };
   for (std::size_t i = 0; i < s.folds.size(); ++i) {
     Fold& f = s.folds[i];
@@ -63,16 +76,19 @@ LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& arra
       if (i >= 2) f.preload_start = std::max(f.preload_start, last_mac(s.folds[i - 2]) + 1 - (R - 1));
     }
     f.stream_start = s.at.latch(f);  // the first vector is fed after the last preload cycle
-    if (i > 0) f.stream_start = std::max(f.stream_start, s.folds[i - 1].stream_start + s.folds[i - 1].rows);
+    if (i > 0) f.stream_start = std::max(f.stream_start, s.folds[i - 1].stream_start + s.folds[i - 1].vectors);
   }
   s.compute_cycles = last_mac(s.folds.back());
   return s;
 }
 
-std::int64_t scalesim_closed_form(const GemmShape& g, int R, int C) {
-  const std::int64_t folds =
-      static_cast<std::int64_t>(g.groups) * ((g.k_per_group() + R - 1) / R) * ((g.n_per_group() + C - 1) / C);
-  return folds * (2 * R + C + g.m - 2) - 1;
+std::int64_t scalesim_closed_form(const GemmShape& g, int R, int C, Dataflow dataflow) {
+  const bool is = dataflow == Dataflow::kInputStationary;
+  const std::int64_t column_folds = is ? static_cast<std::int64_t>(g.groups) * ((g.m + C - 1) / C)
+                                       : static_cast<std::int64_t>(g.groups) * ((g.n_per_group() + C - 1) / C);
+  const std::int64_t folds = column_folds * ((g.k_per_group() + R - 1) / R);
+  const std::int64_t t = is ? g.n_per_group() : g.m;
+  return folds * (2 * R + C + t - 2) - 1;
 }
 
 std::int64_t double_buffered_closed_form(const GemmShape& g, int R, int C) {

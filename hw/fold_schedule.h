@@ -8,20 +8,24 @@
 
 namespace isimdl {
 
-// One fold: a K-slice of up to R rows and an N-slice of up to C columns of
-// the weights held in the array while `rows` activation vectors (M rows
-// m0 .. m0+rows-1) stream through it. In a grouped GEMM both slices lie in
-// one group's block.
+// One fold: a K-slice of up to R rows and a slice of up to C array columns
+// of the stationary operand held in the array while `vectors` rows of the
+// streamed operand (vectors v0 .. v0+vectors-1) flow through it. Which
+// operand is which is the dataflow's (LayerSchedule::output says which
+// output a vector and a column make): weight-stationary holds W[n][k] for
+// the columns' n and streams A[m][k] (v is m); input-stationary holds
+// A[m][k] for the columns' m and streams W[n][k] (v is n). In a grouped GEMM
+// the K-slice and the n's lie in one group's block.
 struct Fold {
   int index = 0;
-  int m0 = 0, rows = 0;      // the M-tile
-  int n0 = 0, n_count = 0;   // columns used
+  int v0 = 0, vectors = 0;   // the streamed vectors (a tile of them)
+  int c0 = 0, c_count = 0;   // the stationary operand's index of column 0, columns used
   int k0 = 0, k_count = 0;   // rows used
   int group = 0;             // the block of a grouped GEMM (0 for a dense one)
-  bool first_k = false;      // first K-fold of this (M-tile, N-slice): accumulator starts at the bias
+  bool first_k = false;      // first K-fold of this (tile, column slice): accumulator starts at the bias
   bool last_k = false;       // last K-fold: results go to the output stage
-  std::int64_t preload_start = 0;  // schedule cycle of the first weight entering the d path
-  std::int64_t stream_start = 0;   // schedule cycle of the first activation entering row 0
+  std::int64_t preload_start = 0;  // schedule cycle of the first stationary value entering the d path
+  std::int64_t stream_start = 0;   // schedule cycle of the first streamed vector entering row 0
 };
 
 // The edges of a fold, stated once for the whole project (docs/hardware.md,
@@ -71,7 +75,7 @@ struct FoldTiming {
 
   // The schedule cycle of a fold's last MAC at PE(R-1, C-1) (SCALE-Sim's
   // "Total Cycles" convention for the layer's last fold).
-  std::int64_t last_mac(const Fold& f) const { return f.stream_start + f.rows + rows + cols - 3; }
+  std::int64_t last_mac(const Fold& f) const { return f.stream_start + f.vectors + rows + cols - 3; }
   // The feed cycle of vector i of fold f.
   static std::int64_t feed(const Fold& f, int i) { return f.stream_start + i; }
 };
@@ -81,10 +85,11 @@ struct FoldTiming {
 // at a cycle.
 struct LayerSchedule {
   int rows = 0, cols = 0;
+  Dataflow dataflow = Dataflow::kWeightStationary;
   TimingMode timing = TimingMode::kScaleSim;
   FoldTiming at;  // the edges of every fold
   GemmShape gemm;
-  int m_tile = 0;  // M rows per tile (all of M unless the accumulator is too small)
+  int m_tile = 0;  // streamed vectors per tile (all of them unless the accumulator is too small)
   std::vector<Fold> folds;
   // Schedule cycle of the last MAC of the last fold at the bottom-right PE:
   // equals SCALE-Sim's "Total Cycles" in scalesim mode.
@@ -93,29 +98,61 @@ struct LayerSchedule {
   // Layer-relative rising edges of a fault-free run: up to and including the
   // output write of the last fold's last vector (docs/hardware.md, "Cycles
   // with drain": compute_cycles + 5).
-  std::int64_t edges() const { return at.output_write(FoldTiming::feed(folds.back(), folds.back().rows - 1)) + 1; }
+  std::int64_t edges() const { return at.output_write(FoldTiming::feed(folds.back(), folds.back().vectors - 1)) + 1; }
 
-  // K-folds per N-slice and N-slices per group; N-slices of the layer
-  // (groups x n_folds: each writes M output rows).
+  // The output a streamed vector v and the stationary operand's column
+  // index j make, and the operands: stated once for every dataflow.
+  bool input_stationary() const { return dataflow == Dataflow::kInputStationary; }
+  int m_of(int v, int j) const { return input_stationary() ? j : v; }
+  int n_of(int v, int j) const { return input_stationary() ? v : j; }
+  // The streamed vectors and stationary columns there are: WS M and N,
+  // IS N and M.
+  int vector_count() const { return input_stationary() ? gemm.n : gemm.m; }
+  int column_count() const { return input_stationary() ? gemm.m : gemm.n; }
+
+  // K-folds per column slice and column slices per group.
   int k_folds() const { return (gemm.k_per_group() + rows - 1) / rows; }
-  int n_folds() const { return (gemm.n_per_group() + cols - 1) / cols; }
+  int n_folds() const {
+    const int extent = input_stationary() ? gemm.m : gemm.n_per_group();
+    return (extent + cols - 1) / cols;
+  }
   int n_slices() const { return gemm.groups * n_folds(); }
-  int m_tiles() const { return (gemm.m + m_tile - 1) / m_tile; }
+  // Tiles of streamed vectors (per group for input-stationary).
+  int m_tiles() const {
+    return input_stationary() ? gemm.groups * ((gemm.n_per_group() + m_tile - 1) / m_tile) : (gemm.m + m_tile - 1) / m_tile;
+  }
+  // Rows the output stage writes (one per vector of every last-K fold) and
+  // PE-MAC slots the folds map (R x C per vector of every fold).
+  std::int64_t output_rows() const {
+    std::int64_t n = 0;
+    for (const Fold& f : folds) n += f.last_k ? f.vectors : 0;
+    return n;
+  }
+  std::int64_t mapped_macs() const {
+    std::int64_t n = 0;
+    for (const Fold& f : folds) n += static_cast<std::int64_t>(f.vectors) * rows * cols;
+    return n;
+  }
 };
 
-// Rows of M per tile so that one tile's int32 partial sums of C columns fit
-// the accumulator buffer. Throws ConfigError when not even one row fits.
+// Streamed vectors per tile so that one tile's int32 partial sums of C
+// columns fit the accumulator buffer (at most the vectors of one group).
+// Throws ConfigError when not even one row fits.
 int accumulator_m_tile(const GemmShape& gemm, const ArrayConfig& array);
 
-// Folds in the order M-tile, group, N-slice, K-slice (K innermost, so the
-// accumulator finishes an output tile before the next starts), with the
+// Folds in the order tile, group, column slice, K-slice for weight-stationary
+// (tiles of M shared by the groups) and group, tile, column slice, K-slice
+// for input-stationary (tiles of the group's N); K innermost, so that the
+// accumulator finishes an output tile before the next starts. With the
 // preload and stream cycles of the timing mode. A grouped GEMM runs as one
 // GEMM per group: its folds never hold a structural zero.
 LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& array);
 
-// SCALE-Sim v2's weight-stationary cycle count at unlimited bandwidth:
-// folds * (2R + C + T - 2) - 1 (a grouped GEMM: folds of all groups).
-std::int64_t scalesim_closed_form(const GemmShape& gemm, int rows, int cols);
+// SCALE-Sim v2's cycle count at unlimited bandwidth: folds * (2R + C + T - 2)
+// - 1, weight-stationary with folds over K and N and T = M, input-stationary
+// with folds over K and M and T = N (a grouped GEMM: folds of all groups).
+std::int64_t scalesim_closed_form(const GemmShape& gemm, int rows, int cols,
+                                  Dataflow dataflow = Dataflow::kWeightStationary);
 
 // Closed form of the double-buffered mode when streaming dominates
 // (T >= R + C - 1, one M-tile): F*T + 2R + C - 3.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "hw/array_signals.h"
+#include "hw/fold_schedule.h"
 #include "hw/layer_job.h"
 #include "hw/register_storage.h"
 #include "hw/sram_buffer.h"
@@ -24,7 +25,7 @@ class OutputStage : public sc_core::sc_module {
   OutputStage(const sc_core::sc_module_name& name, SramBuffer<std::int8_t>& output);
 
   void configure(int cols);
-  void start(const LayerJob& job);
+  void start(const LayerJob& job, const LayerSchedule& schedule);
   void reset();
   void bind_registers(RegisterStorage& storage) { storage.bind(RegisterGroup::kOutputStage, {FieldStorage::of(acc)}); }
 
@@ -42,7 +43,8 @@ class OutputStage : public sc_core::sc_module {
   const LayerJob* job_ = nullptr;
   int cols_ = 0;
   bool pending_valid_ = false;
-  int pending_m_ = 0, pending_n0_ = 0, pending_n_count_ = 0;
+  int pending_v_ = 0, pending_c0_ = 0, pending_c_count_ = 0;
+  const LayerSchedule* schedule_ = nullptr;
   std::vector<std::int32_t> observed_acc_;
   std::int64_t rows_written_ = 0;
 };

@@ -19,9 +19,45 @@ RegisterOracle::RegisterOracle(const LayerJob& job, const LayerSchedule& schedul
   im2col_s8(job.input.data(), job.im2col, g, job.input_zero_point, a_.data());
 }
 
+std::int32_t RegisterOracle::stream_value(int v, int k) const {
+  const std::size_t i = static_cast<std::size_t>(v) * job_.gemm.k + static_cast<std::size_t>(k);
+  return schedule_.input_stationary() ? job_.weight[i] : a_[i];
+}
+
+std::int32_t RegisterOracle::stationary_value(int j, int k) const {
+  const std::size_t i = static_cast<std::size_t>(j) * job_.gemm.k + static_cast<std::size_t>(k);
+  return schedule_.input_stationary() ? a_[i] : job_.weight[i];
+}
+
+RegisterOracle::Holding RegisterOracle::stream_holding(int v, int k, int fold) const {
+  Holding h;
+  h.fold = fold;
+  h.k = k;
+  if (schedule_.input_stationary()) {
+    h.kind = Holding::Kind::kWeight;
+    h.n = v;
+  } else {
+    h.kind = Holding::Kind::kActivation;
+    h.m = v;
+  }
+  return h;
+}
+
+RegisterOracle::Holding RegisterOracle::stationary_holding(int j, int k, int fold) const {
+  Holding h = stream_holding(j, k, fold);
+  if (schedule_.input_stationary()) {
+    h.kind = Holding::Kind::kActivation;
+    h.m = j, h.n = -1;
+  } else {
+    h.kind = Holding::Kind::kWeight;
+    h.n = j, h.m = -1;
+  }
+  return h;
+}
+
 std::int32_t RegisterOracle::fold_weight(const Fold& f, int r, int c) const {
-  if (r >= f.k_count || c >= f.n_count) return 0;
-  return job_.weight[static_cast<std::size_t>(f.n0 + c) * job_.gemm.k + static_cast<std::size_t>(f.k0 + r)];
+  if (r >= f.k_count || c >= f.c_count) return 0;
+  return stationary_value(f.c0 + c, f.k0 + r);
 }
 
 std::int32_t RegisterOracle::weight_register(int r, int c, int p, std::int64_t x) const {
@@ -37,7 +73,7 @@ RegisterOracle::Operand RegisterOracle::operand(const Slot& s, int r) const {
   o.propagate = s.fold->index & 1;
   if (r < s.fold->k_count) {
     o.valid = 1;
-    o.a = a_[static_cast<std::size_t>(s.fold->m0 + s.i) * job_.gemm.k + static_cast<std::size_t>(s.fold->k0 + r)];
+    o.a = stream_value(s.fold->v0 + s.i, s.fold->k0 + r);
   }
   return o;
 }
@@ -46,13 +82,13 @@ void RegisterOracle::row_change(std::int64_t t_feed, int r, int first_col, const
                                 std::vector<Change>& out) const {
   const Slot s = slot_at(t_feed);
   if (!s.fold) return;  // an idle slot's sums are never accumulated
-  for (int c = first_col; c < std::min(cols_, s.fold->n_count); ++c) {
+  for (int c = first_col; c < std::min(cols_, s.fold->c_count); ++c) {
     const std::int64_t mac_edge = at_.pe_edge(t_feed, r, c);  // reads the weight register before this edge's latch
     const std::int32_t before = was.valid ? was.a * weight_register(r, c, was.propagate, mac_edge - 1) : 0;
     const std::int32_t after = now.valid ? now.a * weight_register(r, c, now.propagate, mac_edge - 1) : 0;
     if (before != after)
-      out.push_back(Change{s.fold->m0 + s.i, s.fold->n0 + c,
-                           static_cast<std::int32_t>(static_cast<std::uint32_t>(after) - static_cast<std::uint32_t>(before))});
+      out.push_back(change(s.fold->v0 + s.i, s.fold->c0 + c,
+                           static_cast<std::int32_t>(static_cast<std::uint32_t>(after) - static_cast<std::uint32_t>(before))));
   }
 }
 
@@ -65,13 +101,13 @@ void RegisterOracle::weight_change(int r, int c, int p, std::int64_t e, std::int
       break;
     }
   for (const Fold& f : schedule_.folds) {
-    if ((f.index & 1) != p || r >= f.k_count || c >= f.n_count) continue;
-    for (int i = 0; i < f.rows; ++i) {
+    if ((f.index & 1) != p || r >= f.k_count || c >= f.c_count) continue;
+    for (int i = 0; i < f.vectors; ++i) {
       const std::int64_t mac_edge = at_.pe_edge(FoldTiming::feed(f, i), r, c);
       if (mac_edge <= e) continue;
       if (mac_edge > next_latch) break;
-      const std::int32_t a = a_[static_cast<std::size_t>(f.m0 + i) * job_.gemm.k + static_cast<std::size_t>(f.k0 + r)];
-      if (a != 0) out.push_back(Change{f.m0 + i, f.n0 + c, a * delta_w});
+      const std::int32_t a = stream_value(f.v0 + i, f.k0 + r);
+      if (a != 0) out.push_back(change(f.v0 + i, f.c0 + c, a * delta_w));
     }
   }
 }
@@ -92,32 +128,45 @@ std::vector<RegisterOracle::Change> RegisterOracle::effect(RegisterGroup group, 
   return out;
 }
 
-void RegisterOracle::ifmap_change(std::int64_t word, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const {
-  const GemmShape g = job_.gemm;
-  // The (m, k) GEMM positions im2col reads this word at.
-  const std::vector<std::pair<int, int>> uses = job_.im2col.uses_of(word);
-  // Each N-fold reads the word again, when the vector of m enters the array.
-  for (const Fold& f : schedule_.folds)
-    for (const auto& [m, k] : uses) {
-      if (m < f.m0 || m >= f.m0 + f.rows || k < f.k0 || k >= f.k0 + f.k_count) continue;
-      if (FoldTiming::feed(f, m - f.m0) <= e) continue;  // read (at the edge of its feed cycle) before the fault
-      for (int c = 0; c < f.n_count; ++c) {
-        const std::int32_t w = job_.weight[static_cast<std::size_t>(f.n0 + c) * g.k + static_cast<std::size_t>(k)];
-        if (w != 0) out.push_back(Change{m, f.n0 + c, w * delta});
-      }
+void RegisterOracle::stream_word_change(int v, int k, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const {
+  // Read again by every column slice, when the vector enters the array.
+  for (const Fold& f : schedule_.folds) {
+    if (v < f.v0 || v >= f.v0 + f.vectors || k < f.k0 || k >= f.k0 + f.k_count) continue;
+    if (FoldTiming::feed(f, v - f.v0) <= e) continue;  // read (at the edge of its feed cycle) before the fault
+    for (int c = 0; c < f.c_count; ++c) {
+      const std::int32_t w = stationary_value(f.c0 + c, k);
+      if (w != 0) out.push_back(change(v, f.c0 + c, w * delta));
     }
+  }
+}
+
+void RegisterOracle::stationary_word_change(int j, int k, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const {
+  // Read once per fold that holds (j, k), at the preload cycle of its row.
+  for (const Fold& f : schedule_.folds) {
+    if (j < f.c0 || j >= f.c0 + f.c_count || k < f.k0 || k >= f.k0 + f.k_count) continue;
+    if (at_.weight_feed(f, k - f.k0) <= e) continue;
+    for (int i = 0; i < f.vectors; ++i) {
+      const std::int32_t a = stream_value(f.v0 + i, k);
+      if (a != 0) out.push_back(change(f.v0 + i, j, a * delta));
+    }
+  }
+}
+
+void RegisterOracle::ifmap_change(std::int64_t word, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const {
+  // The (m, k) GEMM positions im2col reads this word at.
+  for (const auto& [m, k] : job_.im2col.uses_of(word)) {
+    if (schedule_.input_stationary())
+      stationary_word_change(m, k, e, delta, out);
+    else
+      stream_word_change(m, k, e, delta, out);
+  }
 }
 
 void RegisterOracle::weight_word_change(int n, int k, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const {
-  // Read once per fold that holds (n, k), at the preload cycle of its row.
-  for (const Fold& f : schedule_.folds) {
-    if (n < f.n0 || n >= f.n0 + f.n_count || k < f.k0 || k >= f.k0 + f.k_count) continue;
-    if (at_.weight_feed(f, k - f.k0) <= e) continue;
-    for (int i = 0; i < f.rows; ++i) {
-      const std::int32_t a = a_[static_cast<std::size_t>(f.m0 + i) * job_.gemm.k + static_cast<std::size_t>(k)];
-      if (a != 0) out.push_back(Change{f.m0 + i, n, a * delta});
-    }
-  }
+  if (schedule_.input_stationary())
+    stream_word_change(n, k, e, delta, out);
+  else
+    stationary_word_change(n, k, e, delta, out);
 }
 
 std::int8_t RegisterOracle::final_out(int m, int n) const {
@@ -125,11 +174,12 @@ std::int8_t RegisterOracle::final_out(int m, int n) const {
 }
 
 std::int64_t RegisterOracle::output_write_edge(int m, int n) const {
-  // The accumulator finishes the row of m in the last K-fold, the output
-  // stage latches it one edge later and writes it at the next.
+  // The accumulator finishes the row of the output's vector in the last
+  // K-fold, the output stage latches it one edge later and writes it at the next.
+  const int v = schedule_.input_stationary() ? n : m, j = schedule_.input_stationary() ? m : n;
   for (const Fold& f : schedule_.folds)
-    if (f.last_k && m >= f.m0 && m < f.m0 + f.rows && n >= f.n0 && n < f.n0 + f.n_count)
-      return at_.output_write(FoldTiming::feed(f, m - f.m0));
+    if (f.last_k && v >= f.v0 && v < f.v0 + f.vectors && j >= f.c0 && j < f.c0 + f.c_count)
+      return at_.output_write(FoldTiming::feed(f, v - f.v0));
   throw Error(fmt::format("output ({}, {}) is not in the layer's schedule", m, n));
 }
 
@@ -143,28 +193,27 @@ std::pair<const Fold*, int> RegisterOracle::weight_fed_at(std::int64_t t) const 
 
 RegisterOracle::Slot RegisterOracle::slot_at(std::int64_t t_feed) const {
   for (const Fold& f : schedule_.folds)
-    if (t_feed >= f.stream_start && t_feed < f.stream_start + f.rows)
+    if (t_feed >= f.stream_start && t_feed < f.stream_start + f.vectors)
       return Slot{&f, static_cast<int>(t_feed - f.stream_start)};
   return Slot{};
 }
 
 std::int32_t RegisterOracle::partial(const Fold& f, int i, int c, int rows) const {
-  if (c >= f.n_count) return 0;
-  const int m = f.m0 + i, n = f.n0 + c, K = job_.gemm.k;
+  if (c >= f.c_count) return 0;
+  const int v = f.v0 + i, j = f.c0 + c;
   std::uint32_t sum = 0;
   for (int r = 0; r < std::min(rows, f.k_count); ++r)
-    sum += static_cast<std::uint32_t>(static_cast<std::int32_t>(a_[static_cast<std::size_t>(m) * K + f.k0 + r]) *
-                                      job_.weight[static_cast<std::size_t>(n) * K + f.k0 + r]);
+    sum += static_cast<std::uint32_t>(stream_value(v, f.k0 + r) * stationary_value(j, f.k0 + r));
   return static_cast<std::int32_t>(sum);
 }
 
-std::int32_t RegisterOracle::word_after(std::size_t fold_index, int m_local, int c) const {
-  // Walk back to the first K-fold of this (M-tile, N-slice).
+std::int32_t RegisterOracle::word_after(std::size_t fold_index, int v_local, int c) const {
+  // Walk back to the first K-fold of this (tile, column slice).
   std::size_t first = fold_index;
   while (!schedule_.folds[first].first_k) --first;
   const Fold& f0 = schedule_.folds[first];
-  std::uint32_t sum = static_cast<std::uint32_t>(job_.bias[static_cast<std::size_t>(f0.n0 + c)]);
-  for (std::size_t j = first; j <= fold_index; ++j) sum += static_cast<std::uint32_t>(partial(schedule_.folds[j], m_local, c, rows_));
+  std::uint32_t sum = static_cast<std::uint32_t>(job_.bias[static_cast<std::size_t>(schedule_.n_of(f0.v0 + v_local, f0.c0 + c))]);
+  for (std::size_t j = first; j <= fold_index; ++j) sum += static_cast<std::uint32_t>(partial(schedule_.folds[j], v_local, c, rows_));
   return static_cast<std::int32_t>(sum);
 }
 

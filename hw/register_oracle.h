@@ -88,6 +88,16 @@ class RegisterOracle {
   int cols() const { return cols_; }
   // Activation A[m][k] (im2col of the layer input).
   std::int32_t activation(int m, int k) const { return a_[static_cast<std::size_t>(m) * job_.gemm.k + static_cast<std::size_t>(k)]; }
+  // The streamed operand of vector v and the stationary operand of column
+  // index j at k (LayerSchedule: WS A[v][k] and W[j][k], IS W[v][k] and A[j][k]).
+  std::int32_t stream_value(int v, int k) const;
+  std::int32_t stationary_value(int j, int k) const;
+  // The change of vector v and column index j's output.
+  Change change(int v, int j, std::int32_t delta) const { return Change{schedule_.m_of(v, j), schedule_.n_of(v, j), delta}; }
+  // What a register holding the streamed operand of vector v (the
+  // stationary operand of column index j) at k holds, in tensor terms.
+  Holding stream_holding(int v, int k, int fold) const;
+  Holding stationary_holding(int j, int k, int fold) const;
 
   // The fold and vector whose operand row entered the skew input at
   // schedule cycle t_feed, if any.
@@ -98,16 +108,16 @@ class RegisterOracle {
   Slot slot_at(std::int64_t t_feed) const;
   // Sum over rows [0, rows) of fold f for vector i, column c (no bias).
   std::int32_t partial(const Fold& f, int i, int c, int rows) const;
-  // Accumulator word value after fold f's access to row m_local, column c.
-  std::int32_t word_after(std::size_t fold_index, int m_local, int c) const;
-  std::int64_t access_edge(const Fold& f, int m_local) const { return at_.accumulate(FoldTiming::feed(f, m_local)); }
+  // Accumulator word value after fold f's access to row v_local, column c.
+  std::int32_t word_after(std::size_t fold_index, int v_local, int c) const;
+  std::int64_t access_edge(const Fold& f, int v_local) const { return at_.accumulate(FoldTiming::feed(f, v_local)); }
   // The fold and fold row whose weight is fed into the top of the d path in
   // schedule cycle t, if any.
   std::pair<const Fold*, int> weight_fed_at(std::int64_t t) const;
   // Weight register w_p of PE(r, c) after edge x: the weight the last latch
   // into it (at or before x) wrote.
   std::int32_t weight_register(int r, int c, int p, std::int64_t x) const;
-  // The fold weight for row r, column c (0 outside the fold).
+  // The stationary value fold f preloads into row r, column c (0 outside the fold).
   std::int32_t fold_weight(const Fold& f, int r, int c) const;
   // The operand (a, valid, propagate) of row r of the vector fed at t_feed.
   struct Operand {
@@ -127,6 +137,10 @@ class RegisterOracle {
   void ifmap_change(std::int64_t word, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const;
   // Every MAC of every read of weight W[n][k] after edge e, changed by `delta`.
   void weight_word_change(int n, int k, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const;
+  // The same for a streamed operand (read when its vector is fed) and a
+  // stationary one (read in its preload cycle), by the dataflow's roles.
+  void stream_word_change(int v, int k, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const;
+  void stationary_word_change(int j, int k, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const;
 
  private:
   const LayerJob& job_;

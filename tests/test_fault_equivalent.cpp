@@ -271,7 +271,7 @@ TEST(LiveSpace, EveryRegisterInstanceIsReadAndDeadSitesChangeNothing) {
           const auto [wn, wk] = job.gemm.weight_of_word(index);
           std::int64_t last_read = -1;
           for (const Fold& f : schedule.folds)
-            if (wn >= f.n0 && wn < f.n0 + f.n_count && wk >= f.k0 && wk < f.k0 + f.k_count)
+            if (wn >= f.c0 && wn < f.c0 + f.c_count && wk >= f.k0 && wk < f.k0 + f.k_count)
               last_read = std::max<std::int64_t>(last_read, f.preload_start + setup.rows - 1 - (wk - f.k0));
           read_at_edge_0_only = last_read == 0;
         }

@@ -380,7 +380,7 @@ TEST(FoldTiming, EdgesAgreeWithTheModelAndInvert) {
     LayerStats stats;
     acc.run_layer(job, &stats);
     const Fold& last = s.folds.back();
-    EXPECT_EQ(acc.accumulator().last_write_edge(), s.at.accumulate(FoldTiming::feed(last, last.rows - 1)));
+    EXPECT_EQ(acc.accumulator().last_write_edge(), s.at.accumulate(FoldTiming::feed(last, last.vectors - 1)));
     EXPECT_EQ(acc.accumulator().edges(), s.edges());
     EXPECT_EQ(s.edges(), s.compute_cycles + 5);
     EXPECT_EQ(stats.compute_cycles, s.at.last_mac(last));

@@ -27,7 +27,7 @@ class AccumulatorWord : public RegisterKind {
       for (int c = 0; c < s.cols; ++c) {
         std::vector<std::pair<std::int64_t, const Fold*>> accesses;
         for (const Fold& f : s.folds)
-          if (m < f.rows && c < f.n_count) accesses.push_back({s.at.accumulate(FoldTiming::feed(f, m)), &f});
+          if (m < f.vectors && c < f.c_count) accesses.push_back({s.at.accumulate(FoldTiming::feed(f, m)), &f});
         std::sort(accesses.begin(), accesses.end());
         for (std::size_t i = 0; i + 1 < accesses.size(); ++i)
           if (!accesses[i + 1].second->first_k)
@@ -47,8 +47,8 @@ class AccumulatorWord : public RegisterKind {
     if (last == kNone) return h;
     const Fold& f = o.schedule().folds[last];
     h.kind = Holding::Kind::kAccumulator;
-    h.m = f.m0 + m_local;
-    h.n = f.n0 + c;
+    h.m = o.schedule().m_of(f.v0 + m_local, f.c0 + c);
+    h.n = o.schedule().n_of(f.v0 + m_local, f.c0 + c);
     h.k = 0;
     h.terms = f.k0 - f.group * o.job().gemm.k_per_group() + f.k_count;  // the group's K so far
     h.fold = f.index;
@@ -62,12 +62,12 @@ class AccumulatorWord : public RegisterKind {
     const Fold* next = nullptr;
     std::int64_t best = INT64_MAX;
     for (const Fold& f : o.schedule().folds) {
-      if (m_local >= f.rows || c >= f.n_count) continue;
+      if (m_local >= f.vectors || c >= f.c_count) continue;
       const std::int64_t edge = o.access_edge(f, m_local);
       if (edge > e && edge < best) best = edge, next = &f;
     }
     if (!next || next->first_k) return;
-    out.push_back({next->m0 + m_local, next->n0 + c, delta32(before, after)});
+    out.push_back(o.change(next->v0 + m_local, next->c0 + c, delta32(before, after)));
   }
 
  private:
@@ -79,7 +79,7 @@ class AccumulatorWord : public RegisterKind {
     const auto& folds = o.schedule().folds;
     for (std::size_t j = 0; j < folds.size(); ++j) {
       const Fold& f = folds[j];
-      if (m_local >= f.rows || c >= f.n_count) continue;
+      if (m_local >= f.vectors || c >= f.c_count) continue;
       const std::int64_t edge = o.access_edge(f, m_local);
       if (edge <= e && edge > best) best = edge, last = j;
     }
@@ -97,8 +97,8 @@ class OutputStageRegister : public RegisterKind {
     LiveIntervals out(static_cast<std::size_t>(s.cols));
     for (int c = 0; c < s.cols; ++c)
       for (const Fold& f : s.folds)
-        if (f.last_k && c < f.n_count)
-          for (int i = 0; i < f.rows; ++i) {
+        if (f.last_k && c < f.c_count)
+          for (int i = 0; i < f.vectors; ++i) {
             const std::int64_t e = s.at.output_latch(FoldTiming::feed(f, i));
             add_live(out[static_cast<std::size_t>(c)], e, e + 1);
           }
@@ -114,15 +114,15 @@ class OutputStageRegister : public RegisterKind {
     Holding h;
     std::int64_t best = -1;
     for (const Fold& f : o.schedule().folds) {
-      if (!f.last_k || c >= f.n_count) continue;
-      for (int i = 0; i < f.rows; ++i) {
+      if (!f.last_k || c >= f.c_count) continue;
+      for (int i = 0; i < f.vectors; ++i) {
         const std::int64_t latch = o.at().output_latch(FoldTiming::feed(f, i));
         if (latch > e) break;
         if (latch > best) {
           best = latch;
           h.kind = Holding::Kind::kAccumulator;
-          h.m = f.m0 + i;
-          h.n = f.n0 + c;
+          h.m = o.schedule().m_of(f.v0 + i, f.c0 + c);
+          h.n = o.schedule().n_of(f.v0 + i, f.c0 + c);
           h.k = 0;
           h.terms = o.job().gemm.k_per_group();
           h.fold = f.index;
@@ -136,8 +136,8 @@ class OutputStageRegister : public RegisterKind {
     // Latched at edge e for a last-K row: consumed at edge e + 1.
     const int c = static_cast<int>(index);
     const RegisterOracle::Slot s = o.slot_at(o.at().output_latch_feed_of(e));
-    if (!s.fold || !s.fold->last_k || c >= s.fold->n_count) return;
-    out.push_back({s.fold->m0 + s.i, s.fold->n0 + c, delta32(before, after)});
+    if (!s.fold || !s.fold->last_k || c >= s.fold->c_count) return;
+    out.push_back(o.change(s.fold->v0 + s.i, s.fold->c0 + c, delta32(before, after)));
   }
 };
 

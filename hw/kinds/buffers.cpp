@@ -17,21 +17,35 @@ LiveIntervals live_until(const std::vector<std::int64_t>& last_read) {
   return out;
 }
 
+// Every read of an operand word in a fold: the streamed operand of vector
+// v0 + i at k0 + r when the vector is fed, the stationary operand of column
+// index c0 + c at k0 + r in its preload cycle. read(stream, index, k, edge).
+template <class Read>
+void fold_reads(const LayerSchedule& s, const Fold& f, Read read) {
+  for (int i = 0; i < f.vectors; ++i)
+    for (int r = 0; r < f.k_count; ++r) read(true, f.v0 + i, f.k0 + r, FoldTiming::feed(f, i));
+  for (int c = 0; c < f.c_count; ++c)
+    for (int r = 0; r < f.k_count; ++r) read(false, f.c0 + c, f.k0 + r, s.at.weight_feed(f, r));
+}
+
 // Word = element of the layer input (C x H x W). Each im2col use (m, k) is
-// read at the edge of the cycle that feeds vector m, once per N-slice.
+// read when the array takes A[m][k]: weight-stationary when the vector of m
+// is fed (once per column slice), input-stationary in the preload cycle of
+// its row (once per tile of filters).
 class IfmapWord : public RegisterKind {
  public:
   using RegisterKind::RegisterKind;
   LiveIntervals live(const LayerSchedule& s, const LayerGeometry& geo) const override {
     std::vector<std::int64_t> last(geo.input.size(), 0);
+    const bool activations_stream = !s.input_stationary();
     for (const Fold& f : s.folds)
-      for (int i = 0; i < f.rows; ++i)
-        for (int r = 0; r < f.k_count; ++r) {
-          const std::int64_t word = geo.im2col.input_element(f.m0 + i, f.k0 + r);
-          if (word < 0) continue;  // padding: no read
-          auto& l = last[static_cast<std::size_t>(word)];
-          l = std::max(l, FoldTiming::feed(f, i));
-        }
+      fold_reads(s, f, [&](bool stream, int m, int k, std::int64_t edge) {
+        if (stream != activations_stream) return;
+        const std::int64_t word = geo.im2col.input_element(m, k);
+        if (word < 0) return;  // padding: no read
+        auto& l = last[static_cast<std::size_t>(word)];
+        l = std::max(l, edge);
+      });
     return live_until(last);
   }
   std::int64_t value(const RegisterOracle& o, std::int64_t index, std::int64_t) const override {
@@ -49,19 +63,22 @@ class IfmapWord : public RegisterKind {
   }
 };
 
-// Word GemmShape::weight_word(n, k) = W[n][k], read in the preload cycle
-// at.weight_feed(f, k - k0) of every fold holding it (once per M-tile).
+// Word GemmShape::weight_word(n, k) = W[n][k], read when the array takes it:
+// weight-stationary in the preload cycle at.weight_feed(f, k - k0) of every
+// fold holding it (once per M-tile), input-stationary when its filter's
+// vector is fed (once per column slice).
 class WeightWord : public RegisterKind {
  public:
   using RegisterKind::RegisterKind;
   LiveIntervals live(const LayerSchedule& s, const LayerGeometry&) const override {
     std::vector<std::int64_t> last(static_cast<std::size_t>(s.gemm.weights()), 0);
+    const bool weights_stream = s.input_stationary();
     for (const Fold& f : s.folds)
-      for (int c = 0; c < f.n_count; ++c)
-        for (int r = 0; r < f.k_count; ++r) {
-          auto& l = last[static_cast<std::size_t>(s.gemm.weight_word(f.n0 + c, f.k0 + r))];
-          l = std::max<std::int64_t>(l, s.at.weight_feed(f, r));
-        }
+      fold_reads(s, f, [&](bool stream, int n, int k, std::int64_t edge) {
+        if (stream != weights_stream) return;
+        auto& l = last[static_cast<std::size_t>(s.gemm.weight_word(n, k))];
+        l = std::max<std::int64_t>(l, edge);
+      });
     return live_until(last);
   }
   std::int64_t value(const RegisterOracle& o, std::int64_t index, std::int64_t) const override {
@@ -90,9 +107,10 @@ class OutputWord : public RegisterKind {
     LiveIntervals out(static_cast<std::size_t>(s.gemm.m) * s.gemm.n);
     for (const Fold& f : s.folds)
       if (f.last_k)
-        for (int c = 0; c < f.n_count; ++c)
-          for (int i = 0; i < f.rows; ++i)
-            add_live(out[static_cast<std::size_t>(f.n0 + c) * s.gemm.m + static_cast<std::size_t>(f.m0 + i)],
+        for (int c = 0; c < f.c_count; ++c)
+          for (int i = 0; i < f.vectors; ++i)
+            add_live(out[static_cast<std::size_t>(s.n_of(f.v0 + i, f.c0 + c)) * s.gemm.m +
+                         static_cast<std::size_t>(s.m_of(f.v0 + i, f.c0 + c))],
                      s.at.output_write(FoldTiming::feed(f, i)), s.edges());
     return out;
   }

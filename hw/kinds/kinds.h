@@ -40,7 +40,7 @@ inline std::pair<int, int> row_column(std::int64_t index, int cols) {
 // the vector fed at t is in it after edge edge(t).
 template <class Edge>
 LiveInterval streamed(const Fold& f, Edge edge) {
-  return {edge(FoldTiming::feed(f, 0)), edge(FoldTiming::feed(f, f.rows - 1)) + 1};
+  return {edge(FoldTiming::feed(f, 0)), edge(FoldTiming::feed(f, f.vectors - 1)) + 1};
 }
 
 // Live intervals of a kind placed per PE: for every PE(r, c) and fold f in

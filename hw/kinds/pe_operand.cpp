@@ -8,17 +8,14 @@ namespace {
 using Holding = RegisterOracle::Holding;
 using Operand = RegisterOracle::Operand;
 
-// What an operand register holds: A[m][k] of the vector it carries, or
-// nothing; a row beyond the fold's K carries no activation, but its
-// propagate tag still says the fold's parity.
-Holding operand_holding(const RegisterOracle::Slot& s, int r) {
+// What an operand register holds: the streamed operand of the vector it
+// carries (A[m][k] weight-stationary, W[n][k] input-stationary), or nothing;
+// a row beyond the fold's K carries no operand, but its propagate tag still
+// says the fold's parity.
+Holding operand_holding(const RegisterOracle& o, const RegisterOracle::Slot& s, int r) {
   Holding h;
   if (s.fold) h.fold = s.fold->index;
-  if (s.fold && r < s.fold->k_count) {
-    h.kind = Holding::Kind::kActivation;
-    h.m = s.fold->m0 + s.i;
-    h.k = s.fold->k0 + r;
-  }
+  if (s.fold && r < s.fold->k_count) h = o.stream_holding(s.fold->v0 + s.i, s.fold->k0 + r, s.fold->index);
   return h;
 }
 
@@ -33,7 +30,7 @@ class PeOperand : public RegisterKind {
 
   LiveIntervals live(const LayerSchedule& s, const LayerGeometry&) const override {
     return per_pe(s, [&](int r, int c, const Fold& f) {
-      if (r >= f.k_count || c + 1 >= f.n_count) return LiveInterval{};
+      if (r >= f.k_count || c + 1 >= f.c_count) return LiveInterval{};
       return streamed(f, [&](std::int64_t t) { return s.at.pe_edge(t, r, c); });
     });
   }
@@ -44,7 +41,7 @@ class PeOperand : public RegisterKind {
   }
   Holding holds(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
     const auto [r, c] = row_column(index, o.cols());
-    return operand_holding(o.slot_at(o.at().pe_feed_of(e, r, c)), r);
+    return operand_holding(o, o.slot_at(o.at().pe_feed_of(e, r, c)), r);
   }
   void effect(const RegisterOracle& o, std::int64_t index, std::int64_t e, std::int64_t, std::int64_t after,
               std::vector<RegisterOracle::Change>& out) const override {
@@ -88,7 +85,7 @@ class SkewWord : public RegisterKind {
   }
   Holding holds(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
     const auto [r, stage] = skew_row_stage(index);
-    return operand_holding(o.slot_at(o.at().skew_feed_of(e, stage)), r);
+    return operand_holding(o, o.slot_at(o.at().skew_feed_of(e, stage)), r);
   }
   void effect(const RegisterOracle& o, std::int64_t index, std::int64_t e, std::int64_t, std::int64_t after,
               std::vector<RegisterOracle::Change>& out) const override {

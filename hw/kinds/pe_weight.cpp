@@ -8,15 +8,11 @@ namespace {
 
 using Holding = RegisterOracle::Holding;
 
-Holding weight_holding(const Fold* f, int r, int c) {
-  Holding h;
-  if (f && r < f->k_count && c < f->n_count) {
-    h.kind = Holding::Kind::kWeight;
-    h.n = f->n0 + c;
-    h.k = f->k0 + r;
-    h.fold = f->index;
-  }
-  return h;
+// What a stationary register holds: the fold's W[n][k] weight-stationary,
+// A[m][k] input-stationary.
+Holding weight_holding(const RegisterOracle& o, const Fold* f, int r, int c) {
+  if (f && r < f->k_count && c < f->c_count) return o.stationary_holding(f->c0 + c, f->k0 + r, f->index);
+  return Holding{};
 }
 
 // w_p of PE(r, c): written by the latch of every fold of parity p, read by
@@ -28,8 +24,8 @@ class WeightRegister : public RegisterKind {
   LiveIntervals live(const LayerSchedule& s, const LayerGeometry&) const override {
     // From the latch to the last MAC, which reads it before its edge.
     return per_pe(s, [&](int r, int c, const Fold& f) {
-      if ((f.index & 1) != p_ || r >= f.k_count || c >= f.n_count) return LiveInterval{};
-      return LiveInterval{s.at.latch(f), s.at.pe_edge(FoldTiming::feed(f, f.rows - 1), r, c)};
+      if ((f.index & 1) != p_ || r >= f.k_count || c >= f.c_count) return LiveInterval{};
+      return LiveInterval{s.at.latch(f), s.at.pe_edge(FoldTiming::feed(f, f.vectors - 1), r, c)};
     });
   }
   std::int64_t value(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
@@ -41,7 +37,7 @@ class WeightRegister : public RegisterKind {
     const Fold* last = nullptr;
     for (const Fold& f : o.schedule().folds)
       if ((f.index & 1) == p_ && o.at().latch(f) <= e) last = &f;
-    return weight_holding(last, r, c);
+    return weight_holding(o, last, r, c);
   }
   void effect(const RegisterOracle& o, std::int64_t index, std::int64_t e, std::int64_t before, std::int64_t after,
               std::vector<RegisterOracle::Change>& out) const override {
@@ -63,7 +59,7 @@ class WeightPath : public RegisterKind {
     // The value in row r after edge e enters row x = r + L - e at the latch
     // edge L, and matters when the fold uses row x: e in [L - k_count + 1 + r, L).
     return per_pe(s, [&](int r, int c, const Fold& f) {
-      if (c >= f.n_count) return LiveInterval{};
+      if (c >= f.c_count) return LiveInterval{};
       return LiveInterval{s.at.latch(f) - f.k_count + 1 + r, s.at.latch(f)};
     });
   }
@@ -75,7 +71,7 @@ class WeightPath : public RegisterKind {
   Holding holds(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
     const auto [r, c] = row_column(index, o.cols());
     const auto [f, row] = o.weight_fed_at(o.at().d_feed_of(e, r));
-    return weight_holding(f, row, c);
+    return weight_holding(o, f, row, c);
   }
   void effect(const RegisterOracle& o, std::int64_t index, std::int64_t e, std::int64_t before, std::int64_t after,
               std::vector<RegisterOracle::Change>& out) const override {

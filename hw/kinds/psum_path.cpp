@@ -24,10 +24,10 @@ class PsumPath : public RegisterKind {
     const PsumPlace p = place(o, index, e);
     const RegisterOracle::Slot s = o.slot_at(p.t);
     Holding h;
-    if (!s.fold || p.c >= s.fold->n_count) return h;
+    if (!s.fold || p.c >= s.fold->c_count) return h;
     h.kind = Holding::Kind::kPartialSum;
-    h.m = s.fold->m0 + s.i;
-    h.n = s.fold->n0 + p.c;
+    h.m = o.schedule().m_of(s.fold->v0 + s.i, s.fold->c0 + p.c);
+    h.n = o.schedule().n_of(s.fold->v0 + s.i, s.fold->c0 + p.c);
     h.k = s.fold->k0;
     h.terms = std::min(p.r + 1, s.fold->k_count);
     h.fold = s.fold->index;
@@ -44,8 +44,8 @@ class PsumPath : public RegisterKind {
     // accumulator; an idle slot's or a column beyond N's is never accumulated.
     const PsumPlace p = place(o, index, e);
     const RegisterOracle::Slot s = o.slot_at(p.t);
-    if (!s.fold || p.c >= s.fold->n_count) return;
-    out.push_back({s.fold->m0 + s.i, s.fold->n0 + p.c, delta32(before, after)});
+    if (!s.fold || p.c >= s.fold->c_count) return;
+    out.push_back(o.change(s.fold->v0 + s.i, s.fold->c0 + p.c, delta32(before, after)));
   }
 
  protected:
@@ -60,7 +60,7 @@ class PePsum : public PsumPath {
   using PsumPath::PsumPath;
   LiveIntervals live(const LayerSchedule& s, const LayerGeometry&) const override {
     return per_pe(s, [&](int r, int c, const Fold& f) {
-      if (c >= f.n_count) return LiveInterval{};
+      if (c >= f.c_count) return LiveInterval{};
       return streamed(f, [&](std::int64_t t) { return s.at.pe_edge(t, r, c); });
     });
   }
@@ -85,7 +85,7 @@ class DeskewStage : public PsumPath {
     for (int c = 0; c + 1 < s.cols; ++c)
       for (int st = 0; st < s.cols - 1 - c; ++st, ++index)
         for (const Fold& f : s.folds)
-          if (c < f.n_count) {
+          if (c < f.c_count) {
             const LiveInterval iv = streamed(f, [&](std::int64_t t) { return s.at.deskew_edge(t, c, st); });
             add_live(out[index], iv.begin, iv.end);
           }
