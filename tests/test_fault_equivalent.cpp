@@ -43,18 +43,25 @@ void check_equivalents(const QuantizedModel& model, const std::vector<int>& laye
     int rows, cols;
     TimingMode timing;
     int accumulator_kib;
+    Dataflow dataflow = Dataflow::kWeightStationary;
   };
-  const Setup setups[] = {{8, 8, TimingMode::kScaleSim, 64}, {4, 8, TimingMode::kDoubleBuffered, 1},
-                          {8, 4, TimingMode::kScaleSim, 1}};
+  const Setup setups[] = {{8, 8, TimingMode::kScaleSim, 64},
+                          {4, 8, TimingMode::kDoubleBuffered, 1},
+                          {8, 4, TimingMode::kScaleSim, 1},
+                          {8, 8, TimingMode::kScaleSim, 64, Dataflow::kInputStationary},
+                          {4, 8, TimingMode::kDoubleBuffered, 1, Dataflow::kInputStationary},
+                          {8, 4, TimingMode::kScaleSim, 1, Dataflow::kInputStationary}};
   const FaultKind kinds[] = {FaultKind::kBitFlip, FaultKind::kAdjacentBits, FaultKind::kStuckAt0, FaultKind::kStuckAt1};
   int total = 0;
-  std::map<RegisterGroup, int> effective;  // faults whose equivalent changes something, per group
+  std::map<Dataflow, int> per_dataflow;
+  std::map<std::pair<Dataflow, RegisterGroup>, int> effective;  // faults whose equivalent changes something
   for (const Setup& setup : setups) {
     ArrayConfig array;
     array.rows = setup.rows;
     array.cols = setup.cols;
     array.timing = setup.timing;
     array.buffers.accumulator_kib = setup.accumulator_kib;
+    array.dataflow = setup.dataflow;
     accelerator.configure(array);
     NetworkRunner runner(accelerator, model);
     std::map<int, InferenceTrace> golden;
@@ -115,7 +122,7 @@ void check_equivalents(const QuantizedModel& model, const std::vector<int>& laye
                                   std::to_string(site.bit) + " " + to_string(kind) + " after edge " +
                                   std::to_string(site.cycle) + ", layer " + std::to_string(site.layer) + ", " +
                                   std::to_string(setup.rows) + "x" + std::to_string(setup.cols) + " " +
-                                  to_string(setup.timing);
+                                  to_string(setup.timing) + " " + to_string(setup.dataflow);
         ASSERT_EQ(record.before, eq.injection.before) << where;
         ASSERT_EQ(record.after, eq.injection.after) << where;
         std::vector<std::int32_t> acc = g.acc[layer];
@@ -123,14 +130,20 @@ void check_equivalents(const QuantizedModel& model, const std::vector<int>& laye
         apply_equivalent(eq, ctx->job, acc, out);
         ASSERT_EQ(acc, simulated.acc[layer]) << where;
         ASSERT_EQ(out, simulated.out[layer]) << where;
-        if (out != g.out[layer] || acc != g.acc[layer]) ++effective[info.group];
+        if (out != g.out[layer] || acc != g.acc[layer]) ++effective[{setup.dataflow, info.group}];
         ++total;
+        ++per_dataflow[setup.dataflow];
       }
     }
   }
-  EXPECT_GE(total, 500);
-  // The test must exercise real effects in every group, not only dead values.
-  for (const auto& info : register_map()) EXPECT_GE(effective[info.group], 3) << info.group_name;
+  EXPECT_GE(total, 1000);
+  // The test must exercise real effects in every group of every dataflow,
+  // not only dead values.
+  for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary}) {
+    EXPECT_GE(per_dataflow[dataflow], 500) << to_string(dataflow);
+    for (const auto& info : register_map())
+      EXPECT_GE((effective[{dataflow, info.group}]), 3) << info.group_name << " " << to_string(dataflow);
+  }
 }
 
 TEST(FaultEquivalent, ReproducesTheCycleLevelLayerOutput) { check_equivalents(lenet5(), {}, 4242); }
@@ -217,12 +230,16 @@ TEST(LiveSpace, EveryRegisterInstanceIsReadAndDeadSitesChangeNothing) {
   struct Setup {
     int rows, cols;
     TimingMode timing;
+    Dataflow dataflow = Dataflow::kWeightStationary;
   };
-  for (const Setup setup : {Setup{4, 4, TimingMode::kScaleSim}, Setup{3, 5, TimingMode::kDoubleBuffered}}) {
+  for (const Setup setup : {Setup{4, 4, TimingMode::kScaleSim}, Setup{3, 5, TimingMode::kDoubleBuffered},
+                            Setup{4, 4, TimingMode::kScaleSim, Dataflow::kInputStationary},
+                            Setup{3, 5, TimingMode::kDoubleBuffered, Dataflow::kInputStationary}}) {
     ArrayConfig array;
     array.rows = setup.rows;
     array.cols = setup.cols;
     array.timing = setup.timing;
+    array.dataflow = setup.dataflow;
     accelerator.configure(array);
     const int m = 5, k = 2 * setup.rows + 1, n = 2 * setup.cols - 1;
     const LayerJob job = random_gemm_job(m, k, n, 77);
@@ -263,23 +280,30 @@ TEST(LiveSpace, EveryRegisterInstanceIsReadAndDeadSitesChangeNothing) {
                                       group == RegisterGroup::kPePropagate) &&
                                      index % setup.cols == setup.cols - 1) ||
                                     (group == RegisterGroup::kPeD && index / setup.cols == setup.rows - 1);
-        // And a boundary of the cycle numbering: the weight word of fold 0's
-        // last row is read for the preload's first cycle, at edge 0, before
-        // any cycle a fault can name.
+        // And a boundary of the cycle numbering: the stationary operand's word
+        // of fold 0's last row (a weight word weight-stationary, an ifmap
+        // word input-stationary) is read for the preload's first cycle, at
+        // edge 0, before any cycle a fault can name.
         bool read_at_edge_0_only = false;
-        if (group == RegisterGroup::kWeightBuffer) {
-          const auto [wn, wk] = job.gemm.weight_of_word(index);
+        const bool is = setup.dataflow == Dataflow::kInputStationary;
+        if (group == (is ? RegisterGroup::kIfmapBuffer : RegisterGroup::kWeightBuffer)) {
+          std::vector<std::pair<int, int>> uses;  // (stationary column index, k)
+          if (is)
+            uses = job.im2col.uses_of(index);
+          else
+            uses.push_back(job.gemm.weight_of_word(index));
           std::int64_t last_read = -1;
-          for (const Fold& f : schedule.folds)
-            if (wn >= f.c0 && wn < f.c0 + f.c_count && wk >= f.k0 && wk < f.k0 + f.k_count)
-              last_read = std::max<std::int64_t>(last_read, f.preload_start + setup.rows - 1 - (wk - f.k0));
+          for (const auto& [j, k] : uses)
+            for (const Fold& f : schedule.folds)
+              if (j >= f.c0 && j < f.c0 + f.c_count && k >= f.k0 && k < f.k0 + f.k_count)
+                last_read = std::max<std::int64_t>(last_read, f.preload_start + setup.rows - 1 - (k - f.k0));
           read_at_edge_0_only = last_read == 0;
         }
         if (drives_nothing || read_at_edge_0_only) {
           EXPECT_TRUE(list.empty()) << info.group_name << "[" << index << "]";
         } else {
           ASSERT_FALSE(list.empty()) << info.group_name << "[" << index << "] is never live on a " << setup.rows << "x"
-                                     << setup.cols << " array";
+                                     << setup.cols << " array " << to_string(setup.dataflow);
         }
         bool changed = drives_nothing || read_at_edge_0_only;
         for (const LiveInterval& iv : list) {

@@ -41,14 +41,17 @@ ArrayConfig small_array() {
 // and the faulty logits of a full cycle-level re-simulation, for random
 // faults of every kind over every register group.
 TEST(FaultSimulator, FastPathEqualsFullResimulation) {
+  for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary}) {
   Accelerator& accelerator = shared_accelerator();
-  accelerator.configure(small_array());
+  ArrayConfig array = small_array();
+  array.dataflow = dataflow;
+  accelerator.configure(array);
   FaultSimulator simulator(accelerator, lenet5(), mnist_subset());
   Random random(2024);
   std::array<int, kOutcomeCount> seen{};
   int faults = 0;
   for (FaultKind kind : {FaultKind::kBitFlip, FaultKind::kAdjacentBits, FaultKind::kStuckAt0, FaultKind::kStuckAt1}) {
-    const FaultSpace space(lenet5(), small_array(), all_groups(), kind, 3, 40);
+    const FaultSpace space(lenet5(), array, all_groups(), kind, 3, 40);
     const int count = kind == FaultKind::kBitFlip ? 350 : 50;
     for (int i = 0; i < count; ++i) {
       const FaultSite site = space.sample_uniform(random);
@@ -57,7 +60,7 @@ TEST(FaultSimulator, FastPathEqualsFullResimulation) {
       const FaultResult full = simulator.run_full(site, image);
       ASSERT_EQ(to_string(fast.outcome), std::string(to_string(full.outcome)))
           << "layer " << site.layer << " " << register_info(site.group).group_name << "[" << site.index << "] bit "
-          << site.bit << " cycle " << site.cycle << " " << to_string(kind);
+          << site.bit << " cycle " << site.cycle << " " << to_string(kind) << " " << to_string(dataflow);
       ASSERT_EQ(fast.logits, full.logits);
       ASSERT_TRUE(fast.injection.injected);
       ASSERT_EQ(fast.injection.before, full.injection.before);
@@ -68,8 +71,9 @@ TEST(FaultSimulator, FastPathEqualsFullResimulation) {
   }
   EXPECT_EQ(faults, 500);
   // The sample is not degenerate: faults are masked and some corrupt the output.
-  EXPECT_GT(seen[static_cast<std::size_t>(Outcome::kMasked)], 0);
-  EXPECT_GT(faults - seen[static_cast<std::size_t>(Outcome::kMasked)], 0);
+  EXPECT_GT(seen[static_cast<std::size_t>(Outcome::kMasked)], 0) << to_string(dataflow);
+  EXPECT_GT(faults - seen[static_cast<std::size_t>(Outcome::kMasked)], 0) << to_string(dataflow);
+  }
 }
 
 // The incremental propagation of a fault's effect (models/delta_propagation.h)
@@ -224,20 +228,22 @@ std::int64_t value_of(const RegisterOracle::Holding& h, RegisterGroup group, con
   const GemmShape g = job.gemm;
   auto A = [&](int m, int k) { return static_cast<std::int64_t>(a[static_cast<std::size_t>(m) * g.k + k]); };
   auto W = [&](int n, int k) { return static_cast<std::int64_t>(job.weight[static_cast<std::size_t>(n) * g.k + k]); };
-  const bool operand_tag = group == RegisterGroup::kPeValid || group == RegisterGroup::kPePropagate;
   switch (h.kind) {
     case Kind::kNothing:
       // A row beyond the fold's K: no activation, but the fold's propagate tag.
       if (h.fold >= 0 && group == RegisterGroup::kPePropagate) return h.fold & 1;
       if (h.fold >= 0 && group == RegisterGroup::kSkew) return (h.fold & 1) << 9;
       return 0;
+    // The streamed operand (an activation weight-stationary, a weight
+    // input-stationary) with its tags in the operand path.
     case Kind::kActivation:
+    case Kind::kWeight: {
+      const std::int64_t x = h.kind == Kind::kActivation ? A(h.m, h.k) : W(h.n, h.k);
       if (group == RegisterGroup::kPeValid) return 1;
       if (group == RegisterGroup::kPePropagate) return h.fold & 1;
-      if (group == RegisterGroup::kSkew) return (A(h.m, h.k) & 0xff) | (1 << 8) | ((h.fold & 1) << 9);
-      return A(h.m, h.k);
-    case Kind::kWeight:
-      return operand_tag ? -1 : W(h.n, h.k);
+      if (group == RegisterGroup::kSkew) return (x & 0xff) | (1 << 8) | ((h.fold & 1) << 9);
+      return x;
+    }
     case Kind::kPartialSum: {
       std::int64_t sum = 0;
       for (int k = h.k; k < h.k + h.terms; ++k) sum += A(h.m, k) * W(h.n, k);
@@ -263,10 +269,12 @@ std::int64_t value_of(const RegisterOracle::Holding& h, RegisterGroup group, con
 TEST(RegisterOracle, MatchesTheCycleLevelModel) {
   Accelerator& accelerator = shared_accelerator();
   Random random(99);
+  for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary})
   for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
     ArrayConfig array = small_array();
     array.timing = timing;
-    array.buffers.accumulator_kib = 1;  // 32 rows of 8 columns: conv layers are M-tiled
+    array.dataflow = dataflow;
+    array.buffers.accumulator_kib = 1;  // 32 rows of 8 columns: conv layers are M-tiled (IS: N-tiled)
     accelerator.configure(array);
     FaultSimulator simulator(accelerator, lenet5(), mnist_subset());
     NetworkRunner runner(accelerator, lenet5());
@@ -288,12 +296,12 @@ TEST(RegisterOracle, MatchesTheCycleLevelModel) {
         runner.run_array_layer(layer, trace, nullptr, &site, &record);
         ASSERT_EQ(record.before, oracle.value(site.group, site.index, site.cycle))
             << register_info(site.group).group_name << "[" << site.index << "] after edge " << site.cycle
-            << ", layer " << layer << ", " << to_string(timing);
+            << ", layer " << layer << ", " << to_string(timing) << " " << to_string(dataflow);
         // The element the schedule names, evaluated here from the operands,
         // is what the model's register held.
         ASSERT_EQ(record.before, value_of(oracle.holds(site.group, site.index, site.cycle), site.group, job, im2col))
             << register_info(site.group).group_name << "[" << site.index << "] after edge " << site.cycle
-            << ", layer " << layer << ", " << to_string(timing);
+            << ", layer " << layer << ", " << to_string(timing) << " " << to_string(dataflow);
         std::vector<std::int32_t> want = golden.acc[static_cast<std::size_t>(layer)];
         for (const auto& change : oracle.effect(site.group, site.index, site.cycle, record.after)) {
           std::int32_t& v = want[static_cast<std::size_t>(change.n) * job.gemm.m + static_cast<std::size_t>(change.m)];
@@ -303,7 +311,7 @@ TEST(RegisterOracle, MatchesTheCycleLevelModel) {
         for (std::size_t e = 0; e < want.size(); ++e)
           ASSERT_EQ(want[e], got[e]) << register_info(site.group).group_name << "[" << site.index << "] after edge "
                                      << site.cycle << " bit " << site.bit << ", layer " << layer << ", output " << e
-                                     << ", " << to_string(timing);
+                                     << ", " << to_string(timing) << " " << to_string(dataflow);
       }
     }
   }

@@ -14,8 +14,10 @@
 namespace isimdl {
 namespace {
 
-ArrayConfig array_config(int rows, int cols, TimingMode timing = TimingMode::kScaleSim) {
+ArrayConfig array_config(int rows, int cols, TimingMode timing = TimingMode::kScaleSim,
+                         Dataflow dataflow = Dataflow::kWeightStationary) {
   ArrayConfig a;
+  a.dataflow = dataflow;
   a.rows = rows;
   a.cols = cols;
   a.timing = timing;
@@ -56,16 +58,62 @@ TEST(Accelerator, RandomGemmsAreBitExact) {
       {20, 64, 64, 16, 16}, {5, 100, 37, 8, 32}, {50, 9, 70, 32, 8}, {3, 300, 3, 16, 16}, {64, 16, 16, 16, 16},
       {17, 31, 45, 7, 5},
   };
-  for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
-    for (const Case& c : cases) {
-      acc.configure(array_config(c.rows, c.cols, timing));
-      const LayerJob job = random_gemm_job(c.m, c.k, c.n, random.next_u64());
-      const LayerResult got = acc.run_layer(job);
-      const LayerResult want = expected_result(job);
-      ASSERT_EQ(got.acc, want.acc) << c.m << "x" << c.k << "x" << c.n << " on " << c.rows << "x" << c.cols << " "
-                                   << to_string(timing);
-      ASSERT_EQ(got.out, want.out);
+  for (Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary})
+    for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
+      for (const Case& c : cases) {
+        acc.configure(array_config(c.rows, c.cols, timing, dataflow));
+        const LayerJob job = random_gemm_job(c.m, c.k, c.n, random.next_u64());
+        const LayerResult got = acc.run_layer(job);
+        const LayerResult want = expected_result(job);
+        ASSERT_EQ(got.acc, want.acc) << c.m << "x" << c.k << "x" << c.n << " on " << c.rows << "x" << c.cols << " "
+                                     << to_string(timing) << " " << to_string(dataflow);
+        ASSERT_EQ(got.out, want.out);
+      }
     }
+}
+
+// Input-stationary: the accumulator tiles the streamed filters (N) by its
+// capacity, and the results stay exact.
+TEST(Accelerator, InputStationarySmallAccumulatorTilesNAndStaysExact) {
+  Accelerator& acc = shared_accelerator();
+  ArrayConfig a = array_config(8, 8, TimingMode::kScaleSim, Dataflow::kInputStationary);
+  a.buffers.accumulator_kib = 1;  // 256 words: 32 filters of 8 columns per tile
+  acc.configure(a);
+  const LayerJob job = random_gemm_job(20, 20, 100, 5);
+  LayerStats stats;
+  const LayerResult got = acc.run_layer(job, &stats);
+  EXPECT_EQ(stats.m_tiles, 4);
+  const LayerResult want = expected_result(job);
+  EXPECT_EQ(got.acc, want.acc);
+  EXPECT_EQ(got.out, want.out);
+}
+
+// SCALE-Sim's IS count (systolic_compute_is: Sr = K over the rows, Sc = M
+// over the columns, T = N; per fold 2R + C + T - 2 rows of demand), written
+// out here independently of the schedule code.
+std::int64_t scalesim_total(int m, int k, int n, int R, int C);
+std::int64_t scalesim_is_total(int m, int k, int n, int R, int C) {
+  const std::int64_t folds = static_cast<std::int64_t>((k + R - 1) / R) * ((m + C - 1) / C);
+  return folds * (2 * R + C + n - 2) - 1;
+}
+
+TEST(Accelerator, InputStationaryReachesScaleSimCycleCounts) {
+  Accelerator& acc = shared_accelerator();
+  struct Case {
+    int m, k, n, rows, cols;
+  };
+  for (const Case& c : std::vector<Case>{{1, 400, 120, 16, 16}, {1, 84, 10, 8, 8}, {30, 5, 3, 8, 8},
+                                         {100, 150, 16, 16, 16}, {49, 70, 33, 32, 8}, {12, 12, 40, 4, 16}}) {
+    acc.configure(array_config(c.rows, c.cols, TimingMode::kScaleSim, Dataflow::kInputStationary));
+    LayerStats stats;
+    const LayerJob job = random_gemm_job(c.m, c.k, c.n, 3);
+    const LayerResult got = acc.run_layer(job, &stats);
+    const std::string where = fmt::format("{}x{}x{} on {}x{}", c.m, c.k, c.n, c.rows, c.cols);
+    EXPECT_EQ(stats.compute_cycles, scalesim_is_total(c.m, c.k, c.n, c.rows, c.cols)) << where;
+    EXPECT_EQ(stats.compute_cycles, scalesim_closed_form(job.gemm, c.rows, c.cols, Dataflow::kInputStationary)) << where;
+    EXPECT_EQ(got.acc, expected_result(job).acc) << where;
+    // The same GEMM transposed on a weight-stationary array takes as long.
+    EXPECT_EQ(stats.compute_cycles, scalesim_total(c.n, c.k, c.m, c.rows, c.cols)) << where;
   }
 }
 
@@ -160,8 +208,15 @@ TEST(Accelerator, ScaleSimModeOnConvLayers) {
     job.input.assign(arch.input_shape().size(), 3);
     acc.configure(array_config(c.rows, c.cols));
     LayerStats stats;
-    acc.run_layer(job, &stats);
+    const LayerResult ws = acc.run_layer(job, &stats);
     EXPECT_EQ(stats.compute_cycles, scalesim_total(oh * ow, c.cin * c.k * c.k, c.cout, c.rows, c.cols));
+    // Input-stationary: the padded activations preloaded (padding reads the
+    // input zero point, as streamed), the same results.
+    acc.configure(array_config(c.rows, c.cols, TimingMode::kScaleSim, Dataflow::kInputStationary));
+    const LayerResult is = acc.run_layer(job, &stats);
+    EXPECT_EQ(stats.compute_cycles, scalesim_is_total(oh * ow, c.cin * c.k * c.k, c.cout, c.rows, c.cols));
+    EXPECT_EQ(is.acc, ws.acc);
+    EXPECT_EQ(is.out, ws.out);
   }
 }
 
@@ -260,6 +315,21 @@ TEST(Accelerator, GroupedConvolutionRunsOneGemmPerGroup) {
         if (f >= 1) S[f] = std::max(S[f], S[f - 1] + g.m);
       }
       EXPECT_EQ(s.compute_cycles, S.back() + g.m + c.rows + c.cols - 3) << where;
+    }
+    // Input-stationary: each group's activations held, its filters streamed.
+    {
+      ArrayConfig is = array_config(c.rows, c.cols, c.timing, Dataflow::kInputStationary);
+      acc.configure(is);
+      LayerStats si;
+      const LayerResult got_is = acc.run_layer(job, &si);
+      EXPECT_EQ(got_is.acc, expected) << where << " is";
+      const int is_folds = c.groups * ((kg + c.rows - 1) / c.rows) * ((g.m + c.cols - 1) / c.cols);
+      EXPECT_EQ(si.folds, is_folds) << where << " is";
+      if (c.timing == TimingMode::kScaleSim) {
+        EXPECT_EQ(si.compute_cycles, static_cast<std::int64_t>(is_folds) * (2 * c.rows + c.cols + ng - 2) - 1) << where;
+      }
+      EXPECT_EQ(si.useful_macs, s.useful_macs) << where;
+      acc.configure(array_config(c.rows, c.cols, c.timing));
     }
     EXPECT_EQ(s.useful_macs, static_cast<std::int64_t>(g.m) * kg * g.n) << where;
     EXPECT_EQ(s.weight_reads, static_cast<std::int64_t>(kg) * g.n) << where;  // real weights, each once
