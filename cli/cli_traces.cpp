@@ -73,13 +73,14 @@ constexpr int kMaxFoldTraceM = 65536;
 int fold_trace_command(const std::vector<std::string>& args, const std::string& prog, CliStreams& io) {
   int rows = 4, cols = 4, m = 0, k = 0, n = 0;
   std::uint64_t seed = 1;
-  std::string stimulus, csv, vcd, fault_text;
+  std::string stimulus, csv, vcd, fault_text, dataflow_name = "ws";
   po::options_description desc("Options");
   desc.add_options()("rows", po::value(&rows)->default_value(rows), "PE rows R")(
       "cols", po::value(&cols)->default_value(cols), "PE columns C")(
-      "m", po::value(&m)->default_value(0), "vectors streamed (default 2R)")(
+      "dataflow", po::value(&dataflow_name)->default_value(dataflow_name), "ws or is (input-stationary)")(
+      "m", po::value(&m)->default_value(0), "GEMM rows M: vectors streamed (ws, default 2R) or columns used (is, <= C, default C)")(
       "k", po::value(&k)->default_value(0), "rows of K used, <= R (default R)")(
-      "n", po::value(&n)->default_value(0), "columns of N used, <= C (default C)")(
+      "n", po::value(&n)->default_value(0), "GEMM columns N: columns used (ws, <= C, default C) or vectors streamed (is, default 2R)")(
       "seed", po::value(&seed)->default_value(seed), "random int8 weights and activations")(
       "fault", po::value(&fault_text),
       "one fault: \"cycle=T group=G index=I bit=B [kind=bit_flip|adjacent_bits width=W]\" (layer is 0)")(
@@ -90,15 +91,22 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
                          desc, {}, args, values, io))
     return kExitOk;
   if (rows < 1 || cols < 1 || rows > 256 || cols > 256) throw UsageError(prog + ": --rows and --cols must be in 1..256");
-  if (m == 0) m = 2 * rows;
+  const Dataflow dataflow = dataflow_from_string(dataflow_name);
+  if (dataflow == Dataflow::kOutputStationary) throw UsageError(prog + ": --dataflow os is not modelled yet");
+  const bool is = dataflow == Dataflow::kInputStationary;
+  // One fold: the stationary operand fills at most R x C, the other streams.
+  int& streamed = is ? n : m;
+  int& columns = is ? m : n;
+  if (streamed == 0) streamed = 2 * rows;
   if (k == 0) k = rows;
-  if (n == 0) n = cols;
-  if (m < 1 || k < 1 || k > rows || n < 1 || n > cols)
-    throw UsageError(fmt::format("{}: need 1 <= k <= rows, 1 <= n <= cols and m >= 1 (one fold)", prog));
-  if (m > kMaxFoldTraceM)
-    throw UsageError(fmt::format("{}: --m {}: a fold trace streams at most {} vectors (it is one fold for a waveform "
+  if (columns == 0) columns = cols;
+  if (streamed < 1 || k < 1 || k > rows || columns < 1 || columns > cols)
+    throw UsageError(fmt::format("{}: need 1 <= k <= rows, 1 <= {} <= cols and {} >= 1 (one fold)", prog,
+                                 is ? "m" : "n", is ? "n" : "m"));
+  if (streamed > kMaxFoldTraceM)
+    throw UsageError(fmt::format("{}: --{} {}: a fold trace streams at most {} vectors (it is one fold for a waveform "
                                  "viewer and the RTL testbench; `isimdl run` simulates whole networks)",
-                                 prog, m, kMaxFoldTraceM));
+                                 prog, is ? "n" : "m", streamed, kMaxFoldTraceM));
   FaultSite fault;
   const bool with_fault = !fault_text.empty();
   if (with_fault) {
@@ -112,10 +120,11 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
   ArrayConfig array;
   array.rows = rows;
   array.cols = cols;
-  // One M-tile: the accumulator holds all M rows, so the fold is streamed in
-  // one piece as the RTL testbench streams it.
+  array.dataflow = dataflow;
+  // One tile: the accumulator holds all streamed vectors, so the fold is
+  // streamed in one piece as the RTL testbench streams it.
   array.buffers.accumulator_kib = static_cast<int>(std::max<std::int64_t>(
-      array.buffers.accumulator_kib, (static_cast<std::int64_t>(m) * cols * 4 + 1023) / 1024));
+      array.buffers.accumulator_kib, (static_cast<std::int64_t>(streamed) * cols * 4 + 1023) / 1024));
   const LayerSchedule schedule = make_layer_schedule(job.gemm, array);
   Accelerator& accelerator = shared_accelerator();
   accelerator.configure(array);
@@ -135,8 +144,10 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   accelerator.set_current_layer(-1);
   if (!stimulus.empty())
-    write_file_atomically(stimulus, rtl_stimulus(job, rows, cols, schedule.edges(), with_fault ? &fault : nullptr));
-  io.out << fmt::format("fold: {}x{} array, M={} K={} N={}, {} cycles{}\n", rows, cols, m, k, n, schedule.edges(),
+    write_file_atomically(stimulus,
+                          rtl_stimulus(job, rows, cols, schedule.edges(), with_fault ? &fault : nullptr, dataflow));
+  io.out << fmt::format("fold: {}x{} {} array, M={} K={} N={}, {} cycles{}\n", rows, cols, to_string(dataflow), m, k, n,
+                        schedule.edges(),
                         with_fault ? fmt::format("; fault {}[{}] bits 0x{:x} after edge {}: {} -> {}",
                                                  register_info(fault.group).group_name, fault.index, flip_mask,
                                                  fault.cycle, record.before, record.after)

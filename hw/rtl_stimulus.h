@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "hw/array_config.h"
 #include "hw/fault_site.h"
 #include "hw/layer_job.h"
 
@@ -14,11 +15,15 @@ namespace isimdl {
 // The format, whitespace-separated decimal integers:
 //   R C M K N EDGES
 //   FAULT_CYCLE FAULT_KIND FAULT_INDEX FAULT_MASK    (FAULT_CYCLE -1: none)
-//   W[n][k] for n < N, k < K
-//   A[m][k] for m < M, k < K
+//   W[n][k] for n < N, k < K          (the stationary rows, one per column)
+//   A[m][k] for m < M, k < K          (the streamed vectors)
 // FAULT_KIND is the register kind's saboteur code (RegisterInfo::rtl_saboteur).
+// Input-stationary: the same array holds the activations and streams the
+// filters, so the file's M and N are the GEMM's N and M, its W rows are
+// A[m][k] and its A rows are W[n][k].
 // Throws Error for a fault in a register the RTL array does not have.
-std::string rtl_stimulus(const LayerJob& job, int rows, int cols, std::int64_t edges, const FaultSite* fault);
+std::string rtl_stimulus(const LayerJob& job, int rows, int cols, std::int64_t edges, const FaultSite* fault,
+                         Dataflow dataflow = Dataflow::kWeightStationary);
 
 // The saboteur code of the fault's register kind (throws Error when the RTL
 // array does not have it), and the mask of the bits the fault flips.

@@ -116,10 +116,11 @@ ScaleSimConfig read_scalesim_config(const std::string& path) {
 }
 
 void apply_scalesim_config(const ScaleSimConfig& cfg, const std::string& path, ArrayConfig& array) {
-  if (cfg.dataflow != "ws")
-    throw ConfigError(fmt::format("{}: Dataflow {}: isimdl models the weight-stationary array (ws) only so far; "
-                                  "output- and input-stationary dataflows are not modelled yet",
-                                  path, cfg.dataflow));
+  if (cfg.dataflow == "os")
+    throw ConfigError(fmt::format("{}: Dataflow os: isimdl models the weight- (ws) and input-stationary (is) arrays; "
+                                  "output-stationary is not modelled yet",
+                                  path));
+  array.dataflow = dataflow_from_string(cfg.dataflow);
   array.rows = cfg.array_height;
   array.cols = cfg.array_width;
   array.timing = TimingMode::kScaleSim;
@@ -130,9 +131,11 @@ void apply_scalesim_config(const ScaleSimConfig& cfg, const std::string& path, A
   array.dram_bytes_per_cycle = cfg.user_bandwidth ? static_cast<double>(cfg.bandwidths.front()) : 0.0;
 }
 
-ScaleSimFoldMeans scalesim_fold_means(const GemmShape& g, int rows, int cols) {
-  // Sr = K (the ifmap operand's columns), Sc = N (filters), T = M.
-  const std::int64_t sr = g.k, sc = g.n, t = g.m, r = rows, c = cols;
+ScaleSimFoldMeans scalesim_fold_means(const GemmShape& g, int rows, int cols, Dataflow dataflow) {
+  // Weight-stationary: Sr = K (the ifmap operand's columns), Sc = N
+  // (filters), T = M. Input-stationary: Sr = K, Sc = M, T = N.
+  const bool is = dataflow == Dataflow::kInputStationary;
+  const std::int64_t sr = g.k, sc = is ? g.m : g.n, t = is ? g.n : g.m, r = rows, c = cols;
   const std::int64_t row_folds = (sr + r - 1) / r, col_folds = (sc + c - 1) / c;
   const std::int64_t fold_cycles = 2 * r + 2 * c + t - 3;
   ScaleSimFoldMeans m;
@@ -143,8 +146,10 @@ ScaleSimFoldMeans scalesim_fold_means(const GemmShape& g, int rows, int cols) {
       const std::int64_t used = row_used * col_used;
       mapping += static_cast<double>(used) / static_cast<double>(r * c);
       compute += static_cast<double>(used * t) / static_cast<double>(r * c * fold_cycles);
-      m.ifmap_reads += t * row_used;
-      m.filter_reads += used;
+      // The streamed operand is read T times per row used, the stationary one
+      // once per PE used, the outputs once per vector and column used.
+      (is ? m.filter_reads : m.ifmap_reads) += t * row_used;
+      (is ? m.ifmap_reads : m.filter_reads) += used;
       m.ofmap_writes += t * col_used;
     }
   const auto folds = static_cast<double>(row_folds * col_folds);
@@ -173,7 +178,7 @@ std::vector<std::string> write_scalesim_reports(const std::string& dir, const Ar
     const LayerStats& s = l.stats;
     // SCALE-Sim's total cycles include its stall cycles.
     const std::int64_t total = s.compute_cycles + s.stall_cycles;
-    const ScaleSimFoldMeans f = scalesim_fold_means(l.gemm, array.rows, array.cols);
+    const ScaleSimFoldMeans f = scalesim_fold_means(l.gemm, array.rows, array.cols, array.dataflow);
     const double overall = static_cast<double>(s.useful_macs * 100) / static_cast<double>(total * pes);
     compute += fmt::format("{}, {}, {}, {}, {}, {},\n", i, total, s.stall_cycles, overall, f.mapping_efficiency * 100,
                            f.compute_utilization * 100);

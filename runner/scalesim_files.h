@@ -28,25 +28,27 @@ ScaleSimConfig read_scalesim_config(const std::string& path);
 // The array a SCALE-Sim configuration describes, in SCALE-Sim's conventions
 // (scalesim timing, whole-fold M tiling): rows, columns, the three SRAM
 // sizes, the DRAM bandwidth (USER: the first bank's words of one byte per
-// cycle; CALC: unlimited). Dataflows other than ws are refused: isimdl
-// models the weight-stationary array only (so far).
+// cycle; CALC: unlimited) and the dataflow (ws or is; os is refused: not
+// modelled yet).
 void apply_scalesim_config(const ScaleSimConfig& cfg, const std::string& path, ArrayConfig& array);
 
-// SCALE-Sim v2's per-layer reports of a weight-stationary run, with its
+// SCALE-Sim v2's per-layer reports of a weight- or input-stationary run, with its
 // column names and its definitions (docs/hardware.md), written next to
 // layers.csv: COMPUTE_REPORT.csv and BANDWIDTH_REPORT.csv. Returns the
 // paths written.
 std::vector<std::string> write_scalesim_reports(const std::string& dir, const ArrayConfig& array,
                                                 const std::vector<LayerReport>& layers);
 
-// SCALE-Sim's weight-stationary fold statistics of one GEMM on an R x C
-// array (systolic_compute_ws: folds column-fold major, each fold's used rows
-// x columns, T = M): the mean of used/(R*C) and of used*T/(R*C*(2R+2C+T-3)),
-// summed fold by fold in SCALE-Sim's order so that the doubles agree.
+// SCALE-Sim's fold statistics of one GEMM on an R x C array
+// (systolic_compute_ws: folds over K and N, T = M; systolic_compute_is:
+// folds over K and M, T = N; column-fold major, each fold's used rows x
+// columns): the mean of used/(R*C) and of used*T/(R*C*(2R+2C+T-3)), summed
+// fold by fold in SCALE-Sim's order so that the doubles agree.
 struct ScaleSimFoldMeans {
   double mapping_efficiency = 0, compute_utilization = 0;
   std::int64_t ifmap_reads = 0, filter_reads = 0, ofmap_writes = 0;  // its SRAM request counts
 };
-ScaleSimFoldMeans scalesim_fold_means(const GemmShape& g, int rows, int cols);
+ScaleSimFoldMeans scalesim_fold_means(const GemmShape& g, int rows, int cols,
+                                       Dataflow dataflow = Dataflow::kWeightStationary);
 
 }  // namespace isimdl

@@ -604,12 +604,40 @@ TEST(Cli, ScaleSimConfigAndReports) {
     EXPECT_EQ(std::stod(l[17]), row_folds * m * n) << "accumulator writes, layer " << i;
   }
 
+  // Input-stationary (systolic_compute_is): folds over K (rows) and M
+  // (columns), T = N; the activations are read once per PE used, the filters
+  // T times per row used, the outputs once per column used and filter.
+  const std::string is_cfg = write_cfg("is8.cfg", "ArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\n"
+                                                  "OfmapSramSzkB: 1\nDataflow : is\n");
+  r = run({"run", "--config", config, "--topology", topology, "--scalesim-config", is_cfg, "--out", dir + "/is"});
+  ASSERT_EQ(r.code, kExitOk) << r.error;
+  EXPECT_EQ(load_config(dir + "/is/config.resolved.yaml").array.dataflow, Dataflow::kInputStationary);
+  const auto is_compute = rows_of(dir + "/is/COMPUTE_REPORT.csv");
+  const auto is_bandwidth = rows_of(dir + "/is/BANDWIDTH_REPORT.csv");
+  ASSERT_EQ(is_compute.size(), 3u);
+  for (int i = 0; i < 2; ++i) {
+    const auto& row = is_compute[static_cast<std::size_t>(i + 1)];
+    const auto& bw = is_bandwidth[static_cast<std::size_t>(i + 1)];
+    const double m = shape[i].m, k = shape[i].k, n = shape[i].n;
+    const double row_folds = std::ceil(k / R), col_folds = std::ceil(m / C), folds = row_folds * col_folds;
+    const double total = folds * (2 * R + C + n - 2) - 1;
+    EXPECT_EQ(std::stod(row[1]), total) << i;
+    EXPECT_NEAR(std::stod(row[3]), 100 * m * k * n / (total * R * C), 1e-9) << i;
+    const double mapping = k * m / (folds * R * C);
+    EXPECT_NEAR(std::stod(row[4]), 100 * mapping, 1e-9) << i;
+    EXPECT_NEAR(std::stod(row[5]), 100 * mapping * n / (2 * R + 2 * C + n - 3), 1e-9) << i;
+    EXPECT_NEAR(std::stod(bw[1]), k * m / total, 1e-12) << i;
+    EXPECT_NEAR(std::stod(bw[2]), col_folds * n * k / total, 1e-12) << i;
+    EXPECT_NEAR(std::stod(bw[3]), row_folds * m * n / total, 1e-12) << i;
+  }
+
   // What isimdl does not model, and broken files, are named.
   const std::string os = write_cfg("os.cfg", "ArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\n"
                                              "OfmapSramSzkB: 64\nDataflow : os\n");
   r = run({"run", "--config", config, "--topology", topology, "--scalesim-config", os, "--out", dir + "/os"});
   EXPECT_EQ(r.code, kExitError);
-  EXPECT_NE(r.error.find(os + ": Dataflow os: isimdl models the weight-stationary array (ws) only"), std::string::npos)
+  EXPECT_NE(r.error.find(os + ": Dataflow os: isimdl models the weight- (ws) and input-stationary (is) arrays"),
+            std::string::npos)
       << r.error;
   const std::string no_width =
       write_cfg("nowidth.cfg", "ArrayHeight: 8\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\nOfmapSramSzkB: 64\nDataflow: ws\n");
