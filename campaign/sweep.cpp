@@ -59,10 +59,16 @@ SweepPoint run_sweep_point(const Config& config, const QuantizedModel& model, co
   return p;
 }
 
+std::string buffers_label(const BufferConfig& b) {
+  if (b.ifmap_kib == b.weight_kib && b.weight_kib == b.accumulator_kib && b.accumulator_kib == b.output_kib)
+    return std::to_string(b.ifmap_kib);
+  return fmt::format("{}/{}/{}/{}", b.ifmap_kib, b.weight_kib, b.accumulator_kib, b.output_kib);
+}
+
 std::string sweep_csv_header() {
   return "rows,cols,timing," + layer_stats_csv_header() +
          ",register_bits,fault_sites,vulnerability_faults,critical_found,critical_rate,critical_rate_lo,"
-         "critical_rate_hi,effective_sample_size,layer_cycles\n";
+         "critical_rate_hi,effective_sample_size,layer_cycles,dataflow,buffers_kib\n";
 }
 
 std::string sweep_csv_row(const SweepPoint& p) {
@@ -73,8 +79,9 @@ std::string sweep_csv_row(const SweepPoint& p) {
                          : std::string("0,,,,,");
   std::string per_layer;
   for (const LayerReport& l : p.layers) per_layer += (per_layer.empty() ? "" : ";") + std::to_string(l.stats.total_cycles);
-  return fmt::format("{},{},{},{},{},{},{},{}\n", p.array.rows, p.array.cols, to_string(p.array.timing),
-                     layer_stats_csv_row(p.total), p.register_bits, p.fault_sites, vuln, per_layer);
+  return fmt::format("{},{},{},{},{},{},{},{},{},{}\n", p.array.rows, p.array.cols, to_string(p.array.timing),
+                     layer_stats_csv_row(p.total), p.register_bits, p.fault_sites, vuln, per_layer,
+                     to_string(p.array.dataflow), buffers_label(p.array.buffers));
 }
 
 std::map<std::string, std::string> sweep_csv_fields(const std::string& line) {
@@ -89,13 +96,16 @@ std::map<std::string, std::string> sweep_csv_fields(const std::string& line) {
   return fields;
 }
 
-std::string sweep_layers_csv_header() { return "rows,cols,layer,kind,m,k,n," + layer_stats_csv_header() + "\n"; }
+std::string sweep_layers_csv_header() {
+  return "rows,cols,layer,kind,m,k,n," + layer_stats_csv_header() + ",timing,dataflow,buffers_kib\n";
+}
 
 std::string sweep_layers_csv_rows(const SweepPoint& p) {
   std::string text;
   for (const LayerReport& l : p.layers)
-    text += fmt::format("{},{},{},{},{},{},{},{}\n", p.array.rows, p.array.cols, l.id, l.name, l.gemm.m, l.gemm.k,
-                        l.gemm.n, layer_stats_csv_row(l.stats));
+    text += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", p.array.rows, p.array.cols, l.id, l.name, l.gemm.m, l.gemm.k,
+                        l.gemm.n, layer_stats_csv_row(l.stats), to_string(p.array.timing), to_string(p.array.dataflow),
+                        buffers_label(p.array.buffers));
   return text;
 }
 

@@ -39,6 +39,9 @@ SweepPoint run_sweep_point(const Config& config, const QuantizedModel& model, co
 // last column, layer_cycles, lists each array layer's cycles with drain,
 // ';'-separated), and one row per configuration and array layer.
 std::string sweep_csv_header();
+// The on-chip buffer sizes of a configuration as one cell: the size in KiB
+// when all four are equal, else ifmap/weight/accumulator/output.
+std::string buffers_label(const BufferConfig& buffers);
 std::string sweep_csv_row(const SweepPoint& p);
 // One data line of sweep.csv, by column name (columns missing from a short
 // line read as empty).

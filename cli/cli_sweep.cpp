@@ -28,7 +28,8 @@ namespace isimdl {
 namespace po = boost::program_options;
 namespace {
 
-std::vector<int> parse_list(const std::string& text, const std::string& option, const std::string& prog) {
+std::vector<int> parse_list(const std::string& text, const std::string& option, const std::string& prog,
+                            int largest = 256) {
   std::vector<int> values;
   std::stringstream in(text);
   std::string item;
@@ -36,11 +37,29 @@ std::vector<int> parse_list(const std::string& text, const std::string& option, 
     try {
       std::size_t used = 0;
       const int v = std::stoi(item, &used);
-      if (used != item.size() || v < 1 || v > 256) throw std::invalid_argument(item);
+      if (used != item.size() || v < 1 || v > largest) throw std::invalid_argument(item);
       values.push_back(v);
     } catch (const std::exception&) {
-      throw UsageError(fmt::format("{}: {}: expected comma-separated sizes in 1..256, got \"{}\"", prog, option, item));
+      throw UsageError(
+          fmt::format("{}: {}: expected comma-separated sizes in 1..{}, got \"{}\"", prog, option, largest, item));
     }
+  }
+  if (values.empty()) throw UsageError(fmt::format("{}: {}: empty list", prog, option));
+  return values;
+}
+
+std::vector<std::string> parse_names(const std::string& text, const std::vector<std::string>& allowed,
+                                     const std::string& option, const std::string& prog) {
+  std::vector<std::string> values;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (std::find(allowed.begin(), allowed.end(), item) == allowed.end()) {
+      std::string expected;
+      for (const auto& a : allowed) expected += (expected.empty() ? "" : ", ") + a;
+      throw UsageError(fmt::format("{}: {}: \"{}\" is not one of {}", prog, option, item, expected));
+    }
+    values.push_back(item);
   }
   if (values.empty()) throw UsageError(fmt::format("{}: {}: empty list", prog, option));
   return values;
@@ -55,17 +74,19 @@ std::string read_text(const std::string& path) {
 
 int sweep_body(const std::vector<std::string>& args, const std::string& prog, CliStreams& io, MpiRanks* mpi) {
   std::string config_path = "configs/default.yaml", model, rows_text = "4,8,16,32", cols_text = "4,8,16,32", timing,
-              out_dir = "results/sweep", images;
+              out_dir = "results/sweep", images, dataflows_text, buffers_text;
   std::vector<std::string> overrides;
-  int buffers_kib = 0, vulnerability = 0, jobs = 1;
+  int vulnerability = 0, jobs = 1;
   po::options_description desc("Options");
   bool quiet = false;
   desc.add_options()("config,c", po::value(&config_path)->default_value(config_path), "base configuration (YAML)")(
       "model", po::value(&model), "zoo name or model file (overrides model)")(
       "rows", po::value(&rows_text)->default_value(rows_text), "PE rows to try, comma-separated")(
       "cols", po::value(&cols_text)->default_value(cols_text), "PE columns to try, comma-separated")(
-      "timing", po::value(&timing), "scalesim or double_buffered (overrides array.timing)")(
-      "buffers-kib", po::value(&buffers_kib)->default_value(0), "every on-chip buffer's size in KiB (0: the config's)")(
+      "timing", po::value(&timing), "timing modes to try, comma-separated: scalesim, double_buffered (default: array.timing)")(
+      "dataflows", po::value(&dataflows_text), "dataflows to try, comma-separated: ws, is (default: array.dataflow)")(
+      "buffers-kib", po::value(&buffers_text),
+      "every on-chip buffer's size in KiB, comma-separated sizes to try (default: the config's)")(
       "vulnerability", po::value(&vulnerability)->default_value(0),
       "per configuration, an N-fault ISimDL campaign: critical-fault rate with its 95% interval")(
       "images", po::value(&images), "test images begin:end for the campaigns (overrides dataset.images)")(
@@ -74,28 +95,43 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
       "quiet,q", po::bool_switch(&quiet), "no progress line (shown only on a terminal anyway)")(
       "param,p", po::value(&overrides)->composing(), "override a configuration key for every configuration (repeatable)");
   po::variables_map values;
-  if (parse_command_line(prog, "[--model NAME] [--rows 4,8,16] [--cols 4,8,16] [--vulnerability N] [--jobs N]", desc, {},
+  if (parse_command_line(prog,
+                         "[--model NAME] [--rows 4,8,16] [--cols 4,8,16] [--dataflows ws,is] [--timing scalesim,double_buffered] "
+                         "[--buffers-kib 64,256] [--vulnerability N] [--jobs N]",
+                         desc, {},
                          args, values, io))
     return kExitOk;
   if (vulnerability < 0) throw UsageError(prog + ": --vulnerability must be >= 0");
   if (jobs < 1) throw UsageError(prog + ": --jobs must be at least 1");
-  if (buffers_kib < 0) throw UsageError(prog + ": --buffers-kib must be >= 0");
   if (!model.empty()) overrides.push_back("model=" + model);
-  if (!timing.empty()) overrides.push_back("array.timing=" + timing);
   if (!images.empty()) overrides.push_back("dataset.images=" + images);
-  if (buffers_kib > 0)
-    for (const char* b : {"ifmap_kib", "weight_kib", "accumulator_kib", "output_kib"})
-      overrides.push_back(fmt::format("array.buffers.{}={}", b, buffers_kib));
   const std::vector<int> rows = parse_list(rows_text, "--rows", prog), cols = parse_list(cols_text, "--cols", prog);
-  // Every configuration is validated before anything runs.
+  // Empty lists: the base configuration's value.
+  std::vector<std::string> dataflows{""}, timings{""}, buffers{""};
+  if (!dataflows_text.empty()) dataflows = parse_names(dataflows_text, {"ws", "is"}, "--dataflows", prog);
+  if (!timing.empty()) timings = parse_names(timing, timing_mode_names(), "--timing", prog);
+  if (!buffers_text.empty()) {
+    buffers.clear();
+    for (int kib : parse_list(buffers_text, "--buffers-kib", prog, 1 << 20)) buffers.push_back(std::to_string(kib));
+  }
+  // Every configuration is validated before anything runs: dataflow, timing,
+  // buffers, then the array shapes (the table's order).
   std::vector<Config> configs;
-  for (int r : rows)
-    for (int c : cols) {
-      std::vector<std::string> o = overrides;
-      o.push_back(fmt::format("array.rows={}", r));
-      o.push_back(fmt::format("array.cols={}", c));
-      configs.push_back(load_config(config_path, o));
-    }
+  for (const std::string& d : dataflows)
+    for (const std::string& t : timings)
+      for (const std::string& b : buffers)
+        for (int r : rows)
+          for (int c : cols) {
+            std::vector<std::string> o = overrides;
+            if (!d.empty()) o.push_back("array.dataflow=" + d);
+            if (!t.empty()) o.push_back("array.timing=" + t);
+            if (!b.empty())
+              for (const char* name : {"ifmap_kib", "weight_kib", "accumulator_kib", "output_kib"})
+                o.push_back(fmt::format("array.buffers.{}={}", name, b));
+            o.push_back(fmt::format("array.rows={}", r));
+            o.push_back(fmt::format("array.cols={}", c));
+            configs.push_back(load_config(config_path, o));
+          }
   const Config& base = configs.front();
   const QuantizedModel q = open_model(base.model, base.dataset);
   const MnistSplit data = open_test_set(base.dataset, q);
@@ -103,8 +139,9 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
     throw ConfigError(images_past_end_message(base, data.images.count,
                                               base.dataset.format == "npy" ? base.dataset.inputs : base.dataset.resolved_dir()));
   std::filesystem::create_directories(out_dir);
-  io.out << fmt::format("sweep: {} on {} arrays ({} x {}), timing {}{}, {} job(s)\n", base.model, configs.size(),
-                        rows_text, cols_text, to_string(base.array.timing),
+  io.out << fmt::format("sweep: {} on {} configurations ({} x {}), dataflow {}, timing {}{}, {} job(s)\n", base.model,
+                        configs.size(), rows_text, cols_text, dataflows_text.empty() ? to_string(base.array.dataflow) : dataflows_text,
+                        timing.empty() ? to_string(base.array.timing) : timing,
                         vulnerability > 0 ? fmt::format(", {}-fault ISimDL campaign each on images {}", vulnerability,
                                                         to_string(base.images))
                                           : std::string(),
@@ -174,8 +211,9 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
       for (int w = 0; w < workers; ++w)
         if (std::filesystem::exists(fmt::format("{}/error-{}", parts, w)))
           why += " " + read_text(fmt::format("{}/error-{}", parts, w));
-      throw Error(fmt::format("sweep: configuration {}x{} produced no result:{}", configs[i].array.rows,
-                              configs[i].array.cols, why.empty() ? " its worker died" : why));
+      throw Error(fmt::format("sweep: configuration {}x{} {} {} produced no result:{}", configs[i].array.rows,
+                              configs[i].array.cols, to_string(configs[i].array.dataflow), to_string(configs[i].array.timing),
+                              why.empty() ? " its worker died" : why));
     }
     table += read_text(part(i) + ".row");
     layers += read_text(part(i) + ".layers");
@@ -185,8 +223,8 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
   write_file_atomically(out_dir + "/sweep_layers.csv", layers);
   write_resolved_config(base, out_dir);
   // The printed summary, from the table just written.
-  io.out << fmt::format("{:>5} {:>5} {:>12} {:>12} {:>7} {:>8} {:>12} {:>14}{}\n", "rows", "cols", "cycles", "stalls",
-                        "util%", "mapping%", "DRAM bytes", "fault sites",
+  io.out << fmt::format("{:>4} {:>15} {:>7} {:>5} {:>5} {:>12} {:>12} {:>7} {:>8} {:>12} {:>14}{}\n", "flow", "timing",
+                        "buf KiB", "rows", "cols", "cycles", "stalls", "util%", "mapping%", "DRAM bytes", "fault sites",
                         vulnerability > 0 ? fmt::format(" {:>24}", "critical rate [95% CI]") : std::string());
   std::stringstream rows_in(table);
   std::string line;
@@ -195,7 +233,8 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
     const auto f = sweep_csv_fields(line);
     const long long dram =
         std::stoll(f.at("dram_ifmap_bytes")) + std::stoll(f.at("dram_weight_bytes")) + std::stoll(f.at("dram_output_bytes"));
-    io.out << fmt::format("{:>5} {:>5} {:>12} {:>12} {:>7.1f} {:>8.1f} {:>12} {:>14}{}\n", f.at("rows"), f.at("cols"),
+    io.out << fmt::format("{:>4} {:>15} {:>7} {:>5} {:>5} {:>12} {:>12} {:>7.1f} {:>8.1f} {:>12} {:>14}{}\n",
+                          f.at("dataflow"), f.at("timing"), f.at("buffers_kib"), f.at("rows"), f.at("cols"),
                           f.at("total_cycles"), f.at("stall_cycles"), 100 * std::stod(f.at("utilization")),
                           100 * std::stod(f.at("mapping_efficiency")), dram, f.at("fault_sites"),
                           vulnerability > 0 ? fmt::format(" {:>9.3g} [{:.3g}, {:.3g}]", std::stod(f.at("critical_rate")),

@@ -531,14 +531,25 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
     struct Config_ {
       int r, c;
       std::string cycles, utilization, sites, rate, lo, hi;
+      std::string dataflow, timing, buffers, label;
     };
     std::vector<Config_> configs;
     while (std::getline(in, line)) {
       const auto f = sweep_csv_fields(line);
       configs.push_back({std::stoi(f.at("rows")), std::stoi(f.at("cols")), f.at("total_cycles"), f.at("utilization"),
-                         f.at("fault_sites"), f.at("critical_rate"), f.at("critical_rate_lo"), f.at("critical_rate_hi")});
+                         f.at("fault_sites"), f.at("critical_rate"), f.at("critical_rate_lo"), f.at("critical_rate_hi"),
+                         f.at("dataflow"), f.at("timing"), f.at("buffers_kib"), ""});
     }
     if (configs.empty()) continue;
+    // A configuration's label: its array, and its dataflow, timing and
+    // buffer size where the sweep tried more than one.
+    {
+      std::set<std::string> dataflows, timings, buffers;
+      for (const Config_& k : configs) dataflows.insert(k.dataflow), timings.insert(k.timing), buffers.insert(k.buffers);
+      for (Config_& k : configs)
+        k.label = fmt::format("{}x{}{}{}{}", k.r, k.c, dataflows.size() > 1 ? " " + k.dataflow : "",
+                              timings.size() > 1 ? " " + k.timing : "", buffers.size() > 1 ? " " + k.buffers + "KiB" : "");
+    }
     // One point per configuration, in order of PE count (8x16 and 16x8 side by side, not on top of each other).
     std::stable_sort(configs.begin(), configs.end(), [](const Config_& a, const Config_& b) { return a.r * a.c < b.r * b.c; });
     std::string cycles_csv = header("sweep_cycles"), vuln_csv = header("sweep_vulnerability");
@@ -548,15 +559,15 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
     summary.configurations = static_cast<int>(configs.size());
     double fastest = 0;
     for (const Config_& k : configs) {
-      cycles_csv += fmt::format("{}x{},{},{},{},{},{},{}\n", k.r, k.c, k.r, k.c, k.r * k.c, k.cycles, k.utilization, k.sites);
+      cycles_csv += fmt::format("{},{},{},{},{},{},{}\n", k.label, k.r, k.c, k.r * k.c, k.cycles, k.utilization, k.sites);
       if (!k.rate.empty()) {
         vulnerable = true;
-        vuln_csv += fmt::format("{}x{},{},{},{},{},{},{}\n", k.r, k.c, k.r, k.c, k.r * k.c, k.rate, k.lo, k.hi);
+        vuln_csv += fmt::format("{},{},{},{},{},{},{}\n", k.label, k.r, k.c, k.r * k.c, k.rate, k.lo, k.hi);
       }
       const double cycles = std::stod(k.cycles);
       if (fastest == 0 || cycles < fastest) {
         fastest = cycles;
-        summary.fastest = fmt::format("{}x{} ({} cycles)", k.r, k.c, k.cycles);
+        summary.fastest = fmt::format("{} ({} cycles)", k.label, k.cycles);
       }
     }
     Section s;

@@ -63,31 +63,33 @@ std::string run_total(const std::string& path, const std::string& key) {
 }
 
 // The sweep's cycle numbers are those of single `isimdl run` calls on the
-// same arrays (square and not), per configuration and per layer.
+// same arrays (square and not) and dataflows, per configuration and per layer.
 TEST(Sweep, CyclesEqualSingleRuns) {
   const fs::path dir = isimdl::test_dir() / "isimdl_sweep_test";
   fs::remove_all(dir);
-  ASSERT_EQ(run("sweep --model lenet5 --rows 4,8 --cols 8,16 --jobs 2 --out " + (dir / "sweep").string()), 0);
+  ASSERT_EQ(run("sweep --model lenet5 --rows 4,8 --cols 8,16 --dataflows ws,is --jobs 2 --out " + (dir / "sweep").string()), 0);
   const auto table = read_csv((dir / "sweep" / "sweep.csv").string());
   const auto layers = read_csv((dir / "sweep" / "sweep_layers.csv").string());
-  ASSERT_EQ(table.size(), 4u);
+  ASSERT_EQ(table.size(), 8u);
   for (const auto& row : table) {
-    const std::string out = (dir / ("run_" + row.at("rows") + "x" + row.at("cols"))).string();
+    const std::string name = row.at("rows") + "x" + row.at("cols") + "_" + row.at("dataflow");
+    const std::string out = (dir / ("run_" + name)).string();
     ASSERT_EQ(run("run --images 0:1 -p array.rows=" + row.at("rows") + " -p array.cols=" + row.at("cols") +
-                  " -p output.dir=" + out),
+                  " -p array.dataflow=" + row.at("dataflow") + " -p output.dir=" + out),
               0);
-    EXPECT_EQ(row.at("total_cycles"), run_total(out + "/run.yaml", "total_cycles"));
-    EXPECT_EQ(row.at("compute_cycles"), run_total(out + "/run.yaml", "compute_cycles"));
-    EXPECT_EQ(row.at("weight_reads"), run_total(out + "/run.yaml", "weight_reads"));
+    EXPECT_EQ(row.at("total_cycles"), run_total(out + "/run.yaml", "total_cycles")) << name;
+    EXPECT_EQ(row.at("compute_cycles"), run_total(out + "/run.yaml", "compute_cycles")) << name;
+    EXPECT_EQ(row.at("weight_reads"), run_total(out + "/run.yaml", "weight_reads")) << name;
     const auto run_layers = read_csv(out + "/layers.csv");
     std::vector<std::string> sweep_cycles, run_cycles;
     for (const auto& l : layers)
-      if (l.at("rows") == row.at("rows") && l.at("cols") == row.at("cols")) sweep_cycles.push_back(l.at("compute_cycles"));
+      if (l.at("rows") == row.at("rows") && l.at("cols") == row.at("cols") && l.at("dataflow") == row.at("dataflow"))
+        sweep_cycles.push_back(l.at("compute_cycles"));
     for (const auto& l : run_layers) run_cycles.push_back(l.at("Total Cycles"));
-    EXPECT_EQ(sweep_cycles, run_cycles) << row.at("rows") << "x" << row.at("cols");
+    EXPECT_EQ(sweep_cycles, run_cycles) << name;
     std::string with_drain;
     for (const auto& l : run_layers) with_drain += (with_drain.empty() ? "" : ";") + l.at("Cycles With Drain");
-    EXPECT_EQ(row.at("layer_cycles"), with_drain);
+    EXPECT_EQ(row.at("layer_cycles"), with_drain) << name;
   }
 }
 
