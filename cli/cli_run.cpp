@@ -169,8 +169,8 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
       "out", po::value(&o.out_dir), "directory for layers.csv, run.yaml, predictions.csv (overrides output.dir)")(
       "topology", po::value(&o.topology), "run a SCALE-Sim topology CSV with random int8 data instead of a model")(
       "scalesim-config", po::value(&o.scalesim_config),
-      "take the array from a SCALE-Sim .cfg file (in SCALE-Sim's conventions) and also write its COMPUTE_REPORT.csv "
-      "and BANDWIDTH_REPORT.csv")(
+      "take the array from a SCALE-Sim .cfg file (in SCALE-Sim's conventions) and also write its COMPUTE_REPORT.csv, "
+      "BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv")(
       "param,p", po::value(&o.overrides)->composing(), "override a configuration key: -p key.path=value (repeatable)")(
       "inputs", po::value(&o.inputs), "images from a .npy file (dataset.format npy, dataset.inputs)")(
       "labels", po::value(&o.labels), "labels from a .npy file (dataset.labels)")(

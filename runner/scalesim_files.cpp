@@ -158,6 +158,30 @@ ScaleSimFoldMeans scalesim_fold_means(const GemmShape& g, int rows, int cols, Da
   return m;
 }
 
+ScaleSimSramSpans scalesim_sram_spans(const GemmShape& g, int rows, int cols, Dataflow dataflow) {
+  const bool is = dataflow == Dataflow::kInputStationary;
+  const std::int64_t r = rows, c = cols, k = g.k, sc = is ? g.m : g.n, t = is ? g.n : g.m;
+  const std::int64_t row_folds = (k + r - 1) / r, col_folds = (sc + c - 1) / c;
+  const std::int64_t fold_rows = 2 * r + c + t - 2, last = (row_folds * col_folds - 1) * fold_rows;
+  const std::int64_t used_k_first = std::min(r, k), used_k_last = k - (row_folds - 1) * r;
+  const std::int64_t used_c_last = sc - (col_folds - 1) * c;
+  // Per fold (fold_rows rows each, column fold major): the streamed operand
+  // (ws ifmap, is filter) after R rows of preload, skewed one row per array
+  // row; the stationary one (ws filter, is ifmap) in the fold's first R
+  // rows, flipped so that its unused rows come first; the outputs after
+  // 2R - 1 rows, skewed one row per column.
+  const std::int64_t stream_start = r + 1, stream_stop = last + r + t - 2 + used_k_last + 1;
+  const std::int64_t station_start = r - used_k_first + 1, station_stop = last + r;
+  ScaleSimSramSpans s;
+  (is ? s.filter_start : s.ifmap_start) = stream_start;
+  (is ? s.filter_stop : s.ifmap_stop) = stream_stop;
+  (is ? s.ifmap_start : s.filter_start) = station_start;
+  (is ? s.ifmap_stop : s.filter_stop) = station_stop;
+  s.ofmap_start = 2 * r - 1;
+  s.ofmap_stop = last + 2 * r + t - 3 + used_c_last;
+  return s;
+}
+
 std::vector<std::string> write_scalesim_reports(const std::string& dir, const ArrayConfig& array,
                                                 const std::vector<LayerReport>& layers) {
   std::filesystem::create_directories(dir);
@@ -168,6 +192,11 @@ std::vector<std::string> write_scalesim_reports(const std::string& dir, const Ar
   std::string bandwidth =
       "LayerID, Avg IFMAP SRAM BW, Avg FILTER SRAM BW, Avg OFMAP SRAM BW, Avg IFMAP DRAM BW, Avg FILTER DRAM BW, "
       "Avg OFMAP DRAM BW,\n";
+  std::string detail =
+      "LayerID, SRAM IFMAP Start Cycle, SRAM IFMAP Stop Cycle, SRAM IFMAP Reads, SRAM Filter Start Cycle, "
+      "SRAM Filter Stop Cycle, SRAM Filter Reads, SRAM OFMAP Start Cycle, SRAM OFMAP Stop Cycle, SRAM OFMAP Writes, "
+      "DRAM IFMAP Start Cycle, DRAM IFMAP Stop Cycle, DRAM IFMAP Reads, DRAM Filter Start Cycle, DRAM Filter Stop Cycle, "
+      "DRAM Filter Reads, DRAM OFMAP Start Cycle, DRAM OFMAP Stop Cycle, DRAM OFMAP Writes,\n";
   const auto pes = static_cast<std::int64_t>(array.rows) * array.cols;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const LayerReport& l = layers[i];
@@ -186,11 +215,21 @@ std::vector<std::string> write_scalesim_reports(const std::string& dir, const Ar
     bandwidth += fmt::format("{}, {}, {}, {}, {}, {}, {},\n", i, per_cycle(f.ifmap_reads), per_cycle(f.filter_reads),
                              per_cycle(f.ofmap_writes), per_cycle(s.dram_ifmap_bytes), per_cycle(s.dram_weight_bytes),
                              per_cycle(s.dram_output_bytes));
+    // Cycles as SCALE-Sim prints them (numpy floats: "9.0"), counts as integers.
+    // DRAM: isimdl's traffic over the layer's span (its DRAM model has no
+    // per-access timing; docs/hardware.md).
+    const ScaleSimSramSpans sp = scalesim_sram_spans(l.gemm, array.rows, array.cols, array.dataflow);
+    detail += fmt::format(
+        "{}, {}.0, {}.0, {}, {}.0, {}.0, {}, {}.0, {}.0, {}, 0.0, {}.0, {}, 0.0, {}.0, {}, 0.0, {}.0, {},\n", i,
+        sp.ifmap_start, sp.ifmap_stop, f.ifmap_reads, sp.filter_start, sp.filter_stop, f.filter_reads, sp.ofmap_start,
+        sp.ofmap_stop, f.ofmap_writes, total, s.dram_ifmap_bytes, total, s.dram_weight_bytes, total, s.dram_output_bytes);
   }
-  const std::string compute_path = dir + "/COMPUTE_REPORT.csv", bandwidth_path = dir + "/BANDWIDTH_REPORT.csv";
+  const std::string compute_path = dir + "/COMPUTE_REPORT.csv", bandwidth_path = dir + "/BANDWIDTH_REPORT.csv",
+                    detail_path = dir + "/DETAILED_ACCESS_REPORT.csv";
   write_file_atomically(compute_path, compute);
   write_file_atomically(bandwidth_path, bandwidth);
-  return {compute_path, bandwidth_path};
+  write_file_atomically(detail_path, detail);
+  return {compute_path, bandwidth_path, detail_path};
 }
 
 }  // namespace isimdl

@@ -34,8 +34,8 @@ void apply_scalesim_config(const ScaleSimConfig& cfg, const std::string& path, A
 
 // SCALE-Sim v2's per-layer reports of a weight- or input-stationary run, with its
 // column names and its definitions (docs/hardware.md), written next to
-// layers.csv: COMPUTE_REPORT.csv and BANDWIDTH_REPORT.csv. Returns the
-// paths written.
+// layers.csv: COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and
+// DETAILED_ACCESS_REPORT.csv. Returns the paths written.
 std::vector<std::string> write_scalesim_reports(const std::string& dir, const ArrayConfig& array,
                                                 const std::vector<LayerReport>& layers);
 
@@ -50,5 +50,17 @@ struct ScaleSimFoldMeans {
 };
 ScaleSimFoldMeans scalesim_fold_means(const GemmShape& g, int rows, int cols,
                                        Dataflow dataflow = Dataflow::kWeightStationary);
+
+// The first and last cycle at which SCALE-Sim's array requests each SRAM
+// (DETAILED_ACCESS_REPORT's "SRAM ... Start/Stop Cycle") at unlimited
+// bandwidth: the service cycle of the first and last row of its demand
+// matrices that holds a request (reads served one cycle after the request,
+// writes in it), from the layout of systolic_compute_ws / _is
+// (docs/hardware.md, "SCALE-Sim's configuration file and reports").
+struct ScaleSimSramSpans {
+  std::int64_t ifmap_start = 0, ifmap_stop = 0, filter_start = 0, filter_stop = 0, ofmap_start = 0, ofmap_stop = 0;
+};
+ScaleSimSramSpans scalesim_sram_spans(const GemmShape& g, int rows, int cols,
+                                      Dataflow dataflow = Dataflow::kWeightStationary);
 
 }  // namespace isimdl

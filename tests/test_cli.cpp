@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -629,6 +630,56 @@ TEST(Cli, ScaleSimConfigAndReports) {
     EXPECT_NEAR(std::stod(bw[1]), k * m / total, 1e-12) << i;
     EXPECT_NEAR(std::stod(bw[2]), col_folds * n * k / total, 1e-12) << i;
     EXPECT_NEAR(std::stod(bw[3]), row_folds * m * n / total, 1e-12) << i;
+  }
+
+  // DETAILED_ACCESS_REPORT: SCALE-Sim's demand-matrix layout walked fold by
+  // fold here (column fold major, L = 2R + C + T - 2 rows per fold): the
+  // streamed operand's column j < used_k holds requests in rows R + j ..
+  // R + T - 1 + j, the held operand's in rows R - used_k .. R - 1 (flipped),
+  // the outputs' column c < used_c in rows 2R - 1 + c .. 2R - 2 + T + c; a
+  // read is served one cycle after its row, a write in it.
+  for (const bool is : {false, true}) {
+    const auto detail = rows_of(dir + (is ? "/is" : "/out") + "/DETAILED_ACCESS_REPORT.csv");
+    ASSERT_EQ(detail.size(), 3u);
+    EXPECT_EQ(detail[0].size(), 19u);
+    EXPECT_EQ(detail[0][1], "SRAM IFMAP Start Cycle");
+    EXPECT_EQ(detail[0][18], "DRAM OFMAP Writes");
+    const auto& totals = is ? is_compute : compute;
+    for (int i = 0; i < 2; ++i) {
+      const int m = static_cast<int>(shape[i].m), k = static_cast<int>(shape[i].k), n = static_cast<int>(shape[i].n);
+      const int r = 8, c = 8, sc = is ? m : n, t = is ? n : m, fold_rows = 2 * r + c + t - 2;
+      long long stream[2] = {LLONG_MAX, -1}, held[2] = {LLONG_MAX, -1}, out[2] = {LLONG_MAX, -1};
+      auto note = [](long long* span, long long row) { span[0] = std::min(span[0], row), span[1] = std::max(span[1], row); };
+      int f = 0;
+      for (int fc = 0; fc * c < sc; ++fc)
+        for (int fr = 0; fr * r < k; ++fr, ++f) {
+          const long long base = static_cast<long long>(f) * fold_rows;
+          const int used_k = std::min(r, k - fr * r), used_c = std::min(c, sc - fc * c);
+          for (int j = 0; j < used_k; ++j) note(stream, base + r + j), note(stream, base + r + t - 1 + j);
+          note(held, base + r - used_k), note(held, base + r - 1);
+          for (int cc = 0; cc < used_c; ++cc) note(out, base + 2 * r - 1 + cc), note(out, base + 2 * r - 2 + t + cc);
+        }
+      const auto& row = detail[static_cast<std::size_t>(i + 1)];
+      const auto& ifmap = is ? held : stream;
+      const auto& filter = is ? stream : held;
+      const std::string where = std::string(is ? "is" : "ws") + " layer " + std::to_string(i);
+      EXPECT_EQ(row[1], std::to_string(ifmap[0] + 1) + ".0") << where;
+      EXPECT_EQ(row[2], std::to_string(ifmap[1] + 1) + ".0") << where;
+      EXPECT_EQ(row[4], std::to_string(filter[0] + 1) + ".0") << where;
+      EXPECT_EQ(row[5], std::to_string(filter[1] + 1) + ".0") << where;
+      EXPECT_EQ(row[7], std::to_string(out[0]) + ".0") << where;
+      EXPECT_EQ(row[8], std::to_string(out[1]) + ".0") << where;
+      // The last write is in the last cycle when the last fold uses every column.
+      EXPECT_LE(std::stoll(row[8]), std::stoll(totals[static_cast<std::size_t>(i + 1)][1])) << where;
+      if (sc % c == 0) {
+        EXPECT_EQ(std::stoll(row[8]), std::stoll(totals[static_cast<std::size_t>(i + 1)][1])) << where;
+      }
+      // The request counts: SCALE-Sim's, as in the bandwidth report.
+      const long long row_folds = (k + r - 1) / r, col_folds = (sc + c - 1) / c;
+      EXPECT_EQ(std::stoll(row[3]), is ? 1LL * m * k : col_folds * m * k) << where;
+      EXPECT_EQ(std::stoll(row[6]), is ? col_folds * n * k : 1LL * k * n) << where;
+      EXPECT_EQ(std::stoll(row[9]), row_folds * m * n) << where;
+    }
   }
 
   // What isimdl does not model, and broken files, are named.
