@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <sstream>
 
 #include "hw/accelerator.h"
@@ -44,16 +46,45 @@ SweepPoint run_sweep_point(const Config& config, const QuantizedModel& model, co
     const int golden = golden_correct(simulator, data, config.images);
     Random random(config.campaign.seed);
     std::vector<double> x, w;
+    std::vector<FaultSite> sites;
     for (int i = 0; i < vulnerability_faults; ++i) {
       const ImportanceSampler::Draw d = importance.sampler().sample(random);
+      sites.push_back(d.site);
       const FaultRecord r = evaluate_fault(simulator, data, config, golden, i, d.site);
       x.push_back(r.critical ? 1.0 : 0.0);
       w.push_back(d.weight());
       p.critical += r.critical;
     }
     EstimateOptions options;
-    options.max_weight = importance.sampler().max_weight(only_live_sites_matter(config.campaign.kind));
+    const bool live_only = only_live_sites_matter(config.campaign.kind);
+    options.max_weight = importance.sampler().max_weight(live_only);
     p.critical_rate = weighted_estimate(x, w, options);
+    // Per register group: the draws in it, its exact share of the space and
+    // the largest weight of its sites (part_estimate, as for `results summary`).
+    std::map<RegisterGroup, std::size_t> index;
+    for (std::size_t b = 0; b < space.blocks().size(); ++b) {
+      const FaultSpaceBlock& block = space.blocks()[b];
+      auto [it, added] = index.emplace(block.group, p.groups.size());
+      if (added) p.groups.push_back({register_info(block.group).group_name, 0, 0, {}});
+      p.groups[it->second].share += static_cast<double>(block.sites()) / static_cast<double>(space.size());
+    }
+    std::vector<double> max_w(p.groups.size(), 0.0);
+    for (std::size_t b = 0; b < space.blocks().size(); ++b) {
+      double& m = max_w[index.at(space.blocks()[b].group)];
+      m = std::max(m, importance.sampler().max_weight(b, live_only));
+    }
+    std::vector<std::vector<double>> gx(p.groups.size()), gw(p.groups.size());
+    for (std::size_t i = 0; i < sites.size(); ++i) {
+      const std::size_t g = index.at(sites[i].group);
+      gx[g].push_back(x[i]);
+      gw[g].push_back(w[i]);
+    }
+    for (std::size_t g = 0; g < p.groups.size(); ++g) {
+      p.groups[g].faults = static_cast<std::int64_t>(gx[g].size());
+      if (p.groups[g].share > 0)
+        p.groups[g].critical_rate = part_estimate(gx[g], gw[g], vulnerability_faults, std::min(1.0, p.groups[g].share),
+                                                  max_w[g], EstimateOptions{});
+    }
   }
   p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return p;
@@ -94,6 +125,21 @@ std::map<std::string, std::string> sweep_csv_fields(const std::string& line) {
     fields[name] = cell;
   }
   return fields;
+}
+
+std::string sweep_groups_csv_header() {
+  return "rows,cols,timing,dataflow,buffers_kib,group,share,faults,critical_rate,critical_rate_lo,critical_rate_hi,"
+         "critical_sites\n";
+}
+
+std::string sweep_groups_csv_rows(const SweepPoint& p) {
+  std::string text;
+  for (const SweepPoint::Group& g : p.groups)
+    text += fmt::format("{},{},{},{},{},{},{:.6g},{},{:.6g},{:.6g},{:.6g},{:.6g}\n", p.array.rows, p.array.cols,
+                        to_string(p.array.timing), to_string(p.array.dataflow), buffers_label(p.array.buffers), g.name,
+                        g.share, g.faults, g.critical_rate.value, std::max(0.0, g.critical_rate.lo), g.critical_rate.hi,
+                        g.critical_rate.value * g.share * static_cast<double>(p.fault_sites));
+  return text;
 }
 
 std::string sweep_layers_csv_header() {

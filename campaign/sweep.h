@@ -28,6 +28,16 @@ struct SweepPoint {
   int vulnerability_faults = 0;    // 0: no campaign
   std::int64_t critical = 0;       // critical faults among them
   Estimate critical_rate;          // importance-weighted, 95% interval
+  // Per enabled register group, from the same draws: its share of the fault
+  // space and its critical-fault rate (the group's AVF at the campaign's
+  // threshold), as `results summary` estimates a structure's.
+  struct Group {
+    std::string name;
+    double share = 0;
+    std::int64_t faults = 0;
+    Estimate critical_rate;
+  };
+  std::vector<Group> groups;
   double seconds = 0;
 };
 
@@ -48,5 +58,9 @@ std::string sweep_csv_row(const SweepPoint& p);
 std::map<std::string, std::string> sweep_csv_fields(const std::string& line);
 std::string sweep_layers_csv_header();
 std::string sweep_layers_csv_rows(const SweepPoint& p);
+// With --vulnerability: one row per configuration and register group
+// (docs/usage.md "Sweep columns").
+std::string sweep_groups_csv_header();
+std::string sweep_groups_csv_rows(const SweepPoint& p);
 
 }  // namespace isimdl

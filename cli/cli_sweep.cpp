@@ -153,8 +153,9 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
   auto part = [&](std::size_t i) { return fmt::format("{}/{}", parts, i); };
   auto run_point = [&](std::size_t i) {
     const SweepPoint p = run_sweep_point(configs[i], q, data, vulnerability);
-    std::ofstream(part(i) + ".row") << sweep_csv_row(p);
+    std::ofstream(part(i) + ".groups") << sweep_groups_csv_rows(p);
     std::ofstream(part(i) + ".layers") << sweep_layers_csv_rows(p);
+    std::ofstream(part(i) + ".row") << sweep_csv_row(p);  // last: a part is finished when its row exists
   };
   const int workers = mpi ? 1 : std::min<int>(jobs, static_cast<int>(configs.size()));
   Progress progress(std::cerr, "configurations", static_cast<std::int64_t>(configs.size()),
@@ -169,16 +170,19 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
     // (length-prefixed) and its layer rows.
     const std::vector<std::string> results = mpi->farm(configs.size(), [&](std::size_t i) {
       const SweepPoint p = run_sweep_point(configs[i], q, data, vulnerability);
-      const std::string row = sweep_csv_row(p);
-      return fmt::format("{}\n", row.size()) + row + sweep_layers_csv_rows(p);
+      const std::string row = sweep_csv_row(p), layer_rows = sweep_layers_csv_rows(p);
+      return fmt::format("{} {}\n", row.size(), layer_rows.size()) + row + layer_rows + sweep_groups_csv_rows(p);
     });
     if (mpi->rank() > 0) return kExitOk;
     for (std::size_t i = 0; i < configs.size(); ++i) {
       const std::string& r = results[i];
       const std::size_t eol = r.find('\n');
-      const std::size_t size = std::stoul(r.substr(0, eol));
-      std::ofstream(part(i) + ".row") << r.substr(eol + 1, size);
-      std::ofstream(part(i) + ".layers") << r.substr(eol + 1 + size);
+      std::stringstream sizes(r.substr(0, eol));
+      std::size_t row_size = 0, layers_size = 0;
+      sizes >> row_size >> layers_size;
+      std::ofstream(part(i) + ".layers") << r.substr(eol + 1 + row_size, layers_size);
+      std::ofstream(part(i) + ".groups") << r.substr(eol + 1 + row_size + layers_size);
+      std::ofstream(part(i) + ".row") << r.substr(eol + 1, row_size);
     }
   } else if (workers == 1) {
     for (std::size_t i = 0; i < configs.size(); ++i) {
@@ -204,7 +208,7 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
     progress.update(finished());
   }
   progress.finish();
-  std::string table = sweep_csv_header(), layers = sweep_layers_csv_header();
+  std::string table = sweep_csv_header(), layers = sweep_layers_csv_header(), groups = sweep_groups_csv_header();
   for (std::size_t i = 0; i < configs.size(); ++i) {
     if (!std::filesystem::exists(part(i) + ".row")) {
       std::string why;
@@ -217,10 +221,12 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
     }
     table += read_text(part(i) + ".row");
     layers += read_text(part(i) + ".layers");
+    groups += read_text(part(i) + ".groups");
   }
   std::filesystem::remove_all(parts);
   write_file_atomically(out_dir + "/sweep.csv", table);
   write_file_atomically(out_dir + "/sweep_layers.csv", layers);
+  if (vulnerability > 0) write_file_atomically(out_dir + "/sweep_groups.csv", groups);
   write_resolved_config(base, out_dir);
   // The printed summary, from the table just written.
   io.out << fmt::format("{:>4} {:>15} {:>7} {:>5} {:>5} {:>12} {:>12} {:>7} {:>8} {:>12} {:>14}{}\n", "flow", "timing",
@@ -242,7 +248,8 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
                                                           std::stod(f.at("critical_rate_hi")))
                                             : std::string());
   }
-  io.out << fmt::format("wrote {0}/sweep.csv, {0}/sweep_layers.csv\n", out_dir);
+  io.out << fmt::format("wrote {0}/sweep.csv, {0}/sweep_layers.csv{1}\n", out_dir,
+                        vulnerability > 0 ? fmt::format(", {}/sweep_groups.csv", out_dir) : std::string());
   return kExitOk;
 }
 

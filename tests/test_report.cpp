@@ -93,6 +93,37 @@ TEST(Sweep, CyclesEqualSingleRuns) {
   }
 }
 
+// With --vulnerability, sweep_groups.csv splits each configuration's
+// critical-fault rate by register group: the shares cover the space and
+// the groups' rates, weighted by their shares, recombine to the overall
+// rate (the identity of docs/sampling.md "Estimates"), for both dataflows.
+TEST(Sweep, GroupRatesRecombineToTheOverallRate) {
+  const fs::path dir = isimdl::test_dir() / "isimdl_sweep_groups";
+  fs::remove_all(dir);
+  ASSERT_EQ(run("sweep --model lenet5 --rows 4 --cols 8 --dataflows ws,is --vulnerability 60 --images 0:8 --out " +
+                (dir / "sweep").string()),
+            0);
+  const auto table = read_csv((dir / "sweep" / "sweep.csv").string());
+  const auto groups = read_csv((dir / "sweep" / "sweep_groups.csv").string());
+  ASSERT_EQ(table.size(), 2u);
+  for (const auto& row : table) {
+    double share = 0, rate = 0;
+    long long faults = 0;
+    for (const auto& g : groups)
+      if (g.at("dataflow") == row.at("dataflow")) {
+        share += std::stod(g.at("share"));
+        rate += std::stod(g.at("share")) * std::stod(g.at("critical_rate"));
+        faults += std::stoll(g.at("faults"));
+        EXPECT_LE(std::stod(g.at("critical_rate_lo")), std::stod(g.at("critical_rate")));
+        EXPECT_GE(std::stod(g.at("critical_rate_hi")), std::stod(g.at("critical_rate")));
+      }
+    EXPECT_NEAR(share, 1.0, 1e-4) << row.at("dataflow");
+    EXPECT_NEAR(rate, std::stod(row.at("critical_rate")), 1e-4 * std::stod(row.at("critical_rate")) + 1e-12)
+        << row.at("dataflow");
+    EXPECT_EQ(faults, 60) << row.at("dataflow");
+  }
+}
+
 // The report renders for a small campaign and a small sweep: the page
 // exists, refers only to local files that exist, and every figure's CSV has
 // the documented columns.
