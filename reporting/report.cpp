@@ -50,8 +50,8 @@ const std::map<std::string, std::vector<std::string>>& columns() {
       {"avf_by_bit", avf_columns("bit")},
       {"avf_by_pe", avf_columns("pe")},
       {"estimate", {"campaign", "sampler", "faults", "estimate", "lo", "hi"}},
-      {"sweep_cycles", {"config", "rows", "cols", "pes", "total_cycles", "utilization", "fault_sites"}},
-      {"sweep_vulnerability", {"config", "rows", "cols", "pes", "critical_rate", "lo", "hi"}},
+      {"sweep_cycles", {"config", "rows", "cols", "pes", "total_cycles", "utilization", "fault_sites", "dataflow"}},
+      {"sweep_vulnerability", {"config", "rows", "cols", "pes", "critical_rate", "lo", "hi", "dataflow"}},
       {"compare_precision", {"model", "threshold", "sampler", "budget", "seeds", "precision_mean", "precision_lo", "precision_hi"}},
       {"find_critical", {"model", "sampler", "drop", "runs", "simulations_mean", "simulations_min", "simulations_max"}},
   };
@@ -559,10 +559,11 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
     summary.configurations = static_cast<int>(configs.size());
     double fastest = 0;
     for (const Config_& k : configs) {
-      cycles_csv += fmt::format("{},{},{},{},{},{},{}\n", k.label, k.r, k.c, k.r * k.c, k.cycles, k.utilization, k.sites);
+      cycles_csv += fmt::format("{},{},{},{},{},{},{},{}\n", k.label, k.r, k.c, k.r * k.c, k.cycles, k.utilization,
+                                k.sites, k.dataflow);
       if (!k.rate.empty()) {
         vulnerable = true;
-        vuln_csv += fmt::format("{},{},{},{},{},{},{}\n", k.label, k.r, k.c, k.r * k.c, k.rate, k.lo, k.hi);
+        vuln_csv += fmt::format("{},{},{},{},{},{},{},{}\n", k.label, k.r, k.c, k.r * k.c, k.rate, k.lo, k.hi, k.dataflow);
       }
       const double cycles = std::stod(k.cycles);
       if (fastest == 0 || cycles < fastest) {
@@ -570,6 +571,25 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
         summary.fastest = fmt::format("{} ({} cycles)", k.label, k.cycles);
       }
     }
+    // One series (colour, key entry) per dataflow when the sweep tried more
+    // than one; the x positions stay the table's order.
+    std::vector<std::string> series;
+    for (const Config_& k : configs)
+      if (std::find(series.begin(), series.end(), k.dataflow) == series.end()) series.push_back(k.dataflow);
+    const bool several = series.size() > 1;
+    auto clauses = [&](const std::string& file, const std::vector<std::string>& ys, const std::string& style) {
+      auto using_of = [&](const std::string& d) {
+        std::string u = "0";
+        for (const std::string& y : ys) u += ":" + (d.empty() ? y : fmt::format("(strcol(8) eq '{}' ? {} : 1/0)", d, y));
+        return u + ":xtic(1)";
+      };
+      if (!several) return fmt::format("'{}' using {} {}", file, using_of(""), style);
+      std::string text;
+      for (const std::string& d : series)
+        text += fmt::format("{}'{}' using {} {} title '{}'", text.empty() ? "" : ", ", file, using_of(d), style, d);
+      return text;
+    };
+    const std::string key = several ? "set key top right" : "set key off";
     Section s;
     s.id = "sweep-" + tag;
     s.title = "Sweep " + summary.name;
@@ -581,19 +601,19 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
     script += fmt::format(
         "set output '{0}/{1}.png'\nset title 'Cycles per inference per array configuration'\n"
         "set xlabel 'array (rows x cols), in order of PE count'\nset ylabel 'cycles per inference'\nset logscale y\n"
-        "set key off\nset xtics rotate by 30 right\nset offsets 0.5, 0.5, graph 0.05, graph 0.05\n"
-        "plot '{0}/{1}.csv' using 0:5:xtic(1) with points pt 7 ps 1.5\n{2}",
-        out_dir, base, kResetAxes);
+        "{3}\nset xtics rotate by 30 right\nset offsets 0.5, 0.5, graph 0.05, graph 0.05\n"
+        "plot {4}\n{2}",
+        out_dir, base, kResetAxes, key, clauses(out_dir + "/" + base + ".csv", {"($5)"}, "with points pt 7 ps 1.5"));
     s.figures.push_back({base + ".png", base + ".csv",
                          "Total cycles per inference (with drain) of each array configuration, in order of PE count."});
     const std::string ubase = "sweep_utilization_" + tag;
     script += fmt::format(
         "set output '{0}/{1}.png'\nset title 'PE utilization per array configuration'\n"
         "set xlabel 'array (rows x cols), in order of PE count'\nset ylabel 'utilization (useful MACs / PE-cycles)'\n"
-        "set format y '%g%%'\nset yrange [0:*]\nset key off\nset xtics rotate by 30 right\n"
+        "set format y '%g%%'\nset yrange [0:*]\n{4}\nset xtics rotate by 30 right\n"
         "set offsets 0.5, 0.5, graph 0.05, 0\nset style fill solid 0.8 border -1\nset boxwidth 0.6\n"
-        "plot '{0}/{2}.csv' using 0:($6*100):xtic(1) with boxes\n{3}",
-        out_dir, ubase, base, kResetAxes);
+        "plot {5}\n{3}",
+        out_dir, ubase, base, kResetAxes, key, clauses(out_dir + "/" + base + ".csv", {"($6*100)"}, "with boxes"));
     s.figures.push_back({ubase + ".png", base + ".csv",
                          "PE utilization over the whole inference (useful MACs per PE-cycle) of each configuration."});
     if (vulnerable) {
@@ -602,9 +622,11 @@ ReportResult write_report(const std::string& results_dir, const std::string& out
       script += fmt::format(
           "set output '{0}/{1}.png'\nset title 'Critical-fault rate per array configuration'\n"
           "set xlabel 'array (rows x cols), in order of PE count'\nset ylabel 'critical-fault rate (95% interval)'\n"
-          "set logscale y\nset format y '%g%%'\nset key off\nset xtics rotate by 30 right\nset offsets 0.5, 0.5, 0, 0\n"
-          "plot '{0}/{1}.csv' using 0:($5>0?$5*100:1e-4):($6>0?$6*100:1e-4):($7*100):xtic(1) with yerrorbars pt 7 ps 1.5\n{2}",
-          out_dir, vbase, kResetAxes);
+          "set logscale y\nset format y '%g%%'\n{3}\nset xtics rotate by 30 right\nset offsets 0.5, 0.5, 0, 0\n"
+          "plot {4}\n{2}",
+          out_dir, vbase, kResetAxes, key,
+          clauses(out_dir + "/" + vbase + ".csv", {"($5>0?$5*100:1e-4)", "($6>0?$6*100:1e-4)", "($7*100)"},
+                  "with yerrorbars pt 7 ps 1.5"));
       s.figures.push_back({vbase + ".png", vbase + ".csv",
                            "ISimDL importance-weighted estimate of the critical-fault rate (share of the configuration's "
                            "fault space) with its 95% interval, from one campaign per configuration."});
