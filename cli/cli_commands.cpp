@@ -26,7 +26,8 @@ void print_config_summary(const Config& c, std::ostream& out, bool campaign) {
   out << fmt::format("  images         {} of {} ({} images)\n", to_string(c.images),
                      c.dataset.format == "npy" ? c.dataset.inputs : c.dataset.format + " in " + c.dataset.resolved_dir(),
                      c.images.size());
-  out << fmt::format("  array          {}x{} PEs, timing {}{}, DRAM {}\n", c.array.rows, c.array.cols,
+  out << fmt::format("  array          {}x{} PEs, {}, timing {}{}, DRAM {}\n", c.array.rows, c.array.cols,
+                     c.array.dataflow == Dataflow::kInputStationary ? "input-stationary" : "weight-stationary",
                      to_string(c.array.timing),
                      c.array.m_tiling == MTiling::kScaleSim ? ", M-tiling scalesim (the accumulator holds a whole fold)"
                                                             : "",
