@@ -301,6 +301,16 @@ int golden_correct(FaultSimulator& simulator, const MnistSplit& data, const Imag
   return correct;
 }
 
+std::vector<SpaceBlockRecord> space_block_records(const FaultSpace& space, const std::vector<double>& block_max_weight) {
+  std::vector<SpaceBlockRecord> out;
+  for (std::size_t b = 0; b < space.blocks().size(); ++b) {
+    const FaultSpaceBlock& block = space.blocks()[b];
+    out.push_back({block.layer, block.group, block.instances, block.positions, block.cycles,
+                   block_max_weight.empty() ? 0.0 : block_max_weight[b]});
+  }
+  return out;
+}
+
 FaultRecord evaluate_fault(FaultSimulator& simulator, const MnistSplit& data, const Config& config, int golden_correct,
                            std::int64_t index, const FaultSite& site) {
   FaultRecord r;
@@ -570,18 +580,17 @@ CampaignSummary run_campaign(const Config& config, const CampaignOptions& option
                                                           options.fault_list, file_crc(options.fault_list)));
   info.model_path = model_path;
   info.model_crc = file_crc(model_path);
-  info.array_yaml = fmt::format("rows: {}\ncols: {}\ntiming: {}\n", config.array.rows, config.array.cols,
-                                to_string(config.array.timing));
+  info.array_yaml = fmt::format("rows: {}\ncols: {}\ntiming: {}\n{}", config.array.rows, config.array.cols,
+                                to_string(config.array.timing),
+                                config.array.dataflow == Dataflow::kWeightStationary
+                                    ? std::string()
+                                    : fmt::format("dataflow: {}\n", to_string(config.array.dataflow)));
   info.seed = config.campaign.seed;
   info.planned_faults = planned;
   info.population = space.size();
   info.shard_index = options.shard_index;
   info.shard_count = shards;
-  for (std::size_t b = 0; b < space.blocks().size(); ++b) {
-    const FaultSpaceBlock& block = space.blocks()[b];
-    info.blocks.push_back({block.layer, block.group, block.instances, block.positions, block.cycles,
-                           list.block_max_weight.empty() ? 0.0 : list.block_max_weight[b]});
-  }
+  info.blocks = space_block_records(space, list.block_max_weight);
   std::set<std::int64_t> done;
   {
     ResultsStore store(database);

@@ -106,6 +106,10 @@ FaultList sample_fault_list(const Config& config, const FaultSpace& space, const
 // The register groups campaign.groups enables, and the fault space of the
 // configuration (array, groups, kind, layers).
 std::vector<RegisterGroup> enabled_groups(const Config& config);
+
+// The fault space's blocks as a results file keeps them (CampaignInfo::blocks),
+// with the largest importance weight of each block's sites (empty: unknown).
+std::vector<SpaceBlockRecord> space_block_records(const FaultSpace& space, const std::vector<double>& block_max_weight);
 FaultSpace campaign_space(const Config& config, const QuantizedModel& model);
 
 // ISimDL's importance distribution for a configuration (its images, array,

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <sstream>
 
 #include "hw/accelerator.h"
@@ -13,6 +12,7 @@
 #include "models/quantized_model.h"
 #include "models/random.h"
 #include "campaign/campaign.h"
+#include "campaign/population_estimates.h"
 #include "runner/fault_simulator.h"
 #include "runner/network_runner.h"
 
@@ -46,45 +46,31 @@ SweepPoint run_sweep_point(const Config& config, const QuantizedModel& model, co
     const int golden = golden_correct(simulator, data, config.images);
     Random random(config.campaign.seed);
     std::vector<double> x, w;
-    std::vector<FaultSite> sites;
+    std::vector<FaultRecord> records;
     for (int i = 0; i < vulnerability_faults; ++i) {
       const ImportanceSampler::Draw d = importance.sampler().sample(random);
-      sites.push_back(d.site);
-      const FaultRecord r = evaluate_fault(simulator, data, config, golden, i, d.site);
+      FaultRecord r = evaluate_fault(simulator, data, config, golden, i, d.site);
+      r.weight = d.weight();
       x.push_back(r.critical ? 1.0 : 0.0);
       w.push_back(d.weight());
       p.critical += r.critical;
+      records.push_back(std::move(r));
     }
     EstimateOptions options;
     const bool live_only = only_live_sites_matter(config.campaign.kind);
     options.max_weight = importance.sampler().max_weight(live_only);
     p.critical_rate = weighted_estimate(x, w, options);
-    // Per register group: the draws in it, its exact share of the space and
-    // the largest weight of its sites (part_estimate, as for `results summary`).
-    std::map<RegisterGroup, std::size_t> index;
-    for (std::size_t b = 0; b < space.blocks().size(); ++b) {
-      const FaultSpaceBlock& block = space.blocks()[b];
-      auto [it, added] = index.emplace(block.group, p.groups.size());
-      if (added) p.groups.push_back({register_info(block.group).group_name, 0, 0, {}});
-      p.groups[it->second].share += static_cast<double>(block.sites()) / static_cast<double>(space.size());
-    }
-    std::vector<double> max_w(p.groups.size(), 0.0);
-    for (std::size_t b = 0; b < space.blocks().size(); ++b) {
-      double& m = max_w[index.at(space.blocks()[b].group)];
-      m = std::max(m, importance.sampler().max_weight(b, live_only));
-    }
-    std::vector<std::vector<double>> gx(p.groups.size()), gw(p.groups.size());
-    for (std::size_t i = 0; i < sites.size(); ++i) {
-      const std::size_t g = index.at(sites[i].group);
-      gx[g].push_back(x[i]);
-      gw[g].push_back(w[i]);
-    }
-    for (std::size_t g = 0; g < p.groups.size(); ++g) {
-      p.groups[g].faults = static_cast<std::int64_t>(gx[g].size());
-      if (p.groups[g].share > 0)
-        p.groups[g].critical_rate = part_estimate(gx[g], gw[g], vulnerability_faults, std::min(1.0, p.groups[g].share),
-                                                  max_w[g], EstimateOptions{});
-    }
+    // Per register group: the population estimates `results summary` gives a
+    // campaign, from the same draws and the space's blocks.
+    CampaignInfo info;
+    info.population = space.size();
+    std::vector<double> block_max_weight;
+    for (std::size_t b = 0; b < space.blocks().size(); ++b)
+      block_max_weight.push_back(importance.sampler().max_weight(b, live_only));
+    info.blocks = space_block_records(space, block_max_weight);
+    for (const StructureEstimate& e : population_estimates(info, records).structures)
+      if (e.breakdown == "group")
+        p.groups.push_back({e.structure, e.share, e.faults, e.rate[static_cast<int>(RateKind::kCritical)]});
   }
   p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return p;

@@ -29,30 +29,27 @@ std::int32_t RegisterOracle::stationary_value(int j, int k) const {
   return schedule_.input_stationary() ? a_[i] : job_.weight[i];
 }
 
-RegisterOracle::Holding RegisterOracle::stream_holding(int v, int k, int fold) const {
-  Holding h;
-  h.fold = fold;
+namespace {
+
+// A register holding operand element (index, k): an activation A[index][k]
+// or a weight W[index][k].
+RegisterOracle::Holding operand_element(bool activation, int index, int k, int fold) {
+  RegisterOracle::Holding h;
+  h.kind = activation ? RegisterOracle::Holding::Kind::kActivation : RegisterOracle::Holding::Kind::kWeight;
+  (activation ? h.m : h.n) = index;
   h.k = k;
-  if (schedule_.input_stationary()) {
-    h.kind = Holding::Kind::kWeight;
-    h.n = v;
-  } else {
-    h.kind = Holding::Kind::kActivation;
-    h.m = v;
-  }
+  h.fold = fold;
   return h;
 }
 
+}  // namespace
+
+RegisterOracle::Holding RegisterOracle::stream_holding(int v, int k, int fold) const {
+  return operand_element(!schedule_.input_stationary(), v, k, fold);
+}
+
 RegisterOracle::Holding RegisterOracle::stationary_holding(int j, int k, int fold) const {
-  Holding h = stream_holding(j, k, fold);
-  if (schedule_.input_stationary()) {
-    h.kind = Holding::Kind::kActivation;
-    h.m = j, h.n = -1;
-  } else {
-    h.kind = Holding::Kind::kWeight;
-    h.n = j, h.m = -1;
-  }
-  return h;
+  return operand_element(schedule_.input_stationary(), j, k, fold);
 }
 
 std::int32_t RegisterOracle::fold_weight(const Fold& f, int r, int c) const {

@@ -580,31 +580,6 @@ TEST(Cli, ScaleSimConfigAndReports) {
                                                     "Avg OFMAP DRAM BW"}));
   const double R = 8, C = 8;
   const struct { double m, k, n; } shape[] = {{64, 36, 12}, {25, 20, 5}};
-  for (int i = 0; i < 2; ++i) {
-    const auto& row = compute[static_cast<std::size_t>(i + 1)];
-    const auto& bw = bandwidth[static_cast<std::size_t>(i + 1)];
-    const double m = shape[i].m, k = shape[i].k, n = shape[i].n;
-    const double row_folds = std::ceil(k / R), col_folds = std::ceil(n / C), folds = row_folds * col_folds;
-    const double total = folds * (2 * R + C + m - 2) - 1;
-    EXPECT_EQ(row[0], std::to_string(i));
-    EXPECT_EQ(std::stod(row[1]), total) << i;
-    EXPECT_EQ(row[2], "0");
-    EXPECT_NEAR(std::stod(row[3]), 100 * m * k * n / (total * R * C), 1e-9) << i;
-    const double mapping = k * n / (folds * R * C);
-    EXPECT_NEAR(std::stod(row[4]), 100 * mapping, 1e-9) << i;
-    EXPECT_NEAR(std::stod(row[5]), 100 * mapping * m / (2 * R + 2 * C + m - 3), 1e-9) << i;
-    EXPECT_NEAR(std::stod(bw[1]), col_folds * m * k / total, 1e-12) << i;
-    EXPECT_NEAR(std::stod(bw[2]), k * n / total, 1e-12) << i;
-    EXPECT_NEAR(std::stod(bw[3]), row_folds * m * n / total, 1e-12) << i;
-    // The simulated array read the ifmap SRAM and wrote the accumulators as
-    // often as SCALE-Sim counts its IFMAP reads and OFMAP writes.
-    const auto& l = layers[static_cast<std::size_t>(i + 1)];
-    ASSERT_GE(l.size(), 18u);
-    EXPECT_EQ(std::stod(l[14]), col_folds * m * k) << "ifmap SRAM reads, layer " << i;
-    EXPECT_EQ(std::stod(l[15]), k * n) << "filter SRAM reads, layer " << i;
-    EXPECT_EQ(std::stod(l[17]), row_folds * m * n) << "accumulator writes, layer " << i;
-  }
-
   // Input-stationary (systolic_compute_is): folds over K (rows) and M
   // (columns), T = N; the activations are read once per PE used, the filters
   // T times per row used, the outputs once per column used and filter.
@@ -616,21 +591,38 @@ TEST(Cli, ScaleSimConfigAndReports) {
   const auto is_compute = rows_of(dir + "/is/COMPUTE_REPORT.csv");
   const auto is_bandwidth = rows_of(dir + "/is/BANDWIDTH_REPORT.csv");
   ASSERT_EQ(is_compute.size(), 3u);
-  for (int i = 0; i < 2; ++i) {
-    const auto& row = is_compute[static_cast<std::size_t>(i + 1)];
-    const auto& bw = is_bandwidth[static_cast<std::size_t>(i + 1)];
-    const double m = shape[i].m, k = shape[i].k, n = shape[i].n;
-    const double row_folds = std::ceil(k / R), col_folds = std::ceil(m / C), folds = row_folds * col_folds;
-    const double total = folds * (2 * R + C + n - 2) - 1;
-    EXPECT_EQ(std::stod(row[1]), total) << i;
-    EXPECT_NEAR(std::stod(row[3]), 100 * m * k * n / (total * R * C), 1e-9) << i;
-    const double mapping = k * m / (folds * R * C);
-    EXPECT_NEAR(std::stod(row[4]), 100 * mapping, 1e-9) << i;
-    EXPECT_NEAR(std::stod(row[5]), 100 * mapping * n / (2 * R + 2 * C + n - 3), 1e-9) << i;
-    EXPECT_NEAR(std::stod(bw[1]), k * m / total, 1e-12) << i;
-    EXPECT_NEAR(std::stod(bw[2]), col_folds * n * k / total, 1e-12) << i;
-    EXPECT_NEAR(std::stod(bw[3]), row_folds * m * n / total, 1e-12) << i;
-  }
+  ASSERT_EQ(is_bandwidth.size(), 3u);
+  for (const bool is : {false, true})
+    for (int i = 0; i < 2; ++i) {
+      const auto& row = (is ? is_compute : compute)[static_cast<std::size_t>(i + 1)];
+      const auto& bw = (is ? is_bandwidth : bandwidth)[static_cast<std::size_t>(i + 1)];
+      const double m = shape[i].m, k = shape[i].k, n = shape[i].n;
+      // The columns hold N (ws) or M (is); T is the other.
+      const double cols_of = is ? m : n, t = is ? n : m;
+      const double row_folds = std::ceil(k / R), col_folds = std::ceil(cols_of / C), folds = row_folds * col_folds;
+      const double total = folds * (2 * R + C + t - 2) - 1;
+      const std::string where = std::string(is ? "is" : "ws") + " layer " + std::to_string(i);
+      EXPECT_EQ(row[0], std::to_string(i));
+      EXPECT_EQ(std::stod(row[1]), total) << where;
+      EXPECT_EQ(row[2], "0");
+      EXPECT_NEAR(std::stod(row[3]), 100 * m * k * n / (total * R * C), 1e-9) << where;
+      const double mapping = k * cols_of / (folds * R * C);
+      EXPECT_NEAR(std::stod(row[4]), 100 * mapping, 1e-9) << where;
+      EXPECT_NEAR(std::stod(row[5]), 100 * mapping * t / (2 * R + 2 * C + t - 3), 1e-9) << where;
+      // The streamed operand is read once per column fold, the held one once.
+      const double streamed = col_folds * t * k, held = k * cols_of;
+      EXPECT_NEAR(std::stod(bw[1]), (is ? held : streamed) / total, 1e-12) << where;
+      EXPECT_NEAR(std::stod(bw[2]), (is ? streamed : held) / total, 1e-12) << where;
+      EXPECT_NEAR(std::stod(bw[3]), row_folds * m * n / total, 1e-12) << where;
+      if (is) continue;
+      // The simulated array read the ifmap SRAM and wrote the accumulators as
+      // often as SCALE-Sim counts its IFMAP reads and OFMAP writes.
+      const auto& l = layers[static_cast<std::size_t>(i + 1)];
+      ASSERT_GE(l.size(), 18u);
+      EXPECT_EQ(std::stod(l[14]), col_folds * m * k) << "ifmap SRAM reads, layer " << i;
+      EXPECT_EQ(std::stod(l[15]), k * n) << "filter SRAM reads, layer " << i;
+      EXPECT_EQ(std::stod(l[17]), row_folds * m * n) << "accumulator writes, layer " << i;
+    }
 
   // DETAILED_ACCESS_REPORT: SCALE-Sim's demand-matrix layout walked fold by
   // fold here (column fold major, L = 2R + C + T - 2 rows per fold): the

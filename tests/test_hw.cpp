@@ -88,35 +88,6 @@ TEST(Accelerator, InputStationarySmallAccumulatorTilesNAndStaysExact) {
   EXPECT_EQ(got.out, want.out);
 }
 
-// SCALE-Sim's IS count (systolic_compute_is: Sr = K over the rows, Sc = M
-// over the columns, T = N; per fold 2R + C + T - 2 rows of demand), written
-// out here independently of the schedule code.
-std::int64_t scalesim_total(int m, int k, int n, int R, int C);
-std::int64_t scalesim_is_total(int m, int k, int n, int R, int C) {
-  const std::int64_t folds = static_cast<std::int64_t>((k + R - 1) / R) * ((m + C - 1) / C);
-  return folds * (2 * R + C + n - 2) - 1;
-}
-
-TEST(Accelerator, InputStationaryReachesScaleSimCycleCounts) {
-  Accelerator& acc = shared_accelerator();
-  struct Case {
-    int m, k, n, rows, cols;
-  };
-  for (const Case& c : std::vector<Case>{{1, 400, 120, 16, 16}, {1, 84, 10, 8, 8}, {30, 5, 3, 8, 8},
-                                         {100, 150, 16, 16, 16}, {49, 70, 33, 32, 8}, {12, 12, 40, 4, 16}}) {
-    acc.configure(array_config(c.rows, c.cols, TimingMode::kScaleSim, Dataflow::kInputStationary));
-    LayerStats stats;
-    const LayerJob job = random_gemm_job(c.m, c.k, c.n, 3);
-    const LayerResult got = acc.run_layer(job, &stats);
-    const std::string where = fmt::format("{}x{}x{} on {}x{}", c.m, c.k, c.n, c.rows, c.cols);
-    EXPECT_EQ(stats.compute_cycles, scalesim_is_total(c.m, c.k, c.n, c.rows, c.cols)) << where;
-    EXPECT_EQ(stats.compute_cycles, scalesim_closed_form(job.gemm, c.rows, c.cols, Dataflow::kInputStationary)) << where;
-    EXPECT_EQ(got.acc, expected_result(job).acc) << where;
-    // The same GEMM transposed on a weight-stationary array takes as long.
-    EXPECT_EQ(stats.compute_cycles, scalesim_total(c.n, c.k, c.m, c.rows, c.cols)) << where;
-  }
-}
-
 TEST(Accelerator, SmallAccumulatorTilesMAndStaysExact) {
   Accelerator& acc = shared_accelerator();
   ArrayConfig a = array_config(8, 8);
@@ -137,20 +108,33 @@ std::int64_t scalesim_total(int m, int k, int n, int R, int C) {
   return folds * (2 * R + C + m - 2) - 1;
 }
 
+// SCALE-Sim's IS count (systolic_compute_is: Sr = K over the rows, Sc = M
+// over the columns, T = N; per fold 2R + C + T - 2 rows of demand): the WS
+// count of the transposed GEMM.
+std::int64_t scalesim_is_total(int m, int k, int n, int R, int C) { return scalesim_total(n, k, m, R, C); }
+
 TEST(Accelerator, ScaleSimModeReachesScaleSimCycleCounts) {
   Accelerator& acc = shared_accelerator();
   struct Case {
     int m, k, n, rows, cols;
   };
-  // FC (M = 1), K and N not multiples of R and C, K < R, N < C, square and non-square.
-  for (const Case& c : std::vector<Case>{{1, 400, 120, 16, 16}, {1, 84, 10, 8, 8}, {30, 5, 3, 8, 8},
-                                         {100, 150, 16, 16, 16}, {49, 70, 33, 32, 8}, {12, 12, 40, 4, 16}}) {
-    acc.configure(array_config(c.rows, c.cols));
-    LayerStats stats;
-    acc.run_layer(random_gemm_job(c.m, c.k, c.n, 3), &stats);
-    EXPECT_EQ(stats.compute_cycles, scalesim_total(c.m, c.k, c.n, c.rows, c.cols))
-        << c.m << "x" << c.k << "x" << c.n << " on " << c.rows << "x" << c.cols;
-  }
+  // FC (M = 1), K and N not multiples of R and C, K < R, N < C, square and
+  // non-square; both dataflows (input-stationary results bit for bit too).
+  for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary})
+    for (const Case& c : std::vector<Case>{{1, 400, 120, 16, 16}, {1, 84, 10, 8, 8}, {30, 5, 3, 8, 8},
+                                           {100, 150, 16, 16, 16}, {49, 70, 33, 32, 8}, {12, 12, 40, 4, 16}}) {
+      const bool is = dataflow == Dataflow::kInputStationary;
+      acc.configure(array_config(c.rows, c.cols, TimingMode::kScaleSim, dataflow));
+      LayerStats stats;
+      const LayerJob job = random_gemm_job(c.m, c.k, c.n, 3);
+      const LayerResult got = acc.run_layer(job, &stats);
+      const std::string where = fmt::format("{}x{}x{} on {}x{} {}", c.m, c.k, c.n, c.rows, c.cols, to_string(dataflow));
+      EXPECT_EQ(stats.compute_cycles, (is ? scalesim_is_total : scalesim_total)(c.m, c.k, c.n, c.rows, c.cols)) << where;
+      EXPECT_EQ(stats.compute_cycles, scalesim_closed_form(job.gemm, c.rows, c.cols, dataflow)) << where;
+      if (is) {
+        EXPECT_EQ(got.acc, expected_result(job).acc) << where;
+      }
+    }
 }
 
 // array.m_tiling: scalesim: the accumulator holds a whole fold, however
