@@ -34,8 +34,6 @@ ArrayConfig read_array(ConfigReader reader) {
   a.rows = static_cast<int>(reader.integer("rows", 1, 256, a.rows));
   a.cols = static_cast<int>(reader.integer("cols", 1, 256, a.cols));
   a.dataflow = dataflow_from_string(reader.choice("dataflow", dataflow_names(), to_string(a.dataflow)));
-  if (a.dataflow == Dataflow::kOutputStationary)
-    throw ConfigError("array.dataflow: os (output-stationary) is not modelled yet; ws and is are");
   a.timing = timing_mode_from_string(reader.choice("timing", timing_mode_names(), to_string(a.timing)));
   a.m_tiling = m_tiling_from_string(reader.choice("m_tiling", m_tiling_names(), to_string(a.m_tiling)));
   a.dram_bytes_per_cycle = reader.number("dram_bytes_per_cycle", 0.0, 1e6, a.dram_bytes_per_cycle);

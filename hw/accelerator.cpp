@@ -41,7 +41,7 @@ void Accelerator::configure(const ArrayConfig& config) {
   weights_.configure("weight", static_cast<std::int64_t>(config.buffers.weight_kib) * 1024, banks);
   output_.configure("output", static_cast<std::int64_t>(config.buffers.output_kib) * 1024, banks);
   controller_.configure(config.rows, config.cols);
-  array_.configure(config.rows, config.cols);
+  array_.configure(config.rows, config.cols, config.dataflow);
   accumulator_.configure(config.cols, static_cast<std::int64_t>(config.buffers.accumulator_kib) * 1024 / 4, banks);
   output_stage_.configure(config.cols);
 }
@@ -57,6 +57,7 @@ void Accelerator::reset() {
     *f = ArrayFeed{};
     f->a.assign(rows, 0);
     f->valid.assign(rows, 0);
+    f->propagate.assign(rows, 0);
     f->weight.assign(cols, 0);
   }
   command_.current = command_.next = AccumulateCommand{};
@@ -165,8 +166,10 @@ LayerResult Accelerator::run_layer(const LayerJob& job, LayerStats* stats, const
   result.out = output_.words();
   if (stats) {
     LayerStats& s = *stats;
-    s.compute_cycles = accumulator_.last_write_edge() - 2;
-    s.total_cycles = accumulator_.last_write_edge() + 3;
+    // The last accumulator write is R + C edges after the last result row's
+    // time; the last MAC (SCALE-Sim's total) R + C - 2 after the last feed.
+    s.compute_cycles = accumulator_.last_write_edge() - 2 - schedule.drain_tail();
+    s.total_cycles = accumulator_.last_write_edge() + 3;  // through the output write
     s.folds = static_cast<std::int64_t>(schedule.folds.size());
     s.m_tiles = schedule.m_tiles();
     s.macs = array_.mac_count() - array_macs_before;

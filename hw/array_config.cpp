@@ -62,7 +62,7 @@ bool operator==(const ArrayConfig& a, const ArrayConfig& b) {
 }
 
 std::int64_t ArrayConfig::pe_register_bits() const {
-  return static_cast<std::int64_t>(pe_count()) * ::isimdl::pe_register_bits();
+  return static_cast<std::int64_t>(pe_count()) * ::isimdl::pe_register_bits(dataflow);
 }
 
 }  // namespace isimdl

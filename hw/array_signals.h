@@ -18,11 +18,12 @@ namespace isimdl {
 // Controller -> PE array, per cycle: one activation per row for the skew
 // input (with its valid and propagate tags) and one weight per column for
 // the top of the d path, plus the latch that copies the d path into the
-// weight register `latch_select` of every PE.
+// weight register `latch_select` of every PE. Output-stationary: the
+// propagate tag is the drain tag, set in one row at a time.
 struct ArrayFeed {
   std::vector<std::int8_t> a;       // R
   std::vector<std::uint8_t> valid;  // R
-  std::uint8_t propagate = 0;
+  std::vector<std::uint8_t> propagate;  // R
   std::vector<std::int8_t> weight;  // C
   bool latch = false;
   std::uint8_t latch_select = 0;

@@ -19,7 +19,7 @@ void Controller::reset() {
   schedule_ = nullptr;
   cycle_ = 0;
   last_feed_cycle_ = -1;
-  preload_fold_ = stream_fold_ = 0;
+  preload_fold_ = stream_fold_ = weight_fold_ = result_fold_ = 0;
   tags_.clear();
 }
 
@@ -28,10 +28,59 @@ void Controller::start(const LayerJob& job, const LayerSchedule& schedule) {
   schedule_ = &schedule;
   running_ = true;
   cycle_ = 0;
-  preload_fold_ = stream_fold_ = 0;
+  preload_fold_ = stream_fold_ = weight_fold_ = result_fold_ = 0;
   tags_.clear();
   const Fold& last = schedule.folds.back();
-  last_feed_cycle_ = FoldTiming::feed(last, last.vectors - 1);
+  last_feed_cycle_ = std::max(FoldTiming::feed(last, last.vectors - 1), last.result_time(last.results - 1));
+  // Output-stationary: the last column's weights follow its rows' by C - 1
+  // cycles, and every row gets its drain tag.
+  if (schedule.output_stationary())
+    last_feed_cycle_ = std::max({last_feed_cycle_, FoldTiming::feed(last, last.vectors - 1) + cols_ - 1,
+                                 last.result_start + rows_ - 1});
+}
+
+void Controller::feed_output_stationary(ArrayFeed& feed) {
+  const std::vector<Fold>& folds = schedule_->folds;
+  const std::int64_t t = cycle_;
+  const std::int8_t pad = job_->input_zero_point;
+  // Rows: vector i of a fold is A[v0 + r][k0 + i] for its M rows (im2col from
+  // the ifmap buffer; padding is the input zero point, no read); the drain
+  // tag of row r follows in cycle result_start + r, in every row.
+  while (stream_fold_ < folds.size() &&
+         t > std::max(FoldTiming::feed(folds[stream_fold_], folds[stream_fold_].vectors - 1),
+                      folds[stream_fold_].result_time(rows_ - 1)))
+    ++stream_fold_;
+  for (std::size_t j = stream_fold_; j < folds.size() && folds[j].stream_start <= t; ++j) {
+    const Fold& f = folds[j];
+    const std::int64_t i = t - f.stream_start;
+    if (i < f.vectors) {
+      std::int64_t reads = 0;
+      for (int r = 0; r < f.results; ++r) {
+        const std::int64_t e = job_->im2col.input_element(f.v0 + r, f.k0 + static_cast<int>(i));
+        feed.a[static_cast<std::size_t>(r)] = e < 0 ? pad : ifmap_.words()[static_cast<std::size_t>(e)];
+        feed.valid[static_cast<std::size_t>(r)] = 1;
+        reads += e >= 0;
+      }
+      ifmap_.count_reads(reads);
+    }
+    const std::int64_t r = t - f.result_start;
+    if (r >= 0 && r < rows_) feed.propagate[static_cast<std::size_t>(r)] = 1;
+  }
+  // Columns: column c takes W[c0 + c][k0 + i] in cycle stream_start + i + c,
+  // so that it meets row r's operand in PE(r, c) (the weight buffer's reads
+  // are staggered by column; the d path carries them down).
+  while (weight_fold_ < folds.size() &&
+         t > FoldTiming::feed(folds[weight_fold_], folds[weight_fold_].vectors - 1) + cols_ - 1)
+    ++weight_fold_;
+  for (std::size_t j = weight_fold_; j < folds.size() && folds[j].stream_start <= t; ++j) {
+    const Fold& f = folds[j];
+    for (int c = 0; c < f.c_count; ++c) {
+      const std::int64_t i = t - f.stream_start - c;
+      if (i < 0 || i >= f.vectors) continue;
+      feed.weight[static_cast<std::size_t>(c)] =
+          weights_.read(static_cast<std::size_t>(job_->gemm.weight_word(f.c0 + c, f.k0 + static_cast<int>(i))));
+    }
+  }
 }
 
 void Controller::tick(ArrayFeed& feed, AccumulateCommand& cmd) {
@@ -39,12 +88,15 @@ void Controller::tick(ArrayFeed& feed, AccumulateCommand& cmd) {
   std::fill(feed.valid.begin(), feed.valid.end(), 0);
   std::fill(feed.weight.begin(), feed.weight.end(), 0);
   feed.latch = false;
-  feed.propagate = 0;
+  std::fill(feed.propagate.begin(), feed.propagate.end(), 0);
   cmd = AccumulateCommand{};
   if (running_) {
     const std::vector<Fold>& folds = schedule_->folds;
     const FoldTiming& at = schedule_->at;
     const std::int64_t t = cycle_;
+    if (schedule_->output_stationary()) {
+      feed_output_stationary(feed);
+    } else {
     // Preload: the stationary operand of fold row r enters the top in cycle
     // at.weight_feed(f, r), so that after R shifts row r holds it for column
     // c: W[c0+c][k0+r] from the weight buffer (weight-stationary) or
@@ -107,10 +159,21 @@ void Controller::tick(ArrayFeed& feed, AccumulateCommand& cmd) {
         }
         ifmap_.count_reads(reads);
       }
-      feed.propagate = static_cast<std::uint8_t>(f.index & 1);
+      std::fill(feed.propagate.begin(), feed.propagate.end(), static_cast<std::uint8_t>(f.index & 1));
+    }
+    }
+    // Result rows: the row leaving the array as if fed in this cycle (the
+    // streamed vector itself, or output-stationary's drained row) is tagged
+    // for the accumulator.
+    while (result_fold_ < folds.size() &&
+           t > folds[result_fold_].result_time(folds[result_fold_].results - 1))
+      ++result_fold_;
+    if (result_fold_ < folds.size() && t >= folds[result_fold_].result_start) {
+      const Fold& f = folds[result_fold_];
+      const int i = static_cast<int>(t - f.result_start);
       AccumulateCommand tag;
       tag.valid = true;
-      tag.v = v;
+      tag.v = f.v0 + i;
       tag.v_local = i;
       tag.c0 = f.c0;
       tag.c_count = f.c_count;

@@ -41,6 +41,10 @@ class Controller : public sc_core::sc_module {
 
  private:
 
+  // Output-stationary's feed of this cycle: operand rows, staggered
+  // weight columns and drain tags.
+  void feed_output_stationary(ArrayFeed& feed);
+
   SramBuffer<std::int8_t>& ifmap_;
   SramBuffer<std::int8_t>& weights_;
   int rows_ = 0, cols_ = 0;
@@ -49,7 +53,7 @@ class Controller : public sc_core::sc_module {
   bool running_ = false;
   std::int64_t cycle_ = 0;
   std::int64_t last_feed_cycle_ = -1;
-  std::size_t preload_fold_ = 0, stream_fold_ = 0;
+  std::size_t preload_fold_ = 0, stream_fold_ = 0, weight_fold_ = 0, result_fold_ = 0;
   std::deque<std::pair<std::int64_t, AccumulateCommand>> tags_;  // (emit cycle, command)
   std::vector<std::int64_t> elements_;  // the ifmap addresses of one activation vector
 };

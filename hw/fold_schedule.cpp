@@ -9,10 +9,17 @@
 namespace isimdl {
 
 int accumulator_m_tile(const GemmShape& gemm, const ArrayConfig& array) {
-  const int vectors = array.dataflow == Dataflow::kInputStationary ? gemm.n_per_group() : gemm.m;
+  int vectors = array.dataflow == Dataflow::kInputStationary ? gemm.n_per_group() : gemm.m;
+  // Output-stationary: a fold's result rows are its M rows (at most R); the
+  // accumulator stages them (adds the bias) on their way to the output stage.
+  if (array.dataflow == Dataflow::kOutputStationary) vectors = std::min(gemm.m, array.rows);
   if (array.m_tiling == MTiling::kScaleSim) return vectors;  // the accumulator holds a whole fold
   const std::int64_t words = static_cast<std::int64_t>(array.buffers.accumulator_kib) * 1024 / 4;
   const std::int64_t rows = words / array.cols;
+  if (array.dataflow == Dataflow::kOutputStationary && rows < vectors)
+    throw ConfigError(fmt::format("array.buffers.accumulator_kib: {} KiB holds {} rows of {} int32 results; "
+                                  "output-stationary drains {} rows per fold",
+                                  array.buffers.accumulator_kib, rows, array.cols, vectors));
   if (rows < 1)
     throw ConfigError(fmt::format("array.buffers.accumulator_kib: {} KiB holds {} int32 words, fewer than one row "
                                   "of {} columns",
@@ -25,8 +32,6 @@ LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& arra
     throw Error(fmt::format("GEMM {}x{}x{} has an empty dimension", gemm.m, gemm.k, gemm.n));
   if (gemm.groups < 1 || gemm.k % gemm.groups || gemm.n % gemm.groups)
     throw Error(fmt::format("GEMM {}x{}x{}: {} groups do not divide K and N", gemm.m, gemm.k, gemm.n, gemm.groups));
-  if (array.dataflow == Dataflow::kOutputStationary)
-    throw ConfigError("array.dataflow: os (output-stationary) is not modelled yet; ws and is are");
   LayerSchedule s;
   s.rows = array.rows;
   s.cols = array.cols;
@@ -49,7 +54,23 @@ LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& arra
     f.last_k = k + R >= kg;
     s.folds.push_back(f);
   };
-  if (s.input_stationary()) {
+  if (s.output_stationary()) {
+    // The array holds R x C outputs (rows: M, columns: the group's N) while
+    // the group's whole K streams; column slices outer, as SCALE-Sim orders them.
+    for (int g = 0; g < gemm.groups; ++g)
+      for (int n = 0; n < ng; n += C)
+        for (int m0 = 0; m0 < gemm.m; m0 += R) {
+          Fold f;
+          f.index = static_cast<int>(s.folds.size());
+          f.group = g;
+          f.v0 = m0, f.results = std::min(R, gemm.m - m0);
+          f.vectors = kg;
+          f.c0 = g * ng + n, f.c_count = std::min(C, ng - n);
+          f.k0 = g * kg, f.k_count = kg;
+          f.first_k = f.last_k = true;
+          s.folds.push_back(f);
+        }
+  } else if (s.input_stationary()) {
     // Columns hold the activations of M positions; the group's filters stream.
     for (int g = 0; g < gemm.groups; ++g)
       for (int v = 0; v < ng; v += s.m_tile)
@@ -62,6 +83,23 @@ LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& arra
           for (int k = 0; k < kg; k += R) add(g, m0, std::min(s.m_tile, gemm.m - m0), g * ng + n, std::min(C, ng - n), k);
   }
   const auto last_mac = [&](const Fold& f) { return s.at.last_mac(f); };
+  if (s.output_stationary()) {
+    // No preload. The drain tag of row r follows the fold's last vector in
+    // feed cycle result_start + r, so that row's next fold may start streaming
+    // R - 1 cycles after the last vector at the earliest (the double-buffered
+    // pace); scalesim waits for the last MAC, as SCALE-Sim does.
+    for (std::size_t i = 0; i < s.folds.size(); ++i) {
+      Fold& f = s.folds[i];
+      if (i > 0) {
+        const Fold& p = s.folds[i - 1];
+        f.stream_start = array.timing == TimingMode::kScaleSim ? last_mac(p) + 1 : p.result_start + R - 1;
+      }
+      f.preload_start = f.stream_start;
+      f.result_start = f.stream_start + f.vectors;
+    }
+    s.compute_cycles = last_mac(s.folds.back());
+    return s;
+  }
   for (std::size_t i = 0; i < s.folds.size(); ++i) {
     Fold& f = s.folds[i];
     if (array.timing == TimingMode::kScaleSim) {
@@ -77,12 +115,25 @@ LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& arra
     }
     f.stream_start = s.at.latch(f);  // the first vector is fed after the last preload cycle
     if (i > 0) f.stream_start = std::max(f.stream_start, s.folds[i - 1].stream_start + s.folds[i - 1].vectors);
+    f.results = f.vectors;
+    f.result_start = f.stream_start;
   }
   s.compute_cycles = last_mac(s.folds.back());
   return s;
 }
 
+std::pair<const Fold*, int> LayerSchedule::result_at(std::int64_t t) const {
+  for (const Fold& f : folds)
+    if (t >= f.result_start && t < f.result_start + f.results) return {&f, static_cast<int>(t - f.result_start)};
+  return {nullptr, 0};
+}
+
 std::int64_t scalesim_closed_form(const GemmShape& g, int R, int C, Dataflow dataflow) {
+  if (dataflow == Dataflow::kOutputStationary) {
+    // Folds over M (rows) and the group's N (columns); each streams T = K.
+    const std::int64_t folds = static_cast<std::int64_t>(g.groups) * ((g.m + R - 1) / R) * ((g.n_per_group() + C - 1) / C);
+    return folds * (g.k_per_group() + R + C - 2) - 1;
+  }
   const bool is = dataflow == Dataflow::kInputStationary;
   const std::int64_t column_folds = is ? static_cast<std::int64_t>(g.groups) * ((g.m + C - 1) / C)
                                        : static_cast<std::int64_t>(g.groups) * ((g.n_per_group() + C - 1) / C);

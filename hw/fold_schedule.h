@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "hw/array_config.h"
@@ -16,6 +17,12 @@ namespace isimdl {
 // the columns' n and streams A[m][k] (v is m); input-stationary holds
 // A[m][k] for the columns' m and streams W[n][k] (v is n). In a grouped GEMM
 // the K-slice and the n's lie in one group's block.
+//
+// Output-stationary has no stationary operand: a fold holds the outputs of
+// up to R rows (M: m = v0 + r) and C columns (N: n = c0 + c) in the PEs'
+// psum registers while `vectors` K-steps stream through, A[v0 + r][k] from
+// the left and W[c0 + c][k] from the top; the drain tag fed at result_start
+// moves the finished sums into the out chain (docs/hardware.md, "Dataflows").
 struct Fold {
   int index = 0;
   int v0 = 0, vectors = 0;   // the streamed vectors (a tile of them)
@@ -26,6 +33,15 @@ struct Fold {
   bool last_k = false;       // last K-fold: results go to the output stage
   std::int64_t preload_start = 0;  // schedule cycle of the first stationary value entering the d path
   std::int64_t stream_start = 0;   // schedule cycle of the first streamed vector entering row 0
+  // The result rows the fold sends to the accumulator: row i (output row
+  // v0 + i) leaves the array as if its vector had been fed in schedule cycle
+  // result_start + i (FoldTiming's drain edges). Weight- and
+  // input-stationary: one per streamed vector, result_start = stream_start;
+  // output-stationary: one per M row held, result_start = the drain feed.
+  int results = 0;
+  std::int64_t result_start = 0;
+  // Output-stationary: the M rows held (results); k0/k_count are the group's K.
+  std::int64_t result_time(int i) const { return result_start + i; }
 };
 
 // The edges of a fold, stated once for the whole project (docs/hardware.md,
@@ -98,11 +114,18 @@ struct LayerSchedule {
   // Layer-relative rising edges of a fault-free run: up to and including the
   // output write of the last fold's last vector (docs/hardware.md, "Cycles
   // with drain": compute_cycles + 5).
-  std::int64_t edges() const { return at.output_write(FoldTiming::feed(folds.back(), folds.back().vectors - 1)) + 1; }
+  std::int64_t edges() const { return at.output_write(folds.back().result_time(folds.back().results - 1)) + 1; }
+  // Cycles from the last fold's last feed to its last result row's drain
+  // time (0 unless output-stationary): what the drain adds after the last MAC.
+  std::int64_t drain_tail() const {
+    const Fold& f = folds.back();
+    return f.result_time(f.results - 1) - FoldTiming::feed(f, f.vectors - 1);
+  }
 
   // The output a streamed vector v and the stationary operand's column
   // index j make, and the operands: stated once for every dataflow.
   bool input_stationary() const { return dataflow == Dataflow::kInputStationary; }
+  bool output_stationary() const { return dataflow == Dataflow::kOutputStationary; }
   int m_of(int v, int j) const { return input_stationary() ? j : v; }
   int n_of(int v, int j) const { return input_stationary() ? v : j; }
   // The streamed vectors and stationary columns there are: WS M and N,
@@ -110,8 +133,9 @@ struct LayerSchedule {
   int vector_count() const { return input_stationary() ? gemm.n : gemm.m; }
   int column_count() const { return input_stationary() ? gemm.m : gemm.n; }
 
-  // K-folds per column slice and column slices per group.
-  int k_folds() const { return (gemm.k_per_group() + rows - 1) / rows; }
+  // K-folds per column slice (output-stationary: one, the whole K streams)
+  // and column slices per group.
+  int k_folds() const { return output_stationary() ? 1 : (gemm.k_per_group() + rows - 1) / rows; }
   int n_folds() const {
     const int extent = input_stationary() ? gemm.m : gemm.n_per_group();
     return (extent + cols - 1) / cols;
@@ -125,7 +149,7 @@ struct LayerSchedule {
   // PE-MAC slots the folds map (R x C per vector of every fold).
   std::int64_t output_rows() const {
     std::int64_t n = 0;
-    for (const Fold& f : folds) n += f.last_k ? f.vectors : 0;
+    for (const Fold& f : folds) n += f.last_k ? f.results : 0;
     return n;
   }
   std::int64_t mapped_macs() const {
@@ -133,6 +157,8 @@ struct LayerSchedule {
     for (const Fold& f : folds) n += static_cast<std::int64_t>(f.vectors) * rows * cols;
     return n;
   }
+  // The fold and result row whose row leaves the array as if fed at t, if any.
+  std::pair<const Fold*, int> result_at(std::int64_t t) const;
 };
 
 // Streamed vectors per tile so that one tile's int32 partial sums of C
@@ -143,14 +169,18 @@ int accumulator_m_tile(const GemmShape& gemm, const ArrayConfig& array);
 // Folds in the order tile, group, column slice, K-slice for weight-stationary
 // (tiles of M shared by the groups) and group, tile, column slice, K-slice
 // for input-stationary (tiles of the group's N); K innermost, so that the
-// accumulator finishes an output tile before the next starts. With the
-// preload and stream cycles of the timing mode. A grouped GEMM runs as one
-// GEMM per group: its folds never hold a structural zero.
+// accumulator finishes an output tile before the next starts.
+// Output-stationary: group, column slice, M-slice (SCALE-Sim's order: column
+// folds outer). With the preload, stream and drain cycles of the timing
+// mode. A grouped GEMM runs as one GEMM per group: its folds never hold a
+// structural zero.
 LayerSchedule make_layer_schedule(const GemmShape& gemm, const ArrayConfig& array);
 
 // SCALE-Sim v2's cycle count at unlimited bandwidth: folds * (2R + C + T - 2)
 // - 1, weight-stationary with folds over K and N and T = M, input-stationary
-// with folds over K and M and T = N (a grouped GEMM: folds of all groups).
+// with folds over K and M and T = N; output-stationary folds * (T + R + C -
+// 2) - 1 with folds over M and N and T = K (a grouped GEMM: folds of all
+// groups).
 std::int64_t scalesim_closed_form(const GemmShape& gemm, int rows, int cols,
                                   Dataflow dataflow = Dataflow::kWeightStationary);
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "hw/array_config.h"
 #include "hw/array_signals.h"
 #include "hw/deskew_buffer.h"
 #include "hw/register_storage.h"
@@ -26,11 +27,21 @@ namespace isimdl {
 //   a, valid, propagate <- a_in, valid_in, propagate_in
 //   d         <- d_in
 //   w[latch_select] <- d_in   when the controller's latch is set
+//
+// Output-stationary runs another cell on the same grid (docs/hardware.md,
+// "Output-stationary"): the weight registers are absent, the operand from
+// the top (d) is multiplied as it passes, the psum stays, and an out chain
+// drains finished sums down the column. With drain_in the incoming
+// propagate tag:
+//   out       <- drain_in ? psum : out_above (row 0: 0)
+//   psum      <- (drain_in ? 0 : psum) + (valid_in ? a_in * d_in : 0)        (int32, wrapping)
+//   a, valid, propagate <- a_in, valid_in, drain_in;   d <- d_in
+// and the bottom row's out registers feed the de-skew.
 class PeArray : public sc_core::sc_module {
  public:
   explicit PeArray(const sc_core::sc_module_name& name);
 
-  void configure(int rows, int cols);
+  void configure(int rows, int cols, Dataflow dataflow);
   void reset();
   // Binds the PE, skew and de-skew registers (hw/register_map.h).
   void bind_registers(RegisterStorage& storage);
@@ -46,6 +57,7 @@ class PeArray : public sc_core::sc_module {
   std::vector<std::int32_t> psum;
   std::vector<std::int8_t> w0, w1, d;
   std::vector<std::uint8_t> propagate, valid;
+  std::vector<std::int32_t> out;  // output-stationary only (empty otherwise)
 
   SkewBuffer skew;
   DeskewBuffer deskew;
@@ -65,12 +77,18 @@ class PeArray : public sc_core::sc_module {
   void tick(const ArrayFeed& in);
 
  private:
+  void tick_output_stationary(const ArrayFeed& in);
+  // The operand moves shared by both cells: a and its tags right (column 0
+  // from the skew), d down (row 0 from the feed).
+  void shift_operands(const ArrayFeed& in);
+
   int rows_ = 0, cols_ = 0;
+  Dataflow dataflow_ = Dataflow::kWeightStationary;
   std::int64_t macs_ = 0;
   std::vector<std::int32_t> bottom_before_;
   // The next state, swapped with the registers at every edge.
   std::vector<std::int8_t> next_a_, next_d_;
-  std::vector<std::int32_t> next_psum_;
+  std::vector<std::int32_t> next_psum_, next_out_;
   std::vector<std::uint8_t> next_propagate_, next_valid_;
 };
 

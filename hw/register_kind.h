@@ -54,6 +54,9 @@ class RegisterKind {
   RegisterInfo info_;
 };
 
+// The kind as the register map describes it (weight- and input-stationary
+// meanings), and as the dataflow's cell uses it.
 const RegisterKind& register_kind(RegisterGroup group);
+const RegisterKind& register_kind(RegisterGroup group, Dataflow dataflow);
 
 }  // namespace isimdl

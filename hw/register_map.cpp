@@ -106,6 +106,7 @@ RegisterCounts RegisterCounts::of_layer(const LayerSchedule& schedule, std::int6
   RegisterCounts c;
   c.rows = schedule.rows;
   c.cols = schedule.cols;
+  c.dataflow = schedule.dataflow;
   c.accumulator_words = static_cast<std::int64_t>(schedule.m_tile) * schedule.cols;
   c.ifmap_words = input_words;
   c.weight_words = schedule.gemm.weights();
@@ -117,11 +118,13 @@ RegisterCounts RegisterCounts::of_array(const ArrayConfig& array) {
   RegisterCounts c;
   c.rows = array.rows;
   c.cols = array.cols;
+  c.dataflow = array.dataflow;
   c.accumulator_words = static_cast<std::int64_t>(array.buffers.accumulator_kib) * 1024 / 4;
   return c;
 }
 
 std::int64_t RegisterCounts::instances(RegisterGroup group) const {
+  if (!register_info(group).present(dataflow)) return 0;
   switch (register_info(group).placement) {
     case Placement::kPe: return static_cast<std::int64_t>(rows) * cols;
     case Placement::kSkewStage: return static_cast<std::int64_t>(rows) * (rows - 1) / 2;
@@ -136,10 +139,10 @@ std::int64_t RegisterCounts::instances(RegisterGroup group) const {
 }
 
 
-int pe_register_bits() {
+int pe_register_bits(Dataflow dataflow) {
   int bits = 0;
   for (const RegisterInfo& r : register_map())
-    if (r.placement == Placement::kPe) bits += r.width;
+    if (r.placement == Placement::kPe && r.present(dataflow)) bits += r.width;
   return bits;
 }
 

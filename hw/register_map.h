@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "hw/array_config.h"
+
 namespace isimdl {
 
 // The one register map of the accelerator. Each register kind is described
@@ -29,8 +31,9 @@ enum class RegisterGroup {
   kWeightBuffer,
   kOutputBuffer,
   kOutputStage,
+  kPeOut,
 };
-constexpr int kRegisterGroups = static_cast<int>(RegisterGroup::kOutputStage) + 1;
+constexpr int kRegisterGroups = static_cast<int>(RegisterGroup::kPeOut) + 1;
 
 // Where the instances of a register kind are and how they are numbered
 // (docs/hardware.md, "Registers").
@@ -77,6 +80,11 @@ struct RegisterInfo {
   // The saboteur code of tests/rtl/pe_array.v, or -1 when the RTL array does
   // not have the register.
   int rtl_saboteur = -1;
+  // The dataflows whose array has the register (bit 1 << Dataflow): the
+  // weight registers only where an operand is held, the out chain only
+  // output-stationary.
+  unsigned dataflows = 0b111;
+  bool present(Dataflow dataflow) const { return (dataflows >> static_cast<unsigned>(dataflow)) & 1u; }
 
   // An ifmap, weight or output SRAM buffer word (not a flip-flop of the
   // array, its feeders or the accumulator path).
@@ -125,6 +133,7 @@ struct ArrayConfig;
 struct RegisterCounts {
   int rows = 0;
   int cols = 0;
+  Dataflow dataflow = Dataflow::kWeightStationary;  // which kinds the array has
   std::int64_t accumulator_words = 0;
   std::int64_t ifmap_words = 0;
   std::int64_t weight_words = 0;
@@ -138,8 +147,8 @@ struct RegisterCounts {
   std::int64_t instances(RegisterGroup group) const;
 };
 
-// Flip-flop bits per PE (every kind placed per PE).
-int pe_register_bits();
+// Flip-flop bits per PE (every kind placed per PE that the dataflow's cell has).
+int pe_register_bits(Dataflow dataflow = Dataflow::kWeightStationary);
 
 // Index decoding of the array placements.
 std::pair<int, int> skew_row_stage(std::int64_t index);                // (row, stage)

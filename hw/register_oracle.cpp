@@ -110,18 +110,18 @@ void RegisterOracle::weight_change(int r, int c, int p, std::int64_t e, std::int
 }
 
 RegisterOracle::Holding RegisterOracle::holds(RegisterGroup group, std::int64_t index, std::int64_t e) const {
-  return register_kind(group).holds(*this, index, e);
+  return register_kind(group, schedule_.dataflow).holds(*this, index, e);
 }
 
 std::int64_t RegisterOracle::value(RegisterGroup group, std::int64_t index, std::int64_t e) const {
-  return register_kind(group).value(*this, index, e);
+  return register_kind(group, schedule_.dataflow).value(*this, index, e);
 }
 
 std::vector<RegisterOracle::Change> RegisterOracle::effect(RegisterGroup group, std::int64_t index, std::int64_t e,
                                                            std::int64_t after) const {
   std::vector<Change> out;
   const std::int64_t before = value(group, index, e);
-  if (before != after) register_kind(group).effect(*this, index, e, before, after, out);
+  if (before != after) register_kind(group, schedule_.dataflow).effect(*this, index, e, before, after, out);
   return out;
 }
 
@@ -152,7 +152,17 @@ void RegisterOracle::stationary_word_change(int j, int k, std::int64_t e, std::i
 void RegisterOracle::ifmap_change(std::int64_t word, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const {
   // The (m, k) GEMM positions im2col reads this word at.
   for (const auto& [m, k] : job_.im2col.uses_of(word)) {
-    if (schedule_.input_stationary())
+    if (schedule_.output_stationary()) {
+      // Read for every fold holding output row m, when its K-step k is fed.
+      for (const Fold& f : schedule_.folds) {
+        if (m < f.v0 || m >= f.v0 + f.results || k < f.k0 || k >= f.k0 + f.k_count) continue;
+        if (FoldTiming::feed(f, k - f.k0) <= e) continue;
+        for (int c = 0; c < f.c_count; ++c) {
+          const std::int32_t w = stationary_value(f.c0 + c, k);
+          if (w != 0) out.push_back(Change{m, f.c0 + c, w * delta});
+        }
+      }
+    } else if (schedule_.input_stationary())
       stationary_word_change(m, k, e, delta, out);
     else
       stream_word_change(m, k, e, delta, out);
@@ -160,7 +170,17 @@ void RegisterOracle::ifmap_change(std::int64_t word, std::int64_t e, std::int32_
 }
 
 void RegisterOracle::weight_word_change(int n, int k, std::int64_t e, std::int32_t delta, std::vector<Change>& out) const {
-  if (schedule_.input_stationary())
+  if (schedule_.output_stationary()) {
+    // Read for every fold holding column n, c = n - c0 cycles after its K-step k is fed.
+    for (const Fold& f : schedule_.folds) {
+      if (n < f.c0 || n >= f.c0 + f.c_count || k < f.k0 || k >= f.k0 + f.k_count) continue;
+      if (FoldTiming::feed(f, k - f.k0) + (n - f.c0) <= e) continue;
+      for (int r = 0; r < f.results; ++r) {
+        const std::int32_t a = stream_value(f.v0 + r, k);
+        if (a != 0) out.push_back(Change{f.v0 + r, n, a * delta});
+      }
+    }
+  } else if (schedule_.input_stationary())
     stream_word_change(n, k, e, delta, out);
   else
     stationary_word_change(n, k, e, delta, out);
@@ -175,8 +195,8 @@ std::int64_t RegisterOracle::output_write_edge(int m, int n) const {
   // K-fold, the output stage latches it one edge later and writes it at the next.
   const int v = schedule_.input_stationary() ? n : m, j = schedule_.input_stationary() ? m : n;
   for (const Fold& f : schedule_.folds)
-    if (f.last_k && v >= f.v0 && v < f.v0 + f.vectors && j >= f.c0 && j < f.c0 + f.c_count)
-      return at_.output_write(FoldTiming::feed(f, v - f.v0));
+    if (f.last_k && v >= f.v0 && v < f.v0 + f.results && j >= f.c0 && j < f.c0 + f.c_count)
+      return at_.output_write(f.result_time(v - f.v0));
   throw Error(fmt::format("output ({}, {}) is not in the layer's schedule", m, n));
 }
 
@@ -210,7 +230,17 @@ std::int32_t RegisterOracle::word_after(std::size_t fold_index, int v_local, int
   while (!schedule_.folds[first].first_k) --first;
   const Fold& f0 = schedule_.folds[first];
   std::uint32_t sum = static_cast<std::uint32_t>(job_.bias[static_cast<std::size_t>(schedule_.n_of(f0.v0 + v_local, f0.c0 + c))]);
-  for (std::size_t j = first; j <= fold_index; ++j) sum += static_cast<std::uint32_t>(partial(schedule_.folds[j], v_local, c, rows_));
+  for (std::size_t j = first; j <= fold_index; ++j) sum += static_cast<std::uint32_t>(result_sum(schedule_.folds[j], v_local, c));
+  return static_cast<std::int32_t>(sum);
+}
+
+std::int32_t RegisterOracle::result_sum(const Fold& f, int i, int c) const {
+  if (!schedule_.output_stationary()) return partial(f, i, c, rows_);
+  // Output-stationary: the PE's whole sum over the group's K.
+  if (i >= f.results || c >= f.c_count) return 0;
+  std::uint32_t sum = 0;
+  for (int k = f.k0; k < f.k0 + f.k_count; ++k)
+    sum += static_cast<std::uint32_t>(stream_value(f.v0 + i, k) * stationary_value(f.c0 + c, k));
   return static_cast<std::int32_t>(sum);
 }
 

@@ -67,6 +67,7 @@ class RegisterOracle {
     std::int64_t element = -1;  // kInputWord
     int m = -1, n = -1, k = -1, terms = 0;
     int fold = -1;  // the fold the element belongs to (for operand tags of a row beyond K: the fold it streams in)
+    int drain = 0;  // output-stationary: the drain tag travelling with it (pe_propagate, skew bit 9)
   };
   Holding holds(RegisterGroup group, std::int64_t index, std::int64_t cycle) const;
 
@@ -108,9 +109,13 @@ class RegisterOracle {
   Slot slot_at(std::int64_t t_feed) const;
   // Sum over rows [0, rows) of fold f for vector i, column c (no bias).
   std::int32_t partial(const Fold& f, int i, int c, int rows) const;
+  // The column-c sum result row i of fold f leaves the array with (what the
+  // accumulator adds): the K-slice's partial sum, or output-stationary's
+  // whole sum.
+  std::int32_t result_sum(const Fold& f, int i, int c) const;
   // Accumulator word value after fold f's access to row v_local, column c.
   std::int32_t word_after(std::size_t fold_index, int v_local, int c) const;
-  std::int64_t access_edge(const Fold& f, int v_local) const { return at_.accumulate(FoldTiming::feed(f, v_local)); }
+  std::int64_t access_edge(const Fold& f, int v_local) const { return at_.accumulate(f.result_time(v_local)); }
   // The fold and fold row whose weight is fed into the top of the d path in
   // schedule cycle t, if any.
   std::pair<const Fold*, int> weight_fed_at(std::int64_t t) const;

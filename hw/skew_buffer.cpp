@@ -23,7 +23,7 @@ void SkewBuffer::reset() {
 }
 
 void SkewBuffer::step(const std::vector<std::int8_t>& feed_a, const std::vector<std::uint8_t>& feed_valid,
-                      std::uint8_t feed_propagate) {
+                      const std::vector<std::uint8_t>& feed_propagate) {
   // Raw pointers: byte stores through vectors would make the compiler
   // reload every vector's data pointer after each store.
   std::int8_t* const sa = a.data();
@@ -35,7 +35,7 @@ void SkewBuffer::step(const std::vector<std::int8_t>& feed_a, const std::vector<
   const std::size_t rows = static_cast<std::size_t>(rows_);
   oa[0] = feed_a[0];
   ov[0] = feed_valid[0];
-  op[0] = feed_propagate;
+  op[0] = feed_propagate[0];
   // Row r's chain is stages index(r, 0) .. index(r, 0) + r - 1; its last
   // stage feeds PE(r, 0).
   for (std::size_t r = 1, first = 0; r < rows; first += r, ++r) {
@@ -54,10 +54,11 @@ void SkewBuffer::step(const std::vector<std::int8_t>& feed_a, const std::vector<
   }
   const std::int8_t* const fa = feed_a.data();
   const std::uint8_t* const fv = feed_valid.data();
+  const std::uint8_t* const fp = feed_propagate.data();
   for (std::size_t r = 1, first = 0; r < rows; first += r, ++r) {
     sa[first] = fa[r];
     sv[first] = fv[r];
-    sp[first] = feed_propagate;
+    sp[first] = fp[r];
   }
 }
 

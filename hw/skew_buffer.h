@@ -14,7 +14,8 @@ class SkewBuffer {
   void reset();
   // One clock edge: returns, per row, the value entering PE(r, 0) at this
   // edge (row 0: the feed itself), then shifts the feed in.
-  void step(const std::vector<std::int8_t>& a, const std::vector<std::uint8_t>& valid, std::uint8_t propagate);
+  void step(const std::vector<std::int8_t>& a, const std::vector<std::uint8_t>& valid,
+            const std::vector<std::uint8_t>& propagate);
 
   // Values entering column 0 at the current edge (valid after step()).
   const std::vector<std::int8_t>& out_a() const { return out_a_; }

@@ -52,7 +52,7 @@ void Tracer::build_probes() {
   const std::int64_t pes = static_cast<std::int64_t>(accelerator_.array().rows()) * cols;
   for (std::int64_t pe = 0; pe < pes; ++pe)
     for (const RegisterInfo& info : register_map())
-      if (info.placement == Placement::kPe) add(info, pe);
+      if (info.placement == Placement::kPe && storage.instances(info.group) > 0) add(info, pe);  // the dataflow's cell
   for (const RegisterInfo& info : register_map())
     if (info.traced() && info.placement != Placement::kPe)
       for (std::int64_t i = 0; i < storage.instances(info.group); ++i) add(info, i);

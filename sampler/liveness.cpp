@@ -10,7 +10,8 @@
 namespace isimdl {
 std::vector<std::vector<LiveInterval>> live_intervals(const LayerSchedule& schedule, RegisterGroup group,
                                                       const LayerGeometry& geometry) {
-  return register_kind(group).live(schedule, geometry);
+  if (!register_info(group).present(schedule.dataflow)) return {};  // not in this dataflow's array
+  return register_kind(group, schedule.dataflow).live(schedule, geometry);
 }
 
 LiveSpace::LiveSpace(const FaultSpace& space) {

@@ -58,7 +58,7 @@ TEST(Accelerator, RandomGemmsAreBitExact) {
       {20, 64, 64, 16, 16}, {5, 100, 37, 8, 32}, {50, 9, 70, 32, 8}, {3, 300, 3, 16, 16}, {64, 16, 16, 16, 16},
       {17, 31, 45, 7, 5},
   };
-  for (Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary})
+  for (Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary, Dataflow::kOutputStationary})
     for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
       for (const Case& c : cases) {
         acc.configure(array_config(c.rows, c.cols, timing, dataflow));
@@ -113,27 +113,40 @@ std::int64_t scalesim_total(int m, int k, int n, int R, int C) {
 // count of the transposed GEMM.
 std::int64_t scalesim_is_total(int m, int k, int n, int R, int C) { return scalesim_total(n, k, m, R, C); }
 
+// SCALE-Sim's OS count (systolic_compute_os: Sr = M over the rows, Sc = N
+// over the columns, T = K; per fold T - 1 prefix rows and R flipped output
+// rows of ofmap demand, skewed by C - 1).
+std::int64_t scalesim_os_total(int m, int k, int n, int R, int C) {
+  const std::int64_t folds = static_cast<std::int64_t>((m + R - 1) / R) * ((n + C - 1) / C);
+  return folds * ((k - 1 + R) + (C - 1)) - 1;
+}
+
+std::int64_t scalesim_total_of(Dataflow dataflow, int m, int k, int n, int R, int C) {
+  switch (dataflow) {
+    case Dataflow::kInputStationary: return scalesim_is_total(m, k, n, R, C);
+    case Dataflow::kOutputStationary: return scalesim_os_total(m, k, n, R, C);
+    default: return scalesim_total(m, k, n, R, C);
+  }
+}
+
 TEST(Accelerator, ScaleSimModeReachesScaleSimCycleCounts) {
   Accelerator& acc = shared_accelerator();
   struct Case {
     int m, k, n, rows, cols;
   };
   // FC (M = 1), K and N not multiples of R and C, K < R, N < C, square and
-  // non-square; both dataflows (input-stationary results bit for bit too).
-  for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary})
+  // non-square; every dataflow (results bit for bit too).
+  for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary, Dataflow::kOutputStationary})
     for (const Case& c : std::vector<Case>{{1, 400, 120, 16, 16}, {1, 84, 10, 8, 8}, {30, 5, 3, 8, 8},
                                            {100, 150, 16, 16, 16}, {49, 70, 33, 32, 8}, {12, 12, 40, 4, 16}}) {
-      const bool is = dataflow == Dataflow::kInputStationary;
       acc.configure(array_config(c.rows, c.cols, TimingMode::kScaleSim, dataflow));
       LayerStats stats;
       const LayerJob job = random_gemm_job(c.m, c.k, c.n, 3);
       const LayerResult got = acc.run_layer(job, &stats);
       const std::string where = fmt::format("{}x{}x{} on {}x{} {}", c.m, c.k, c.n, c.rows, c.cols, to_string(dataflow));
-      EXPECT_EQ(stats.compute_cycles, (is ? scalesim_is_total : scalesim_total)(c.m, c.k, c.n, c.rows, c.cols)) << where;
+      EXPECT_EQ(stats.compute_cycles, scalesim_total_of(dataflow, c.m, c.k, c.n, c.rows, c.cols)) << where;
       EXPECT_EQ(stats.compute_cycles, scalesim_closed_form(job.gemm, c.rows, c.cols, dataflow)) << where;
-      if (is) {
-        EXPECT_EQ(got.acc, expected_result(job).acc) << where;
-      }
+      EXPECT_EQ(got.acc, expected_result(job).acc) << where;
     }
 }
 
@@ -201,6 +214,12 @@ TEST(Accelerator, ScaleSimModeOnConvLayers) {
     EXPECT_EQ(stats.compute_cycles, scalesim_is_total(oh * ow, c.cin * c.k * c.k, c.cout, c.rows, c.cols));
     EXPECT_EQ(is.acc, ws.acc);
     EXPECT_EQ(is.out, ws.out);
+    // Output-stationary: im2col rows streamed from the left, filters from the top.
+    acc.configure(array_config(c.rows, c.cols, TimingMode::kScaleSim, Dataflow::kOutputStationary));
+    const LayerResult os = acc.run_layer(job, &stats);
+    EXPECT_EQ(stats.compute_cycles, scalesim_os_total(oh * ow, c.cin * c.k * c.k, c.cout, c.rows, c.cols));
+    EXPECT_EQ(os.acc, ws.acc);
+    EXPECT_EQ(os.out, ws.out);
   }
 }
 
@@ -236,6 +255,14 @@ TEST(Accelerator, DoubleBufferedModeReachesItsClosedForm) {
     }
     // Overlapping preload never costs cycles.
     EXPECT_LE(stats.compute_cycles, scalesim_total(c.m, c.k, c.n, c.rows, c.cols));
+    // Output-stationary: a fold streams K vectors, then its rows' drain tags
+    // take R - 1 more feed cycles before the next fold may start; the last
+    // MAC is R + C - 2 after the last feed.
+    acc.configure(array_config(c.rows, c.cols, TimingMode::kDoubleBuffered, Dataflow::kOutputStationary));
+    acc.run_layer(random_gemm_job(c.m, c.k, c.n, 4), &stats);
+    const std::int64_t os_folds = static_cast<std::int64_t>((c.m + c.rows - 1) / c.rows) * ((c.n + c.cols - 1) / c.cols);
+    EXPECT_EQ(stats.compute_cycles, (os_folds - 1) * (c.k + c.rows - 1) + c.k - 1 + c.rows + c.cols - 2)
+        << c.m << "x" << c.k << "x" << c.n << " on " << c.rows << "x" << c.cols << " os";
   }
 }
 
@@ -313,6 +340,17 @@ TEST(Accelerator, GroupedConvolutionRunsOneGemmPerGroup) {
         EXPECT_EQ(si.compute_cycles, static_cast<std::int64_t>(is_folds) * (2 * c.rows + c.cols + ng - 2) - 1) << where;
       }
       EXPECT_EQ(si.useful_macs, s.useful_macs) << where;
+      // Output-stationary: each group's outputs held, its K streamed.
+      acc.configure(array_config(c.rows, c.cols, c.timing, Dataflow::kOutputStationary));
+      LayerStats so;
+      const LayerResult got_os = acc.run_layer(job, &so);
+      EXPECT_EQ(got_os.acc, expected) << where << " os";
+      const int os_folds = c.groups * ((g.m + c.rows - 1) / c.rows) * ((ng + c.cols - 1) / c.cols);
+      EXPECT_EQ(so.folds, os_folds) << where << " os";
+      if (c.timing == TimingMode::kScaleSim) {
+        EXPECT_EQ(so.compute_cycles, static_cast<std::int64_t>(os_folds) * (kg + c.rows + c.cols - 2) - 1) << where;
+      }
+      EXPECT_EQ(so.weight_reads, s.weight_reads * ((g.m + c.rows - 1) / c.rows)) << where << " os";
       acc.configure(array_config(c.rows, c.cols, c.timing));
     }
     EXPECT_EQ(s.useful_macs, static_cast<std::int64_t>(g.m) * kg * g.n) << where;
@@ -387,7 +425,10 @@ TEST(SkewBuffer, RowRDelaysItsOperandAndTagsByRCycles) {
     std::vector<std::uint8_t> v(R);
     for (int r = 0; r < R; ++r) a[static_cast<std::size_t>(r)] = static_cast<std::int8_t>(10 * t + r), v[static_cast<std::size_t>(r)] = (t + r) & 1;
     fed.push_back(a);
-    skew.step(a, v, static_cast<std::uint8_t>(t & 1));
+    // The propagate tag differs per row too: (t + 2r) mod 3 == 0.
+    std::vector<std::uint8_t> p(R);
+    for (int r = 0; r < R; ++r) p[static_cast<std::size_t>(r)] = (t + 2 * r) % 3 == 0;
+    skew.step(a, v, p);
     for (int r = 0; r < R; ++r) {
       const std::size_t ri = static_cast<std::size_t>(r);
       if (t < r) {
@@ -396,7 +437,7 @@ TEST(SkewBuffer, RowRDelaysItsOperandAndTagsByRCycles) {
       }
       EXPECT_EQ(skew.out_a()[ri], fed[static_cast<std::size_t>(t - r)][ri]) << "row " << r << " step " << t;
       EXPECT_EQ(skew.out_valid()[ri], (t - r + r) & 1);
-      EXPECT_EQ(skew.out_propagate()[ri], (t - r) & 1);
+      EXPECT_EQ(skew.out_propagate()[ri], (t - r + 2 * r) % 3 == 0);
     }
   }
 }

@@ -30,7 +30,7 @@ TEST_P(ZooModelsOnArray, AreBitExact) {
   {
     const std::string array_file = GetParam();
     const Config config = load_config(kSource + "/configs/arrays/" + array_file + ".yaml");
-    for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary})
+    for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary, Dataflow::kOutputStationary})
     for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
       ArrayConfig array = config.array;
       array.timing = timing;
@@ -45,7 +45,7 @@ TEST_P(ZooModelsOnArray, AreBitExact) {
         NetworkRunner runner(accelerator, model);
         // The double-buffered mode computes the same values by a different
         // schedule: fewer images are enough to catch a hazard.
-        // So does the input-stationary dataflow.
+        // So do the input- and output-stationary dataflows.
         const int count = timing == TimingMode::kScaleSim && dataflow == Dataflow::kWeightStationary ? images : 3;
         for (int i = 0; i < count; ++i) {
           InferenceTrace hw, golden;
@@ -70,7 +70,7 @@ TEST_P(ZooModelsOnArray, AreBitExact) {
 TEST(NetworkRunner, ModernLayersAreBitExactOnTheArray) {
   const QuantizedModel model = testing_fixtures::quantized_random_model(testing_fixtures::modern_layer_architecture(), 51);
   Accelerator& accelerator = shared_accelerator();
-  for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary})
+  for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary, Dataflow::kOutputStationary})
   for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
     ArrayConfig array = load_config(kSource + "/configs/arrays/8x8.yaml").array;
     array.timing = timing;
@@ -98,7 +98,7 @@ TEST(NetworkRunner, ImportedZooModelsAreBitExactOnTheArray) {
     const std::string path = resolve_model_path(name, default_zoo_dir());
     ASSERT_TRUE(std::filesystem::exists(path)) << path;
     const QuantizedModel model = load_model(path);
-    for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary})
+    for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary, Dataflow::kOutputStationary})
     for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
       ArrayConfig array = load_config(kSource + "/configs/arrays/16x16.yaml").array;
       array.timing = timing;

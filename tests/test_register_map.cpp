@@ -108,6 +108,8 @@ TEST(RegisterMap, EveryKindIsBoundInTheModel) {
   const RegisterCounts counts = RegisterCounts::of_layer(schedule, static_cast<std::int64_t>(job.input.size()));
   for (const RegisterInfo& info : register_map()) {
     EXPECT_EQ(register_instance_count(accelerator, info.group), counts.instances(info.group)) << info.group_name;
+    EXPECT_EQ(counts.instances(info.group) > 0, info.present(array.dataflow)) << info.group_name;
+    if (!info.present(array.dataflow)) continue;  // pe_out: output-stationary only
     const std::int64_t last = counts.instances(info.group) - 1;
     const std::int64_t value = info.normalize(0x2a5);
     write_register(accelerator, info.group, last, value);
@@ -119,6 +121,20 @@ TEST(RegisterMap, EveryKindIsBoundInTheModel) {
   EXPECT_EQ(accelerator.array().skew.valid[i], 0);
   EXPECT_EQ(accelerator.array().skew.propagate[i], 1);
   EXPECT_THROW(read_register(accelerator, RegisterGroup::kDeskew, counts.instances(RegisterGroup::kDeskew)), Error);
+  // The output-stationary cell: no weight registers, an out chain.
+  array.dataflow = Dataflow::kOutputStationary;
+  accelerator.configure(array);
+  accelerator.run_layer(job);
+  const RegisterCounts os = RegisterCounts::of_layer(make_layer_schedule(job.gemm, array), static_cast<std::int64_t>(job.input.size()));
+  for (const RegisterInfo& info : register_map()) {
+    EXPECT_EQ(register_instance_count(accelerator, info.group), os.instances(info.group)) << info.group_name << " os";
+    EXPECT_EQ(os.instances(info.group) > 0, info.present(array.dataflow)) << info.group_name << " os";
+  }
+  EXPECT_EQ(os.instances(RegisterGroup::kPeW0), 0);
+  EXPECT_EQ(os.instances(RegisterGroup::kPeOut), 12);
+  write_register(accelerator, RegisterGroup::kPeOut, 11, -5);
+  EXPECT_EQ(accelerator.array().out[11], -5);
+  EXPECT_EQ(pe_register_bits(Dataflow::kOutputStationary), 8 + 32 + 8 + 1 + 1 + 32);
 }
 
 }  // namespace

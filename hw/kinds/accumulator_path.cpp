@@ -27,7 +27,7 @@ class AccumulatorWord : public RegisterKind {
       for (int c = 0; c < s.cols; ++c) {
         std::vector<std::pair<std::int64_t, const Fold*>> accesses;
         for (const Fold& f : s.folds)
-          if (m < f.vectors && c < f.c_count) accesses.push_back({s.at.accumulate(FoldTiming::feed(f, m)), &f});
+          if (m < f.results && c < f.c_count) accesses.push_back({s.at.accumulate(f.result_time(m)), &f});
         std::sort(accesses.begin(), accesses.end());
         for (std::size_t i = 0; i + 1 < accesses.size(); ++i)
           if (!accesses[i + 1].second->first_k)
@@ -62,7 +62,7 @@ class AccumulatorWord : public RegisterKind {
     const Fold* next = nullptr;
     std::int64_t best = INT64_MAX;
     for (const Fold& f : o.schedule().folds) {
-      if (m_local >= f.vectors || c >= f.c_count) continue;
+      if (m_local >= f.results || c >= f.c_count) continue;
       const std::int64_t edge = o.access_edge(f, m_local);
       if (edge > e && edge < best) best = edge, next = &f;
     }
@@ -79,7 +79,7 @@ class AccumulatorWord : public RegisterKind {
     const auto& folds = o.schedule().folds;
     for (std::size_t j = 0; j < folds.size(); ++j) {
       const Fold& f = folds[j];
-      if (m_local >= f.vectors || c >= f.c_count) continue;
+      if (m_local >= f.results || c >= f.c_count) continue;
       const std::int64_t edge = o.access_edge(f, m_local);
       if (edge <= e && edge > best) best = edge, last = j;
     }
@@ -98,8 +98,8 @@ class OutputStageRegister : public RegisterKind {
     for (int c = 0; c < s.cols; ++c)
       for (const Fold& f : s.folds)
         if (f.last_k && c < f.c_count)
-          for (int i = 0; i < f.vectors; ++i) {
-            const std::int64_t e = s.at.output_latch(FoldTiming::feed(f, i));
+          for (int i = 0; i < f.results; ++i) {
+            const std::int64_t e = s.at.output_latch(f.result_time(i));
             add_live(out[static_cast<std::size_t>(c)], e, e + 1);
           }
     return out;
@@ -115,8 +115,8 @@ class OutputStageRegister : public RegisterKind {
     std::int64_t best = -1;
     for (const Fold& f : o.schedule().folds) {
       if (!f.last_k || c >= f.c_count) continue;
-      for (int i = 0; i < f.vectors; ++i) {
-        const std::int64_t latch = o.at().output_latch(FoldTiming::feed(f, i));
+      for (int i = 0; i < f.results; ++i) {
+        const std::int64_t latch = o.at().output_latch(f.result_time(i));
         if (latch > e) break;
         if (latch > best) {
           best = latch;
@@ -135,9 +135,9 @@ class OutputStageRegister : public RegisterKind {
               std::vector<RegisterOracle::Change>& out) const override {
     // Latched at edge e for a last-K row: consumed at edge e + 1.
     const int c = static_cast<int>(index);
-    const RegisterOracle::Slot s = o.slot_at(o.at().output_latch_feed_of(e));
-    if (!s.fold || !s.fold->last_k || c >= s.fold->c_count) return;
-    out.push_back(o.change(s.fold->v0 + s.i, s.fold->c0 + c, delta32(before, after)));
+    const auto [f, i] = o.schedule().result_at(o.at().output_latch_feed_of(e));
+    if (!f || !f->last_k || c >= f->c_count) return;
+    out.push_back(o.change(f->v0 + i, f->c0 + c, delta32(before, after)));
   }
 };
 

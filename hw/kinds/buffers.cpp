@@ -17,15 +17,26 @@ LiveIntervals live_until(const std::vector<std::int64_t>& last_read) {
   return out;
 }
 
-// Every read of an operand word in a fold: the streamed operand of vector
-// v0 + i at k0 + r when the vector is fed, the stationary operand of column
-// index c0 + c at k0 + r in its preload cycle. read(stream, index, k, edge).
+// Every read of an operand word in a fold, as read(activation, index, k,
+// edge): A[index][k] or W[index][k] read in the cycle `edge`. The streamed
+// operand of vector v0 + i at k0 + r when the vector is fed, the stationary
+// operand of column index c0 + c at k0 + r in its preload cycle;
+// output-stationary A[v0 + r][k0 + i] when vector i is fed and W[c0 + c][k0
+// + i] c cycles later.
 template <class Read>
 void fold_reads(const LayerSchedule& s, const Fold& f, Read read) {
+  if (s.output_stationary()) {
+    for (int i = 0; i < f.vectors; ++i) {
+      for (int r = 0; r < f.results; ++r) read(true, f.v0 + r, f.k0 + i, FoldTiming::feed(f, i));
+      for (int c = 0; c < f.c_count; ++c) read(false, f.c0 + c, f.k0 + i, FoldTiming::feed(f, i) + c);
+    }
+    return;
+  }
+  const bool is = s.input_stationary();
   for (int i = 0; i < f.vectors; ++i)
-    for (int r = 0; r < f.k_count; ++r) read(true, f.v0 + i, f.k0 + r, FoldTiming::feed(f, i));
+    for (int r = 0; r < f.k_count; ++r) read(!is, f.v0 + i, f.k0 + r, FoldTiming::feed(f, i));
   for (int c = 0; c < f.c_count; ++c)
-    for (int r = 0; r < f.k_count; ++r) read(false, f.c0 + c, f.k0 + r, s.at.weight_feed(f, r));
+    for (int r = 0; r < f.k_count; ++r) read(is, f.c0 + c, f.k0 + r, s.at.weight_feed(f, r));
 }
 
 // Word = element of the layer input (C x H x W). Each im2col use (m, k) is
@@ -37,10 +48,9 @@ class IfmapWord : public RegisterKind {
   using RegisterKind::RegisterKind;
   LiveIntervals live(const LayerSchedule& s, const LayerGeometry& geo) const override {
     std::vector<std::int64_t> last(geo.input.size(), 0);
-    const bool activations_stream = !s.input_stationary();
     for (const Fold& f : s.folds)
-      fold_reads(s, f, [&](bool stream, int m, int k, std::int64_t edge) {
-        if (stream != activations_stream) return;
+      fold_reads(s, f, [&](bool activation, int m, int k, std::int64_t edge) {
+        if (!activation) return;
         const std::int64_t word = geo.im2col.input_element(m, k);
         if (word < 0) return;  // padding: no read
         auto& l = last[static_cast<std::size_t>(word)];
@@ -72,10 +82,9 @@ class WeightWord : public RegisterKind {
   using RegisterKind::RegisterKind;
   LiveIntervals live(const LayerSchedule& s, const LayerGeometry&) const override {
     std::vector<std::int64_t> last(static_cast<std::size_t>(s.gemm.weights()), 0);
-    const bool weights_stream = s.input_stationary();
     for (const Fold& f : s.folds)
-      fold_reads(s, f, [&](bool stream, int n, int k, std::int64_t edge) {
-        if (stream != weights_stream) return;
+      fold_reads(s, f, [&](bool activation, int n, int k, std::int64_t edge) {
+        if (activation) return;
         auto& l = last[static_cast<std::size_t>(s.gemm.weight_word(n, k))];
         l = std::max<std::int64_t>(l, edge);
       });
@@ -108,10 +117,10 @@ class OutputWord : public RegisterKind {
     for (const Fold& f : s.folds)
       if (f.last_k)
         for (int c = 0; c < f.c_count; ++c)
-          for (int i = 0; i < f.vectors; ++i)
+          for (int i = 0; i < f.results; ++i)
             add_live(out[static_cast<std::size_t>(s.n_of(f.v0 + i, f.c0 + c)) * s.gemm.m +
                          static_cast<std::size_t>(s.m_of(f.v0 + i, f.c0 + c))],
-                     s.at.output_write(FoldTiming::feed(f, i)), s.edges());
+                     s.at.output_write(f.result_time(i)), s.edges());
     return out;
   }
   std::int64_t value(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {

@@ -31,7 +31,7 @@ const RegisterKind& register_kind(RegisterGroup group) {
         kinds::pe_a(),         kinds::pe_psum(),      kinds::pe_w0(),         kinds::pe_w1(),
         kinds::pe_d(),         kinds::pe_propagate(), kinds::pe_valid(),      kinds::skew(),
         kinds::deskew(),       kinds::accumulator(),  kinds::ifmap_buffer(),  kinds::weight_buffer(),
-        kinds::output_buffer(), kinds::output_stage(),
+        kinds::output_buffer(), kinds::output_stage(), kinds::pe_out(),
     };
     for (std::size_t i = 0; i < k.size(); ++i)
       if (static_cast<std::size_t>(k[i]->info().group) != i)
@@ -41,6 +41,20 @@ const RegisterKind& register_kind(RegisterGroup group) {
   const auto i = static_cast<std::size_t>(group);
   if (i >= kinds.size()) throw Error("unknown register group " + std::to_string(i));
   return *kinds[i];
+}
+
+const RegisterKind& register_kind(RegisterGroup group, Dataflow dataflow) {
+  if (dataflow != Dataflow::kOutputStationary) return register_kind(group);
+  // The output-stationary cell's own meanings, the common kind elsewhere.
+  static const auto os = [] {
+    std::array<std::unique_ptr<RegisterKind>, kRegisterGroups> k;
+    for (int g = 0; g < kRegisterGroups; ++g)
+      k[static_cast<std::size_t>(g)] = kinds::os_kind(static_cast<RegisterGroup>(g), register_kind(static_cast<RegisterGroup>(g)));
+    return k;
+  }();
+  const auto i = static_cast<std::size_t>(group);
+  if (i >= os.size()) throw Error("unknown register group " + std::to_string(i));
+  return os[i] ? *os[i] : register_kind(group);
 }
 
 }  // namespace isimdl

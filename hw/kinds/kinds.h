@@ -26,6 +26,11 @@ std::unique_ptr<RegisterKind> deskew();
 // accumulator_path.cpp: the accumulator buffer words and the output stage registers.
 std::unique_ptr<RegisterKind> accumulator();
 std::unique_ptr<RegisterKind> output_stage();
+// os_cell.cpp: the out chain of the output-stationary cell, and the
+// output-stationary meaning of the kinds whose registers it shares
+// (nullptr where the common kind holds for every dataflow).
+std::unique_ptr<RegisterKind> pe_out();
+std::unique_ptr<RegisterKind> os_kind(RegisterGroup group, const RegisterKind& common);
 // buffers.cpp: the ifmap, weight and output SRAM words.
 std::unique_ptr<RegisterKind> ifmap_buffer();
 std::unique_ptr<RegisterKind> weight_buffer();

@@ -94,6 +94,10 @@ RegisterInfo weight_info(RegisterGroup group, const char* name, const char* fiel
   RegisterInfo info{group, name, Placement::kPe, {{field, 0, 8, true}}, description};
   info.holds_operand_value = true;
   info.rtl_saboteur = saboteur;
+  // Output-stationary holds no operand: its cell has no weight registers.
+  if (group != RegisterGroup::kPeD)
+    info.dataflows = (1u << static_cast<unsigned>(Dataflow::kWeightStationary)) |
+                     (1u << static_cast<unsigned>(Dataflow::kInputStationary));
   return info;
 }
 

@@ -2,6 +2,8 @@
 // de-skew stages that align a row's column sums for the accumulator. Values
 // are only ever added to, so a change reaches exactly one output's final
 // accumulator, unchanged — or none, when the value is dead.
+#include <algorithm>
+
 #include "hw/kinds/kinds.h"
 
 namespace isimdl::kinds {
@@ -72,12 +74,14 @@ class PePsum : public PsumPath {
   }
 };
 
-// De-skew stage s of column c: the column's full sum of the vector fed at t
-// after edge at.deskew_edge(t, c, s); the last stage is the column's output
-// register, read by the accumulator at the next edge.
-class DeskewStage : public PsumPath {
+// De-skew stage s of column c: the column's sum of the result row leaving
+// the array as if fed at t (LayerSchedule::result_at: the vector itself, or
+// output-stationary's drained row) after edge at.deskew_edge(t, c, s); the
+// last stage is the column's output register, read by the accumulator at
+// the next edge.
+class DeskewStage : public RegisterKind {
  public:
-  using PsumPath::PsumPath;
+  using RegisterKind::RegisterKind;
   LiveIntervals live(const LayerSchedule& s, const LayerGeometry&) const override {
     LiveIntervals out(static_cast<std::size_t>(s.cols) * (s.cols - 1) / 2);
     for (auto& list : out) list.reserve(s.folds.size());  // at most one interval per fold
@@ -85,17 +89,37 @@ class DeskewStage : public PsumPath {
     for (int c = 0; c + 1 < s.cols; ++c)
       for (int st = 0; st < s.cols - 1 - c; ++st, ++index)
         for (const Fold& f : s.folds)
-          if (c < f.c_count) {
-            const LiveInterval iv = streamed(f, [&](std::int64_t t) { return s.at.deskew_edge(t, c, st); });
-            add_live(out[index], iv.begin, iv.end);
-          }
+          if (c < f.c_count)
+            add_live(out[index], s.at.deskew_edge(f.result_start, c, st),
+                     s.at.deskew_edge(f.result_time(f.results - 1), c, st) + 1);
     return out;
   }
-
- protected:
-  PsumPlace place(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
+  Holding holds(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
     const auto [c, stage] = deskew_column_stage(index, o.cols());
-    return {o.rows() - 1, c, o.at().deskew_feed_of(e, c, stage)};
+    const auto [f, i] = o.schedule().result_at(o.at().deskew_feed_of(e, c, stage));
+    Holding h;
+    if (!f || c >= f->c_count) return h;
+    h.kind = Holding::Kind::kPartialSum;
+    h.m = o.schedule().m_of(f->v0 + i, f->c0 + c);
+    h.n = o.schedule().n_of(f->v0 + i, f->c0 + c);
+    h.k = f->k0;
+    h.terms = o.schedule().output_stationary() ? f->k_count : std::min(o.rows(), f->k_count);
+    h.fold = f->index;
+    return h;
+  }
+  std::int64_t value(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
+    const auto [c, stage] = deskew_column_stage(index, o.cols());
+    const auto [f, i] = o.schedule().result_at(o.at().deskew_feed_of(e, c, stage));
+    return f ? o.result_sum(*f, i, c) : 0;
+  }
+  void effect(const RegisterOracle& o, std::int64_t index, std::int64_t e, std::int64_t before, std::int64_t after,
+              std::vector<RegisterOracle::Change>& out) const override {
+    // Into the accumulator with its row; a row that is no result, or a
+    // column beyond N, is never accumulated.
+    const auto [c, stage] = deskew_column_stage(index, o.cols());
+    const auto [f, i] = o.schedule().result_at(o.at().deskew_feed_of(e, c, stage));
+    if (!f || c >= f->c_count) return;
+    out.push_back(o.change(f->v0 + i, f->c0 + c, delta32(before, after)));
   }
 };
 
