@@ -193,7 +193,7 @@ int run_main_job(const std::vector<std::string>& args, const std::string& prog, 
   if (!o.scalesim_config.empty()) {
     if (!o.array_path.empty())
       throw UsageError(fmt::format("{}: --array and --scalesim-config both give the array; use one", prog));
-    apply_scalesim_config(read_scalesim_config(o.scalesim_config), o.scalesim_config, config.array);
+    apply_scalesim_config(read_scalesim_config(o.scalesim_config), config.array);
   }
   if (!o.images.empty()) {
     try {

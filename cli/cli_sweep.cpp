@@ -84,7 +84,7 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
       "rows", po::value(&rows_text)->default_value(rows_text), "PE rows to try, comma-separated")(
       "cols", po::value(&cols_text)->default_value(cols_text), "PE columns to try, comma-separated")(
       "timing", po::value(&timing), "timing modes to try, comma-separated: scalesim, double_buffered (default: array.timing)")(
-      "dataflows", po::value(&dataflows_text), "dataflows to try, comma-separated: ws, is (default: array.dataflow)")(
+      "dataflows", po::value(&dataflows_text), "dataflows to try, comma-separated: ws, os, is (default: array.dataflow)")(
       "buffers-kib", po::value(&buffers_text),
       "every on-chip buffer's size in KiB, comma-separated sizes to try (default: the config's)")(
       "vulnerability", po::value(&vulnerability)->default_value(0),
@@ -96,7 +96,7 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
       "param,p", po::value(&overrides)->composing(), "override a configuration key for every configuration (repeatable)");
   po::variables_map values;
   if (parse_command_line(prog,
-                         "[--model NAME] [--rows 4,8,16] [--cols 4,8,16] [--dataflows ws,is] [--timing scalesim,double_buffered] "
+                         "[--model NAME] [--rows 4,8,16] [--cols 4,8,16] [--dataflows ws,os,is] [--timing scalesim,double_buffered] "
                          "[--buffers-kib 64,256] [--vulnerability N] [--jobs N]",
                          desc, {},
                          args, values, io))
@@ -108,7 +108,7 @@ int sweep_body(const std::vector<std::string>& args, const std::string& prog, Cl
   const std::vector<int> rows = parse_list(rows_text, "--rows", prog), cols = parse_list(cols_text, "--cols", prog);
   // Empty lists: the base configuration's value.
   std::vector<std::string> dataflows{""}, timings{""}, buffers{""};
-  if (!dataflows_text.empty()) dataflows = parse_names(dataflows_text, {"ws", "is"}, "--dataflows", prog);
+  if (!dataflows_text.empty()) dataflows = parse_names(dataflows_text, {"ws", "os", "is"}, "--dataflows", prog);
   if (!timing.empty()) timings = parse_names(timing, timing_mode_names(), "--timing", prog);
   if (!buffers_text.empty()) {
     buffers.clear();

@@ -115,11 +115,7 @@ ScaleSimConfig read_scalesim_config(const std::string& path) {
   return c;
 }
 
-void apply_scalesim_config(const ScaleSimConfig& cfg, const std::string& path, ArrayConfig& array) {
-  if (cfg.dataflow == "os")
-    throw ConfigError(fmt::format("{}: Dataflow os: isimdl models the weight- (ws) and input-stationary (is) arrays; "
-                                  "output-stationary is not modelled yet",
-                                  path));
+void apply_scalesim_config(const ScaleSimConfig& cfg, ArrayConfig& array) {
   array.dataflow = dataflow_from_string(cfg.dataflow);
   array.rows = cfg.array_height;
   array.cols = cfg.array_width;
@@ -132,6 +128,32 @@ void apply_scalesim_config(const ScaleSimConfig& cfg, const std::string& path, A
 }
 
 ScaleSimFoldMeans scalesim_fold_means(const GemmShape& g, int rows, int cols, Dataflow dataflow) {
+  if (dataflow == Dataflow::kOutputStationary) {
+    // systolic_compute_os: Sr = M over the rows, Sc = N over the columns,
+    // T = K; a fold's ofmap demand is T - 1 + R rows skewed by C - 1.
+    const std::int64_t r = rows, c = cols, t = g.k;
+    const std::int64_t row_folds = (g.m + r - 1) / r, col_folds = (g.n + c - 1) / c;
+    const std::int64_t fold_cycles = t + r + c - 2;
+    ScaleSimFoldMeans m;
+    double mapping = 0, compute = 0;
+    for (std::int64_t fc = 0; fc < col_folds; ++fc)
+      for (std::int64_t fr = 0; fr < row_folds; ++fr) {
+        const std::int64_t row_used = std::min(r, g.m - fr * r), col_used = std::min(c, g.n - fc * c);
+        const std::int64_t used = row_used * col_used;
+        mapping += static_cast<double>(used) / static_cast<double>(r * c);
+        compute += static_cast<double>(used * t) / static_cast<double>(r * c * fold_cycles);
+        // Both operands stream, T per row (column) used. SCALE-Sim counts the
+        // fold's outputs and then, once more, R + C (the padded block's
+        // height plus width): reproduced, so that its report is.
+        m.ifmap_reads += t * row_used;
+        m.filter_reads += t * col_used;
+        m.ofmap_writes += used + r + c;
+      }
+    const auto folds = static_cast<double>(row_folds * col_folds);
+    m.mapping_efficiency = mapping / folds;
+    m.compute_utilization = compute / folds;
+    return m;
+  }
   // Weight-stationary: Sr = K (the ifmap operand's columns), Sc = N
   // (filters), T = M. Input-stationary: Sr = K, Sc = M, T = N.
   const bool is = dataflow == Dataflow::kInputStationary;
@@ -159,6 +181,25 @@ ScaleSimFoldMeans scalesim_fold_means(const GemmShape& g, int rows, int cols, Da
 }
 
 ScaleSimSramSpans scalesim_sram_spans(const GemmShape& g, int rows, int cols, Dataflow dataflow) {
+  if (dataflow == Dataflow::kOutputStationary) {
+    // Per fold (T + R + C - 2 rows, column fold major): ifmap T rows skewed
+    // one row per array row, filter T rows skewed one row per column, both
+    // from the fold's first row; outputs after T - 1 rows, flipped so that
+    // unused rows come first, skewed one row per column.
+    const std::int64_t r = rows, c = cols, t = g.k;
+    const std::int64_t row_folds = (g.m + r - 1) / r, col_folds = (g.n + c - 1) / c;
+    const std::int64_t last = (row_folds * col_folds - 1) * (t + r + c - 2);
+    const std::int64_t rows_first = std::min(r, static_cast<std::int64_t>(g.m)), rows_last = g.m - (row_folds - 1) * r;
+    const std::int64_t cols_last = g.n - (col_folds - 1) * c;
+    ScaleSimSramSpans s;
+    s.ifmap_start = 1;
+    s.ifmap_stop = last + t - 1 + rows_last - 1 + 1;
+    s.filter_start = 1;
+    s.filter_stop = last + t - 1 + cols_last - 1 + 1;
+    s.ofmap_start = t - 1 + r - rows_first;
+    s.ofmap_stop = last + t - 1 + r - 1 + cols_last - 1;
+    return s;
+  }
   const bool is = dataflow == Dataflow::kInputStationary;
   const std::int64_t r = rows, c = cols, k = g.k, sc = is ? g.m : g.n, t = is ? g.n : g.m;
   const std::int64_t row_folds = (k + r - 1) / r, col_folds = (sc + c - 1) / c;

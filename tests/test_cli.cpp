@@ -674,14 +674,69 @@ TEST(Cli, ScaleSimConfigAndReports) {
     }
   }
 
-  // What isimdl does not model, and broken files, are named.
-  const std::string os = write_cfg("os.cfg", "ArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\n"
-                                             "OfmapSramSzkB: 64\nDataflow : os\n");
-  r = run({"run", "--config", config, "--topology", topology, "--scalesim-config", os, "--out", dir + "/os"});
-  EXPECT_EQ(r.code, kExitError);
-  EXPECT_NE(r.error.find(os + ": Dataflow os: isimdl models the weight- (ws) and input-stationary (is) arrays"),
-            std::string::npos)
-      << r.error;
+  // Output-stationary (systolic_compute_os): folds over M (rows) and N
+  // (columns), T = K, T + R + C - 2 demand rows per fold; both operands
+  // stream (ifmap T per row used, filter T per column used), and SCALE-Sim
+  // counts each fold's outputs plus R + C. The demand matrices walked here:
+  // ifmap column r < used_m requests rows r .. T - 1 + r, filter column c <
+  // used_n rows c .. T - 1 + c, outputs after T - 1 rows, flipped (unused
+  // rows first), column c delayed by c.
+  const std::string os_cfg = write_cfg("os.cfg", "ArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\n"
+                                                 "OfmapSramSzkB: 64\nDataflow : os\n");
+  r = run({"run", "--config", config, "--topology", topology, "--scalesim-config", os_cfg, "--out", dir + "/os"});
+  ASSERT_EQ(r.code, kExitOk) << r.error;
+  EXPECT_EQ(load_config(dir + "/os/config.resolved.yaml").array.dataflow, Dataflow::kOutputStationary);
+  {
+    const auto os_compute = rows_of(dir + "/os/COMPUTE_REPORT.csv");
+    const auto os_bandwidth = rows_of(dir + "/os/BANDWIDTH_REPORT.csv");
+    const auto os_detail = rows_of(dir + "/os/DETAILED_ACCESS_REPORT.csv");
+    const auto os_layers = rows_of(dir + "/os/layers.csv");
+    ASSERT_EQ(os_compute.size(), 3u);
+    ASSERT_EQ(os_detail.size(), 3u);
+    for (int i = 0; i < 2; ++i) {
+      const double m = shape[i].m, k = shape[i].k, n = shape[i].n;
+      const double row_folds = std::ceil(m / R), col_folds = std::ceil(n / C), folds = row_folds * col_folds;
+      const double total = folds * (k + R + C - 2) - 1;
+      const std::string where = "os layer " + std::to_string(i);
+      const auto& row = os_compute[static_cast<std::size_t>(i + 1)];
+      EXPECT_EQ(std::stod(row[1]), total) << where;
+      EXPECT_NEAR(std::stod(row[3]), 100 * m * k * n / (total * R * C), 1e-9) << where;
+      const double mapping = m * n / (folds * R * C);
+      EXPECT_NEAR(std::stod(row[4]), 100 * mapping, 1e-9) << where;
+      EXPECT_NEAR(std::stod(row[5]), 100 * mapping * k / (k + R + C - 2), 1e-9) << where;
+      const auto& bw = os_bandwidth[static_cast<std::size_t>(i + 1)];
+      EXPECT_NEAR(std::stod(bw[1]), col_folds * k * m / total, 1e-12) << where;
+      EXPECT_NEAR(std::stod(bw[2]), row_folds * k * n / total, 1e-12) << where;
+      EXPECT_NEAR(std::stod(bw[3]), (m * n + folds * (R + C)) / total, 1e-12) << where;
+      // The simulated array read its SRAMs as often as SCALE-Sim requests.
+      const auto& l = os_layers[static_cast<std::size_t>(i + 1)];
+      EXPECT_EQ(std::stod(l[14]), col_folds * m * k) << "ifmap SRAM reads, " << where;
+      EXPECT_EQ(std::stod(l[15]), row_folds * k * n) << "filter SRAM reads, " << where;
+      const int r8 = 8, c8 = 8, T = static_cast<int>(k), fold_rows = T + r8 + c8 - 2;
+      long long in[2] = {LLONG_MAX, -1}, fl[2] = {LLONG_MAX, -1}, out[2] = {LLONG_MAX, -1};
+      auto note = [](long long* span, long long x) { span[0] = std::min(span[0], x), span[1] = std::max(span[1], x); };
+      int f = 0;
+      for (int fc = 0; fc * c8 < n; ++fc)
+        for (int fr = 0; fr * r8 < m; ++fr, ++f) {
+          const long long base = static_cast<long long>(f) * fold_rows;
+          const int used_m = std::min(r8, static_cast<int>(m) - fr * r8), used_n = std::min(c8, static_cast<int>(n) - fc * c8);
+          for (int j = 0; j < used_m; ++j) note(in, base + j), note(in, base + T - 1 + j);
+          for (int j = 0; j < used_n; ++j) note(fl, base + j), note(fl, base + T - 1 + j);
+          for (int p = r8 - used_m; p < r8; ++p)
+            for (int cc = 0; cc < used_n; ++cc) note(out, base + T - 1 + p + cc);
+        }
+      const auto& d = os_detail[static_cast<std::size_t>(i + 1)];
+      EXPECT_EQ(d[1], std::to_string(in[0] + 1) + ".0") << where;
+      EXPECT_EQ(d[2], std::to_string(in[1] + 1) + ".0") << where;
+      EXPECT_EQ(d[4], std::to_string(fl[0] + 1) + ".0") << where;
+      EXPECT_EQ(d[5], std::to_string(fl[1] + 1) + ".0") << where;
+      EXPECT_EQ(d[7], std::to_string(out[0]) + ".0") << where;
+      EXPECT_EQ(d[8], std::to_string(out[1]) + ".0") << where;
+      EXPECT_EQ(std::stoll(d[3]), static_cast<long long>(col_folds * k * m)) << where;
+      EXPECT_EQ(std::stoll(d[9]), static_cast<long long>(m * n + folds * (R + C))) << where;
+    }
+  }
+  // Broken files are named.
   const std::string no_width =
       write_cfg("nowidth.cfg", "ArrayHeight: 8\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\nOfmapSramSzkB: 64\nDataflow: ws\n");
   r = run({"run", "--config", config, "--topology", topology, "--scalesim-config", no_width, "--out", dir + "/nw"});
