@@ -77,9 +77,10 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
   po::options_description desc("Options");
   desc.add_options()("rows", po::value(&rows)->default_value(rows), "PE rows R")(
       "cols", po::value(&cols)->default_value(cols), "PE columns C")(
-      "dataflow", po::value(&dataflow_name)->default_value(dataflow_name), "ws or is (input-stationary)")(
-      "m", po::value(&m)->default_value(0), "GEMM rows M: vectors streamed (ws, default 2R) or columns used (is, <= C, default C)")(
-      "k", po::value(&k)->default_value(0), "rows of K used, <= R (default R)")(
+      "dataflow", po::value(&dataflow_name)->default_value(dataflow_name), "ws, os or is")(
+      "m", po::value(&m)->default_value(0),
+      "GEMM rows M: vectors streamed (ws, default 2R), columns used (is, <= C, default C) or rows used (os, <= R, default R)")(
+      "k", po::value(&k)->default_value(0), "rows of K used, <= R (default R); os: K-steps streamed (default 2R)")(
       "n", po::value(&n)->default_value(0), "GEMM columns N: columns used (ws, <= C, default C) or vectors streamed (is, default 2R)")(
       "seed", po::value(&seed)->default_value(seed), "random int8 weights and activations")(
       "fault", po::value(&fault_text),
@@ -92,21 +93,32 @@ int fold_trace_command(const std::vector<std::string>& args, const std::string& 
     return kExitOk;
   if (rows < 1 || cols < 1 || rows > 256 || cols > 256) throw UsageError(prog + ": --rows and --cols must be in 1..256");
   const Dataflow dataflow = dataflow_from_string(dataflow_name);
-  if (dataflow == Dataflow::kOutputStationary) throw UsageError(prog + ": --dataflow os is not modelled yet");
   const bool is = dataflow == Dataflow::kInputStationary;
-  // One fold: the stationary operand fills at most R x C, the other streams.
-  int& streamed = is ? n : m;
-  int& columns = is ? m : n;
-  if (streamed == 0) streamed = 2 * rows;
-  if (k == 0) k = rows;
-  if (columns == 0) columns = cols;
-  if (streamed < 1 || k < 1 || k > rows || columns < 1 || columns > cols)
-    throw UsageError(fmt::format("{}: need 1 <= k <= rows, 1 <= {} <= cols and {} >= 1 (one fold)", prog,
-                                 is ? "m" : "n", is ? "n" : "m"));
-  if (streamed > kMaxFoldTraceM)
-    throw UsageError(fmt::format("{}: --{} {}: a fold trace streams at most {} vectors (it is one fold for a waveform "
-                                 "viewer and the RTL testbench; `isimdl run` simulates whole networks)",
-                                 prog, is ? "n" : "m", streamed, kMaxFoldTraceM));
+  if (dataflow == Dataflow::kOutputStationary) {
+    // One fold: at most R x C outputs held, K streamed.
+    if (m == 0) m = rows;
+    if (n == 0) n = cols;
+    if (k == 0) k = 2 * rows;
+    if (m < 1 || m > rows || n < 1 || n > cols || k < 1)
+      throw UsageError(fmt::format("{}: os: need 1 <= m <= rows, 1 <= n <= cols and k >= 1 (one fold)", prog));
+    if (k > kMaxFoldTraceM)
+      throw UsageError(fmt::format("{}: --k {}: a fold trace streams at most {} vectors", prog, k, kMaxFoldTraceM));
+  } else {
+    // One fold: the stationary operand fills at most R x C, the other streams.
+    int& vectors = is ? n : m;
+    int& columns = is ? m : n;
+    if (vectors == 0) vectors = 2 * rows;
+    if (k == 0) k = rows;
+    if (columns == 0) columns = cols;
+    if (vectors < 1 || k < 1 || k > rows || columns < 1 || columns > cols)
+      throw UsageError(fmt::format("{}: need 1 <= k <= rows, 1 <= {} <= cols and {} >= 1 (one fold)", prog,
+                                   is ? "m" : "n", is ? "n" : "m"));
+    if (vectors > kMaxFoldTraceM)
+      throw UsageError(fmt::format("{}: --{} {}: a fold trace streams at most {} vectors (it is one fold for a waveform "
+                                   "viewer and the RTL testbench; `isimdl run` simulates whole networks)",
+                                   prog, is ? "n" : "m", vectors, kMaxFoldTraceM));
+  }
+  const int streamed = dataflow == Dataflow::kOutputStationary ? k : is ? n : m;
   FaultSite fault;
   const bool with_fault = !fault_text.empty();
   if (with_fault) {

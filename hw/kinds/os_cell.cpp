@@ -417,6 +417,7 @@ std::unique_ptr<RegisterKind> pe_out() {
   RegisterInfo info{RegisterGroup::kPeOut, "pe_out", Placement::kPe, {{"out", 0, 32, true}},
                     "output-stationary out chain: a drained output moving down the column to the de-skew"};
   info.dataflows = 1u << static_cast<unsigned>(Dataflow::kOutputStationary);
+  info.rtl_saboteur = 9;  // tests/rtl/pe_array_os.v
   return std::make_unique<OsOut>(std::move(info));
 }
 
