@@ -1,5 +1,7 @@
 #include "hw/fault_equivalent.h"
 
+#include "hw/register_kind.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -162,14 +164,19 @@ void apply_equivalent(const FaultEquivalent& eq, const LayerJob& job, std::vecto
 
 std::string explain_equivalent(const FaultEquivalent& eq, const FaultSite& fault, const LayerOracle& layer,
                                const std::vector<std::int32_t>& acc, const std::vector<std::int8_t>& out) {
-  const RegisterInfo& info = register_info(fault.group);
+  // The register as this dataflow's cell uses it (output-stationary's
+  // propagate register is the drain tag).
+  const RegisterInfo& info = register_kind(fault.group, layer.schedule.dataflow).info();
   const LayerJob& job = layer.job;
   const Namer name{job};
   const RegisterOracle::Holding& h = eq.held;
   using Kind = RegisterOracle::Holding::Kind;
   std::string held;
   switch (h.kind) {
-    case Kind::kNothing: held = "no tensor element (idle or dead)"; break;
+    case Kind::kNothing:
+      held = h.drain ? "a set drain tag and no operand (the PEs on its right move their sums into the out chain)"
+                     : "no tensor element (idle or dead)";
+      break;
     case Kind::kActivation:
       held = info.role + name.activation(h.m, h.k);
       break;

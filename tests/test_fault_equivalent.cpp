@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "model_fixtures.h"
@@ -224,6 +225,26 @@ TEST(FaultEquivalent, ExplainsAWeightRegisterFaultInTensorTerms) {
   EXPECT_NE(text.find("weight w[3][0][0][2]"), std::string::npos) << text;
   EXPECT_NE(text.find(hex8(static_cast<std::uint8_t>(w ^ 0x80))), std::string::npos) << text;
   EXPECT_NE(text.find("of channel 3"), std::string::npos) << text;
+
+  // Output-stationary: a missed drain. The drain tag of row 2 of fold 0
+  // (outputs m = 0..7) is in PE(2, 3)'s propagate register after the edge it
+  // drains PE(2, 3); cleared, PE(2, 4) and PE(2, 5) keep their sums, so
+  // outputs (2, 4) and (2, 5) lose them and fold 1's (10, 4) and (10, 5),
+  // drained from the same PEs, gain them.
+  array.dataflow = Dataflow::kOutputStationary;
+  const auto os = make_layer_oracle(lenet5(), 0, g, array);
+  const Fold& f0 = os->schedule.folds.front();
+  site.group = RegisterGroup::kPePropagate;
+  site.index = 2 * array.cols + 3;
+  site.bit = 0;
+  site.cycle = os->schedule.at.pe_edge(f0.result_start + 2, 2, 3);
+  const FaultEquivalent missed = fault_equivalent(*os, site);
+  EXPECT_EQ(missed.injection.before, 1);
+  std::set<std::pair<int, int>> changed;
+  for (const auto& c : missed.accumulators) changed.insert({c.m, c.n});
+  EXPECT_EQ(changed, (std::set<std::pair<int, int>>{{2, 4}, {2, 5}, {10, 4}, {10, 5}}));
+  const std::string drain = explain_equivalent(missed, site, *os, g.acc[0], g.out[0]);
+  EXPECT_NE(drain.find("a set drain tag"), std::string::npos) << drain;
 }
 
 // Liveness is exact both ways, proven by cycle-level simulation alone (not by
