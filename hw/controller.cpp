@@ -36,7 +36,7 @@ void Controller::start(const LayerJob& job, const LayerSchedule& schedule) {
   // cycles, and every row gets its drain tag.
   if (schedule.output_stationary())
     last_feed_cycle_ = std::max({last_feed_cycle_, FoldTiming::feed(last, last.vectors - 1) + cols_ - 1,
-                                 last.result_start + rows_ - 1});
+                                 FoldTiming::drain_feed(last, rows_ - 1)});
 }
 
 void Controller::feed_output_stationary(ArrayFeed& feed) {
@@ -45,10 +45,10 @@ void Controller::feed_output_stationary(ArrayFeed& feed) {
   const std::int8_t pad = job_->input_zero_point;
   // Rows: vector i of a fold is A[v0 + r][k0 + i] for its M rows (im2col from
   // the ifmap buffer; padding is the input zero point, no read); the drain
-  // tag of row r follows in cycle result_start + r, in every row.
+  // tag of row r follows in cycle FoldTiming::drain_feed(f, r), in every row.
   while (stream_fold_ < folds.size() &&
          t > std::max(FoldTiming::feed(folds[stream_fold_], folds[stream_fold_].vectors - 1),
-                      folds[stream_fold_].result_time(rows_ - 1)))
+                      FoldTiming::drain_feed(folds[stream_fold_], rows_ - 1)))
     ++stream_fold_;
   for (std::size_t j = stream_fold_; j < folds.size() && folds[j].stream_start <= t; ++j) {
     const Fold& f = folds[j];
@@ -63,7 +63,7 @@ void Controller::feed_output_stationary(ArrayFeed& feed) {
       }
       ifmap_.count_reads(reads);
     }
-    const std::int64_t r = t - f.result_start;
+    const std::int64_t r = t - FoldTiming::drain_feed(f, 0);  // inverse of drain_feed
     if (r >= 0 && r < rows_) feed.propagate[static_cast<std::size_t>(r)] = 1;
   }
   // Columns: column c takes W[c0 + c][k0 + i] in cycle stream_start + i + c,

@@ -89,6 +89,13 @@ struct FoldTiming {
   std::int64_t output_latch_feed_of(std::int64_t e) const { return e - rows - cols - 1; }
   std::int64_t output_write(std::int64_t t) const { return t + rows + cols + 2; }
 
+  // Output-stationary drain. The drain tag of row r of fold f is fed in
+  // schedule cycle drain_feed(f, r) — the row's result time, so that its
+  // finished sums leave the bottom as a vector fed then would — and drains
+  // PE(r, c) (psum into out, the sum restarted) at drain_edge(f, r, c).
+  static std::int64_t drain_feed(const Fold& f, int r) { return f.result_time(r); }
+  std::int64_t drain_edge(const Fold& f, int r, int c) const { return pe_edge(drain_feed(f, r), r, c); }
+
   // The schedule cycle of a fold's last MAC at PE(R-1, C-1) (SCALE-Sim's
   // "Total Cycles" convention for the layer's last fold).
   std::int64_t last_mac(const Fold& f) const { return f.stream_start + f.vectors + rows + cols - 3; }

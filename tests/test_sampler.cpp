@@ -181,11 +181,12 @@ TEST(ImportanceSampler, EstimatesAgainstTheExhaustiveTruth) {
 // Liveness from the schedule agrees with the register oracle: a single-bit
 // flip of a register outside its live intervals has no effect on any output
 // (so the importance distribution only leaves dead sites to epsilon).
-void check_dead_sites(const QuantizedModel& model, const std::vector<int>& layers) {
+void check_dead_sites(const QuantizedModel& model, const std::vector<int>& layers, Dataflow dataflow) {
   ArrayConfig array;
   array.rows = 4;
   array.cols = 4;
   array.timing = TimingMode::kDoubleBuffered;
+  array.dataflow = dataflow;
   std::vector<RegisterGroup> groups;
   for (const auto& r : register_map())
     groups.push_back(r.group);  // SRAM words included
@@ -216,7 +217,7 @@ void check_dead_sites(const QuantizedModel& model, const std::vector<int>& layer
       if (!live.is_live(b, index, cycle)) {
         ++dead;
         ASSERT_FALSE(has_effect) << register_info(block.group).group_name << "[" << index << "] cycle " << cycle
-                                 << " layer " << block.layer << " is dead by the schedule but changes an output";
+                                 << " layer " << block.layer << " " << to_string(dataflow) << " is dead by the schedule but changes an output";
       } else {
         live_with_effect += has_effect;
       }
@@ -257,7 +258,10 @@ void check_dead_sites(const QuantizedModel& model, const std::vector<int>& layer
   EXPECT_GT(boundaries, 100);
 }
 
-TEST(LiveSpace, DeadSitesHaveNoEffect) { check_dead_sites(lenet5(), {3, 11}); }
+TEST(LiveSpace, DeadSitesHaveNoEffect) {
+  for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kInputStationary, Dataflow::kOutputStationary})
+    check_dead_sites(lenet5(), {3, 11}, dataflow);
+}
 
 // The same for grouped GEMMs run one group at a time: the weight-buffer words
 // hold only the weights that exist, and every site the schedule calls dead
@@ -266,7 +270,8 @@ TEST(LiveSpace, DeadSitesHaveNoEffect) { check_dead_sites(lenet5(), {3, 11}); }
 TEST(LiveSpace, DeadSitesHaveNoEffectInGroupedConvolutions) {
   static const QuantizedModel model =
       testing_fixtures::quantized_random_model(testing_fixtures::modern_layer_architecture(), 51);
-  check_dead_sites(model, {2, 4});
+  for (const Dataflow dataflow : {Dataflow::kWeightStationary, Dataflow::kOutputStationary})
+    check_dead_sites(model, {2, 4}, dataflow);
 }
 
 // Not a check: prints the coverage tables of docs/sampling.md. Run with

@@ -8,8 +8,8 @@
 // Fold::result_start): vector i of fold f is fed in cycle s + i (s =
 // stream_start) into every row, the weight of column c in cycle s + i + c
 // into the top of the d path, and the drain tag of row r in cycle
-// result_start + r; row r's finished sums then leave the bottom as if fed in
-// cycle result_start + r.
+// FoldTiming::drain_feed(f, r); row r's finished sums then leave the bottom
+// as if fed in that cycle (Fold::result_time(r)).
 #include <algorithm>
 
 #include "hw/kinds/kinds.h"
@@ -36,7 +36,7 @@ class OsCell {
         op.valid = 1;
         op.a = o_.activation(f.v0 + r, f.k0 + static_cast<int>(i));
       }
-      if (t == f.result_start + r) op.propagate = 1;
+      if (t == FoldTiming::drain_feed(f, r)) op.propagate = 1;
     }
     return op;
   }
@@ -66,13 +66,11 @@ class OsCell {
     return o_.job().weight[static_cast<std::size_t>(n) * o_.job().gemm.k + static_cast<std::size_t>(k)];
   }
 
-  // The edge at which PE(r, c) drains fold f (the drain tag of row r arrives).
-  std::int64_t drain_edge(const Fold& f, int r, int c) const { return at_.pe_edge(f.result_start + r, r, c); }
   // The fold whose drain at PE(r, c) is the first after edge e: what psum
   // holds after e is summed into the output that drain delivers.
   const Fold* next_drain(int r, int c, std::int64_t e) const {
     for (const Fold& f : s_.folds)
-      if (drain_edge(f, r, c) > e) return &f;
+      if (at_.drain_edge(f, r, c) > e) return &f;
     return nullptr;
   }
   // The MACs of fold f at PE(r, c) up to edge e (vector i's at pe_edge(s + i, r, c)).
@@ -193,7 +191,7 @@ class OsOperand : public RegisterKind {
     const auto edge = [&](std::int64_t t) { return s.at.pe_edge(t, r, c); };
     if (field_ == Field::kDrain) {
       if (r < f.results)
-        add_live(list, edge(f.stream_start), edge(f.result_start + r) + 1);
+        add_live(list, edge(f.stream_start), edge(FoldTiming::drain_feed(f, r)) + 1);
       else
         add_live(list, edge(f.result_start), edge(f.result_start + f.results - 1) + 1);
     } else if (r < f.results) {
@@ -218,7 +216,7 @@ class OsSkew : public RegisterKind {
           // The operand and the drain tag: from the fold's first vector to
           // the row's drain, or while rows above pass theirs.
           if (r < f.results)
-            add_live(list, edge(f.stream_start), edge(f.result_start + r) + 1);
+            add_live(list, edge(f.stream_start), edge(FoldTiming::drain_feed(f, r)) + 1);
           else
             add_live(list, edge(f.result_start), edge(f.result_start + f.results - 1) + 1);
         }
@@ -302,7 +300,7 @@ class OsPsum : public RegisterKind {
       for (int c = 0; c < s.cols; ++c) {
         std::int64_t previous = 0;  // the edge after the previous drain
         for (const Fold& f : s.folds) {
-          const std::int64_t drain = s.at.pe_edge(f.result_start + r, r, c);
+          const std::int64_t drain = s.at.drain_edge(f, r, c);
           if (r < f.results && c < f.c_count) add_live(out[static_cast<std::size_t>(r) * s.cols + c], previous, drain);
           previous = drain;
         }
