@@ -466,6 +466,16 @@ TEST(CliBinary, TraceTargetsAreCheckedBeforeRunning) {
   EXPECT_NE(text.find("--m 2000000000: a fold trace streams at most 65536 vectors"), std::string::npos) << text;
   text = message("fold-trace --rows 4 --cols 4 --stimulus " + dir + "/f.stim --trace-csv " + dir + "/f.csv", 0);
   EXPECT_NE(text.find("wrote " + dir + "/f.stim\nwrote " + dir + "/f.csv\n"), std::string::npos) << text;
+  // Output-stationary: rows and columns held at most R and C; a fault in
+  // its out chain; the weight registers it does not have are named.
+  text = message("fold-trace --rows 4 --cols 3 --dataflow os --m 5", 2);
+  EXPECT_NE(text.find("os: need 1 <= m <= rows"), std::string::npos) << text;
+  text = message("fold-trace --rows 4 --cols 3 --dataflow os --m 3 --k 9 --fault \"cycle=17 group=pe_out index=4 bit=3\" "
+                 "--stimulus " + dir + "/os.stim --trace-csv " + dir + "/os.csv",
+                 0);
+  EXPECT_NE(text.find("fold: 4x3 os array, M=3 K=9 N=3, 21 cycles; fault pe_out[4]"), std::string::npos) << text;
+  text = message("fold-trace --rows 4 --cols 3 --dataflow os --fault \"cycle=5 group=pe_w0 index=0 bit=0\"", 1);
+  EXPECT_NE(text.find("pe_w0[0] does not exist: the group has 0 instances"), std::string::npos) << text;
 }
 
 TEST(CliBinary, RunChecksBitExactnessAndWritesReports) {
