@@ -174,7 +174,7 @@ void Controller::tick(ArrayFeed& feed, AccumulateCommand& cmd) {
       AccumulateCommand tag;
       tag.valid = true;
       tag.v = f.v0 + i;
-      tag.v_local = i;
+      tag.v_local = schedule_->accumulator_row(i);
       tag.c0 = f.c0;
       tag.c_count = f.c_count;
       tag.first_k = f.first_k;

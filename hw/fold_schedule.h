@@ -112,7 +112,7 @@ struct LayerSchedule {
   TimingMode timing = TimingMode::kScaleSim;
   FoldTiming at;  // the edges of every fold
   GemmShape gemm;
-  int m_tile = 0;  // streamed vectors per tile (all of them unless the accumulator is too small)
+  int m_tile = 0;  // accumulator rows a tile uses: its streamed vectors (all of them unless the accumulator is too small)
   std::vector<Fold> folds;
   // Schedule cycle of the last MAC of the last fold at the bottom-right PE:
   // equals SCALE-Sim's "Total Cycles" in scalesim mode.
@@ -148,8 +148,15 @@ struct LayerSchedule {
     return (extent + cols - 1) / cols;
   }
   int n_slices() const { return gemm.groups * n_folds(); }
-  // Tiles of streamed vectors (per group for input-stationary).
+  // The accumulator row of a fold's result row i. Weight- and
+  // input-stationary tiles are sized to the accumulator, so it is i;
+  // output-stationary's R result rows wrap over the rows the accumulator has
+  // (each word is written once and forwarded, never read back).
+  int accumulator_row(int i) const { return i % m_tile; }
+  // Tiles of streamed vectors (per group for input-stationary; the M-slices
+  // of R rows for output-stationary).
   int m_tiles() const {
+    if (output_stationary()) return (gemm.m + rows - 1) / rows;
     return input_stationary() ? gemm.groups * ((gemm.n_per_group() + m_tile - 1) / m_tile) : (gemm.m + m_tile - 1) / m_tile;
   }
   // Rows the output stage writes (one per vector of every last-K fold) and

@@ -224,13 +224,13 @@ std::int32_t RegisterOracle::partial(const Fold& f, int i, int c, int rows) cons
   return static_cast<std::int32_t>(sum);
 }
 
-std::int32_t RegisterOracle::word_after(std::size_t fold_index, int v_local, int c) const {
+std::int32_t RegisterOracle::word_after(std::size_t fold_index, int i, int c) const {
   // Walk back to the first K-fold of this (tile, column slice).
   std::size_t first = fold_index;
   while (!schedule_.folds[first].first_k) --first;
   const Fold& f0 = schedule_.folds[first];
-  std::uint32_t sum = static_cast<std::uint32_t>(job_.bias[static_cast<std::size_t>(schedule_.n_of(f0.v0 + v_local, f0.c0 + c))]);
-  for (std::size_t j = first; j <= fold_index; ++j) sum += static_cast<std::uint32_t>(result_sum(schedule_.folds[j], v_local, c));
+  std::uint32_t sum = static_cast<std::uint32_t>(job_.bias[static_cast<std::size_t>(schedule_.n_of(f0.v0 + i, f0.c0 + c))]);
+  for (std::size_t j = first; j <= fold_index; ++j) sum += static_cast<std::uint32_t>(result_sum(schedule_.folds[j], i, c));
   return static_cast<std::int32_t>(sum);
 }
 

@@ -113,9 +113,9 @@ class RegisterOracle {
   // accumulator adds): the K-slice's partial sum, or output-stationary's
   // whole sum.
   std::int32_t result_sum(const Fold& f, int i, int c) const;
-  // Accumulator word value after fold f's access to row v_local, column c.
-  std::int32_t word_after(std::size_t fold_index, int v_local, int c) const;
-  std::int64_t access_edge(const Fold& f, int v_local) const { return at_.accumulate(f.result_time(v_local)); }
+  // Accumulator word value after fold f's access with its result row i
+  // (the tile's row: weight- and input-stationary), column c.
+  std::int32_t word_after(std::size_t fold_index, int i, int c) const;
   // The fold and fold row whose weight is fed into the top of the d path in
   // schedule cycle t, if any.
   std::pair<const Fold*, int> weight_fed_at(std::int64_t t) const;

@@ -54,7 +54,8 @@ void check_equivalents(const QuantizedModel& model, const std::vector<int>& laye
                           {8, 4, TimingMode::kScaleSim, 1, Dataflow::kInputStationary},
                           {8, 8, TimingMode::kScaleSim, 64, Dataflow::kOutputStationary},
                           {4, 8, TimingMode::kDoubleBuffered, 1, Dataflow::kOutputStationary},
-                          {8, 4, TimingMode::kDoubleBuffered, 64, Dataflow::kOutputStationary}};
+                          // 1 KiB: 8 accumulator rows for 16 result rows, wrapped.
+                          {16, 32, TimingMode::kDoubleBuffered, 1, Dataflow::kOutputStationary}};
   const FaultKind kinds[] = {FaultKind::kBitFlip, FaultKind::kAdjacentBits, FaultKind::kStuckAt0, FaultKind::kStuckAt1};
   int total = 0;
   std::map<Dataflow, int> per_dataflow;

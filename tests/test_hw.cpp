@@ -88,6 +88,27 @@ TEST(Accelerator, InputStationarySmallAccumulatorTilesNAndStaysExact) {
   EXPECT_EQ(got.out, want.out);
 }
 
+// Output-stationary: the accumulator only stages result rows (bias added,
+// forwarded, never read back), so a fold's R rows wrap over the rows it has.
+TEST(Accelerator, OutputStationaryWrapsASmallAccumulatorAndStaysExact) {
+  Accelerator& acc = shared_accelerator();
+  ArrayConfig a = array_config(16, 32, TimingMode::kScaleSim, Dataflow::kOutputStationary);
+  a.buffers.accumulator_kib = 1;  // 256 words: 8 rows of 32 columns for 16 result rows
+  for (TimingMode timing : {TimingMode::kScaleSim, TimingMode::kDoubleBuffered}) {
+    a.timing = timing;
+    acc.configure(a);
+    const LayerJob job = random_gemm_job(40, 20, 50, 5);
+    LayerStats stats;
+    const LayerResult got = acc.run_layer(job, &stats);
+    EXPECT_EQ(make_layer_schedule(job.gemm, a).m_tile, 8);
+    EXPECT_EQ(stats.m_tiles, 3);  // the M-slices of 16 rows
+    EXPECT_EQ(stats.accumulator_writes, 40 * 50);
+    const LayerResult want = expected_result(job);
+    EXPECT_EQ(got.acc, want.acc) << to_string(timing);
+    EXPECT_EQ(got.out, want.out) << to_string(timing);
+  }
+}
+
 TEST(Accelerator, SmallAccumulatorTilesMAndStaysExact) {
   Accelerator& acc = shared_accelerator();
   ArrayConfig a = array_config(8, 8);

@@ -11,10 +11,11 @@ namespace {
 
 using Holding = RegisterOracle::Holding;
 
-// Word m_local * C + c: the row of vector m_local of the current M-tile,
-// column c. Every fold that streams that vector through column c accesses it
-// at at.accumulate(t): the first K-fold writes bias + psum, later ones
-// read-modify-write.
+// Word a * C + c: accumulator row a (LayerSchedule::accumulator_row of a
+// fold's result row i: i itself for a weight- or input-stationary tile;
+// output-stationary rows wrap), column c. Every result row that uses it is
+// an access at at.accumulate(its result time): the first K-fold writes bias
+// + the row's sum, later ones read-modify-write.
 class AccumulatorWord : public RegisterKind {
  public:
   using RegisterKind::RegisterKind;
@@ -23,32 +24,28 @@ class AccumulatorWord : public RegisterKind {
     // Live from one access to the next when the next one reads it (a later
     // K-fold of the same outputs); dead after the last access.
     LiveIntervals out(static_cast<std::size_t>(s.m_tile) * s.cols);
-    for (int m = 0; m < s.m_tile; ++m)
+    for (int a = 0; a < s.m_tile; ++a)
       for (int c = 0; c < s.cols; ++c) {
-        std::vector<std::pair<std::int64_t, const Fold*>> accesses;
-        for (const Fold& f : s.folds)
-          if (m < f.results && c < f.c_count) accesses.push_back({s.at.accumulate(f.result_time(m)), &f});
-        std::sort(accesses.begin(), accesses.end());
-        for (std::size_t i = 0; i + 1 < accesses.size(); ++i)
-          if (!accesses[i + 1].second->first_k)
-            add_live(out[static_cast<std::size_t>(m) * s.cols + c], accesses[i].first, accesses[i + 1].first);
+        const std::vector<Access> list = accesses(s, a, c);
+        for (std::size_t i = 0; i + 1 < list.size(); ++i)
+          if (!list[i + 1].fold->first_k) add_live(out[static_cast<std::size_t>(a) * s.cols + c], list[i].edge, list[i + 1].edge);
       }
     return out;
   }
   std::int64_t value(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const auto [m_local, c] = row_column(index, o.cols());
-    const std::size_t last = last_access(o, m_local, c, e);
-    return last == kNone ? 0 : o.word_after(last, m_local, c);
+    const auto [a, c] = row_column(index, o.cols());
+    const Access last = last_access(o, a, c, e);
+    return last.fold ? o.word_after(static_cast<std::size_t>(last.fold->index), last.i, c) : 0;
   }
   Holding holds(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const auto [m_local, c] = row_column(index, o.cols());
+    const auto [a, c] = row_column(index, o.cols());
     Holding h;
-    const std::size_t last = last_access(o, m_local, c, e);
-    if (last == kNone) return h;
-    const Fold& f = o.schedule().folds[last];
+    const Access last = last_access(o, a, c, e);
+    if (!last.fold) return h;
+    const Fold& f = *last.fold;
     h.kind = Holding::Kind::kAccumulator;
-    h.m = o.schedule().m_of(f.v0 + m_local, f.c0 + c);
-    h.n = o.schedule().n_of(f.v0 + m_local, f.c0 + c);
+    h.m = o.schedule().m_of(f.v0 + last.i, f.c0 + c);
+    h.n = o.schedule().n_of(f.v0 + last.i, f.c0 + c);
     h.k = 0;
     h.terms = f.k0 - f.group * o.job().gemm.k_per_group() + f.k_count;  // the group's K so far
     h.fold = f.index;
@@ -58,31 +55,34 @@ class AccumulatorWord : public RegisterKind {
               std::vector<RegisterOracle::Change>& out) const override {
     // The next access after edge e decides: a read-modify-write carries the
     // change into that output's final sum; an overwrite (first K-fold) kills it.
-    const auto [m_local, c] = row_column(index, o.cols());
-    const Fold* next = nullptr;
-    std::int64_t best = INT64_MAX;
-    for (const Fold& f : o.schedule().folds) {
-      if (m_local >= f.results || c >= f.c_count) continue;
-      const std::int64_t edge = o.access_edge(f, m_local);
-      if (edge > e && edge < best) best = edge, next = &f;
+    const auto [a, c] = row_column(index, o.cols());
+    for (const Access& next : accesses(o.schedule(), a, c)) {
+      if (next.edge <= e) continue;
+      if (!next.fold->first_k) out.push_back(o.change(next.fold->v0 + next.i, next.fold->c0 + c, delta32(before, after)));
+      return;
     }
-    if (!next || next->first_k) return;
-    out.push_back(o.change(next->v0 + m_local, next->c0 + c, delta32(before, after)));
   }
 
  private:
-  static constexpr std::size_t kNone = SIZE_MAX;
-  // The fold whose access to (m_local, c) was the last at or before edge e.
-  static std::size_t last_access(const RegisterOracle& o, int m_local, int c, std::int64_t e) {
-    std::int64_t best = -1;
-    std::size_t last = kNone;
-    const auto& folds = o.schedule().folds;
-    for (std::size_t j = 0; j < folds.size(); ++j) {
-      const Fold& f = folds[j];
-      if (m_local >= f.results || c >= f.c_count) continue;
-      const std::int64_t edge = o.access_edge(f, m_local);
-      if (edge <= e && edge > best) best = edge, last = j;
-    }
+  struct Access {
+    std::int64_t edge = -1;
+    const Fold* fold = nullptr;
+    int i = 0;  // the fold's result row
+  };
+  // The accesses to row a, column c, in edge order.
+  static std::vector<Access> accesses(const LayerSchedule& s, int a, int c) {
+    std::vector<Access> list;
+    for (const Fold& f : s.folds)
+      if (c < f.c_count)
+        for (int i = a; i < f.results; i += s.m_tile) list.push_back({s.at.accumulate(f.result_time(i)), &f, i});
+    std::sort(list.begin(), list.end(), [](const Access& x, const Access& y) { return x.edge < y.edge; });
+    return list;
+  }
+  // The last access to row a, column c at or before edge e.
+  static Access last_access(const RegisterOracle& o, int a, int c, std::int64_t e) {
+    Access last;
+    for (const Access& x : accesses(o.schedule(), a, c))
+      if (x.edge <= e) last = x;
     return last;
   }
 };
