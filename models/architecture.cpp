@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -123,6 +124,55 @@ void Im2col::gather_row(const std::int8_t* x, std::int8_t pad, int m, int k_coun
       for (int j = j_lo; j < j_hi; ++j) row[j] = src[j * w.dilation_w];
       for (int j = j_hi; j < w.kernel_w; ++j) row[j] = pad;
     }
+}
+
+bool Im2col::columns_are_input() const {
+  const Window2d& w = window_;
+  return !conv_ || (w.kernel_h == 1 && w.kernel_w == 1 && w.stride_h == 1 && w.stride_w == 1 && w.pad_top == 0 &&
+                    w.pad_left == 0 && out_.h == in_.h && out_.w == in_.w);
+}
+
+void Im2col::gather_columns(const std::int8_t* x, std::int8_t pad, std::int8_t* columns) const {
+  const std::size_t m_count = static_cast<std::size_t>(out_.h) * out_.w;
+  if (!conv_) {  // a Linear layer: K x 1, the input itself
+    std::copy(x, x + in_.size(), columns);
+    return;
+  }
+  const Window2d& w = window_;
+  // Per kernel column j: the output columns whose tap lies inside the
+  // input, [ox_lo, ox_hi); output column ox reads input column ox * stride + x_off.
+  thread_local std::vector<int> ox_lo, ox_hi;
+  ox_lo.assign(static_cast<std::size_t>(w.kernel_w), 0);
+  ox_hi.assign(static_cast<std::size_t>(w.kernel_w), out_.w);
+  for (int j = 0; j < w.kernel_w; ++j) {
+    const int x_off = j * w.dilation_w - w.pad_left;
+    int& lo = ox_lo[static_cast<std::size_t>(j)];
+    int& hi = ox_hi[static_cast<std::size_t>(j)];
+    while (lo < hi && lo * w.stride_w + x_off < 0) ++lo;
+    while (hi > lo && (hi - 1) * w.stride_w + x_off >= in_.w) --hi;
+  }
+  // Plain loops, not library calls: late layers' output rows are 2-8 bytes.
+  for (int c = 0; c < in_.c; ++c)
+    for (int i = 0; i < w.kernel_h; ++i)
+      for (int j = 0; j < w.kernel_w; ++j, columns += m_count) {
+        const int x_off = j * w.dilation_w - w.pad_left, stride = w.stride_w;
+        const int lo = ox_lo[static_cast<std::size_t>(j)], hi = ox_hi[static_cast<std::size_t>(j)];
+        for (int oy = 0; oy < out_.h; ++oy) {
+          std::int8_t* __restrict dst = columns + static_cast<std::size_t>(oy) * out_.w;
+          const int y = oy * w.stride_h - w.pad_top + i * w.dilation_h;
+          if (y < 0 || y >= in_.h) {
+            for (int ox = 0; ox < out_.w; ++ox) dst[ox] = pad;
+            continue;
+          }
+          const std::int8_t* __restrict row = x + (static_cast<std::size_t>(c) * in_.h + y) * in_.w;
+          for (int ox = 0; ox < lo; ++ox) dst[ox] = pad;
+          if (stride == 1)
+            for (int ox = lo; ox < hi; ++ox) dst[ox] = row[ox + x_off];
+          else
+            for (int ox = lo; ox < hi; ++ox) dst[ox] = row[ox * stride + x_off];
+          for (int ox = hi; ox < out_.w; ++ox) dst[ox] = pad;
+        }
+      }
 }
 
 void Im2col::row_elements(int m, int k0, int count, std::int64_t* out) const {

@@ -158,6 +158,14 @@ class Im2col {
   void gather(const std::int8_t* x, std::int8_t pad, int m_count, int k_count, std::int8_t* rows) const;
   // Row m alone.
   void gather_row(const std::int8_t* x, std::int8_t pad, int m, int k_count, std::int8_t* row) const;
+  // The operand's transpose, K x M: columns[k][m] = rows[m][k]. Row k of it
+  // is one kernel tap (c, i, j) over every output pixel, gathered one
+  // output row at a time (a contiguous copy where the stride is 1): far
+  // fewer and longer copies than the M x K gather for 3x3 kernels, and none
+  // at all when columns_are_input() — then the input tensor (C x H x W) is
+  // already the K x M operand.
+  void gather_columns(const std::int8_t* x, std::int8_t pad, std::int8_t* columns) const;
+  bool columns_are_input() const;
   // input_element(m, k) for k in [k0, k0 + count), into out[0..count):
   // the address generator of the controller, walking (c, i, j) without a
   // division per element.

@@ -30,6 +30,14 @@ void gemm_s8s8s32_plain(int m_count, int n_count, int k_count, const std::int8_t
 void gemm_s8s8s32_strided(int m_count, int n_count, int k_count, const std::int8_t* a, int lda, const std::int8_t* w,
                           int ldw, const std::int32_t* bias, std::int32_t* acc);
 
+// The same with the operand given as its transpose: `at` is K x M, row k at
+// at + k * ldat (im2col's column layout, Im2col::gather_columns, or a
+// 1x1 convolution's input tensor itself). acc is N x M, contiguous.
+void gemm_s8s8s32_kxm(int m_count, int n_count, int k_count, const std::int8_t* at, int ldat, const std::int8_t* w,
+                      int ldw, const std::int32_t* bias, std::int32_t* acc);
+void gemm_s8s8s32_kxm_plain(int m_count, int n_count, int k_count, const std::int8_t* at, int ldat, const std::int8_t* w,
+                            int ldw, const std::int32_t* bias, std::int32_t* acc);
+
 // "onednn" or "plain (reason)": which GEMM gemm_s8s8s32 runs here.
 std::string gemm_backend();
 

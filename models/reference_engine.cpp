@@ -9,6 +9,16 @@
 namespace isimdl {
 
 
+namespace {
+
+// out[e] = table[(uint8) x[e]]: an element-wise layer of one input.
+void lookup(const std::int8_t* __restrict table, const std::int8_t* __restrict x, std::size_t count,
+            std::int8_t* __restrict out) {
+  for (std::size_t e = 0; e < count; ++e) out[e] = table[static_cast<std::uint8_t>(x[e])];
+}
+
+}  // namespace
+
 void im2col_s8(const std::int8_t* x, const Im2col& im2col, const GemmShape& g, std::int8_t pad_value, std::int8_t* rows) {
   im2col.gather(x, pad_value, g.m, g.k, rows);
 }
@@ -28,6 +38,34 @@ ReferenceEngine::ReferenceEngine(const QuantizedModel& model) : model_(model) {
       const QuantParams qp = model.tensor_qparams(l.input);
       constants_[li].clip_lo = quantize_activation(l.clip_lo, qp);
       constants_[li].clip_hi = quantize_activation(l.clip_hi, qp);
+    }
+    // Every output of an element-wise layer is a function of one or two int8
+    // inputs: tabulate it once from the arithmetic below, so that the dense
+    // loops and the propagation of a fault's effect read one table entry per
+    // element instead of evaluating up to three fixed-point multiplications.
+    std::vector<std::int8_t>& table = constants_[li].table;
+    switch (l.kind) {
+      case LayerKind::kReLU:
+      case LayerKind::kClip:
+      case LayerKind::kLeakyReLU:
+      case LayerKind::kFlatten:
+        table.resize(256);
+        for (int v = -128; v < 128; ++v) table[static_cast<std::uint8_t>(v)] = pointwise_arithmetic(i, static_cast<std::int8_t>(v));
+        break;
+      case LayerKind::kConcat:
+        table.resize(256 * l.inputs().size());
+        for (std::size_t j = 0; j < l.inputs().size(); ++j)
+          for (int v = -128; v < 128; ++v)
+            table[256 * j + static_cast<std::uint8_t>(v)] = concat_arithmetic(i, static_cast<int>(j), static_cast<std::int8_t>(v));
+        break;
+      case LayerKind::kAdd:
+        table.resize(256 * 256);
+        for (int a = -128; a < 128; ++a)
+          for (int b = -128; b < 128; ++b)
+            table[add_index(static_cast<std::int8_t>(a), static_cast<std::int8_t>(b))] =
+                add_arithmetic(i, static_cast<std::int8_t>(a), static_cast<std::int8_t>(b));
+        break;
+      default: break;
     }
   }
 }
@@ -67,7 +105,7 @@ void ReferenceEngine::run_from(int first, InferenceTrace& trace) const {
   for (int i = first; i < model_.arch.size(); ++i) run_layer(i, trace);
 }
 
-std::int8_t ReferenceEngine::pointwise(int layer, std::int8_t x) const {
+std::int8_t ReferenceEngine::pointwise_arithmetic(int layer, std::int8_t x) const {
   const auto li = static_cast<std::size_t>(layer);
   const Constants& k = constants_[li];
   switch (model_.arch.layer(layer).kind) {
@@ -84,7 +122,7 @@ std::int8_t ReferenceEngine::pointwise(int layer, std::int8_t x) const {
   }
 }
 
-std::int8_t ReferenceEngine::add(int layer, std::int8_t a, std::int8_t b) const {
+std::int8_t ReferenceEngine::add_arithmetic(int layer, std::int8_t a, std::int8_t b) const {
   const auto li = static_cast<std::size_t>(layer);
   const QuantizedLayer& q = model_.layers[li];
   const Constants& k = constants_[li];
@@ -95,7 +133,7 @@ std::int8_t ReferenceEngine::add(int layer, std::int8_t a, std::int8_t b) const 
   return static_cast<std::int8_t>(std::clamp<std::int64_t>(v, -128, 127));
 }
 
-std::int8_t ReferenceEngine::concat(int layer, int j, std::int8_t v) const {
+std::int8_t ReferenceEngine::concat_arithmetic(int layer, int j, std::int8_t v) const {
   const auto li = static_cast<std::size_t>(layer);
   const QuantizedLayer& q = model_.layers[li];
   const std::int32_t scaled = multiply_by_quantized_multiplier(
@@ -122,25 +160,26 @@ void ReferenceEngine::compute_layer(int li, const std::vector<const std::vector<
     case LayerKind::kConv2d:
     case LayerKind::kLinear: {
       const GemmShape g = model_.arch.gemm(li);
-      const std::int8_t* a = x.data();
-      if (l.kind == LayerKind::kConv2d) {
-        thread_local std::vector<std::int8_t> rows;
-        rows.resize(static_cast<std::size_t>(g.m) * g.k);
-        im2col_s8(x.data(), model_.arch.im2col(li), g, static_cast<std::int8_t>(constants_[i].zero_point[0]), rows.data());
-        a = rows.data();
-      }
+      const Im2col im2col = model_.arch.im2col(li);
+      const auto pad = static_cast<std::int8_t>(constants_[i].zero_point[0]);
       acc.resize(static_cast<std::size_t>(g.m) * g.n);
-      if (g.groups == 1) {
-        gemm_s8s8s32(g.m, g.n, g.k, a, q.weight.data(), effective_bias_[i].data(), acc.data());
-      } else {
-        // A grouped convolution, one GEMM per group on its K- and N-columns:
-        // the structural zeros outside the groups add nothing (docs/quantization.md).
-        const int kg = g.k_per_group(), ng = g.n_per_group();
-        for (int grp = 0; grp < g.groups; ++grp) {
-          const std::size_t k0 = static_cast<std::size_t>(grp) * kg, n0 = static_cast<std::size_t>(grp) * ng;
-          gemm_s8s8s32_strided(g.m, ng, kg, a + k0, g.k, q.weight.data() + n0 * g.k + k0, g.k,
-                               effective_bias_[i].data() + n0, acc.data() + n0 * g.m);
-        }
+      // The K x M operand: the input itself for a Linear or 1x1 layer, else
+      // im2col's columns.
+      thread_local std::vector<std::int8_t> operand;
+      const std::int8_t* at = x.data();
+      if (!im2col.columns_are_input()) {
+        operand.resize(static_cast<std::size_t>(g.m) * g.k);
+        im2col.gather_columns(x.data(), pad, operand.data());
+        at = operand.data();
+      }
+      // A grouped convolution runs one GEMM per group on its K-rows of the
+      // operand and its N-rows and K-columns of the weights: the structural
+      // zeros outside the groups add nothing (docs/quantization.md).
+      const int kg = g.k_per_group(), ng = g.n_per_group();
+      for (int grp = 0; grp < g.groups; ++grp) {
+        const std::size_t k0 = static_cast<std::size_t>(grp) * kg, n0 = static_cast<std::size_t>(grp) * ng;
+        gemm_s8s8s32_kxm(g.m, ng, kg, at + k0 * g.m, g.m, q.weight.data() + n0 * g.k + k0, g.k,
+                         effective_bias_[i].data() + n0, acc.data() + n0 * g.m);
       }
       y.resize(acc.size());
       for (int n = 0; n < g.n; ++n) {
@@ -156,29 +195,38 @@ void ReferenceEngine::compute_layer(int li, const std::vector<const std::vector<
     case LayerKind::kLeakyReLU:
     case LayerKind::kFlatten:
       y.resize(x.size());
-      for (std::size_t e = 0; e < x.size(); ++e) y[e] = pointwise(li, x[e]);
+      // Raw pointers: a byte store through y[e] would make the compiler
+      // reload every vector's data pointer after it.
+      lookup(constants_[i].table.data(), x.data(), x.size(), y.data());
       break;
     case LayerKind::kMaxPool2d:
     case LayerKind::kAvgPool2d: {
       y.resize(out.size());
-      const auto read = [&x](std::size_t e) { return x[e]; };
+      const std::int8_t* xp = x.data();
+      std::int8_t* yp = y.data();
+      const auto read = [xp](std::size_t e) { return xp[e]; };
       for (int c = 0; c < out.c; ++c)
         for (int oy = 0; oy < out.h; ++oy)
-          for (int ox = 0; ox < out.w; ++ox)
-            y[(static_cast<std::size_t>(c) * out.h + oy) * out.w + ox] = pool(li, read, c, oy, ox);
+          for (int ox = 0; ox < out.w; ++ox) *yp++ = pool(li, read, c, oy, ox);
       break;
     }
     case LayerKind::kConcat: {
       y.resize(out.size());
       std::size_t at = 0;
-      for (std::size_t j = 0; j < inputs.size(); ++j)
-        for (const std::int8_t v : *inputs[j]) y[at++] = concat(li, static_cast<int>(j), v);
+      for (std::size_t j = 0; j < inputs.size(); ++j) {
+        lookup(constants_[i].table.data() + 256 * j, inputs[j]->data(), inputs[j]->size(), y.data() + at);
+        at += inputs[j]->size();
+      }
       break;
     }
     case LayerKind::kAdd: {
       const std::vector<std::int8_t>& x2 = *inputs.at(1);
       y.resize(x.size());
-      for (std::size_t e = 0; e < x.size(); ++e) y[e] = add(li, x[e], x2[e]);
+      const std::int8_t* __restrict table = constants_[i].table.data();
+      const std::int8_t* __restrict a = x.data();
+      const std::int8_t* __restrict b = x2.data();
+      std::int8_t* __restrict out_e = y.data();
+      for (std::size_t e = 0; e < x.size(); ++e) out_e[e] = table[add_index(a[e], b[e])];
       break;
     }
   }

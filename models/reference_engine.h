@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <vector>
 
@@ -59,11 +60,19 @@ class ReferenceEngine {
     return requantize(acc, q.multiplier[static_cast<std::size_t>(n)], q.output.zero_point, q.fused_relu);
   }
   // ReLU, Clip, LeakyReLU, Flatten: the output of input value x.
-  std::int8_t pointwise(int layer, std::int8_t x) const;
+  std::int8_t pointwise(int layer, std::int8_t x) const { return table(layer)[static_cast<std::uint8_t>(x)]; }
   // Add: the output of inputs a (input) and b (input2).
-  std::int8_t add(int layer, std::int8_t a, std::int8_t b) const;
+  std::int8_t add(int layer, std::int8_t a, std::int8_t b) const { return table(layer)[add_index(a, b)]; }
   // Concat: the output of value v of input j.
-  std::int8_t concat(int layer, int j, std::int8_t v) const;
+  std::int8_t concat(int layer, int j, std::int8_t v) const {
+    return table(layer)[256 * static_cast<std::size_t>(j) + static_cast<std::uint8_t>(v)];
+  }
+  // The arithmetic itself (docs/quantization.md), from which the three
+  // functions above are tabulated when the engine is built; tests compare
+  // the tables with it over every input.
+  std::int8_t pointwise_arithmetic(int layer, std::int8_t x) const;
+  std::int8_t add_arithmetic(int layer, std::int8_t a, std::int8_t b) const;
+  std::int8_t concat_arithmetic(int layer, int j, std::int8_t v) const;
   // MaxPool2d / AvgPool2d: output (c, oy, ox), reading input element e as x(e).
   template <typename X>
   std::int8_t pool(int layer, X&& x, int c, int oy, int ox) const;
@@ -75,13 +84,25 @@ class ReferenceEngine {
 
  private:
   const std::vector<std::int8_t>& tensor(const InferenceTrace& trace, int index) const;
+  static std::size_t add_index(std::int8_t a, std::int8_t b) {
+    return static_cast<std::size_t>(static_cast<std::uint8_t>(a)) << 8 | static_cast<std::uint8_t>(b);
+  }
+  // An element-wise layer's table (empty, and never read, for other kinds).
+  const std::int8_t* table(int layer) const {
+    const std::vector<std::int8_t>& t = constants_[static_cast<std::size_t>(layer)].table;
+    assert(!t.empty());
+    return t.data();
+  }
   const QuantizedModel& model_;
   std::vector<std::vector<std::int32_t>> effective_bias_;
-  // Per layer: the zero points of its inputs (in inputs() order) and a
-  // Clip's int8 bounds.
+  // Per layer: the zero points of its inputs (in inputs() order), a Clip's
+  // int8 bounds, and an element-wise layer's outputs for every input: 256
+  // entries (ReLU, Clip, LeakyReLU, Flatten), 256 per input (Concat) or
+  // 65,536 indexed by add_index(a, b) (Add).
   struct Constants {
     std::vector<std::int32_t> zero_point;
     std::int8_t clip_lo = -128, clip_hi = 127;
+    std::vector<std::int8_t> table;
   };
   std::vector<Constants> constants_;
 };

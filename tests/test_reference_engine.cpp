@@ -33,6 +33,48 @@ std::int64_t exact_requant(std::int64_t acc, const QuantizedMultiplier& m) {
   return high < 0 ? -mag : mag;
 }
 
+// The element-wise layers' arithmetic, one output at a time.
+int naive_pointwise(const QuantizedModel& model, int li, int x) {
+  const LayerSpec& l = model.arch.layer(li);
+  const QuantizedLayer& q = model.layers[static_cast<std::size_t>(li)];
+  const QuantParams qp = model.tensor_qparams(l.input);
+  switch (l.kind) {
+    case LayerKind::kReLU: return std::max(x, qp.zero_point);
+    case LayerKind::kFlatten: return x;
+    case LayerKind::kClip: {
+      // The bounds on the input's grid, rounded half away from zero.
+      const int lo = std::clamp(static_cast<int>(std::round(l.clip_lo / qp.scale)) + qp.zero_point, -128, 127);
+      const int hi = std::clamp(static_cast<int>(std::round(l.clip_hi / qp.scale)) + qp.zero_point, -128, 127);
+      return std::clamp(x, lo, hi);
+    }
+    case LayerKind::kLeakyReLU: {
+      const int centred = x - qp.zero_point;
+      const std::int64_t v = centred >= 0 ? centred : exact_requant(centred, q.leaky_alpha);
+      return static_cast<int>(std::clamp<std::int64_t>(v + qp.zero_point, -128, 127));
+    }
+    default: ADD_FAILURE() << "layer " << li << " is not element-wise"; return 0;
+  }
+}
+
+int naive_concat(const QuantizedModel& model, int li, int j, int v) {
+  const QuantizedLayer& q = model.layers[static_cast<std::size_t>(li)];
+  const int from = model.arch.layer(li).inputs()[static_cast<std::size_t>(j)];
+  const std::int64_t scaled = exact_requant(
+      static_cast<std::int64_t>(v - model.tensor_qparams(from).zero_point) * (std::int64_t{1} << q.add_left_shift),
+      q.concat_input[static_cast<std::size_t>(j)]);
+  return static_cast<int>(std::clamp<std::int64_t>(scaled + q.output.zero_point, -128, 127));
+}
+
+int naive_add(const QuantizedModel& model, int li, int x1, int x2) {
+  const LayerSpec& l = model.arch.layer(li);
+  const QuantizedLayer& q = model.layers[static_cast<std::size_t>(li)];
+  const QuantParams q1 = model.tensor_qparams(l.input), q2 = model.tensor_qparams(l.input2);
+  // Per input: (x - zp) * 2^20 scaled by its multiplier, then the sum requantized.
+  const std::int64_t a = exact_requant(static_cast<std::int64_t>(x1 - q1.zero_point) * (std::int64_t{1} << q.add_left_shift), q.add_input1);
+  const std::int64_t b = exact_requant(static_cast<std::int64_t>(x2 - q2.zero_point) * (std::int64_t{1} << q.add_left_shift), q.add_input2);
+  return static_cast<int>(std::clamp<std::int64_t>(exact_requant(a + b, q.add_output) + q.output.zero_point, -128, 127));
+}
+
 struct NaiveTrace {
   std::vector<std::vector<std::int64_t>> acc;
   std::vector<std::vector<int>> out;
@@ -121,42 +163,20 @@ NaiveTrace naive_run(const QuantizedModel& model, const std::uint8_t* pixels) {
             }
         break;
       }
-      case LayerKind::kClip: {
-        // The bounds on the input's grid, rounded half away from zero.
-        const QuantParams qp = model.tensor_qparams(l.input);
-        const int lo = std::clamp(static_cast<int>(std::round(l.clip_lo / qp.scale)) + qp.zero_point, -128, 127);
-        const int hi = std::clamp(static_cast<int>(std::round(l.clip_hi / qp.scale)) + qp.zero_point, -128, 127);
-        for (std::size_t e = 0; e < y.size(); ++e) y[e] = std::clamp(x[e], lo, hi);
-        break;
-      }
+      case LayerKind::kClip:
       case LayerKind::kLeakyReLU:
-        for (std::size_t e = 0; e < y.size(); ++e) {
-          const int centred = x[e] - zp_in;
-          const std::int64_t v = centred >= 0 ? centred : exact_requant(centred, q.leaky_alpha);
-          y[e] = static_cast<int>(std::clamp<std::int64_t>(v + zp_in, -128, 127));
-        }
+        for (std::size_t e = 0; e < y.size(); ++e) y[e] = naive_pointwise(model, li, x[e]);
         break;
       case LayerKind::kConcat: {
         std::size_t at = 0;
         const std::vector<int> from = l.inputs();
         for (std::size_t j = 0; j < from.size(); ++j)
-          for (int v : tensor(from[j])) {
-            const std::int64_t scaled = exact_requant(
-                static_cast<std::int64_t>(v - model.tensor_qparams(from[j]).zero_point) * (std::int64_t{1} << q.add_left_shift),
-                q.concat_input[j]);
-            y[at++] = static_cast<int>(std::clamp<std::int64_t>(scaled + q.output.zero_point, -128, 127));
-          }
+          for (int v : tensor(from[j])) y[at++] = naive_concat(model, li, static_cast<int>(j), v);
         break;
       }
       case LayerKind::kAdd: {
         const std::vector<int>& x2 = tensor(l.input2);
-        const QuantParams q1 = model.tensor_qparams(l.input), q2 = model.tensor_qparams(l.input2);
-        for (std::size_t e = 0; e < y.size(); ++e) {
-          // Per input: (x - zp) * 2^20 scaled by its multiplier, then the sum requantized.
-          const std::int64_t a = exact_requant(static_cast<std::int64_t>(x[e] - q1.zero_point) * (std::int64_t{1} << q.add_left_shift), q.add_input1);
-          const std::int64_t b = exact_requant(static_cast<std::int64_t>(x2[e] - q2.zero_point) * (std::int64_t{1} << q.add_left_shift), q.add_input2);
-          y[e] = static_cast<int>(std::clamp<std::int64_t>(exact_requant(a + b, q.add_output) + q.output.zero_point, -128, 127));
-        }
+        for (std::size_t e = 0; e < y.size(); ++e) y[e] = naive_add(model, li, x[e], x2[e]);
         break;
       }
       default:
@@ -202,6 +222,46 @@ TEST(ReferenceEngine, ModernLayersMatchNaiveImplementation) {
   EXPECT_EQ(arch.gemm(2).k, 8 * 9);
   EXPECT_EQ(arch.parameter_count(), (9 * 8 + 8) + (9 * 8 + 8) + (3 * 4 * 8 + 8) + (16 * 10 + 10));
   expect_engine_matches_naive(quantized_random_model(arch, 16), 20);
+}
+
+// The engine tabulates its element-wise layers; every entry of every table,
+// i.e. every possible input, against the naive arithmetic.
+TEST(ReferenceEngine, ElementWiseTablesMatchNaiveArithmeticOnEveryInput) {
+  int add_layers = 0, concat_layers = 0, pointwise_layers = 0;
+  for (const Architecture& arch : {every_layer_architecture(), testing_fixtures::modern_layer_architecture()}) {
+    const QuantizedModel model = quantized_random_model(arch, 17);
+    const ReferenceEngine engine(model);
+    for (int li = 0; li < arch.size(); ++li) {
+      const LayerSpec& l = arch.layer(li);
+      for (int a = -128; a < 128; ++a) {
+        const auto a8 = static_cast<std::int8_t>(a);
+        switch (l.kind) {
+          case LayerKind::kReLU:
+          case LayerKind::kClip:
+          case LayerKind::kLeakyReLU:
+          case LayerKind::kFlatten:
+            ASSERT_EQ(engine.pointwise(li, a8), naive_pointwise(model, li, a)) << "layer " << li << " input " << a;
+            pointwise_layers += a == 127;
+            break;
+          case LayerKind::kConcat:
+            for (int j = 0; j < static_cast<int>(l.inputs().size()); ++j)
+              ASSERT_EQ(engine.concat(li, j, a8), naive_concat(model, li, j, a)) << "layer " << li << " input " << j << " value " << a;
+            concat_layers += a == 127;
+            break;
+          case LayerKind::kAdd:
+            for (int b = -128; b < 128; ++b)
+              ASSERT_EQ(engine.add(li, a8, static_cast<std::int8_t>(b)), naive_add(model, li, a, b))
+                  << "layer " << li << " inputs " << a << ", " << b;
+            add_layers += a == 127;
+            break;
+          default: break;
+        }
+      }
+    }
+  }
+  EXPECT_GT(add_layers, 0);
+  EXPECT_GT(concat_layers, 0);
+  EXPECT_GT(pointwise_layers, 3);
 }
 
 TEST(ReferenceEngine, MlpMatchesNaiveImplementation) {
@@ -298,6 +358,18 @@ TEST(Gemm, LibraryEqualsThePlainLoop) {
       gemm_s8s8s32_plain(s.m, s.n, s.k, a.data(), w.data(), bias.data(), want.data());
       gemm_s8s8s32(s.m, s.n, s.k, a.data(), w.data(), bias.data(), got.data());
       ASSERT_EQ(got, want) << s.m << "x" << s.n << "x" << s.k << (extremes ? " extremes" : "");
+      // The operand given as its K x M transpose, in a wider buffer (ldat > M):
+      // the library and its own plain loop against the row-major plain loop.
+      const int ldat = s.m + 3;
+      std::vector<std::int8_t> at(static_cast<std::size_t>(s.k) * ldat, 99);
+      for (int m = 0; m < s.m; ++m)
+        for (int k = 0; k < s.k; ++k) at[static_cast<std::size_t>(k) * ldat + m] = a[static_cast<std::size_t>(m) * s.k + k];
+      std::fill(got.begin(), got.end(), 12345);
+      gemm_s8s8s32_kxm(s.m, s.n, s.k, at.data(), ldat, w.data(), s.k, bias.data(), got.data());
+      ASSERT_EQ(got, want) << s.m << "x" << s.n << "x" << s.k << " K x M";
+      std::fill(got.begin(), got.end(), 12345);
+      gemm_s8s8s32_kxm_plain(s.m, s.n, s.k, at.data(), ldat, w.data(), s.k, bias.data(), got.data());
+      ASSERT_EQ(got, want) << s.m << "x" << s.n << "x" << s.k << " K x M, plain";
       // A sub-block (a group's columns): the strided GEMM against the plain
       // loop on copies of the block.
       if (s.k < 4 || s.n < 2) continue;
@@ -330,7 +402,7 @@ namespace {
 // strides, dilation, asymmetric padding, groups, rectangular kernels.
 TEST(Im2col, GatherEqualsTheElementwiseDefinition) {
   Random random(3);
-  int convs = 0;
+  int convs = 0, identity_operands = 0;
   for (const Architecture& arch : {testing_fixtures::every_layer_architecture(), testing_fixtures::modern_layer_architecture(),
                                    testing_fixtures::lenet5().arch})
     for (int l = 0; l < arch.size(); ++l) {
@@ -347,6 +419,15 @@ TEST(Im2col, GatherEqualsTheElementwiseDefinition) {
           want[static_cast<std::size_t>(m) * g.k + static_cast<std::size_t>(k)] = e < 0 ? std::int8_t{-7} : x[static_cast<std::size_t>(e)];
         }
       ASSERT_EQ(got, want) << arch.name() << " layer " << l;
+      // The transposed gather, and the input itself where that is the operand.
+      std::vector<std::int8_t> columns(got.size(), 55);
+      im2col.gather_columns(x.data(), -7, columns.data());
+      const std::int8_t* at = im2col.columns_are_input() ? x.data() : columns.data();
+      if (im2col.columns_are_input()) ++identity_operands;
+      for (int m = 0; m < g.m; ++m)
+        for (int k = 0; k < g.k; ++k)
+          ASSERT_EQ(at[static_cast<std::size_t>(k) * g.m + static_cast<std::size_t>(m)], want[static_cast<std::size_t>(m) * g.k + static_cast<std::size_t>(k)])
+              << arch.name() << " layer " << l << " m " << m << " k " << k;
       // The controller's address generator, from every start k.
       for (int m = 0; m < g.m; m += 1 + g.m / 7) {
         std::vector<std::int64_t> elements(static_cast<std::size_t>(g.k));
@@ -359,6 +440,20 @@ TEST(Im2col, GatherEqualsTheElementwiseDefinition) {
       ++convs;
     }
   EXPECT_GE(convs, 8);
+  EXPECT_GE(identity_operands, 3);  // the Linear layers
+  // A 1x1 convolution of stride 1 reads its input as the operand; strided or
+  // padded it does not.
+  LayerSpec l;
+  l.kind = LayerKind::kConv2d, l.in_channels = 3, l.out_channels = 2, l.window = Window2d::square(1, 1, 0);
+  EXPECT_TRUE(Im2col(l, Shape{3, 4, 5}, Shape{2, 4, 5}).columns_are_input());
+  std::vector<std::int8_t> x(60), columns(60);
+  for (std::size_t e = 0; e < x.size(); ++e) x[e] = static_cast<std::int8_t>(e);
+  Im2col(l, Shape{3, 4, 5}, Shape{2, 4, 5}).gather_columns(x.data(), 0, columns.data());
+  EXPECT_EQ(columns, x);
+  l.window = Window2d::square(1, 2, 0);
+  EXPECT_FALSE(Im2col(l, Shape{3, 4, 5}, Shape{2, 2, 3}).columns_are_input());
+  l.window = Window2d::square(1, 1, 1);
+  EXPECT_FALSE(Im2col(l, Shape{3, 4, 5}, Shape{2, 6, 7}).columns_are_input());
 }
 
 }  // namespace
