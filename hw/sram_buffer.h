@@ -24,13 +24,17 @@ class SramBuffer {
   void resize(std::size_t words) { words_.assign(words, Word{}); }
   void reset_counters() { reads_ = writes_ = 0; }
 
+  // An address outside the words sized for the layer is a model error,
+  // never a silent read or write past them: it throws, naming the buffer.
   Word read(std::size_t address) {
+    if (address >= words_.size()) out_of_range("read", address);
     ++reads_;
     return words_[address];
   }
   // Counts n reads made directly through words() (a vector read in one pass).
   void count_reads(std::int64_t n) { reads_ += n; }
   void write(std::size_t address, Word value) {
+    if (address >= words_.size()) out_of_range("write", address);
     ++writes_;
     words_[address] = value;
   }
@@ -52,6 +56,10 @@ class SramBuffer {
   std::vector<Word>& words() { return words_; }
 
  private:
+  [[noreturn]] __attribute__((cold, noinline)) void out_of_range(const char* what, std::size_t address) const {
+    throw Error(name_ + ": " + what + " of word " + std::to_string(address) + " outside its " +
+                std::to_string(words_.size()) + " words (capacity " + std::to_string(capacity_) + ")");
+  }
   std::string name_;
   std::int64_t capacity_ = 0;
   int banks_ = 1;

@@ -135,13 +135,14 @@ const Backend& backend() {
   return b;
 }
 
-// Short reductions over few output channels (a depthwise convolution's
-// K of 9 and N of 1 per group) run faster in the plain loop than through a
-// library call; a K of 8-31 over 8 or more channels (the first 1x1
-// convolutions of MobileNetV2) 5-7x faster in the library (measured with
-// both on 1024x96x16, 256x144x24, 256x8x9, 1024x16x3 and 16x1x9).
+// Short reductions over one output channel (a depthwise convolution's K
+// of 9 and N of 1 per group) or of K < 8 run faster in the plain loop than
+// through a library call; a K of 8-31 over 4 or more channels (lenet5's
+// first convolution, the first 1x1 convolutions of MobileNetV2) 5-8x
+// faster in the library (measured with both on 784x6x25, 1024x96x16,
+// 256x144x24, 256x8x9, 1024x16x3, 1024x1x9 and 16x1x9).
 bool use_library(int n_count, int k_count) {
-  return (k_count >= 32 || (n_count >= 8 && k_count >= 8)) && backend().onednn;
+  return (k_count >= 32 || (n_count >= 4 && k_count >= 8)) && backend().onednn;
 }
 
 }  // namespace

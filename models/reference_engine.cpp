@@ -163,23 +163,35 @@ void ReferenceEngine::compute_layer(int li, const std::vector<const std::vector<
       const Im2col im2col = model_.arch.im2col(li);
       const auto pad = static_cast<std::int8_t>(constants_[i].zero_point[0]);
       acc.resize(static_cast<std::size_t>(g.m) * g.n);
-      // The K x M operand: the input itself for a Linear or 1x1 layer, else
-      // im2col's columns.
+      // A grouped convolution runs one GEMM per group on its K- and
+      // N-columns: the structural zeros outside the groups add nothing
+      // (docs/quantization.md). The operand is K x M — the input itself for
+      // a Linear or 1x1 layer, else im2col's columns — except for a grouped
+      // layer of fewer than 16 output pixels (late depthwise layers), whose
+      // per-group plain loops run faster on M x K rows (measured: 960 groups
+      // of 4x1x9, 13 against 26 us; of 16x1x9, 41 against 30 us).
       thread_local std::vector<std::int8_t> operand;
-      const std::int8_t* at = x.data();
-      if (!im2col.columns_are_input()) {
-        operand.resize(static_cast<std::size_t>(g.m) * g.k);
-        im2col.gather_columns(x.data(), pad, operand.data());
-        at = operand.data();
-      }
-      // A grouped convolution runs one GEMM per group on its K-rows of the
-      // operand and its N-rows and K-columns of the weights: the structural
-      // zeros outside the groups add nothing (docs/quantization.md).
       const int kg = g.k_per_group(), ng = g.n_per_group();
-      for (int grp = 0; grp < g.groups; ++grp) {
-        const std::size_t k0 = static_cast<std::size_t>(grp) * kg, n0 = static_cast<std::size_t>(grp) * ng;
-        gemm_s8s8s32_kxm(g.m, ng, kg, at + k0 * g.m, g.m, q.weight.data() + n0 * g.k + k0, g.k,
-                         effective_bias_[i].data() + n0, acc.data() + n0 * g.m);
+      const std::int8_t* w = q.weight.data();
+      const std::int32_t* bias = effective_bias_[i].data();
+      if (g.groups > 1 && g.m < 16) {
+        operand.resize(static_cast<std::size_t>(g.m) * g.k);
+        im2col_s8(x.data(), im2col, g, pad, operand.data());
+        for (int grp = 0; grp < g.groups; ++grp) {
+          const std::size_t k0 = static_cast<std::size_t>(grp) * kg, n0 = static_cast<std::size_t>(grp) * ng;
+          gemm_s8s8s32_strided(g.m, ng, kg, operand.data() + k0, g.k, w + n0 * g.k + k0, g.k, bias + n0, acc.data() + n0 * g.m);
+        }
+      } else {
+        const std::int8_t* at = x.data();
+        if (!im2col.columns_are_input()) {
+          operand.resize(static_cast<std::size_t>(g.m) * g.k);
+          im2col.gather_columns(x.data(), pad, operand.data());
+          at = operand.data();
+        }
+        for (int grp = 0; grp < g.groups; ++grp) {
+          const std::size_t k0 = static_cast<std::size_t>(grp) * kg, n0 = static_cast<std::size_t>(grp) * ng;
+          gemm_s8s8s32_kxm(g.m, ng, kg, at + k0 * g.m, g.m, w + n0 * g.k + k0, g.k, bias + n0, acc.data() + n0 * g.m);
+        }
       }
       y.resize(acc.size());
       for (int n = 0; n < g.n; ++n) {

@@ -6,6 +6,7 @@
 
 #include "hw/accelerator.h"
 #include "hw/fold_schedule.h"
+#include "hw/sram_buffer.h"
 #include "models/model_file.h"
 #include "models/random.h"
 #include "models/reference_engine.h"
@@ -435,6 +436,25 @@ TEST(LayerStats, TotalsAreSumsOfCountsAndRatiosOfSums) {
 }
 
 // Module tests of the array's edge buffers (plain C++ blocks inside PeArray).
+// An address past the words a layer sized is an error naming the buffer,
+// in every build (not only under the address sanitizer); nothing is counted.
+TEST(SramBuffer, AnAddressOutsideItsWordsThrowsNamingTheBuffer) {
+  SramBuffer<std::int32_t> buffer;
+  buffer.configure("accumulator", 64, 4);
+  buffer.resize(16);
+  buffer.write(15, 7);
+  EXPECT_EQ(buffer.read(15), 7);
+  try {
+    buffer.read(16);
+    FAIL() << "a read past the words did not throw";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "accumulator: read of word 16 outside its 16 words (capacity 64)");
+  }
+  EXPECT_THROW(buffer.write(1u << 20, 1), Error);
+  EXPECT_EQ(buffer.reads(), 1);
+  EXPECT_EQ(buffer.writes(), 1);
+}
+
 TEST(SkewBuffer, RowRDelaysItsOperandAndTagsByRCycles) {
   const int R = 5;
   SkewBuffer skew;
