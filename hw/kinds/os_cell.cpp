@@ -139,6 +139,30 @@ class OsCell {
   const FoldTiming& at_;
 };
 
+// A PE's sum of output (v0 + row, c0 + c) of fold f over its first `terms` K-steps.
+Holding output_holding(const Fold& f, int row, int c, int terms) {
+  Holding h;
+  h.kind = Holding::Kind::kPartialSum;
+  h.m = f.v0 + row;
+  h.n = f.c0 + c;
+  h.k = f.k0;
+  h.terms = terms;
+  h.fold = f.index;
+  return h;
+}
+
+// The live interval of row r's drain tag in fold f, at the register row r's
+// feed of cycle t passes at edge(t): from the fold's first vector to the
+// row's own drain, or, in a row the fold does not use, while the rows above
+// pass theirs.
+template <typename Edge>
+void add_drain_live(std::vector<LiveInterval>& list, const Fold& f, int r, Edge&& edge) {
+  if (r < f.results)
+    add_live(list, edge(f.stream_start), edge(FoldTiming::drain_feed(f, r)) + 1);
+  else
+    add_live(list, edge(f.result_start), edge(f.result_start + f.results - 1) + 1);
+}
+
 Holding activation_holding(const RegisterOracle& o, const OsCell& cell, std::int64_t t, int r) {
   Holding h;
   const RegisterOracle::Slot v = cell.vector_at(t, r);
@@ -190,10 +214,7 @@ class OsOperand : public RegisterKind {
     if (c + 1 >= f.c_count) return;
     const auto edge = [&](std::int64_t t) { return s.at.pe_edge(t, r, c); };
     if (field_ == Field::kDrain) {
-      if (r < f.results)
-        add_live(list, edge(f.stream_start), edge(FoldTiming::drain_feed(f, r)) + 1);
-      else
-        add_live(list, edge(f.result_start), edge(f.result_start + f.results - 1) + 1);
+      add_drain_live(list, f, r, edge);
     } else if (r < f.results) {
       add_live(list, edge(f.stream_start), edge(f.stream_start + f.vectors - 1) + 1);
     }
@@ -212,14 +233,8 @@ class OsSkew : public RegisterKind {
       for (int st = 0; st < r; ++st) {
         auto& list = out[static_cast<std::size_t>(r) * (r - 1) / 2 + st];
         const auto edge = [&](std::int64_t t) { return s.at.skew_edge(t, st); };
-        for (const Fold& f : s.folds) {
-          // The operand and the drain tag: from the fold's first vector to
-          // the row's drain, or while rows above pass theirs.
-          if (r < f.results)
-            add_live(list, edge(f.stream_start), edge(FoldTiming::drain_feed(f, r)) + 1);
-          else
-            add_live(list, edge(f.result_start), edge(f.result_start + f.results - 1) + 1);
-        }
+        // The operand and the drain tag in one word: live as the tag is.
+        for (const Fold& f : s.folds) add_drain_live(list, f, r, edge);
       }
     return out;
   }
@@ -318,14 +333,7 @@ class OsPsum : public RegisterKind {
     const Fold* f = cell.next_drain(r, c, e);
     if (!f || r >= f->results || c >= f->c_count) return h;
     const int terms = cell.macs_by(*f, r, c, e);
-    if (terms == 0) return h;
-    h.kind = Holding::Kind::kPartialSum;
-    h.m = f->v0 + r;
-    h.n = f->c0 + c;
-    h.k = f->k0;
-    h.terms = terms;
-    h.fold = f->index;
-    return h;
+    return terms == 0 ? h : output_holding(*f, r, c, terms);
   }
   void effect(const RegisterOracle& o, std::int64_t index, std::int64_t e, std::int64_t before, std::int64_t after,
               std::vector<Change>& out) const override {
@@ -355,15 +363,7 @@ class OsOut : public RegisterKind {
   Holding holds(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
     const auto [r, c] = row_column(index, o.cols());
     const auto [f, i] = OsCell(o).out_slot(o.at().pe_feed_of(e, r, c), r);
-    Holding h;
-    if (!f || c >= f->c_count) return h;
-    h.kind = Holding::Kind::kPartialSum;
-    h.m = f->v0 + i;
-    h.n = f->c0 + c;
-    h.k = f->k0;
-    h.terms = f->vectors;
-    h.fold = f->index;
-    return h;
+    return !f || c >= f->c_count ? Holding{} : output_holding(*f, i, c, f->vectors);
   }
   void effect(const RegisterOracle& o, std::int64_t index, std::int64_t e, std::int64_t before, std::int64_t after,
               std::vector<Change>& out) const override {

@@ -11,19 +11,20 @@ namespace {
 
 using Holding = RegisterOracle::Holding;
 
-// Where instance `index` sits: the PE row whose sum it holds, the column,
-// and the vector's feed cycle whose sum it holds after edge e.
-struct PsumPlace {
-  int r = 0, c = 0;
-  std::int64_t t = 0;
-};
-
-class PsumPath : public RegisterKind {
+// psum of PE(r, c): the sum over rows 0..r of the vector fed at t, after
+// edge at.pe_edge(t, r, c). The bottom row's go into the de-skew (the last
+// column's is the array's output register the accumulator reads).
+class PePsum : public RegisterKind {
  public:
   using RegisterKind::RegisterKind;
-
+  LiveIntervals live(const LayerSchedule& s, const LayerGeometry&) const override {
+    return per_pe(s, [&](int r, int c, const Fold& f) {
+      if (c >= f.c_count) return LiveInterval{};
+      return streamed(f, [&](std::int64_t t) { return s.at.pe_edge(t, r, c); });
+    });
+  }
   Holding holds(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const PsumPlace p = place(o, index, e);
+    const Place p = place(o, index, e);
     const RegisterOracle::Slot s = o.slot_at(p.t);
     Holding h;
     if (!s.fold || p.c >= s.fold->c_count) return h;
@@ -36,7 +37,7 @@ class PsumPath : public RegisterKind {
     return h;
   }
   std::int64_t value(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
-    const PsumPlace p = place(o, index, e);
+    const Place p = place(o, index, e);
     const RegisterOracle::Slot s = o.slot_at(p.t);
     return s.fold ? o.partial(*s.fold, s.i, p.c, p.r + 1) : 0;
   }
@@ -44,31 +45,20 @@ class PsumPath : public RegisterKind {
               std::vector<RegisterOracle::Change>& out) const override {
     // The sum goes on down the column (or through the de-skew) into the
     // accumulator; an idle slot's or a column beyond N's is never accumulated.
-    const PsumPlace p = place(o, index, e);
+    const Place p = place(o, index, e);
     const RegisterOracle::Slot s = o.slot_at(p.t);
     if (!s.fold || p.c >= s.fold->c_count) return;
     out.push_back(o.change(s.fold->v0 + s.i, s.fold->c0 + p.c, delta32(before, after)));
   }
 
- protected:
-  virtual PsumPlace place(const RegisterOracle& o, std::int64_t index, std::int64_t e) const = 0;
-};
-
-// psum of PE(r, c): the sum over rows 0..r of the vector fed at t, after
-// edge at.pe_edge(t, r, c). The bottom row's go into the de-skew (the last
-// column's is the array's output register the accumulator reads).
-class PePsum : public PsumPath {
- public:
-  using PsumPath::PsumPath;
-  LiveIntervals live(const LayerSchedule& s, const LayerGeometry&) const override {
-    return per_pe(s, [&](int r, int c, const Fold& f) {
-      if (c >= f.c_count) return LiveInterval{};
-      return streamed(f, [&](std::int64_t t) { return s.at.pe_edge(t, r, c); });
-    });
-  }
-
- protected:
-  PsumPlace place(const RegisterOracle& o, std::int64_t index, std::int64_t e) const override {
+ private:
+  // Where instance `index` sits: its PE row and column, and the feed cycle
+  // of the vector whose sum it holds after edge e.
+  struct Place {
+    int r = 0, c = 0;
+    std::int64_t t = 0;
+  };
+  static Place place(const RegisterOracle& o, std::int64_t index, std::int64_t e) {
     const auto [r, c] = row_column(index, o.cols());
     return {r, c, o.at().pe_feed_of(e, r, c)};
   }
