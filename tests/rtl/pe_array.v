@@ -1,7 +1,8 @@
 // A weight-stationary PE array as docs/hardware.md specifies it ("The PE and
 // the dataflow"): R x C PEs, the input skew chains (row r has r stages,
 // stage 0 takes the feed) and the output de-skew chains (column c has
-// C-1-c stages, stage 0 takes the bottom PE's psum from before the edge).
+// C-1-c stages, stage 0 takes the bottom PE's psum from before the edge);
+// the chains are array_edges.vh, shared with pe_array_os.v.
 // Synthesizable Verilog-2005. Register arrays are flat, indexed as the
 // register map indexes them (PE r*C+c; skew r(r-1)/2+s; de-skew column by
 // column, stage by stage), so that a trace or a fault names them the same way.
@@ -49,46 +50,14 @@ module pe_array #(
   reg skew_propagate[0:SK-1];
   reg signed [31:0] deskew[0:DK-1];
 
-  // The flip mask for register `index` of kind `kind` at this edge.
-  function automatic [31:0] flip(input en, input [3:0] sel_kind, input [31:0] sel_index, input [31:0] mask,
-                                 input [3:0] kind, input [31:0] index);
-    flip = (en && sel_kind == kind && sel_index == index) ? mask : 32'd0;
-  endfunction
+  // Every row's feed carries the same weight-select tag.
+  wire [R-1:0] feed_tag = {R{feed_propagate}};
+  wire signed [31:0] bottom[0:C-1];
+  `include "array_edges.vh"
 
-  // What enters PE(r, 0): row 0 straight from the feed, row r >= 1 from the
-  // last of its r skew stages.
-  wire signed [7:0] row_a[0:R-1];
-  wire row_valid[0:R-1];
-  wire row_propagate[0:R-1];
-  genvar r, c, s;
+  genvar r, c;
   generate
     for (r = 0; r < R; r = r + 1) begin : rows
-      if (r == 0) begin : feed
-        assign row_a[r] = feed_a[7:0];
-        assign row_valid[r] = feed_valid[0];
-        assign row_propagate[r] = feed_propagate;
-      end else begin : chain
-        localparam integer FIRST = (r * (r - 1)) / 2;
-        assign row_a[r] = skew_a[FIRST+r-1];
-        assign row_valid[r] = skew_valid[FIRST+r-1];
-        assign row_propagate[r] = skew_propagate[FIRST+r-1];
-        for (s = 0; s < r; s = s + 1) begin : stages
-          /* verilator lint_off UNUSEDSIGNAL */
-          wire [31:0] m = flip(flip_en, flip_kind, flip_index, flip_mask, 4'd7, FIRST + s);  // bits 0-9 used
-          /* verilator lint_on UNUSEDSIGNAL */
-          always @(posedge clk) begin
-            if (s == 0) begin
-              skew_a[FIRST+s] <= feed_a[8*r+7:8*r] ^ m[7:0];
-              skew_valid[FIRST+s] <= feed_valid[r] ^ m[8];
-              skew_propagate[FIRST+s] <= feed_propagate ^ m[9];
-            end else begin
-              skew_a[FIRST+s] <= skew_a[FIRST+s-1] ^ m[7:0];
-              skew_valid[FIRST+s] <= skew_valid[FIRST+s-1] ^ m[8];
-              skew_propagate[FIRST+s] <= skew_propagate[FIRST+s-1] ^ m[9];
-            end
-          end
-        end
-      end
       for (c = 0; c < C; c = c + 1) begin : cols
         localparam integer I = r * C + c;
         // Inputs from the left (or the skew) and from above (or the feed).
@@ -124,32 +93,15 @@ module pe_array #(
         end
       end
     end
-    for (c = 0; c < C; c = c + 1) begin : deskews
-      localparam integer FIRST = c * (C - 1) - (c * (c - 1)) / 2;
-      localparam integer STAGES = C - 1 - c;
-      for (s = 0; s < STAGES; s = s + 1) begin : stages
-        wire [31:0] m = flip(flip_en, flip_kind, flip_index, flip_mask, 4'd8, FIRST + s);
-        always @(posedge clk)
-          if (s == 0) deskew[FIRST+s] <= psum[(R-1)*C+c] ^ m;
-          else deskew[FIRST+s] <= deskew[FIRST+s-1] ^ m;
-      end
-      if (STAGES == 0) begin : direct
-        assign aligned[32*c+31:32*c] = psum[(R-1)*C+c];
-      end else begin : staged
-        assign aligned[32*c+31:32*c] = deskew[FIRST+STAGES-1];
-      end
+    for (c = 0; c < C; c = c + 1) begin : outputs
+      assign bottom[c] = psum[(R-1)*C+c];
     end
   endgenerate
 
   // Power-on state: all registers zero (the model resets them before a layer).
   integer i;
-  initial begin
+  initial
     for (i = 0; i < N; i = i + 1) begin
       a[i] = 0; psum[i] = 0; w0[i] = 0; w1[i] = 0; d[i] = 0; propagate[i] = 0; valid[i] = 0;
     end
-    for (i = 0; i < SK; i = i + 1) begin
-      skew_a[i] = 0; skew_valid[i] = 0; skew_propagate[i] = 0;
-    end
-    for (i = 0; i < DK; i = i + 1) deskew[i] = 0;
-  end
 endmodule

@@ -3,17 +3,9 @@
 // fold: preload in schedule cycles 0..R-1 with the latch in R-1, vector i in
 // R+i), applies at most one bit flip through the saboteur port, and writes
 // the CSV trace of docs/traces.md (array registers only) after every rising
-// edge. The controller is one boundary register ahead of the array: edge e
-// consumes the feed of schedule cycle e-1.
-//
-// Stimulus file (+stimulus=FILE), whitespace-separated decimal integers, as
-// `isimdl fold-trace --stimulus` writes it:
-//   R C M K N EDGES
-//   FAULT_CYCLE FAULT_KIND FAULT_INDEX FAULT_MASK    (FAULT_CYCLE -1: none)
-//   W[n][k] for n < N, k < K                         (N*K values)
-//   A[m][k] for m < M, k < K                         (M*K values)
-// Trace: +trace=FILE; +notrace runs without writing one (for speed runs);
-// +cycles=N simulates only the first N edges.
+// edge. The stimulus file, the run and the trace are tb_common.vh's; this
+// file holds what is the weight-stationary fold's own: the feed, the checks
+// of the stimulus (K <= R and N <= C held, M streamed) and w0/w1.
 `timescale 1ns / 1ps
 /* verilator lint_off WIDTH */
 /* verilator lint_off UNUSEDSIGNAL */
@@ -21,6 +13,7 @@
 module tb_pe_array;
   parameter R = 4;
   parameter C = 4;
+  localparam NAME = "tb_pe_array";
   localparam MAXW = 4096, MAXA = 1 << 20;
 
   reg clk = 0;
@@ -39,12 +32,7 @@ module tb_pe_array;
       .latch(latch), .latch_select(latch_select), .flip_en(flip_en), .flip_kind(flip_kind),
       .flip_index(flip_index), .flip_mask(flip_mask), .aligned(aligned));
 
-  integer W[0:MAXW-1];
-  integer A[0:MAXA-1];
-  integer fr, fc, M, K, N, edges, fault_cycle, fault_kind, fault_index, fault_mask;
-  integer fd, out, e, r, c, s, n, i, dummy;
-  reg [1023:0] stimulus_path, trace_path;
-  integer tracing, limit;
+  `include "tb_common.vh"
 
   // The feed of schedule cycle t.
   task set_feed(input integer tf);
@@ -71,79 +59,25 @@ module tb_pe_array;
     end
   endtask
 
-  task write_trace(input integer ec);
+  // One fold, scalesim timing: compute cycles 2R + C + M - 3, plus 5 of drain.
+  task check_stimulus;
     begin
-      for (i = 0; i < R * C; i = i + 1) begin
-        r = i / C;
-        c = i % C;
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.a,%0d", ec, r, c, dut.a[i]);
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.psum,%0d", ec, r, c, dut.psum[i]);
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.w0,%0d", ec, r, c, dut.w0[i]);
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.w1,%0d", ec, r, c, dut.w1[i]);
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.d,%0d", ec, r, c, dut.d[i]);
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.propagate,%0d", ec, r, c, dut.propagate[i]);
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.valid,%0d", ec, r, c, dut.valid[i]);
+      if (fr != R || fc != C || K > R || N > C) begin
+        $fatal(1, "tb_pe_array: stimulus is for a %0dx%0d array (K %0d, N %0d, M %0d); this build is %0dx%0d", fr, fc, K,
+                 N, M, R, C);
       end
-      for (r = 1; r < R; r = r + 1)
-        for (s = 0; s < r; s = s + 1) begin
-          i = r * (r - 1) / 2 + s;
-          $fdisplay(out, "%0d,array.skew_%0d_%0d.a,%0d", ec, r, s, dut.skew_a[i]);
-          $fdisplay(out, "%0d,array.skew_%0d_%0d.valid,%0d", ec, r, s, dut.skew_valid[i]);
-          $fdisplay(out, "%0d,array.skew_%0d_%0d.propagate,%0d", ec, r, s, dut.skew_propagate[i]);
-        end
-      i = 0;
-      for (c = 0; c < C - 1; c = c + 1)
-        for (s = 0; s < C - 1 - c; s = s + 1) begin
-          $fdisplay(out, "%0d,array.deskew_%0d_%0d.psum,%0d", ec, c, s, dut.deskew[i]);
-          i = i + 1;
-        end
+      if (edges != 2 * R + C + M + 2) begin
+        $fatal(1, "tb_pe_array: the stimulus says %0d cycles; one fold of %0d vectors takes %0d", edges, M,
+                 2 * R + C + M + 2);
+      end
     end
   endtask
 
-  initial begin
-    if (!$value$plusargs("stimulus=%s", stimulus_path)) begin
-      $fatal(1, "tb_pe_array: give +stimulus=FILE");
+  task write_cell_trace(input integer ec, input integer pe);
+    begin
+      $fdisplay(out, "%0d,array.pe_%0d_%0d.w0,%0d", ec, pe / C, pe % C, dut.w0[pe]);
+      $fdisplay(out, "%0d,array.pe_%0d_%0d.w1,%0d", ec, pe / C, pe % C, dut.w1[pe]);
     end
-    if (!$value$plusargs("trace=%s", trace_path)) trace_path = "rtl_trace.csv";
-    fd = $fopen(stimulus_path, "r");
-    if (fd == 0) begin
-      $fatal(1, "tb_pe_array: cannot open %0s", stimulus_path);
-    end
-    dummy = $fscanf(fd, "%d %d %d %d %d %d", fr, fc, M, K, N, edges);
-    dummy = $fscanf(fd, "%d %d %d %d", fault_cycle, fault_kind, fault_index, fault_mask);
-    if (fr != R || fc != C || K > R || N > C || N * K > MAXW || M * K > MAXA) begin
-      $fatal(1, "tb_pe_array: stimulus is for a %0dx%0d array (K %0d, N %0d, M %0d); this build is %0dx%0d", fr, fc, K, N,
-               M, R, C);
-    end
-    // One fold, scalesim timing: compute cycles 2R + C + M - 3, plus 5 of drain.
-    if (edges != 2 * R + C + M + 2) begin
-      $fatal(1, "tb_pe_array: the stimulus says %0d cycles; one fold of %0d vectors takes %0d", edges, M, 2 * R + C + M + 2);
-    end
-    for (n = 0; n < N * K; n = n + 1) dummy = $fscanf(fd, "%d", W[n]);
-    for (n = 0; n < M * K; n = n + 1) dummy = $fscanf(fd, "%d", A[n]);
-    $fclose(fd);
-    tracing = !$test$plusargs("notrace");
-    if ($value$plusargs("cycles=%d", limit) && limit < edges) edges = limit;
-    if (tracing) begin
-      out = $fopen(trace_path, "w");
-      $fdisplay(out, "cycle,register,value");
-    end
-    flip_en = 0;
-    flip_kind = 0;
-    flip_index = 0;
-    flip_mask = 0;
-    set_feed(-1);
-    for (e = 0; e < edges; e = e + 1) begin
-      set_feed(e - 1);
-      flip_en = e == fault_cycle;
-      flip_kind = fault_kind;
-      flip_index = fault_index;
-      flip_mask = fault_mask;
-      #5 clk = 1;
-      #1 if (tracing) write_trace(e);
-      #4 clk = 0;
-    end
-    if (tracing) $fclose(out);
-    $finish;
-  end
+  endtask
+
 endmodule

@@ -3,16 +3,10 @@
 // schedule cycle i into every used row, the weight of column c in cycle
 // i + c into the top, the drain tag of row r in cycle K + r), applies at most
 // one bit flip through the saboteur port, and writes the CSV trace of
-// docs/traces.md (array registers only) after every rising edge. Edge e
-// consumes the feed of schedule cycle e-1, as in tb_pe_array.v.
-//
-// Stimulus file (+stimulus=FILE), as `isimdl fold-trace --dataflow os
-// --stimulus` writes it:
-//   R C M K N EDGES                                  (M <= R rows, N <= C columns held, K streamed)
-//   FAULT_CYCLE FAULT_KIND FAULT_INDEX FAULT_MASK    (FAULT_CYCLE -1: none)
-//   W[n][k] for n < N, k < K                         (N*K values)
-//   A[m][k] for m < M, k < K                         (M*K values)
-// Trace: +trace=FILE; +notrace runs without writing one.
+// docs/traces.md (array registers only) after every rising edge. The
+// stimulus file (`isimdl fold-trace --dataflow os --stimulus`: M <= R rows
+// and N <= C columns held, K streamed), the run and the trace are
+// tb_common.vh's; this file holds the fold's feed, its checks and out.
 `timescale 1ns / 1ps
 /* verilator lint_off WIDTH */
 /* verilator lint_off UNUSEDSIGNAL */
@@ -20,7 +14,8 @@
 module tb_pe_array_os;
   parameter R = 4;
   parameter C = 4;
-  localparam MAXV = 1 << 20;
+  localparam NAME = "tb_pe_array_os";
+  localparam MAXW = 1 << 20, MAXA = 1 << 20;
 
   reg clk = 0;
   reg [8*R-1:0] feed_a;
@@ -35,12 +30,7 @@ module tb_pe_array_os;
       .clk(clk), .feed_a(feed_a), .feed_valid(feed_valid), .feed_drain(feed_drain), .feed_d(feed_d),
       .flip_en(flip_en), .flip_kind(flip_kind), .flip_index(flip_index), .flip_mask(flip_mask), .aligned(aligned));
 
-  integer W[0:MAXV-1];
-  integer A[0:MAXV-1];
-  integer fr, fc, M, K, N, edges, fault_cycle, fault_kind, fault_index, fault_mask;
-  integer fd, out, e, r, c, s, n, i, dummy;
-  reg [1023:0] stimulus_path, trace_path;
-  integer tracing;
+  `include "tb_common.vh"
 
   // The feed of schedule cycle t.
   task set_feed(input integer tf);
@@ -61,79 +51,23 @@ module tb_pe_array_os;
     end
   endtask
 
-  task write_trace(input integer ec);
+  // One fold: the last result row (M - 1) is written R + C + 2 edges after
+  // its drain time K + M - 1.
+  task check_stimulus;
     begin
-      for (i = 0; i < R * C; i = i + 1) begin
-        r = i / C;
-        c = i % C;
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.a,%0d", ec, r, c, dut.a[i]);
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.psum,%0d", ec, r, c, dut.psum[i]);
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.d,%0d", ec, r, c, dut.d[i]);
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.propagate,%0d", ec, r, c, dut.propagate[i]);
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.valid,%0d", ec, r, c, dut.valid[i]);
-        $fdisplay(out, "%0d,array.pe_%0d_%0d.out,%0d", ec, r, c, dut.out[i]);
+      if (fr != R || fc != C || M > R || N > C) begin
+        $fatal(1, "tb_pe_array_os: stimulus is for a %0dx%0d array (M %0d, N %0d, K %0d); this build is %0dx%0d", fr,
+                 fc, M, N, K, R, C);
       end
-      for (r = 1; r < R; r = r + 1)
-        for (s = 0; s < r; s = s + 1) begin
-          i = r * (r - 1) / 2 + s;
-          $fdisplay(out, "%0d,array.skew_%0d_%0d.a,%0d", ec, r, s, dut.skew_a[i]);
-          $fdisplay(out, "%0d,array.skew_%0d_%0d.valid,%0d", ec, r, s, dut.skew_valid[i]);
-          $fdisplay(out, "%0d,array.skew_%0d_%0d.propagate,%0d", ec, r, s, dut.skew_propagate[i]);
-        end
-      i = 0;
-      for (c = 0; c < C - 1; c = c + 1)
-        for (s = 0; s < C - 1 - c; s = s + 1) begin
-          $fdisplay(out, "%0d,array.deskew_%0d_%0d.psum,%0d", ec, c, s, dut.deskew[i]);
-          i = i + 1;
-        end
+      if (edges != K + M + R + C + 2) begin
+        $fatal(1, "tb_pe_array_os: the stimulus says %0d cycles; one fold of K %0d and M %0d takes %0d", edges, K, M,
+                 K + M + R + C + 2);
+      end
     end
   endtask
 
-  initial begin
-    if (!$value$plusargs("stimulus=%s", stimulus_path)) begin
-      $fatal(1, "tb_pe_array_os: give +stimulus=FILE");
-    end
-    if (!$value$plusargs("trace=%s", trace_path)) trace_path = "rtl_trace.csv";
-    fd = $fopen(stimulus_path, "r");
-    if (fd == 0) begin
-      $fatal(1, "tb_pe_array_os: cannot open %0s", stimulus_path);
-    end
-    dummy = $fscanf(fd, "%d %d %d %d %d %d", fr, fc, M, K, N, edges);
-    dummy = $fscanf(fd, "%d %d %d %d", fault_cycle, fault_kind, fault_index, fault_mask);
-    if (fr != R || fc != C || M > R || N > C || N * K > MAXV || M * K > MAXV) begin
-      $fatal(1, "tb_pe_array_os: stimulus is for a %0dx%0d array (M %0d, N %0d, K %0d); this build is %0dx%0d", fr, fc,
-               M, N, K, R, C);
-    end
-    // One fold: the last result row (M - 1) is written R + C + 2 edges after
-    // its drain time K + M - 1.
-    if (edges != K + M + R + C + 2) begin
-      $fatal(1, "tb_pe_array_os: the stimulus says %0d cycles; one fold of K %0d and M %0d takes %0d", edges, K, M,
-               K + M + R + C + 2);
-    end
-    for (n = 0; n < N * K; n = n + 1) dummy = $fscanf(fd, "%d", W[n]);
-    for (n = 0; n < M * K; n = n + 1) dummy = $fscanf(fd, "%d", A[n]);
-    $fclose(fd);
-    tracing = !$test$plusargs("notrace");
-    if (tracing) begin
-      out = $fopen(trace_path, "w");
-      $fdisplay(out, "cycle,register,value");
-    end
-    flip_en = 0;
-    flip_kind = 0;
-    flip_index = 0;
-    flip_mask = 0;
-    set_feed(-1);
-    for (e = 0; e < edges; e = e + 1) begin
-      set_feed(e - 1);
-      flip_en = e == fault_cycle;
-      flip_kind = fault_kind;
-      flip_index = fault_index;
-      flip_mask = fault_mask;
-      #5 clk = 1;
-      #1 if (tracing) write_trace(e);
-      #4 clk = 0;
-    end
-    if (tracing) $fclose(out);
-    $finish;
-  end
+  task write_cell_trace(input integer ec, input integer pe);
+    $fdisplay(out, "%0d,array.pe_%0d_%0d.out,%0d", ec, pe / C, pe % C, dut.out[pe]);
+  endtask
+
 endmodule
