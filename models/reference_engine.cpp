@@ -149,6 +149,55 @@ void ReferenceEngine::run_layer(int li, InferenceTrace& trace) const {
   compute_layer(li, inputs, trace.acc[i], trace.out[i]);
 }
 
+namespace {
+
+// Max pooling, as pool() defines it (the largest value at the window's
+// positions inside the input), computed separably: each input row padded
+// with -128 (which never exceeds a value inside, and is pool()'s start), the
+// maximum over the kernel's columns for every output column, then over the
+// kernel's rows. No branch per tap; the same bits as pool().
+void max_pool(const Window2d& w, const Shape& in, const Shape& out, const std::int8_t* x, std::int8_t* y) {
+  const int rows = (out.h - 1) * w.stride_h + (w.kernel_h - 1) * w.dilation_h + 1;
+  const int cols = (out.w - 1) * w.stride_w + (w.kernel_w - 1) * w.dilation_w + 1;
+  thread_local std::vector<std::int8_t> padded, row_max;
+  padded.resize(static_cast<std::size_t>(cols));
+  row_max.resize(static_cast<std::size_t>(rows) * out.w);
+  std::int8_t* __restrict p = padded.data();
+  for (int c = 0; c < in.c; ++c) {
+    const std::int8_t* plane = x + static_cast<std::size_t>(c) * in.h * in.w;
+    for (int r = 0; r < rows; ++r) {
+      std::int8_t* __restrict m = row_max.data() + static_cast<std::size_t>(r) * out.w;
+      const int yy = r - w.pad_top;
+      if (yy < 0 || yy >= in.h) {
+        std::fill(m, m + out.w, std::int8_t{-128});
+        continue;
+      }
+      const std::int8_t* row = plane + static_cast<std::size_t>(yy) * in.w;
+      for (int i = 0; i < cols; ++i) {
+        const int xx = i - w.pad_left;
+        p[i] = xx >= 0 && xx < in.w ? row[xx] : std::int8_t{-128};
+      }
+      for (int ox = 0; ox < out.w; ++ox) {
+        const std::int8_t* q = p + static_cast<std::ptrdiff_t>(ox) * w.stride_w;
+        std::int8_t best = q[0];
+        for (int b = 1; b < w.kernel_w; ++b) best = std::max(best, q[static_cast<std::ptrdiff_t>(b) * w.dilation_w]);
+        m[ox] = best;
+      }
+    }
+    for (int oy = 0; oy < out.h; ++oy) {
+      std::int8_t* __restrict o = y + (static_cast<std::size_t>(c) * out.h + oy) * out.w;
+      const std::int8_t* first = row_max.data() + static_cast<std::size_t>(oy) * w.stride_h * out.w;
+      std::copy(first, first + out.w, o);
+      for (int a = 1; a < w.kernel_h; ++a) {
+        const std::int8_t* m = first + static_cast<std::size_t>(a) * w.dilation_h * out.w;
+        for (int ox = 0; ox < out.w; ++ox) o[ox] = std::max(o[ox], m[ox]);
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void ReferenceEngine::compute_layer(int li, const std::vector<const std::vector<std::int8_t>*>& inputs,
                                     std::vector<std::int32_t>& acc, std::vector<std::int8_t>& y) const {
   const auto i = static_cast<std::size_t>(li);
@@ -210,6 +259,9 @@ void ReferenceEngine::compute_layer(int li, const std::vector<const std::vector<
       lookup(constants_[i].table.data(), x.data(), x.size(), y.data());
       break;
     case LayerKind::kMaxPool2d:
+      y.resize(out.size());
+      max_pool(l.window, model_.arch.output_shape(l.input), out, x.data(), y.data());
+      break;
     case LayerKind::kAvgPool2d: {
       y.resize(out.size());
       const std::int8_t* xp = x.data();
