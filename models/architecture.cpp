@@ -132,10 +132,14 @@ bool Im2col::columns_are_input() const {
                     w.pad_left == 0 && out_.h == in_.h && out_.w == in_.w);
 }
 
-void Im2col::gather_columns(const std::int8_t* x, std::int8_t pad, std::int8_t* columns) const {
+void Im2col::gather_columns(const std::int8_t* x, std::int8_t pad, std::int8_t* columns, std::size_t ldc) const {
   const std::size_t m_count = static_cast<std::size_t>(out_.h) * out_.w;
+  if (ldc == 0) ldc = m_count;
   if (!conv_) {  // a Linear layer: K x 1, the input itself
-    std::copy(x, x + in_.size(), columns);
+    if (ldc == 1)
+      std::copy(x, x + in_.size(), columns);
+    else
+      for (std::size_t k = 0; k < in_.size(); ++k) columns[k * ldc] = x[k];
     return;
   }
   const Window2d& w = window_;
@@ -154,7 +158,7 @@ void Im2col::gather_columns(const std::int8_t* x, std::int8_t pad, std::int8_t* 
   // Plain loops, not library calls: late layers' output rows are 2-8 bytes.
   for (int c = 0; c < in_.c; ++c)
     for (int i = 0; i < w.kernel_h; ++i)
-      for (int j = 0; j < w.kernel_w; ++j, columns += m_count) {
+      for (int j = 0; j < w.kernel_w; ++j, columns += ldc) {
         const int x_off = j * w.dilation_w - w.pad_left, stride = w.stride_w;
         const int lo = ox_lo[static_cast<std::size_t>(j)], hi = ox_hi[static_cast<std::size_t>(j)];
         for (int oy = 0; oy < out_.h; ++oy) {

@@ -163,8 +163,10 @@ class Im2col {
   // output row at a time (a contiguous copy where the stride is 1): far
   // fewer and longer copies than the M x K gather for 3x3 kernels, and none
   // at all when columns_are_input() — then the input tensor (C x H x W) is
-  // already the K x M operand.
-  void gather_columns(const std::int8_t* x, std::int8_t pad, std::int8_t* columns) const;
+  // already the K x M operand. Row k is written at columns + k * ldc
+  // (ldc = 0: M, rows back to back; larger: one image's columns of a
+  // batch's operand, ReferenceEngine::compute_layers).
+  void gather_columns(const std::int8_t* x, std::int8_t pad, std::int8_t* columns, std::size_t ldc = 0) const;
   bool columns_are_input() const;
   // input_element(m, k) for k in [k0, k0 + count), into out[0..count):
   // the address generator of the controller, walking (c, i, j) without a

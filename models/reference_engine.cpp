@@ -294,6 +294,48 @@ void ReferenceEngine::compute_layer(int li, const std::vector<const std::vector<
   }
 }
 
+void ReferenceEngine::compute_layers(int li, const std::vector<std::vector<const std::vector<std::int8_t>*>>& inputs,
+                                     const std::vector<std::vector<std::int8_t>*>& out) const {
+  if (out.size() != inputs.size())
+    throw Error(fmt::format("layer {}: {} images' inputs but {} outputs", li, inputs.size(), out.size()));
+  thread_local std::vector<std::int32_t> acc;
+  const std::size_t count = inputs.size();
+  std::size_t per = 1;  // images per GEMM
+  GemmShape g;
+  if (model_.arch.has_weights(li)) {
+    g = model_.arch.gemm(li);
+    if (g.groups == 1) per = static_cast<std::size_t>(std::max(1, kBatchColumns / g.m));
+  }
+  const auto i = static_cast<std::size_t>(li);
+  const QuantizedLayer& q = model_.layers[i];
+  const Im2col im2col = per > 1 ? model_.arch.im2col(li) : Im2col();
+  thread_local std::vector<std::int8_t> operand;
+  for (std::size_t b0 = 0; b0 < count; b0 += per) {
+    const std::size_t images = std::min(per, count - b0);
+    if (images == 1) {
+      compute_layer(li, inputs[b0], acc, *out[b0]);
+      continue;
+    }
+    // Image b's columns are columns [b * M, (b + 1) * M) of every operand row.
+    const std::size_t m = static_cast<std::size_t>(g.m), columns = images * m;
+    const auto pad = static_cast<std::int8_t>(constants_[i].zero_point[0]);
+    operand.resize(static_cast<std::size_t>(g.k) * columns);
+    for (std::size_t b = 0; b < images; ++b)
+      im2col.gather_columns(inputs[b0 + b].at(0)->data(), pad, operand.data() + b * m, columns);
+    acc.resize(static_cast<std::size_t>(g.n) * columns);
+    gemm_s8s8s32_kxm(static_cast<int>(columns), g.n, g.k, operand.data(), static_cast<int>(columns), q.weight.data(), g.k,
+                     effective_bias_[i].data(), acc.data());
+    for (std::size_t b = 0; b < images; ++b) {
+      std::vector<std::int8_t>& y = *out[b0 + b];
+      y.resize(static_cast<std::size_t>(g.n) * m);
+      for (int n = 0; n < g.n; ++n)
+        requantize_span(acc.data() + static_cast<std::size_t>(n) * columns + b * m, m,
+                        q.multiplier[static_cast<std::size_t>(n)], q.output.zero_point, q.fused_relu,
+                        y.data() + static_cast<std::size_t>(n) * m);
+    }
+  }
+}
+
 int ReferenceEngine::top1(const std::vector<std::int8_t>& logits) {
   return static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }

@@ -186,13 +186,19 @@ NaiveTrace naive_run(const QuantizedModel& model, const std::uint8_t* pixels) {
   return t;
 }
 
+// Every layer of the engine against the naive implementation on `images`
+// images, run image by image (run) and for all images at once
+// (compute_layers, whose GEMMs take several images' columns side by side).
 void expect_engine_matches_naive(const QuantizedModel& model, int images) {
   ReferenceEngine engine(model);
-  InferenceTrace trace;
+  std::vector<InferenceTrace> traces(static_cast<std::size_t>(images));
+  std::vector<NaiveTrace> naives;
   for (int img = 0; img < images; ++img) {
     const std::uint8_t* pixels = mnist_subset().images.image(img);
+    InferenceTrace& trace = traces[static_cast<std::size_t>(img)];
     engine.run(pixels, trace);
-    const NaiveTrace naive = naive_run(model, pixels);
+    naives.push_back(naive_run(model, pixels));
+    const NaiveTrace& naive = naives.back();
     for (int li = 0; li < model.arch.size(); ++li) {
       const auto i = static_cast<std::size_t>(li);
       ASSERT_EQ(trace.out[i].size(), naive.out[i].size());
@@ -200,6 +206,28 @@ void expect_engine_matches_naive(const QuantizedModel& model, int images) {
         ASSERT_EQ(trace.out[i][e], naive.out[i][e]) << "image " << img << " layer " << li << " element " << e;
       for (std::size_t e = 0; e < naive.acc[i].size(); ++e)
         ASSERT_EQ(trace.acc[i][e], naive.acc[i][e]) << "image " << img << " layer " << li << " accumulator " << e;
+    }
+  }
+  // All images at once, each layer from the (checked) tensors before it.
+  std::vector<std::vector<std::int8_t>> outs(static_cast<std::size_t>(images));
+  for (int li = 0; li < model.arch.size(); ++li) {
+    const auto i = static_cast<std::size_t>(li);
+    std::vector<std::vector<const std::vector<std::int8_t>*>> inputs;
+    std::vector<std::vector<std::int8_t>*> out;
+    for (int img = 0; img < images; ++img) {
+      const InferenceTrace& t = traces[static_cast<std::size_t>(img)];
+      inputs.emplace_back();
+      for (const int from : model.arch.layer(li).inputs())
+        inputs.back().push_back(from < 0 ? &t.input : &t.out[static_cast<std::size_t>(from)]);
+      out.push_back(&outs[static_cast<std::size_t>(img)]);
+    }
+    engine.compute_layers(li, inputs, out);
+    for (int img = 0; img < images; ++img) {
+      const std::vector<int>& expected = naives[static_cast<std::size_t>(img)].out[i];
+      const std::vector<std::int8_t>& got = outs[static_cast<std::size_t>(img)];
+      ASSERT_EQ(got.size(), expected.size()) << "layer " << li;
+      for (std::size_t e = 0; e < got.size(); ++e)
+        ASSERT_EQ(got[e], expected[e]) << "all images at once: image " << img << " layer " << li << " element " << e;
     }
   }
 }
