@@ -316,8 +316,10 @@ FaultRecord evaluate_fault(FaultSimulator& simulator, const MnistSplit& data, co
   FaultRecord r;
   r.fault_index = index;
   r.site = site;
+  thread_local std::vector<FaultResult> results;
+  simulator.run_fast(site, config.images.begin, config.images.end, results);
   for (int image = config.images.begin; image < config.images.end; ++image) {
-    const FaultResult f = simulator.run_fast(site, image);
+    const FaultResult& f = results[static_cast<std::size_t>(image - config.images.begin)];
     if (image == config.images.begin) r.injection = f.injection;
     ++r.outcomes[static_cast<std::size_t>(f.outcome)];
     if (f.outcome != Outcome::kDue) ++r.died[static_cast<std::size_t>(f.died)];

@@ -248,12 +248,89 @@ void DeltaPropagator::delta_layer(const InferenceTrace& golden, int l) {
 }
 
 void DeltaPropagator::propagate(const InferenceTrace& golden, int layer, const TensorDelta& changed, Result& result) {
+  propagate(std::vector<Job>{Job{&golden, layer, &changed, &result}});
+}
+
+void DeltaPropagator::propagate(const std::vector<Job>& jobs) {
+  tails_.clear();
+  for (const Job& job : jobs) {
+    if (!job.golden || !job.changed || !job.result) throw Error("delta propagation: a job without its trace, change or result");
+    propagate_sparse(job);
+  }
+  run_tails();
+}
+
+bool DeltaPropagator::only_whole_from(int l, const std::vector<int>& live) const {
+  return std::all_of(live.begin(), live.end(), [&](int t) { return liveness_.last_reader(t) < l || is_whole(t); });
+}
+
+void DeltaPropagator::run_tails() {
+  if (tails_.empty()) return;
+  const int count = model_.arch.size();
+  int first = count;
+  for (const Tail& t : tails_) first = std::min(first, t.from);
+  std::vector<std::vector<const std::vector<std::int8_t>*>> inputs;
+  std::vector<std::vector<std::int8_t>*> out;
+  std::vector<Tail*> members;
+  for (int l = first; l < count; ++l) {
+    const auto li = static_cast<std::size_t>(l);
+    const std::vector<int>& reads = inputs_[li];
+    inputs.clear();
+    out.clear();
+    members.clear();
+    for (Tail& t : tails_) {
+      if (t.done || t.from > l) continue;
+      if (std::none_of(reads.begin(), reads.end(), [&](int r) { return r >= 0 && !t.faulty[static_cast<std::size_t>(r)].empty(); }))
+        continue;  // every input golden: so is the output
+      inputs.emplace_back();
+      for (const int r : reads) {
+        const auto ri = static_cast<std::size_t>(r);
+        inputs.back().push_back(r < 0 ? &t.golden->input : t.faulty[ri].empty() ? &t.golden->out[ri] : &t.faulty[ri]);
+      }
+      members.push_back(&t);
+    }
+    if (!members.empty()) {
+      if (tail_out_.size() < members.size()) tail_out_.resize(members.size());
+      for (std::size_t j = 0; j < members.size(); ++j) out.push_back(&tail_out_[j]);
+      engine_.compute_layers(l, inputs, out);
+      const std::int64_t macs = model_.arch.has_weights(l) ? model_.arch.gemm(l).useful_macs() : 0;
+      for (std::size_t j = 0; j < members.size(); ++j) {
+        Tail& t = *members[j];
+        ++t.result->whole_layers;
+        t.result->macs += macs;
+        if (*out[j] != t.golden->out[li]) {
+          std::swap(t.faulty[li], *out[j]);
+          t.live.push_back(l);
+        }
+      }
+    }
+    for (Tail& t : tails_) {
+      if (t.done || t.from > l) continue;
+      if (!liveness_.alive_after(l, t.live)) {
+        t.result->died = l;
+        t.done = true;
+      }
+      // What no later layer reads is dropped (the logits are read last).
+      for (const int r : reads)
+        if (r >= 0 && liveness_.last_reader(r) == l) std::vector<std::int8_t>().swap(t.faulty[static_cast<std::size_t>(r)]);
+    }
+  }
+  for (Tail& t : tails_) t.result->logits = t.faulty.back().empty() ? t.golden->logits() : t.faulty.back();
+  tails_.clear();
+}
+
+void DeltaPropagator::propagate_sparse(const Job& job) {
+  const InferenceTrace& golden = *job.golden;
+  const int layer = job.layer;
+  const TensorDelta& changed = *job.changed;
+  Result& result = *job.result;
   const int count = model_.arch.size();
   if (layer < 0 || layer >= count) throw Error(fmt::format("delta propagation: no layer {}", layer));
   if (golden.out.size() != static_cast<std::size_t>(count))
     throw Error("delta propagation: the golden trace does not belong to this model");
   result.delta_layers = result.region_layers = result.region_copies = result.dense_layers = result.whole_layers = 0;
   result.macs = 0;
+  result.tail_from = -1;
   if (++epoch_ == 0) {  // wrapped: forget every old overlay
     for (auto& s : stamp_) std::fill(s.begin(), s.end(), 0);
     std::fill(whole_.begin(), whole_.end(), 0);
@@ -273,6 +350,19 @@ void DeltaPropagator::propagate(const InferenceTrace& golden, int layer, const T
   result.died = -1;
   if (!liveness_.alive_after(layer, live)) result.died = layer;
   for (int l = layer + 1; l < count && result.died < 0; ++l) {
+    if (only_whole_from(l, live)) {
+      // From here on every reader of the change reads a whole tensor: the
+      // rest is the dense tail, run with the other jobs' (run_tails).
+      Tail& tail = tails_.emplace_back();
+      tail.golden = &golden;
+      tail.result = &result;
+      tail.from = result.tail_from = l;
+      tail.live = live;
+      tail.faulty.resize(static_cast<std::size_t>(count));
+      for (const int t : live)
+        if (liveness_.last_reader(t) >= l) std::swap(tail.faulty[static_cast<std::size_t>(t)], full_[static_cast<std::size_t>(t)]);
+      return;
+    }
     const LayerSpec& spec = model_.arch.layer(l);
     const std::vector<int>& inputs = inputs_[static_cast<std::size_t>(l)];
     const bool touched = std::any_of(inputs.begin(), inputs.end(), [&](int t) { return differs(t); });

@@ -107,10 +107,32 @@ class DeltaPropagator {
     // of the delta way, GEMM MACs of regions and of Conv2d/Linear layers
     // computed whole (a measure of the work against an inference's).
     std::int64_t macs = 0;
+    // The layer from which the change was carried on as a dense tail (every
+    // tensor it still changed held whole), computed together with the
+    // other jobs' tails; -1 when it died or reached the logits before.
+    int tail_from = -1;
   };
   // `changed`: the elements of golden.out[layer] the fault changed (not
   // empty; each differing from golden).
   void propagate(const InferenceTrace& golden, int layer, const TensorDelta& changed, Result& result);
+
+  // One change of a batch: its image's golden trace, the layer it changed,
+  // the changed elements (as above) and where its result goes.
+  struct Job {
+    const InferenceTrace* golden = nullptr;
+    int layer = 0;
+    const TensorDelta* changed = nullptr;
+    Result* result = nullptr;
+  };
+  // Several changes at once — one fault on each of a campaign's images.
+  // Each is carried on as propagate() carries it until every tensor it
+  // still changes is held whole; from there its tail is the engine's dense
+  // computation of every layer that reads a changed tensor, and the tails
+  // of all jobs run layer by layer together (ReferenceEngine::
+  // compute_layers: one GEMM over all of their columns, the weights read
+  // once). The same results as one job at a time; propagate() is a batch
+  // of one.
+  void propagate(const std::vector<Job>& jobs);
 
   const ChangeLiveness& liveness() const { return liveness_; }
 
@@ -147,6 +169,25 @@ class DeltaPropagator {
   // Per layer output held whole (whole_[t] == epoch_): its faulty values in full_[t].
   std::vector<std::uint32_t> whole_;
   std::vector<std::vector<std::int8_t>> full_;
+
+  // A job whose change is held whole: what its dense tail needs.
+  struct Tail {
+    const InferenceTrace* golden = nullptr;
+    Result* result = nullptr;
+    int from = 0;           // its first layer
+    std::vector<int> live;  // layers whose output differs (ChangeLiveness)
+    // Per layer output: its faulty values when they differ from golden, else empty.
+    std::vector<std::vector<std::int8_t>> faulty;
+    bool done = false;
+  };
+  std::vector<Tail> tails_;
+  std::vector<std::vector<std::int8_t>> tail_out_;
+  // Carries one job's change until it dies, reaches the logits, or is held
+  // whole everywhere it is still read (then appends its Tail to tails_).
+  void propagate_sparse(const Job& job);
+  // True when every changed tensor read at layer l or later is held whole.
+  bool only_whole_from(int l, const std::vector<int>& live) const;
+  void run_tails();
 
   void set(int t, std::int64_t e, std::int8_t v);
   std::int8_t read(const InferenceTrace& golden, int t, std::int64_t e) const;

@@ -68,19 +68,23 @@ std::size_t trace_bytes(const InferenceTrace& t) {
 
 }  // namespace
 
-const InferenceTrace& FaultSimulator::golden(int image) {
+const InferenceTrace& FaultSimulator::golden(int image) { return *golden_shared(image); }
+
+std::shared_ptr<const InferenceTrace> FaultSimulator::golden_shared(int image) {
   auto it = golden_.find(image);
   if (it != golden_.end()) {
     it->second.used = ++clock_;
     return it->second.value;
   }
+  auto trace = std::make_shared<InferenceTrace>();
+  runner_.engine().run(data_.images, image, *trace);
   auto& slot = golden_[image];
-  runner_.engine().run(data_.images, image, slot.value);
-  slot.bytes = trace_bytes(slot.value);
+  slot.value = trace;
+  slot.bytes = trace_bytes(*trace);
   slot.used = ++clock_;
   golden_bytes_ += slot.bytes;
   evict(golden_, image, golden_bytes_, budget_);
-  return slot.value;
+  return trace;
 }
 
 LayerOracle& FaultSimulator::context(int layer, int image) {
@@ -103,11 +107,47 @@ LayerOracle& FaultSimulator::context(int layer, int image) {
 }
 
 FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {
-  const InferenceTrace& g = golden(image);
-  FaultResult r;
-  const auto layer = static_cast<std::size_t>(fault.layer);
+  std::vector<FaultResult> results;
+  run_fast(fault, image, image + 1, results);
+  return std::move(results.front());
+}
+
+void FaultSimulator::run_fast(const FaultSite& fault, int first, int end, std::vector<FaultResult>& results) {
   if (fault.layer < 0 || fault.layer >= model_.arch.size() || !model_.arch.has_weights(fault.layer))
     throw Error("fault layer " + std::to_string(fault.layer) + " is not a layer that runs on the array");
+  if (first > end) throw Error(fmt::format("images [{}, {}): the first is past the end", first, end));
+  results.assign(static_cast<std::size_t>(end - first), FaultResult{});
+  LayerChange change;
+  for (int b0 = first; b0 < end; b0 += kBatchImages) {
+    const int b1 = std::min(end, b0 + kBatchImages);
+    pending_.clear();
+    for (int image = b0; image < b1; ++image) {
+      FaultResult& r = results[static_cast<std::size_t>(image - first)];
+      if (!layer_change(fault, image, r, change)) continue;
+      std::shared_ptr<const InferenceTrace> g = golden_shared(image);
+      if (finish_here(fault, *g, change, r)) continue;
+      Pending& p = pending_.emplace_back();
+      p.index = image - first;
+      p.golden = std::move(g);
+      p.delta.clear();
+      for (const auto& [e, v] : change.out) p.delta.push(e, v);
+    }
+    if (pending_.empty()) continue;
+    // Only what the change touches is recomputed (models/delta_propagation.h).
+    jobs_.clear();
+    for (Pending& p : pending_) jobs_.push_back({p.golden.get(), fault.layer, &p.delta, &p.propagated});
+    propagator_.propagate(jobs_);
+    for (const Pending& p : pending_) {
+      propagated_macs_ += p.propagated.macs;
+      finish_propagated(*p.golden, p.propagated, results[static_cast<std::size_t>(p.index)]);
+    }
+  }
+}
+
+bool FaultSimulator::layer_change(const FaultSite& fault, int image, FaultResult& r, LayerChange& change) {
+  const auto layer = static_cast<std::size_t>(fault.layer);
+  change.acc.clear();
+  change.out.clear();
   if (analytic_) {
     // The fault's software-level equivalent (hw/fault_equivalent.h): its
     // exact effect on the layer's accumulators and outputs, without
@@ -116,30 +156,32 @@ FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {
     const FaultEquivalent eq = fault_equivalent(ctx, fault);
     if (eq.expressible) {
       r.injection = eq.injection;
+      const InferenceTrace& g = golden(image);
       if (eq.dead()) {
         // Dead value: the layer, and so the logits, stay golden.
         r.died = is_array_side(fault.group) ? DeathPoint::kArray : DeathPoint::kAccumulator;
         r.logits = g.logits();
         r.top1 = ReferenceEngine::top1(r.logits);
-        return r;
+        return false;
       }
-      return finish(fault, image, equivalent_change(eq, ctx.job, g.acc[layer], g.out[layer]), r);
+      change = equivalent_change(eq, ctx.job, g.acc[layer], g.out[layer]);
+      return true;
     }
   }
+  const InferenceTrace& g = golden(image);
   work_ = g;  // layers before the faulty one hold exactly these values
   try {
     runner_.run_array_layer(fault.layer, work_, nullptr, &fault, &r.injection);
   } catch (const WatchdogError&) {
     r.outcome = Outcome::kDue;
     r.died = DeathPoint::kNotApplicable;
-    return r;
+    return false;
   }
-  LayerChange change;
   for (std::size_t e = 0; e < g.acc[layer].size(); ++e)
     if (work_.acc[layer][e] != g.acc[layer][e]) change.acc.emplace_back(static_cast<std::int64_t>(e), work_.acc[layer][e]);
   for (std::size_t e = 0; e < g.out[layer].size(); ++e)
     if (work_.out[layer][e] != g.out[layer][e]) change.out.emplace_back(static_cast<std::int64_t>(e), work_.out[layer][e]);
-  return finish(fault, image, change, r);
+  return true;
 }
 
 namespace {
@@ -158,8 +200,7 @@ DeathPoint death_point_of(const Architecture& arch, int l) {
 
 }  // namespace
 
-FaultResult FaultSimulator::finish(const FaultSite& fault, int image, const LayerChange& change, FaultResult r) {
-  const InferenceTrace& g = golden(image);
+bool FaultSimulator::finish_here(const FaultSite& fault, const InferenceTrace& g, const LayerChange& change, FaultResult& r) {
   const auto layer = static_cast<std::size_t>(fault.layer);
   if (change.out.empty()) {
     // Nothing left the layer: the logits are golden.
@@ -181,32 +222,29 @@ FaultResult FaultSimulator::finish(const FaultSite& fault, int image, const Laye
     r.logits = g.logits();
     r.top1 = ReferenceEngine::top1(r.logits);
     r.outcome = Outcome::kMasked;
-    return r;
+    return true;
   }
-  int died = -1;
-  if (incremental_) {
-    // Only what the change touches is recomputed (models/delta_propagation.h).
-    delta_.clear();
-    for (const auto& [e, v] : change.out) delta_.push(e, v);
-    propagator_.propagate(g, fault.layer, delta_, propagated_);
-    propagated_macs_ += propagated_.macs;
-    died = propagated_.died;
-    r.logits = propagated_.logits;
-  } else {
-    // The dense tail: every later layer recomputed on a copy of the golden trace.
-    work_ = g;
-    for (const auto& [e, a] : change.acc) work_.acc[layer][static_cast<std::size_t>(e)] = a;
-    for (const auto& [e, v] : change.out) work_.out[layer][static_cast<std::size_t>(e)] = v;
-    runner_.engine().run_from(fault.layer + 1, work_);
-    died = propagator_.liveness().dies_at(fault.layer, [&](int t) {
-      return work_.out[static_cast<std::size_t>(t)] != g.out[static_cast<std::size_t>(t)];
-    });
-    r.logits = work_.logits();
-  }
-  r.died = died < 0 ? DeathPoint::kLogits : death_point_of(model_.arch, died);
+  if (incremental_) return false;
+  // The dense tail: every later layer recomputed on a copy of the golden trace.
+  work_ = g;
+  for (const auto& [e, a] : change.acc) work_.acc[layer][static_cast<std::size_t>(e)] = a;
+  for (const auto& [e, v] : change.out) work_.out[layer][static_cast<std::size_t>(e)] = v;
+  runner_.engine().run_from(fault.layer + 1, work_);
+  const int died = propagator_.liveness().dies_at(fault.layer, [&](int t) {
+    return work_.out[static_cast<std::size_t>(t)] != g.out[static_cast<std::size_t>(t)];
+  });
+  DeltaPropagator::Result dense;
+  dense.died = died;
+  dense.logits = work_.logits();
+  finish_propagated(g, dense, r);
+  return true;
+}
+
+void FaultSimulator::finish_propagated(const InferenceTrace& g, const DeltaPropagator::Result& p, FaultResult& r) {
+  r.died = p.died < 0 ? DeathPoint::kLogits : death_point_of(model_.arch, p.died);
+  r.logits = p.logits;
   r.top1 = ReferenceEngine::top1(r.logits);
   r.outcome = classify(g.logits(), r.logits);
-  return r;
 }
 
 FaultResult FaultSimulator::run_full(const FaultSite& fault, int image) {

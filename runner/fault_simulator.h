@@ -71,6 +71,13 @@ class FaultSimulator {
   // Bytes the caches hold now.
   std::size_t cached_bytes() const { return golden_bytes_ + context_bytes_; }
   FaultResult run_fast(const FaultSite& fault, int image);
+  // One fault on every image of [first, end): results[i] is run_fast(fault,
+  // first + i), bit for bit. The images' changes that spread over whole
+  // tensors are carried on together (DeltaPropagator's batch of jobs), up
+  // to kBatchImages images at a time, so that they share each late layer's
+  // GEMM and its weights are read once per batch instead of once per image.
+  void run_fast(const FaultSite& fault, int first, int end, std::vector<FaultResult>& results);
+  static constexpr int kBatchImages = 128;
   // Analytic classification of the fast path is on by default; off, every
   // fault is simulated (the benchmark compares the two).
   void set_analytic(bool on) { analytic_ = on; }
@@ -87,12 +94,28 @@ class FaultSimulator {
   NetworkRunner runner_;
   // What the fast path needs of a faulty layer for one image, built once.
   LayerOracle& context(int layer, int image);
-  FaultResult finish(const FaultSite& fault, int image, const LayerChange& change, FaultResult r);
+  // The golden trace, shared: a batch keeps the traces of its images while
+  // the cache may drop them.
+  std::shared_ptr<const InferenceTrace> golden_shared(int image);
+  // The fault's effect on its layer's accumulators and outputs for one
+  // image; false when that already decides r (a dead value, a detected fault).
+  bool layer_change(const FaultSite& fault, int image, FaultResult& r, LayerChange& change);
+  // Decides r when nothing left the layer or the tail is dense (set_incremental(false)); else false.
+  bool finish_here(const FaultSite& fault, const InferenceTrace& g, const LayerChange& change, FaultResult& r);
+  // r from the propagation's faulty logits and death layer.
+  void finish_propagated(const InferenceTrace& g, const DeltaPropagator::Result& p, FaultResult& r);
   bool analytic_ = true;
   bool incremental_ = true;
   DeltaPropagator propagator_;
-  TensorDelta delta_;
-  DeltaPropagator::Result propagated_;
+  // A batch's images whose change leaves the faulty layer.
+  struct Pending {
+    int index = 0;  // into the results
+    std::shared_ptr<const InferenceTrace> golden;
+    TensorDelta delta;
+    DeltaPropagator::Result propagated;
+  };
+  std::vector<Pending> pending_;
+  std::vector<DeltaPropagator::Job> jobs_;
   std::int64_t propagated_macs_ = 0;
   template <typename T>
   struct Cached {
@@ -100,7 +123,7 @@ class FaultSimulator {
     std::size_t bytes = 0;
     std::uint64_t used = 0;
   };
-  std::map<int, Cached<InferenceTrace>> golden_;
+  std::map<int, Cached<std::shared_ptr<const InferenceTrace>>> golden_;
   std::map<std::pair<int, int>, Cached<std::unique_ptr<LayerOracle>>> contexts_;
   std::size_t budget_ = kDefaultCacheBudget;
   std::size_t golden_bytes_ = 0, context_bytes_ = 0;
