@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -154,6 +155,48 @@ void Im2col::gather_columns(const std::int8_t* x, std::int8_t pad, std::int8_t* 
     int& hi = ox_hi[static_cast<std::size_t>(j)];
     while (lo < hi && lo * w.stride_w + x_off < 0) ++lo;
     while (hi > lo && (hi - 1) * w.stride_w + x_off >= in_.w) --hi;
+  }
+  if (columns_are_input()) {  // a 1x1 convolution of stride 1: each row is one input channel
+    for (int c = 0; c < in_.c; ++c, columns += ldc) std::memcpy(columns, x + static_cast<std::size_t>(c) * m_count, m_count);
+    return;
+  }
+  if (w.stride_h == 1 && w.stride_w == 1 && out_.w == in_.w) {
+    // Stride 1, output rows as wide as input rows ("same" padding): row k
+    // is the input channel shifted by the tap's offset, so the rows inside
+    // the input are one contiguous copy, after which the columns that fall
+    // into the padding (lo/hi) are overwritten with the pad value.
+    const std::size_t width = static_cast<std::size_t>(out_.w);
+    for (int c = 0; c < in_.c; ++c) {
+      const std::int8_t* plane = x + static_cast<std::size_t>(c) * in_.h * in_.w;
+      for (int i = 0; i < w.kernel_h; ++i) {
+        const int y_off = i * w.dilation_h - w.pad_top;
+        const int oy_lo = std::min(out_.h, std::max(0, -y_off));
+        const int oy_hi = std::max(oy_lo, std::min(out_.h, in_.h - y_off));
+        for (int j = 0; j < w.kernel_w; ++j, columns += ldc) {
+          const int x_off = j * w.dilation_w - w.pad_left;
+          const int lo = ox_lo[static_cast<std::size_t>(j)], hi = ox_hi[static_cast<std::size_t>(j)];
+          if (lo >= hi || oy_lo == oy_hi) {
+            std::memset(columns, pad, m_count);
+            continue;
+          }
+          std::memset(columns, pad, static_cast<std::size_t>(oy_lo) * width);
+          std::memset(columns + static_cast<std::size_t>(oy_hi) * width, pad, static_cast<std::size_t>(out_.h - oy_hi) * width);
+          // dst[oy * W + ox] = plane[(oy + y_off) * W + ox + x_off] for ox in [lo, hi): between the
+          // first and the last of these, one copy (its source stays inside the plane).
+          const std::ptrdiff_t d0 = static_cast<std::ptrdiff_t>(oy_lo) * out_.w + lo;
+          const std::ptrdiff_t d1 = static_cast<std::ptrdiff_t>(oy_hi - 1) * out_.w + hi;
+          const std::ptrdiff_t shift = static_cast<std::ptrdiff_t>(y_off) * in_.w + x_off;
+          std::memcpy(columns + d0, plane + d0 + shift, static_cast<std::size_t>(d1 - d0));
+          if (lo > 0 || hi < out_.w)
+            for (int oy = oy_lo; oy < oy_hi; ++oy) {
+              std::int8_t* row = columns + static_cast<std::size_t>(oy) * width;
+              for (int ox = 0; ox < lo; ++ox) row[ox] = pad;
+              for (int ox = hi; ox < out_.w; ++ox) row[ox] = pad;
+            }
+        }
+      }
+    }
+    return;
   }
   // Plain loops, not library calls: late layers' output rows are 2-8 bytes.
   for (int c = 0; c < in_.c; ++c)

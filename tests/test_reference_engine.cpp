@@ -484,5 +484,51 @@ TEST(Im2col, GatherEqualsTheElementwiseDefinition) {
   EXPECT_FALSE(Im2col(l, Shape{3, 4, 5}, Shape{2, 6, 7}).columns_are_input());
 }
 
+// The column gather (K x M, its rows ldc apart inside a wider operand, as
+// ReferenceEngine::compute_layers places one image's columns among
+// others') against the element-wise definition, over windows of every
+// kind: kernels 1-5, strides 1-2, dilations 1-2, symmetric and asymmetric
+// padding, planes from 1x1 to 9x8 — each of gather_columns' ways (1x1
+// identity, stride-1 shifted copies, the general loop) and their edges
+// (taps entirely in the padding). Bytes outside the columns stay untouched.
+TEST(Im2col, ColumnsInsideAWiderOperandEqualTheDefinition) {
+  Random random(5);
+  int cases = 0;
+  for (int kernel : {1, 2, 3, 5})
+    for (int stride : {1, 2})
+      for (int dilation : {1, 2})
+        for (int pad : {0, 1, 2, 4})
+          for (const auto& [h, wd] : {std::pair{1, 1}, std::pair{2, 2}, std::pair{4, 4}, std::pair{3, 7}, std::pair{9, 8}}) {
+            LayerSpec l;
+            l.kind = LayerKind::kConv2d, l.in_channels = 3, l.out_channels = 2;
+            l.window = Window2d::square(kernel, stride, pad);
+            l.window.dilation_h = l.window.dilation_w = dilation;
+            if (pad == 4) l.window.pad_top = 1, l.window.pad_left = 0, l.window.pad_bottom = 2, l.window.pad_right = 3;
+            const Shape in{3, h, wd};
+            const int oh = l.window.output_h(h), ow = l.window.output_w(wd);
+            if (oh <= 0 || ow <= 0) continue;
+            const Im2col im2col(l, in, Shape{2, oh, ow});
+            const std::size_t m = static_cast<std::size_t>(oh) * ow, k = static_cast<std::size_t>(3 * kernel * kernel);
+            std::vector<std::int8_t> x(in.size());
+            for (auto& v : x) v = static_cast<std::int8_t>(static_cast<int>(random.uniform_below(256)) - 128);
+            const std::size_t ldc = m + 5, offset = 2;
+            std::vector<std::int8_t> operand(k * ldc + offset, 99);
+            im2col.gather_columns(x.data(), -7, operand.data() + offset, ldc);
+            for (std::size_t kk = 0; kk < k; ++kk)
+              for (std::size_t mm = 0; mm < m; ++mm) {
+                const std::int64_t e = im2col.input_element(static_cast<int>(mm), static_cast<int>(kk));
+                ASSERT_EQ(operand[offset + kk * ldc + mm], e < 0 ? std::int8_t{-7} : x[static_cast<std::size_t>(e)])
+                    << "kernel " << kernel << " stride " << stride << " dilation " << dilation << " pad " << pad << " " << h << "x"
+                    << wd << " k " << kk << " m " << mm;
+              }
+            for (std::size_t i = 0; i < operand.size(); ++i)
+              if (i < offset || (i - offset) % ldc >= m) {
+                ASSERT_EQ(operand[i], 99) << "byte " << i << " outside the columns";
+              }
+            ++cases;
+          }
+  EXPECT_GT(cases, 200);
+}
+
 }  // namespace
 }  // namespace isimdl
