@@ -70,7 +70,7 @@ std::size_t trace_bytes(const InferenceTrace& t) {
 
 const InferenceTrace& FaultSimulator::golden(int image) { return *golden_shared(image); }
 
-std::shared_ptr<const InferenceTrace> FaultSimulator::golden_shared(int image) {
+const std::shared_ptr<const InferenceTrace>& FaultSimulator::golden_shared(int image) {
   auto it = golden_.find(image);
   if (it != golden_.end()) {
     it->second.used = ++clock_;
@@ -84,7 +84,7 @@ std::shared_ptr<const InferenceTrace> FaultSimulator::golden_shared(int image) {
   slot.used = ++clock_;
   golden_bytes_ += slot.bytes;
   evict(golden_, image, golden_bytes_, budget_);
-  return trace;
+  return slot.value;
 }
 
 LayerOracle& FaultSimulator::context(int layer, int image) {
@@ -107,44 +107,57 @@ LayerOracle& FaultSimulator::context(int layer, int image) {
 }
 
 FaultResult FaultSimulator::run_fast(const FaultSite& fault, int image) {
-  std::vector<FaultResult> results;
-  run_fast(fault, image, image + 1, results);
-  return std::move(results.front());
+  run_fast(fault, image, image + 1, one_);
+  return std::move(one_.front());
 }
 
 void FaultSimulator::run_fast(const FaultSite& fault, int first, int end, std::vector<FaultResult>& results) {
   if (fault.layer < 0 || fault.layer >= model_.arch.size() || !model_.arch.has_weights(fault.layer))
     throw Error("fault layer " + std::to_string(fault.layer) + " is not a layer that runs on the array");
   if (first > end) throw Error(fmt::format("images [{}, {}): the first is past the end", first, end));
-  results.assign(static_cast<std::size_t>(end - first), FaultResult{});
-  LayerChange change;
+  // Reset in place: the logits keep their capacity from call to call.
+  results.resize(static_cast<std::size_t>(end - first));
+  for (FaultResult& r : results) {
+    r.outcome = Outcome::kMasked;
+    r.died = DeathPoint::kArray;
+    r.top1 = -1;
+    r.logits.clear();
+    r.injection = InjectionRecord{};
+  }
+  LayerChange& change = change_;
   for (int b0 = first; b0 < end; b0 += kBatchImages) {
     const int b1 = std::min(end, b0 + kBatchImages);
-    pending_.clear();
+    // pending_[0, pending) is this batch's; the entries stay allocated from batch to batch.
+    std::size_t pending = 0;
     for (int image = b0; image < b1; ++image) {
       FaultResult& r = results[static_cast<std::size_t>(image - first)];
-      if (!layer_change(fault, image, r, change)) continue;
       std::shared_ptr<const InferenceTrace> g = golden_shared(image);
+      if (!layer_change(fault, image, *g, r, change)) continue;
       if (finish_here(fault, *g, change, r)) continue;
-      Pending& p = pending_.emplace_back();
+      if (pending_.size() == pending) pending_.emplace_back();
+      Pending& p = pending_[pending++];
       p.index = image - first;
       p.golden = std::move(g);
       p.delta.clear();
       for (const auto& [e, v] : change.out) p.delta.push(e, v);
     }
-    if (pending_.empty()) continue;
+    if (pending == 0) continue;
     // Only what the change touches is recomputed (models/delta_propagation.h).
     jobs_.clear();
-    for (Pending& p : pending_) jobs_.push_back({p.golden.get(), fault.layer, &p.delta, &p.propagated});
+    for (std::size_t i = 0; i < pending; ++i)
+      jobs_.push_back({pending_[i].golden.get(), fault.layer, &pending_[i].delta, &pending_[i].propagated});
     propagator_.propagate(jobs_);
-    for (const Pending& p : pending_) {
+    for (std::size_t i = 0; i < pending; ++i) {
+      Pending& p = pending_[i];
       propagated_macs_ += p.propagated.macs;
       finish_propagated(*p.golden, p.propagated, results[static_cast<std::size_t>(p.index)]);
+      p.golden.reset();  // the cache alone decides how long a trace is kept
     }
   }
 }
 
-bool FaultSimulator::layer_change(const FaultSite& fault, int image, FaultResult& r, LayerChange& change) {
+bool FaultSimulator::layer_change(const FaultSite& fault, int image, const InferenceTrace& g, FaultResult& r,
+                                  LayerChange& change) {
   const auto layer = static_cast<std::size_t>(fault.layer);
   change.acc.clear();
   change.out.clear();
@@ -156,7 +169,6 @@ bool FaultSimulator::layer_change(const FaultSite& fault, int image, FaultResult
     const FaultEquivalent eq = fault_equivalent(ctx, fault);
     if (eq.expressible) {
       r.injection = eq.injection;
-      const InferenceTrace& g = golden(image);
       if (eq.dead()) {
         // Dead value: the layer, and so the logits, stay golden.
         r.died = is_array_side(fault.group) ? DeathPoint::kArray : DeathPoint::kAccumulator;
@@ -168,7 +180,6 @@ bool FaultSimulator::layer_change(const FaultSite& fault, int image, FaultResult
       return true;
     }
   }
-  const InferenceTrace& g = golden(image);
   work_ = g;  // layers before the faulty one hold exactly these values
   try {
     runner_.run_array_layer(fault.layer, work_, nullptr, &fault, &r.injection);

@@ -96,10 +96,11 @@ class FaultSimulator {
   LayerOracle& context(int layer, int image);
   // The golden trace, shared: a batch keeps the traces of its images while
   // the cache may drop them.
-  std::shared_ptr<const InferenceTrace> golden_shared(int image);
+  // (The reference is the cache's: copy it to keep the trace.)
+  const std::shared_ptr<const InferenceTrace>& golden_shared(int image);
   // The fault's effect on its layer's accumulators and outputs for one
   // image; false when that already decides r (a dead value, a detected fault).
-  bool layer_change(const FaultSite& fault, int image, FaultResult& r, LayerChange& change);
+  bool layer_change(const FaultSite& fault, int image, const InferenceTrace& golden, FaultResult& r, LayerChange& change);
   // Decides r when nothing left the layer or the tail is dense (set_incremental(false)); else false.
   bool finish_here(const FaultSite& fault, const InferenceTrace& g, const LayerChange& change, FaultResult& r);
   // r from the propagation's faulty logits and death layer.
@@ -115,6 +116,8 @@ class FaultSimulator {
     DeltaPropagator::Result propagated;
   };
   std::vector<Pending> pending_;
+  LayerChange change_;
+  std::vector<FaultResult> one_;  // run_fast of one image
   std::vector<DeltaPropagator::Job> jobs_;
   std::int64_t propagated_macs_ = 0;
   template <typename T>
