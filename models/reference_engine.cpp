@@ -304,7 +304,7 @@ void ReferenceEngine::compute_layers(int li, const std::vector<std::vector<const
   GemmShape g;
   if (model_.arch.has_weights(li)) {
     g = model_.arch.gemm(li);
-    if (g.groups == 1) per = static_cast<std::size_t>(std::max(1, kBatchColumns / g.m));
+    per = static_cast<std::size_t>(std::max(1, kBatchColumns / g.m));
   }
   const auto i = static_cast<std::size_t>(li);
   const QuantizedLayer& q = model_.layers[i];
@@ -323,8 +323,13 @@ void ReferenceEngine::compute_layers(int li, const std::vector<std::vector<const
     for (std::size_t b = 0; b < images; ++b)
       im2col.gather_columns(inputs[b0 + b].at(0)->data(), pad, operand.data() + b * m, columns);
     acc.resize(static_cast<std::size_t>(g.n) * columns);
-    gemm_s8s8s32_kxm(static_cast<int>(columns), g.n, g.k, operand.data(), static_cast<int>(columns), q.weight.data(), g.k,
-                     effective_bias_[i].data(), acc.data());
+    // A grouped layer: one GEMM per group on its K-rows and N-columns, as compute_layer.
+    const int kg = g.k_per_group(), ng = g.n_per_group();
+    for (int grp = 0; grp < g.groups; ++grp) {
+      const std::size_t k0 = static_cast<std::size_t>(grp) * kg, n0 = static_cast<std::size_t>(grp) * ng;
+      gemm_s8s8s32_kxm(static_cast<int>(columns), ng, kg, operand.data() + k0 * columns, static_cast<int>(columns),
+                       q.weight.data() + n0 * g.k + k0, g.k, effective_bias_[i].data() + n0, acc.data() + n0 * columns);
+    }
     for (std::size_t b = 0; b < images; ++b) {
       std::vector<std::int8_t>& y = *out[b0 + b];
       y.resize(static_cast<std::size_t>(g.n) * m);

@@ -52,12 +52,13 @@ class ReferenceEngine {
                      std::vector<std::int8_t>& out) const;
   // The same layer for several images: inputs[b] and *out[b] as
   // compute_layer's for image b, with the same bits. A Conv2d or Linear
-  // layer without groups runs one GEMM over the columns of up to
+  // layer runs one GEMM (per group) over the columns of up to
   // kBatchColumns / M images side by side (a K x (M * images) operand),
   // reading its weights once for all of them: a late layer of a few output
   // pixels is bound by streaming its weights (ResNet-18's 4-pixel 3x3
-  // layers: 44 G MAC/s alone, 240 G MAC/s for 100 images). Other layers,
-  // and layers of kBatchColumns pixels or more, run image by image.
+  // layers: 44 G MAC/s alone, 240 G MAC/s for 100 images), and a late
+  // depthwise layer by its per-group calls. Other layers, and layers of
+  // kBatchColumns pixels or more, run image by image.
   static constexpr int kBatchColumns = 512;
   void compute_layers(int layer, const std::vector<std::vector<const std::vector<std::int8_t>*>>& inputs,
                       const std::vector<std::vector<std::int8_t>*>& out) const;
