@@ -402,20 +402,48 @@ bool lock_released(const std::string& db) {
   return false;
 }
 
+// Sets an environment variable until the end of the scope, then restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    const char* before = std::getenv(name);
+    had_ = before != nullptr;
+    if (had_) saved_ = before;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (had_)
+      setenv(name_, saved_.c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  bool had_ = false;
+  std::string saved_;
+};
+
 // Starts an MPI job. In the sanitizer build its ranks check memory errors
 // but not leaks: Open MPI does not free its own allocations at MPI_Finalize,
 // in components LeakSanitizer cannot name to suppress (isimdl's code is
-// leak-checked by every other campaign test).
+// leak-checked by every other campaign test). Open MPI keeps its session
+// files under $TMPDIR/ompi.<host>.<uid> — one fixed name for every job of
+// the machine, which two test runs at once would share and remove under
+// each other — so each job gets a directory of its own inside this test
+// process's (short: PMIx puts sockets there, whose paths must stay under
+// 108 bytes).
 pid_t spawn_mpi(const std::vector<std::string>& args, const std::string& log) {
-  const char* before = std::getenv("ASAN_OPTIONS");
-  const std::string saved = before ? before : "";
-  setenv("ASAN_OPTIONS", (saved.empty() ? std::string() : saved + ":").append("detect_leaks=0").c_str(), 1);
-  const pid_t pid = spawn(args, log);
-  if (before)
-    setenv("ASAN_OPTIONS", saved.c_str(), 1);
-  else
-    unsetenv("ASAN_OPTIONS");
-  return pid;
+  static int jobs = 0;
+  const std::filesystem::path tmp = isimdl::test_dir() / ("mpi" + std::to_string(jobs++));
+  std::filesystem::create_directories(tmp);
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  const ScopedEnv leaks("ASAN_OPTIONS", (asan && *asan ? std::string(asan) + ":" : std::string()) + "detect_leaks=0");
+  const ScopedEnv tmpdir("TMPDIR", tmp.string());
+  const ScopedEnv session("OMPI_MCA_orte_tmpdir_base", tmp.string());
+  return spawn(args, log);
 }
 
 // MPI (Open MPI from Debian): `mpirun -n 3 isimdl campaign` — rank 0 hands
