@@ -230,23 +230,18 @@ void ReferenceEngine::compute_layer(int li, const std::vector<const std::vector<
           im2col.gather_columns(x.data(), pad, operand.data());
         a = operand.data();
       }
-      const int kg = g.k_per_group(), ng = g.n_per_group();
-      for (int grp = 0; grp < g.groups; ++grp) {
-        const std::size_t k0 = static_cast<std::size_t>(grp) * kg, n0 = static_cast<std::size_t>(grp) * ng;
-        const std::int8_t* w = q.weight.data() + n0 * g.k + k0;
-        const std::int32_t* bias = effective_bias_[i].data() + n0;
-        if (rows)
-          gemm_s8s8s32_strided(g.m, ng, kg, a + k0, g.k, w, g.k, bias, acc.data() + n0 * g.m);
-        else
-          gemm_s8s8s32_kxm(g.m, ng, kg, a + k0 * g.m, g.m, w, g.k, bias, acc.data() + n0 * g.m);
+      if (rows) {
+        const int kg = g.k_per_group(), ng = g.n_per_group();
+        for (int grp = 0; grp < g.groups; ++grp) {
+          const std::size_t k0 = static_cast<std::size_t>(grp) * kg, n0 = static_cast<std::size_t>(grp) * ng;
+          gemm_s8s8s32_strided(g.m, ng, kg, a + k0, g.k, q.weight.data() + n0 * g.k + k0, g.k,
+                               effective_bias_[i].data() + n0, acc.data() + n0 * g.m);
+        }
+      } else {
+        gemm_columns(li, a, static_cast<std::size_t>(g.m), acc.data());
       }
       y.resize(acc.size());
-      for (int n = 0; n < g.n; ++n) {
-        const QuantizedMultiplier mult = q.multiplier[static_cast<std::size_t>(n)];
-        const std::int32_t* an = acc.data() + static_cast<std::size_t>(n) * g.m;
-        std::int8_t* yn = y.data() + static_cast<std::size_t>(n) * g.m;
-        requantize_span(an, static_cast<std::size_t>(g.m), mult, q.output.zero_point, q.fused_relu, yn);
-      }
+      requantize_columns(li, acc.data(), static_cast<std::size_t>(g.m), 0, y.data());
       break;
     }
     case LayerKind::kReLU:
@@ -307,7 +302,6 @@ void ReferenceEngine::compute_layers(int li, const std::vector<std::vector<const
     per = static_cast<std::size_t>(std::max(1, kBatchColumns / g.m));
   }
   const auto i = static_cast<std::size_t>(li);
-  const QuantizedLayer& q = model_.layers[i];
   const Im2col im2col = per > 1 ? model_.arch.im2col(li) : Im2col();
   thread_local std::vector<std::int8_t> operand;
   for (std::size_t b0 = 0; b0 < count; b0 += per) {
@@ -323,22 +317,37 @@ void ReferenceEngine::compute_layers(int li, const std::vector<std::vector<const
     for (std::size_t b = 0; b < images; ++b)
       im2col.gather_columns(inputs[b0 + b].at(0)->data(), pad, operand.data() + b * m, columns);
     acc.resize(static_cast<std::size_t>(g.n) * columns);
-    // A grouped layer: one GEMM per group on its K-rows and N-columns, as compute_layer.
-    const int kg = g.k_per_group(), ng = g.n_per_group();
-    for (int grp = 0; grp < g.groups; ++grp) {
-      const std::size_t k0 = static_cast<std::size_t>(grp) * kg, n0 = static_cast<std::size_t>(grp) * ng;
-      gemm_s8s8s32_kxm(static_cast<int>(columns), ng, kg, operand.data() + k0 * columns, static_cast<int>(columns),
-                       q.weight.data() + n0 * g.k + k0, g.k, effective_bias_[i].data() + n0, acc.data() + n0 * columns);
-    }
+    gemm_columns(li, operand.data(), columns, acc.data());
     for (std::size_t b = 0; b < images; ++b) {
       std::vector<std::int8_t>& y = *out[b0 + b];
       y.resize(static_cast<std::size_t>(g.n) * m);
-      for (int n = 0; n < g.n; ++n)
-        requantize_span(acc.data() + static_cast<std::size_t>(n) * columns + b * m, m,
-                        q.multiplier[static_cast<std::size_t>(n)], q.output.zero_point, q.fused_relu,
-                        y.data() + static_cast<std::size_t>(n) * m);
+      requantize_columns(li, acc.data(), columns, b * m, y.data());
     }
   }
+}
+
+void ReferenceEngine::gemm_columns(int li, const std::int8_t* at, std::size_t columns, std::int32_t* acc) const {
+  // A grouped convolution runs one GEMM per group on its K-rows and
+  // N-columns: the structural zeros outside the groups add nothing.
+  const GemmShape g = model_.arch.gemm(li);
+  const QuantizedLayer& q = model_.layers[static_cast<std::size_t>(li)];
+  const int kg = g.k_per_group(), ng = g.n_per_group();
+  for (int grp = 0; grp < g.groups; ++grp) {
+    const std::size_t k0 = static_cast<std::size_t>(grp) * kg, n0 = static_cast<std::size_t>(grp) * ng;
+    gemm_s8s8s32_kxm(static_cast<int>(columns), ng, kg, at + k0 * columns, static_cast<int>(columns),
+                     q.weight.data() + n0 * g.k + k0, g.k, effective_bias_[static_cast<std::size_t>(li)].data() + n0,
+                     acc + n0 * columns);
+  }
+}
+
+void ReferenceEngine::requantize_columns(int li, const std::int32_t* acc, std::size_t columns, std::size_t first,
+                                         std::int8_t* y) const {
+  const GemmShape g = model_.arch.gemm(li);
+  const QuantizedLayer& q = model_.layers[static_cast<std::size_t>(li)];
+  const auto m = static_cast<std::size_t>(g.m);
+  for (int n = 0; n < g.n; ++n)
+    requantize_span(acc + static_cast<std::size_t>(n) * columns + first, m, q.multiplier[static_cast<std::size_t>(n)],
+                    q.output.zero_point, q.fused_relu, y + static_cast<std::size_t>(n) * m);
 }
 
 int ReferenceEngine::top1(const std::vector<std::int8_t>& logits) {

@@ -105,6 +105,12 @@ class ReferenceEngine {
     assert(!t.empty());
     return t.data();
   }
+  // Conv2d/Linear layer li's accumulators, N x columns (row n at acc + n *
+  // columns), from a K x columns operand (row k at at + k * columns): one
+  // image's columns (columns = M) or several images' side by side.
+  void gemm_columns(int li, const std::int8_t* at, std::size_t columns, std::int32_t* acc) const;
+  // Columns [first, first + M) of those accumulators requantized into one image's N x M output.
+  void requantize_columns(int li, const std::int32_t* acc, std::size_t columns, std::size_t first, std::int8_t* y) const;
   const QuantizedModel& model_;
   std::vector<std::vector<std::int32_t>> effective_bias_;
   // Per layer: the zero points of its inputs (in inputs() order), a Clip's

@@ -124,7 +124,6 @@ void FaultSimulator::run_fast(const FaultSite& fault, int first, int end, std::v
     r.logits.clear();
     r.injection = InjectionRecord{};
   }
-  LayerChange& change = change_;
   for (int b0 = first; b0 < end; b0 += kBatchImages) {
     const int b1 = std::min(end, b0 + kBatchImages);
     // pending_[0, pending) is this batch's; the entries stay allocated from batch to batch.
@@ -132,14 +131,14 @@ void FaultSimulator::run_fast(const FaultSite& fault, int first, int end, std::v
     for (int image = b0; image < b1; ++image) {
       FaultResult& r = results[static_cast<std::size_t>(image - first)];
       std::shared_ptr<const InferenceTrace> g = golden_shared(image);
-      if (!layer_change(fault, image, *g, r, change)) continue;
-      if (finish_here(fault, *g, change, r)) continue;
+      if (!layer_change(fault, image, *g, r, change_)) continue;
+      if (finish_here(fault, *g, change_, r)) continue;
       if (pending_.size() == pending) pending_.emplace_back();
       Pending& p = pending_[pending++];
       p.index = image - first;
       p.golden = std::move(g);
       p.delta.clear();
-      for (const auto& [e, v] : change.out) p.delta.push(e, v);
+      for (const auto& [e, v] : change_.out) p.delta.push(e, v);
     }
     if (pending == 0) continue;
     // Only what the change touches is recomputed (models/delta_propagation.h).

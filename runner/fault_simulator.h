@@ -94,9 +94,8 @@ class FaultSimulator {
   NetworkRunner runner_;
   // What the fast path needs of a faulty layer for one image, built once.
   LayerOracle& context(int layer, int image);
-  // The golden trace, shared: a batch keeps the traces of its images while
-  // the cache may drop them.
-  // (The reference is the cache's: copy it to keep the trace.)
+  // The golden trace as the cache holds it: a batch copies the pointer to
+  // keep its images' traces while the cache may drop them.
   const std::shared_ptr<const InferenceTrace>& golden_shared(int image);
   // The fault's effect on its layer's accumulators and outputs for one
   // image; false when that already decides r (a dead value, a detected fault).
